@@ -1,0 +1,43 @@
+/* Private to the backend: the state of emitting one program as one LLVM
+ * function, and the small vocabulary kernels.c is written in. */
+#ifndef SPARSEC_GEN_H
+#define SPARSEC_GEN_H
+
+#include "backend.h"
+
+typedef struct Gen {
+  const Module *m;
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  LLVMTypeRef f32, f64, i32, i64, ptr, void_t;
+  LLVMValueRef fn;
+  LLVMValueRef rows;      /* i64 argument: rows in this batch */
+  LLVMValueRef *slot;     /* value id -> its buffer pointer, loaded at entry */
+  LLVMBasicBlockRef entry;
+} Gen;
+
+/* A counted loop `for (i = 0; i < n; i++)`; the builder sits in its body
+ * between loop_begin and loop_end, and after the loop once it is closed. */
+typedef struct Loop {
+  LLVMValueRef i;
+  LLVMBasicBlockRef head, exit;
+} Loop;
+
+Loop loop_begin(Gen *g, LLVMValueRef n, const char *name);
+void loop_end(Gen *g, Loop *loop);
+
+LLVMValueRef const_i64(Gen *g, long long v);
+LLVMValueRef const_f32(Gen *g, double v);
+LLVMValueRef rows_of(Gen *g, int value);   /* i64 */
+LLVMValueRef cols_of(Gen *g, int value);   /* i64 */
+LLVMValueRef count_of(Gen *g, int value);  /* rows * cols, i64 */
+LLVMValueRef load_f32(Gen *g, int value, LLVMValueRef index);
+void store_f32(Gen *g, int value, LLVMValueRef index, LLVMValueRef x);
+LLVMValueRef entry_alloca(Gen *g, LLVMTypeRef type, LLVMValueRef init, const char *name);
+LLVMValueRef call_intrinsic(Gen *g, const char *name, LLVMTypeRef type, LLVMValueRef x);
+
+/* kernels.c */
+void emit_op(Gen *g, const Op *op);
+
+#endif

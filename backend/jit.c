@@ -1,0 +1,173 @@
+/* The JIT: the module's programs as one LLVM module, optimised with the new
+ * pass manager for the host CPU (LLJIT does not optimise by itself), then
+ * compiled by ORC LLJIT. Generated code calls cblas_sgemm and libm; those
+ * are defined as absolute symbols so that the host binary keeps them linked
+ * and the JIT never depends on what the process happens to export. */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "backend.h"
+
+struct Jit {
+  LLVMOrcLLJITRef lljit;
+  SrKernel train_step, infer;
+  JitTimes times;
+};
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Consumes the error; returns -1 so callers can `return report(...)`. */
+static int report(LLVMErrorRef e, const char *what, char *err, int errlen) {
+  char *msg = LLVMGetErrorMessage(e);
+  snprintf(err, errlen, "%s: %s", what, msg);
+  LLVMDisposeErrorMessage(msg);
+  return -1;
+}
+
+static int optimise(LLVMModuleRef mod, LLVMTargetMachineRef tm, char *err, int errlen) {
+  char *msg = NULL;
+  if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
+    snprintf(err, errlen, "internal error: generated LLVM IR is invalid: %s", msg);
+    LLVMDisposeMessage(msg);
+    return -1;
+  }
+  LLVMDisposeMessage(msg);
+  LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+  LLVMErrorRef e = LLVMRunPasses(mod, "default<O2>", tm, opts);
+  LLVMDisposePassBuilderOptions(opts);
+  return e ? report(e, "optimising", err, errlen) : 0;
+}
+
+typedef struct HostSymbol {
+  const char *name;
+  void *address;
+} HostSymbol;
+
+static int define_host_symbols(LLVMOrcLLJITRef lljit, char *err, int errlen) {
+  const HostSymbol symbols[] = {
+      {"cblas_sgemm", (void *)cblas_sgemm},
+      {"expf", (void *)expf},
+      {"logf", (void *)logf},
+  };
+  enum { N = sizeof symbols / sizeof symbols[0] };
+  LLVMOrcCSymbolMapPair pairs[N];
+  for (int i = 0; i < N; i++) {
+    pairs[i].Name = LLVMOrcLLJITMangleAndIntern(lljit, symbols[i].name);
+    pairs[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)symbols[i].address;
+    pairs[i].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported;
+    pairs[i].Sym.Flags.TargetFlags = 0;
+  }
+  LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, N);
+  LLVMErrorRef e = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(lljit), mu);
+  return e ? report(e, "defining runtime symbols", err, errlen) : 0;
+}
+
+static int create_lljit(Jit *jit, char *err, int errlen) {
+  LLVMTargetMachineRef tm = target_host_machine(err, errlen);
+  if (!tm)
+    return -1;
+  LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
+      builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm)); /* takes tm */
+  LLVMErrorRef e = LLVMOrcCreateLLJIT(&jit->lljit, builder);                /* takes builder */
+  if (e)
+    return report(e, "creating the JIT", err, errlen);
+  LLVMOrcDefinitionGeneratorRef gen;
+  e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
+      &gen, LLVMOrcLLJITGetGlobalPrefix(jit->lljit), NULL, NULL);
+  if (e)
+    return report(e, "searching process symbols", err, errlen);
+  LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit->lljit), gen);
+  return define_host_symbols(jit->lljit, err, errlen);
+}
+
+static int lookup(Jit *jit, const char *name, SrKernel *out, char *err, int errlen) {
+  LLVMOrcExecutorAddress addr = 0;
+  LLVMErrorRef e = LLVMOrcLLJITLookup(jit->lljit, &addr, name);
+  if (e)
+    return report(e, name, err, errlen);
+  *out = (SrKernel)(uintptr_t)addr;
+  return 0;
+}
+
+/* Builds, optimises and hands over the module; the context goes with it. */
+static int add_programs(Jit *jit, const Module *m, char *err, int errlen) {
+  double t0 = now_ms();
+  LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
+  LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsctx);
+  LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("sparsec", ctx);
+  codegen_program(mod, m, &m->train);
+  codegen_program(mod, m, &m->infer);
+  double t1 = now_ms();
+  LLVMTargetMachineRef tm = target_host_machine(err, errlen);
+  int rc = tm ? 0 : -1;
+  if (rc == 0) {
+    target_prepare_module(mod, tm);
+    rc = optimise(mod, tm, err, errlen);
+    LLVMDisposeTargetMachine(tm);
+  }
+  jit->times.codegen_ms = t1 - t0;
+  jit->times.optimise_ms = now_ms() - t1;
+  if (rc != 0) {
+    LLVMDisposeModule(mod);
+    LLVMOrcDisposeThreadSafeContext(tsctx);
+    return -1;
+  }
+  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsctx);
+  LLVMOrcDisposeThreadSafeContext(tsctx); /* the module keeps it alive */
+  LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModule(jit->lljit, LLVMOrcLLJITGetMainJITDylib(jit->lljit), tsm);
+  if (e) {
+    LLVMOrcDisposeThreadSafeModule(tsm);
+    return report(e, "adding the module", err, errlen);
+  }
+  return 0;
+}
+
+Jit *jit_compile(const Module *m, char *err, int errlen) {
+  Jit *jit = calloc(1, sizeof *jit);
+  if (!jit) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  if (create_lljit(jit, err, errlen) != 0 || add_programs(jit, m, err, errlen) != 0) {
+    jit_free(jit);
+    return NULL;
+  }
+  double t0 = now_ms(); /* the first lookup compiles the whole module */
+  if (lookup(jit, m->train.name, &jit->train_step, err, errlen) != 0 ||
+      lookup(jit, m->infer.name, &jit->infer, err, errlen) != 0) {
+    jit_free(jit);
+    return NULL;
+  }
+  jit->times.compile_ms = now_ms() - t0;
+  return jit;
+}
+
+SrKernel jit_train_step(const Jit *jit) { return jit->train_step; }
+SrKernel jit_infer(const Jit *jit) { return jit->infer; }
+JitTimes jit_times(const Jit *jit) { return jit->times; }
+
+void jit_free(Jit *jit) {
+  if (!jit)
+    return;
+  if (jit->lljit) {
+    LLVMErrorRef e = LLVMOrcDisposeLLJIT(jit->lljit);
+    if (e)
+      LLVMConsumeError(e);
+  }
+  free(jit);
+}

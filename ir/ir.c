@@ -1,0 +1,107 @@
+/* Values, ops and programs: the data structures every other IR file uses. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+
+static void *xrealloc(void *p, size_t size) {
+  void *q = realloc(p, size);
+  if (!q) {
+    fputs("sparsec: out of memory\n", stderr);
+    exit(1);
+  }
+  return q;
+}
+
+int value_new(Module *m, const char *name, ValueKind kind, int rows, int cols) {
+  if (m->nvalues == m->cap) {
+    m->cap = m->cap ? 2 * m->cap : 32;
+    m->values = xrealloc(m->values, sizeof(Value) * m->cap);
+  }
+  Value *v = &m->values[m->nvalues];
+  memset(v, 0, sizeof *v);
+  v->name = strdup(name);
+  v->kind = kind;
+  v->rows = rows;
+  v->cols = cols;
+  return m->nvalues++;
+}
+
+int param_new(Module *m, const char *name, int rows, int cols, ParamInit init, int fan_in,
+              int fan_out) {
+  int id = value_new(m, name, VAL_PARAM, rows, cols);
+  m->values[id].init = init;
+  m->values[id].fan_in = fan_in;
+  m->values[id].fan_out = fan_out;
+  return id;
+}
+
+Op *op_emit(Program *p, OpKind kind) {
+  if (p->nops == p->cap) {
+    p->cap = p->cap ? 2 * p->cap : 32;
+    p->ops = xrealloc(p->ops, sizeof(Op) * p->cap);
+  }
+  Op *op = &p->ops[p->nops++];
+  memset(op, 0, sizeof *op);
+  op->kind = kind;
+  return op;
+}
+
+Op *op_emit2(Program *p, OpKind kind, int out, int a, int b) {
+  Op *op = op_emit(p, kind);
+  op->nout = out >= 0;
+  op->out[0] = out;
+  op->in[op->nin++] = a;
+  if (b >= 0)
+    op->in[op->nin++] = b;
+  return op;
+}
+
+void program_copy(Program *dst, const Program *src, const char *name) {
+  dst->name = strdup(name);
+  dst->nops = dst->cap = src->nops;
+  dst->ops = xrealloc(NULL, sizeof(Op) * (src->nops ? src->nops : 1));
+  memcpy(dst->ops, src->ops, sizeof(Op) * src->nops);
+}
+
+static void program_free(Program *p) {
+  free(p->name);
+  free(p->ops);
+}
+
+void module_free(Module *m) {
+  if (!m)
+    return;
+  for (int i = 0; i < m->nvalues; i++)
+    free(m->values[i].name);
+  for (int i = 0; i < m->nhidden; i++)
+    free(m->hidden[i].name);
+  free(m->values);
+  program_free(&m->forward);
+  program_free(&m->train);
+  program_free(&m->infer);
+  free(m);
+}
+
+static const char *const op_names[OP_COUNT_] = {
+    [OP_MATMUL] = "matmul",
+    [OP_BIAS_ADD] = "bias_add",
+    [OP_RELU] = "relu",
+    [OP_SOFTMAX_NLL] = "softmax_nll",
+    [OP_L1] = "l1_penalty",
+    [OP_COUNT_ZERO] = "count_zero",
+    [OP_ADD] = "add",
+    [OP_SOFTMAX_NLL_GRAD] = "softmax_nll_grad",
+    [OP_RELU_GRAD] = "relu_grad",
+    [OP_L1_GRAD] = "l1_grad",
+    [OP_BIAS_GRAD] = "bias_grad",
+    [OP_SGD_UPDATE] = "sgd_update",
+};
+
+const char *op_name(OpKind kind) {
+  return kind < OP_COUNT_ ? op_names[kind] : "?";
+}
+
+int op_is_effect(const Op *op) {
+  return op->kind == OP_SGD_UPDATE;
+}

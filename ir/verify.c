@@ -1,0 +1,181 @@
+/* The verifier: every op has the arity and shapes its kind demands, reads
+ * only values defined before it, and defines each temporary once (SSA).
+ * Rows may be ROWS_BATCH, which equals only itself. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ir.h"
+
+typedef struct Shape {
+  int rows, cols;
+} Shape;
+
+typedef struct Check {
+  const Module *m;
+  const Program *p;
+  int op_index;
+  char *err;
+  int errlen;
+} Check;
+
+static int fail(Check *c, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  const Op *op = &c->p->ops[c->op_index];
+  snprintf(c->err, c->errlen, "%s: op %d (%s): %s", c->p->name, c->op_index, op_name(op->kind),
+           msg);
+  return -1;
+}
+
+static Shape shape(const Check *c, int v) {
+  return (Shape){c->m->values[v].rows, c->m->values[v].cols};
+}
+
+static Shape transposed(Shape s, int t) {
+  return t ? (Shape){s.cols, s.rows} : s;
+}
+
+static int same(Shape a, Shape b) {
+  return a.rows == b.rows && a.cols == b.cols;
+}
+
+static void shape_str(Shape s, char *buf, int len) {
+  if (s.rows == ROWS_BATCH)
+    snprintf(buf, len, "[n x %d]", s.cols);
+  else
+    snprintf(buf, len, "[%d x %d]", s.rows, s.cols);
+}
+
+static int expect_same(Check *c, int a, int b) {
+  if (same(shape(c, a), shape(c, b)))
+    return 0;
+  char sa[64], sb[64];
+  shape_str(shape(c, a), sa, sizeof sa);
+  shape_str(shape(c, b), sb, sizeof sb);
+  return fail(c, "%s is %s but %s is %s", c->m->values[a].name, sa, c->m->values[b].name, sb);
+}
+
+static int expect_scalar(Check *c, int v) {
+  Shape s = shape(c, v);
+  if (s.rows == 1 && s.cols == 1)
+    return 0;
+  return fail(c, "%s must be [1 x 1]", c->m->values[v].name);
+}
+
+static int check_matmul(Check *c, const Op *op) {
+  Shape a = transposed(shape(c, op->in[0]), op->trans_a);
+  Shape b = transposed(shape(c, op->in[1]), op->trans_b);
+  Shape out = shape(c, op->out[0]);
+  if (a.cols != b.rows)
+    return fail(c, "inner dimensions differ (%d vs %d)", a.cols, b.rows);
+  if (out.rows != a.rows || out.cols != b.cols)
+    return fail(c, "result %s has the wrong shape", c->m->values[op->out[0]].name);
+  return 0;
+}
+
+static int check_labels(Check *c, int logits, int labels) {
+  if (c->m->values[labels].kind != VAL_LABELS)
+    return fail(c, "%s is not a labels value", c->m->values[labels].name);
+  if (shape(c, labels).rows != shape(c, logits).rows)
+    return fail(c, "labels and %s differ in rows", c->m->values[logits].name);
+  return 0;
+}
+
+static int check_shapes(Check *c, const Op *op) {
+  switch (op->kind) {
+  case OP_MATMUL:
+    return check_matmul(c, op);
+  case OP_BIAS_ADD: {
+    Shape b = shape(c, op->in[1]);
+    if (b.rows != 1 || b.cols != shape(c, op->in[0]).cols)
+      return fail(c, "bias %s must be [1 x %d]", c->m->values[op->in[1]].name,
+                  shape(c, op->in[0]).cols);
+    return expect_same(c, op->out[0], op->in[0]);
+  }
+  case OP_RELU:
+  case OP_L1_GRAD:
+    return expect_same(c, op->out[0], op->in[0]);
+  case OP_ADD:
+  case OP_RELU_GRAD:
+    return expect_same(c, op->out[0], op->in[0]) || expect_same(c, op->in[1], op->in[0]);
+  case OP_SOFTMAX_NLL:
+    return check_labels(c, op->in[0], op->in[1]) || expect_same(c, op->out[0], op->in[0]) ||
+           expect_scalar(c, op->out[1]);
+  case OP_SOFTMAX_NLL_GRAD:
+    return check_labels(c, op->in[0], op->in[1]) || expect_same(c, op->out[0], op->in[0]);
+  case OP_L1:
+  case OP_COUNT_ZERO:
+    return expect_scalar(c, op->out[0]);
+  case OP_BIAS_GRAD: {
+    Shape out = shape(c, op->out[0]);
+    if (out.rows != 1 || out.cols != shape(c, op->in[0]).cols)
+      return fail(c, "result must be [1 x %d]", shape(c, op->in[0]).cols);
+    return 0;
+  }
+  case OP_SGD_UPDATE:
+    if (c->m->values[op->in[0]].kind != VAL_PARAM)
+      return fail(c, "%s is not a parameter", c->m->values[op->in[0]].name);
+    return expect_same(c, op->in[1], op->in[0]);
+  default:
+    return fail(c, "unknown op kind %d", (int)op->kind);
+  }
+}
+
+static const int arity[OP_COUNT_][2] = {
+    [OP_MATMUL] = {2, 1},        [OP_BIAS_ADD] = {2, 1},         [OP_RELU] = {1, 1},
+    [OP_SOFTMAX_NLL] = {2, 2},   [OP_L1] = {1, 1},               [OP_COUNT_ZERO] = {1, 1},
+    [OP_ADD] = {2, 1},           [OP_SOFTMAX_NLL_GRAD] = {2, 1}, [OP_RELU_GRAD] = {2, 1},
+    [OP_L1_GRAD] = {1, 1},       [OP_BIAS_GRAD] = {1, 1},        [OP_SGD_UPDATE] = {2, 0},
+};
+
+static int check_operands(Check *c, const Op *op, char *defined) {
+  if ((unsigned)op->kind >= OP_COUNT_)
+    return fail(c, "unknown op kind %d", (int)op->kind);
+  if (op->nin != arity[op->kind][0] || op->nout != arity[op->kind][1])
+    return fail(c, "takes %d inputs and %d outputs, has %d and %d", arity[op->kind][0],
+                arity[op->kind][1], op->nin, op->nout);
+  for (int k = 0; k < op->nin; k++) {
+    int v = op->in[k];
+    if (v < 0 || v >= c->m->nvalues)
+      return fail(c, "input %d is not a value", k);
+    if (!defined[v])
+      return fail(c, "%s is used before it is defined", c->m->values[v].name);
+  }
+  for (int k = 0; k < op->nout; k++) {
+    int v = op->out[k];
+    if (v < 0 || v >= c->m->nvalues)
+      return fail(c, "output %d is not a value", k);
+    if (c->m->values[v].kind != VAL_TEMP)
+      return fail(c, "%s is not a temporary and cannot be defined", c->m->values[v].name);
+    if (defined[v])
+      return fail(c, "%s is defined twice", c->m->values[v].name);
+  }
+  return 0;
+}
+
+int verify_program(const Module *m, const Program *p, char *err, int errlen) {
+  char *defined = calloc(m->nvalues ? m->nvalues : 1, 1);
+  if (!defined) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  for (int v = 0; v < m->nvalues; v++)
+    defined[v] = m->values[v].kind != VAL_TEMP;
+  Check c = {.m = m, .p = p, .err = err, .errlen = errlen};
+  int rc = 0;
+  for (int i = 0; i < p->nops && rc == 0; i++) {
+    c.op_index = i;
+    const Op *op = &p->ops[i];
+    rc = check_operands(&c, op, defined);
+    if (rc == 0)
+      rc = check_shapes(&c, op);
+    for (int k = 0; k < op->nout && rc == 0; k++)
+      defined[op->out[k]] = 1;
+  }
+  free(defined);
+  return rc ? -1 : 0;
+}

@@ -1,0 +1,183 @@
+/* sparsert: the runtime that generated code links.
+ *
+ * No LLVM here, only libc, libm, zlib and OpenBLAS, so that ahead-of-time
+ * compiled programs carry nothing else. One concern per file:
+ *   error.c    SrError formatting
+ *   idx.c      IDX files (gzip'd or raw), validated
+ *   dataset.c  examples in memory, hold-out split, width/label checks
+ *   rng.c      deterministic RNG (xoshiro256** seeded by splitmix64), shuffling
+ *   init.c     parameter initialisation
+ *   state.c    the memory behind a compiled model's slots
+ *   train.c    minibatch loop, evaluation, best-validation tracking
+ *
+ * Every function that reads outside data validates it and reports through
+ * SrError; nothing here aborts on bad input.
+ */
+#ifndef SPARSEC_SPARSERT_H
+#define SPARSEC_SPARSERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- error.c ------------------------------------------------------------- */
+
+typedef struct SrError {
+  char msg[1024];
+} SrError;
+
+/* Formats into err (if not NULL) and returns -1, so callers can write
+ * `return sr_fail(err, "...", ...);`. */
+int sr_fail(SrError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- idx.c --------------------------------------------------------------- */
+
+/* An IDX file of unsigned bytes (type code 0x08), e.g. MNIST images/labels. */
+typedef struct SrIdx {
+  int ndim;            /* 1..4 */
+  int dims[4];
+  size_t count;        /* product of dims */
+  uint8_t *data;       /* count bytes, malloc'd */
+} SrIdx;
+
+/* Reads `path`, gzip'd or raw (detected from the content). Checks the magic
+ * number, the type code, the dimensions (non-zero, product fits), and that
+ * the file holds exactly the announced bytes: a truncated file or trailing
+ * garbage is an error naming the file and what is wrong. */
+int sr_idx_load(const char *path, SrIdx *out, SrError *err);
+void sr_idx_free(SrIdx *idx);
+
+/* ---- dataset.c ----------------------------------------------------------- */
+
+typedef struct SrDataset {
+  int n;               /* examples */
+  int dim;             /* features per example */
+  float *x;            /* n * dim, row-major */
+  int32_t *y;          /* n labels */
+  int owns;            /* 1 if x and y are freed with the dataset */
+} SrDataset;
+
+/* Images IDX (n x h x w, or n x d) and labels IDX (n); x = byte * scale. */
+int sr_dataset_load_idx(const char *images, const char *labels, float scale,
+                        SrDataset *out, SrError *err);
+/* Checks width and label range; `what` names the data in messages
+ * (e.g. "train data"). */
+int sr_dataset_check(const SrDataset *ds, int dim, int classes, const char *what, SrError *err);
+/* Splits off the last `holdout` examples as views into `all` (no copies). */
+int sr_dataset_split_tail(const SrDataset *all, int holdout, SrDataset *head, SrDataset *tail,
+                          SrError *err);
+void sr_dataset_free(SrDataset *ds);
+
+/* ---- rng.c --------------------------------------------------------------- */
+
+typedef struct SrRng {
+  uint64_t s[4];
+} SrRng;
+
+void sr_rng_seed(SrRng *rng, uint64_t seed);
+uint64_t sr_rng_next(SrRng *rng);
+double sr_rng_uniform(SrRng *rng);            /* [0, 1) with 53 random bits */
+uint32_t sr_rng_below(SrRng *rng, uint32_t n); /* uniform in [0, n), unbiased */
+void sr_rng_shuffle(SrRng *rng, int32_t *idx, int n); /* Fisher-Yates */
+
+/* ---- the ABI between generated code and the runtime ---------------------- */
+
+/* A compiled model is a table of slots (buffers) and kernels that read and
+ * write them. Slot numbers are fixed at compile time; the runtime owns the
+ * memory. Kernels take the slot table and the number of rows in this batch. */
+typedef void (*SrKernel)(void **slots, int64_t rows);
+
+typedef enum SrSlotKind {
+  SR_SLOT_PARAM,   /* trained parameter: initialised, kept across batches */
+  SR_SLOT_INPUT,   /* rows x cols floats: the batch's features */
+  SR_SLOT_LABELS,  /* rows int32 class labels */
+  SR_SLOT_TEMP,    /* scratch written by kernels */
+} SrSlotKind;
+
+typedef enum SrInit {
+  SR_INIT_ZERO,
+  SR_INIT_GLOROT_UNIFORM, /* U[-sqrt(6/(fan_in+fan_out)), +sqrt(6/(fan_in+fan_out))] */
+} SrInit;
+
+/* init.c: fills count floats of a parameter as `init` says (state.c uses it). */
+void sr_init_param(float *w, size_t count, SrInit init, int fan_in, int fan_out, SrRng *rng);
+
+typedef struct SrSlot {
+  const char *name;
+  SrSlotKind kind;
+  int rows;            /* -1: one per example in the batch */
+  int cols;
+  SrInit init;         /* params only */
+  int fan_in, fan_out; /* params only */
+} SrSlot;
+
+#define SR_MAX_HIDDEN 64
+
+typedef struct SrModel {
+  const SrSlot *slots;
+  int nslots;
+  SrKernel train_step; /* x, y -> loss; updates the params in place */
+  SrKernel infer;      /* x, y -> probs, loss, zero counts */
+  int slot_x, slot_y;
+  int slot_train_loss; /* 1x1: mean loss of the batch, train_step */
+  int slot_loss;       /* 1x1: mean loss of the batch, infer */
+  int slot_probs;      /* rows x classes, infer */
+  int classes;
+  int nhidden;
+  const char *hidden_names[SR_MAX_HIDDEN];
+  int hidden_units[SR_MAX_HIDDEN];
+  int slot_zeros[SR_MAX_HIDDEN]; /* 1x1: exact zeros in that layer's batch output, infer */
+} SrModel;
+
+/* ---- state.c ------------------------------------------------------------- */
+
+typedef struct SrState {
+  const SrModel *model;
+  int max_rows;        /* batch-sized slots hold this many rows */
+  void **slots;        /* nslots pointers, 64-byte aligned buffers */
+  size_t *bytes;       /* size of each buffer */
+} SrState;
+
+/* Allocates every slot (batch-sized ones for max_rows rows) and initialises
+ * the parameters from `seed`, in slot order. */
+int sr_state_init(SrState *st, const SrModel *m, int max_rows, uint64_t seed, SrError *err);
+void sr_state_free(SrState *st);
+/* Copies all parameter slots from src to dst (same model). */
+void sr_state_copy_params(SrState *dst, const SrState *src);
+
+/* ---- train.c ------------------------------------------------------------- */
+
+typedef struct SrMetrics {
+  double loss;         /* mean over examples */
+  double error;        /* fraction misclassified */
+  int nhidden;
+  double sparsity[SR_MAX_HIDDEN]; /* fraction of exactly-zero activations */
+  double mean_sparsity;           /* over all hidden units and examples */
+} SrMetrics;
+
+/* Runs `infer` over the whole data set in batches of at most st->max_rows. */
+int sr_evaluate(SrState *st, const SrDataset *ds, SrMetrics *out, SrError *err);
+
+typedef struct SrTrainConfig {
+  int epochs;
+  int batch;
+  uint64_t seed;       /* shuffling; a different stream from init */
+  FILE *log;           /* one line per epoch; NULL = quiet */
+} SrTrainConfig;
+
+typedef struct SrFitResult {
+  int epochs_run;
+  int best_epoch;      /* 1-based epoch of lowest validation error */
+  SrMetrics best_valid, best_test; /* at best_epoch */
+  double seconds;
+} SrFitResult;
+
+/* Trains for cfg->epochs epochs: shuffle, minibatches through train_step,
+ * then evaluation on valid and test. Keeps the parameters of the epoch with
+ * the lowest validation error and restores them at the end. A non-finite
+ * training loss stops training with an error naming the epoch. `valid` may
+ * have n == 0 (then the last epoch is kept); `test` may be NULL. */
+int sr_fit(SrState *st, const SrTrainConfig *cfg, const SrDataset *train,
+           const SrDataset *valid, const SrDataset *test, SrFitResult *out, SrError *err);
+
+#endif

@@ -1,0 +1,93 @@
+/* Shared by the IR and JIT suites: small specs built in memory (no parser),
+ * slot tables allocated by the runtime, random batches, tensor comparison. */
+#ifndef SPARSEC_TEST_SUPPORT_H
+#define SPARSEC_TEST_SUPPORT_H
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "sparsert.h"
+
+/* input -> hidden relu layers (widths[0..n-2]) -> softmax of widths[n-1] */
+static inline Spec *test_spec(int input, const int *widths, int n, double l1, double lr) {
+  Spec *s = calloc(1, sizeof *s);
+  s->input = input;
+  s->nlayers = n;
+  s->layers = calloc(n, sizeof *s->layers);
+  for (int i = 0; i < n; i++) {
+    char name[16];
+    snprintf(name, sizeof name, i == n - 1 ? "out" : "h%d", i + 1);
+    s->layers[i].name = strdup(name);
+    s->layers[i].units = widths[i];
+    s->layers[i].act = i == n - 1 ? ACT_SOFTMAX : ACT_RELU;
+    s->layers[i].l1 = i == n - 1 ? 0 : l1;
+  }
+  s->loss = LOSS_NLL;
+  s->train.lr = lr;
+  s->train.batch = 4;
+  s->train.epochs = 1;
+  return s;
+}
+
+static inline void test_spec_free(Spec *s) {
+  for (int i = 0; i < s->nlayers; i++)
+    free(s->layers[i].name);
+  free(s->layers);
+  free(s);
+}
+
+static inline int value_named(const Module *m, const char *name) {
+  for (int v = 0; v < m->nvalues; v++)
+    if (strcmp(m->values[v].name, name) == 0)
+      return v;
+  return -1;
+}
+
+/* A runtime state for `m` (kernels unset), params initialised from seed. */
+typedef struct TestState {
+  SrSlot *slots;
+  SrModel model;
+  SrState st;
+} TestState;
+
+static inline int test_state_init(TestState *t, const Module *m, int rows, uint64_t seed) {
+  t->slots = calloc(m->nvalues, sizeof *t->slots);
+  abi_describe(m, t->slots, NULL, NULL, &t->model);
+  SrError err;
+  return sr_state_init(&t->st, &t->model, rows, seed, &err);
+}
+
+static inline void test_state_free(TestState *t) {
+  sr_state_free(&t->st);
+  free(t->slots);
+}
+
+/* Random features in [-1, 1) and labels in 0..classes-1. */
+static inline void fill_batch(void **slots, const Module *m, int rows, SrRng *rng) {
+  float *x = slots[m->x];
+  int32_t *y = slots[m->y];
+  for (int i = 0; i < rows * m->values[m->x].cols; i++)
+    x[i] = (float)(2 * sr_rng_uniform(rng) - 1);
+  for (int i = 0; i < rows; i++)
+    y[i] = (int32_t)sr_rng_below(rng, (uint32_t)m->classes);
+}
+
+static inline size_t value_count(const Module *m, int v, int rows) {
+  int r = m->values[v].rows == ROWS_BATCH ? rows : m->values[v].rows;
+  return (size_t)r * m->values[v].cols;
+}
+
+/* max_k |a_k - b_k| / max(max_k |b_k|, floor): a norm-relative difference,
+ * robust where single elements cancel to near zero. */
+static inline double max_rel_diff(const float *a, const float *b, size_t n, double floor) {
+  double scale = floor, diff = 0;
+  for (size_t k = 0; k < n; k++) {
+    scale = fmax(scale, fabs(b[k]));
+    diff = fmax(diff, fabs((double)a[k] - b[k]));
+  }
+  return diff / scale;
+}
+
+#endif
