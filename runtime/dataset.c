@@ -1,0 +1,104 @@
+/* dataset.c: examples in memory, hold-out split, width/label checks.
+ *
+ * A data set is a dense float matrix plus int32 labels, the layout the
+ * generated kernels read. Loading turns an image IDX (n x h x w or n x d)
+ * and a label IDX (n) into that, checking that the two files agree. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sparsert.h"
+
+/* Images may be n x h x w (MNIST) or already flattened n x d. */
+static int image_width(const SrIdx *img, const char *path, int *dim, SrError *err) {
+  if (img->ndim == 3)
+    *dim = img->dims[1] * img->dims[2]; /* fits: the file's count fits in an int */
+  else if (img->ndim == 2)
+    *dim = img->dims[1];
+  else
+    return sr_fail(err, "%s: images must have 2 or 3 dimensions (n x d or n x h x w), file has %d",
+                   path, img->ndim);
+  return 0;
+}
+
+static int check_labels_file(const SrIdx *lab, const char *path, SrError *err) {
+  if (lab->ndim != 1)
+    return sr_fail(err, "%s: labels must have 1 dimension, file has %d", path, lab->ndim);
+  return 0;
+}
+
+/* Converts the validated files into floats and int32 labels. */
+static int fill_dataset(const SrIdx *img, const SrIdx *lab, int dim, float scale, SrDataset *out,
+                        SrError *err) {
+  out->n = img->dims[0];
+  out->dim = dim;
+  out->owns = 1;
+  out->x = malloc(img->count * sizeof *out->x);
+  out->y = malloc((size_t)out->n * sizeof *out->y);
+  if (!out->x || !out->y)
+    return sr_fail(err, "out of memory for %d examples of %d features", out->n, dim);
+  for (size_t i = 0; i < img->count; i++)
+    out->x[i] = (float)img->data[i] * scale;
+  for (int i = 0; i < out->n; i++)
+    out->y[i] = lab->data[i];
+  return 0;
+}
+
+int sr_dataset_load_idx(const char *images, const char *labels, float scale, SrDataset *out,
+                        SrError *err) {
+  memset(out, 0, sizeof *out);
+  SrIdx img, lab = {0};
+  int dim = 0;
+  int rc = sr_idx_load(images, &img, err);
+  if (rc == 0)
+    rc = image_width(&img, images, &dim, err);
+  if (rc == 0)
+    rc = sr_idx_load(labels, &lab, err);
+  if (rc == 0)
+    rc = check_labels_file(&lab, labels, err);
+  if (rc == 0 && img.dims[0] != lab.dims[0])
+    rc = sr_fail(err, "%s has %d images but %s has %d labels", images, img.dims[0], labels,
+                 lab.dims[0]);
+  if (rc == 0)
+    rc = fill_dataset(&img, &lab, dim, scale, out, err);
+  sr_idx_free(&img);
+  sr_idx_free(&lab);
+  if (rc < 0)
+    sr_dataset_free(out);
+  return rc;
+}
+
+int sr_dataset_check(const SrDataset *ds, int dim, int classes, const char *what, SrError *err) {
+  if (ds->n > 0 && ds->dim != dim)
+    return sr_fail(err, "%s: examples have %d features, the model's input is %d", what, ds->dim,
+                   dim);
+  for (int i = 0; i < ds->n; i++)
+    if (ds->y[i] < 0 || ds->y[i] >= classes)
+      return sr_fail(err, "%s: label %d at example %d is outside 0..%d", what, (int)ds->y[i], i,
+                     classes - 1);
+  return 0;
+}
+
+int sr_dataset_split_tail(const SrDataset *all, int holdout, SrDataset *head, SrDataset *tail,
+                          SrError *err) {
+  if (holdout < 0 || holdout >= all->n)
+    return sr_fail(err,
+                   "cannot hold out %d of %d examples: need 0 <= held-out < examples, "
+                   "so that training keeps at least one",
+                   holdout, all->n);
+  int kept = all->n - holdout;
+  *head = (SrDataset){.n = kept, .dim = all->dim, .x = all->x, .y = all->y, .owns = 0};
+  *tail = (SrDataset){.n = holdout,
+                      .dim = all->dim,
+                      .x = all->x + (size_t)kept * (size_t)all->dim,
+                      .y = all->y + kept,
+                      .owns = 0};
+  return 0;
+}
+
+void sr_dataset_free(SrDataset *ds) {
+  if (ds->owns) {
+    free(ds->x);
+    free(ds->y);
+  }
+  memset(ds, 0, sizeof *ds);
+}

@@ -1,0 +1,18 @@
+/* error.c: SrError formatting.
+ *
+ * Errors travel as a fixed-size message rather than a code so that the
+ * place that detects a problem (which knows the file name, the offending
+ * value, the limit) also writes the sentence the user reads. */
+#include <stdarg.h>
+
+#include "sparsert.h"
+
+int sr_fail(SrError *err, const char *fmt, ...) {
+  if (err) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}

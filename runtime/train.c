@@ -1,0 +1,314 @@
+/* train.c: minibatch loop, evaluation, best-validation tracking.
+ *
+ * The runtime moves data in and out of slots and keeps score; all the
+ * arithmetic happens in the generated kernels. Slot indices and sizes come
+ * from generated code, but they are checked against the data before any
+ * copy so that a mismatch is an error message, not memory corruption. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sparsert.h"
+
+/* Distinguishes the shuffling stream from the init stream (see start_fit). */
+#define SHUFFLE_STREAM 0x53485546464c45u /* "SHUFFLE" */
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static float read_scalar(SrState *st, int slot) {
+  return *(const float *)st->slots[slot];
+}
+
+/* ---- checking the model's slots against the data ------------------------- */
+
+/* `slot` must exist and hold at least `elements` 4-byte values. */
+static int check_slot(const SrState *st, const char *role, int slot, size_t elements,
+                      SrError *err) {
+  const SrModel *m = st->model;
+  if (slot < 0 || slot >= m->nslots)
+    return sr_fail(err, "model: %s slot %d does not exist (model has %d slots)", role, slot,
+                   m->nslots);
+  if (st->bytes[slot] < elements * 4)
+    return sr_fail(err, "model: %s slot %d (%s) holds %zu bytes, needs %zu", role, slot,
+                   m->slots[slot].name ? m->slots[slot].name : "?", st->bytes[slot], elements * 4);
+  return 0;
+}
+
+/* The slots sr_evaluate touches, for batches of st->max_rows rows. */
+static int check_infer_slots(const SrState *st, int dim, SrError *err) {
+  const SrModel *m = st->model;
+  size_t rows = (size_t)st->max_rows;
+  if (!m->infer)
+    return sr_fail(err, "model: no inference kernel");
+  if (m->classes < 1)
+    return sr_fail(err, "model: %d classes", m->classes);
+  if (m->nhidden < 0 || m->nhidden > SR_MAX_HIDDEN)
+    return sr_fail(err, "model: %d hidden layers (at most %d)", m->nhidden, SR_MAX_HIDDEN);
+  if (check_slot(st, "input", m->slot_x, rows * (size_t)dim, err) < 0 ||
+      check_slot(st, "labels", m->slot_y, rows, err) < 0 ||
+      check_slot(st, "loss", m->slot_loss, 1, err) < 0 ||
+      check_slot(st, "probabilities", m->slot_probs, rows * (size_t)m->classes, err) < 0)
+    return -1;
+  for (int k = 0; k < m->nhidden; k++) {
+    if (m->hidden_units[k] < 1)
+      return sr_fail(err, "model: hidden layer %d has %d units", k + 1, m->hidden_units[k]);
+    if (check_slot(st, "zero count", m->slot_zeros[k], 1, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* The model's input width is the input slot's column count. */
+static int model_dim(const SrState *st) {
+  const SrModel *m = st->model;
+  return m->slot_x >= 0 && m->slot_x < m->nslots ? m->slots[m->slot_x].cols : 0;
+}
+
+/* ---- evaluation ---------------------------------------------------------- */
+
+/* Index of the largest probability; ties go to the lowest class. */
+static int argmax(const float *p, int n) {
+  int best = 0;
+  for (int i = 1; i < n; i++)
+    if (p[i] > p[best])
+      best = i;
+  return best;
+}
+
+static int count_errors(SrState *st, const int32_t *labels, int rows) {
+  const float *probs = st->slots[st->model->slot_probs];
+  int classes = st->model->classes;
+  int errors = 0;
+  for (int r = 0; r < rows; r++)
+    errors += argmax(probs + (size_t)r * (size_t)classes, classes) != labels[r];
+  return errors;
+}
+
+/* Running sums over batches, turned into SrMetrics at the end. */
+typedef struct Totals {
+  double loss;
+  long errors;
+  double zeros[SR_MAX_HIDDEN];
+} Totals;
+
+static void finish_metrics(const SrModel *m, const Totals *t, int n, SrMetrics *out) {
+  memset(out, 0, sizeof *out);
+  out->nhidden = m->nhidden;
+  if (n == 0)
+    return;
+  out->loss = t->loss / n;
+  out->error = (double)t->errors / n;
+  double zeros = 0, units = 0;
+  for (int k = 0; k < m->nhidden; k++) {
+    out->sparsity[k] = t->zeros[k] / ((double)n * m->hidden_units[k]);
+    zeros += t->zeros[k];
+    units += m->hidden_units[k];
+  }
+  out->mean_sparsity = units > 0 ? zeros / ((double)n * units) : 0;
+}
+
+/* Consecutive rows are contiguous, so a batch is two memcpys. */
+static void evaluate_batches(SrState *st, const SrDataset *ds, SrMetrics *out) {
+  const SrModel *m = st->model;
+  Totals t = {0};
+  for (int start = 0; start < ds->n; start += st->max_rows) {
+    int rows = ds->n - start < st->max_rows ? ds->n - start : st->max_rows;
+    memcpy(st->slots[m->slot_x], ds->x + (size_t)start * (size_t)ds->dim,
+           (size_t)rows * (size_t)ds->dim * sizeof(float));
+    memcpy(st->slots[m->slot_y], ds->y + start, (size_t)rows * sizeof(int32_t));
+    m->infer(st->slots, rows);
+    t.loss += (double)read_scalar(st, m->slot_loss) * rows;
+    t.errors += count_errors(st, ds->y + start, rows);
+    for (int k = 0; k < m->nhidden; k++)
+      t.zeros[k] += read_scalar(st, m->slot_zeros[k]);
+  }
+  finish_metrics(m, &t, ds->n, out);
+}
+
+int sr_evaluate(SrState *st, const SrDataset *ds, SrMetrics *out, SrError *err) {
+  memset(out, 0, sizeof *out);
+  int dim = model_dim(st);
+  if (check_infer_slots(st, dim, err) < 0 ||
+      sr_dataset_check(ds, dim, st->model->classes, "data", err) < 0)
+    return -1;
+  evaluate_batches(st, ds, out);
+  return 0;
+}
+
+/* ---- training ------------------------------------------------------------ */
+
+static int check_fit_args(const SrState *st, const SrTrainConfig *cfg, const SrDataset *train,
+                          const SrDataset *valid, const SrDataset *test, SrError *err) {
+  const SrModel *m = st->model;
+  int dim = model_dim(st);
+  if (!m->train_step)
+    return sr_fail(err, "model: no training kernel");
+  if (cfg->epochs < 1 || cfg->batch < 1)
+    return sr_fail(err, "training: epochs (%d) and batch size (%d) must be at least 1",
+                   cfg->epochs, cfg->batch);
+  if (st->max_rows < cfg->batch)
+    return sr_fail(err, "training: the model state holds %d rows, fewer than the batch size %d",
+                   st->max_rows, cfg->batch);
+  if (train->n < 1)
+    return sr_fail(err, "train data: no examples");
+  if (check_infer_slots(st, dim, err) < 0 ||
+      check_slot(st, "training loss", m->slot_train_loss, 1, err) < 0)
+    return -1;
+  if (sr_dataset_check(train, dim, m->classes, "train data", err) < 0)
+    return -1;
+  if (valid && sr_dataset_check(valid, dim, m->classes, "validation data", err) < 0)
+    return -1;
+  if (test && sr_dataset_check(test, dim, m->classes, "test data", err) < 0)
+    return -1;
+  return 0;
+}
+
+/* Copies the examples perm[0..rows) into the input and label slots. */
+static void gather_batch(SrState *st, const SrDataset *ds, const int32_t *perm, int rows) {
+  const SrModel *m = st->model;
+  float *x = st->slots[m->slot_x];
+  int32_t *y = st->slots[m->slot_y];
+  size_t width = (size_t)ds->dim;
+  for (int r = 0; r < rows; r++) {
+    memcpy(x + (size_t)r * width, ds->x + (size_t)perm[r] * width, width * sizeof(float));
+    y[r] = ds->y[perm[r]];
+  }
+}
+
+/* Everything sr_fit carries from one epoch to the next. */
+typedef struct Fit {
+  SrState *st;
+  const SrTrainConfig *cfg;
+  const SrDataset *train, *valid, *test; /* valid is NULL when empty */
+  SrRng rng;
+  int32_t *perm;
+  SrState best;     /* parameters of the best epoch so far */
+  SrFitResult *out;
+} Fit;
+
+/* printf shows a NaN with its sign bit as "-nan", which means nothing. */
+static const char *non_finite_name(float x) {
+  return isnan(x) ? "nan" : x > 0 ? "inf" : "-inf";
+}
+
+/* One pass over the shuffled training set; *mean_loss gets the mean
+ * training loss. Fails on the first non-finite batch loss. */
+static int train_epoch(Fit *f, int epoch, double *mean_loss, SrError *err) {
+  const SrModel *m = f->st->model;
+  int n = f->train->n, batch = f->cfg->batch;
+  double sum = 0;
+  sr_rng_shuffle(&f->rng, f->perm, n);
+  for (int start = 0, b = 1; start < n; start += batch, b++) {
+    int rows = n - start < batch ? n - start : batch;
+    gather_batch(f->st, f->train, f->perm + start, rows);
+    m->train_step(f->st->slots, rows);
+    float loss = read_scalar(f->st, m->slot_train_loss);
+    if (!isfinite(loss))
+      return sr_fail(err,
+                     "epoch %d, batch %d: training loss is not finite (%s); "
+                     "try a smaller learning rate",
+                     epoch, b, non_finite_name(loss));
+    sum += (double)loss * rows;
+  }
+  *mean_loss = sum / n;
+  return 0;
+}
+
+/* Hidden layer sparsity is reported for validation, else test data. */
+static void log_epoch(const Fit *f, int epoch, double loss, const SrMetrics *valid,
+                      const SrMetrics *test, double seconds) {
+  FILE *log = f->cfg->log;
+  if (!log)
+    return;
+  const SrModel *m = f->st->model;
+  fprintf(log, "epoch %3d  loss %6.4f", epoch, loss);
+  if (f->valid)
+    fprintf(log, "  valid %5.2f%%", 100 * valid->error);
+  if (f->test)
+    fprintf(log, "  test %5.2f%%", 100 * test->error);
+  const SrMetrics *zeros = f->valid ? valid : f->test ? test : NULL;
+  if (zeros && m->nhidden > 0) {
+    fprintf(log, "  zeros");
+    for (int k = 0; k < m->nhidden; k++) {
+      const char *name = m->hidden_names[k];
+      if (name)
+        fprintf(log, " %s %4.1f%%", name, 100 * zeros->sparsity[k]);
+      else
+        fprintf(log, " h%d %4.1f%%", k + 1, 100 * zeros->sparsity[k]);
+    }
+  }
+  fprintf(log, "  %5.1f s\n", seconds);
+  fflush(log);
+}
+
+/* Without validation data every epoch counts as the best so far, so the
+ * last one is kept. Ties keep the earlier epoch. */
+static void track_best(Fit *f, int epoch, const SrMetrics *valid, const SrMetrics *test) {
+  SrFitResult *out = f->out;
+  if (f->valid && out->best_epoch > 0 && valid->error >= out->best_valid.error)
+    return;
+  out->best_epoch = epoch;
+  out->best_valid = *valid;
+  out->best_test = *test;
+  sr_state_copy_params(&f->best, f->st);
+}
+
+static int run_epochs(Fit *f, SrError *err) {
+  SrMetrics valid = {0}, test = {0};
+  for (int epoch = 1; epoch <= f->cfg->epochs; epoch++) {
+    double t0 = now_seconds(), loss = 0;
+    if (train_epoch(f, epoch, &loss, err) < 0)
+      return -1;
+    if (f->valid)
+      evaluate_batches(f->st, f->valid, &valid);
+    if (f->test)
+      evaluate_batches(f->st, f->test, &test);
+    f->out->epochs_run = epoch;
+    track_best(f, epoch, &valid, &test);
+    log_epoch(f, epoch, loss, &valid, &test, now_seconds() - t0);
+  }
+  return 0;
+}
+
+static int start_fit(Fit *f, SrError *err) {
+  int n = f->train->n;
+  /* Callers often pass the init seed here too; a fixed tweak keeps the
+   * shuffle from replaying the stream that drew the initial weights. */
+  sr_rng_seed(&f->rng, f->cfg->seed ^ SHUFFLE_STREAM);
+  f->perm = malloc((size_t)n * sizeof *f->perm);
+  if (!f->perm)
+    return sr_fail(err, "training: out of memory for a permutation of %d examples", n);
+  for (int i = 0; i < n; i++)
+    f->perm[i] = i;
+  /* A one-row state is enough to hold parameters. Starting it as a copy
+   * of the initial parameters gives a failure in epoch 1 something sane
+   * to restore. */
+  if (sr_state_init(&f->best, f->st->model, 1, 0, err) < 0)
+    return -1;
+  sr_state_copy_params(&f->best, f->st);
+  return 0;
+}
+
+int sr_fit(SrState *st, const SrTrainConfig *cfg, const SrDataset *train, const SrDataset *valid,
+           const SrDataset *test, SrFitResult *out, SrError *err) {
+  memset(out, 0, sizeof *out);
+  if (check_fit_args(st, cfg, train, valid, test, err) < 0)
+    return -1;
+  Fit f = {.st = st, .cfg = cfg, .train = train, .test = test, .out = out};
+  f.valid = valid && valid->n > 0 ? valid : NULL;
+  double t0 = now_seconds();
+  int rc = start_fit(&f, err);
+  if (rc == 0) {
+    rc = run_epochs(&f, err);
+    sr_state_copy_params(st, &f.best);
+  }
+  out->seconds = now_seconds() - t0;
+  sr_state_free(&f.best);
+  free(f.perm);
+  return rc;
+}

@@ -1,0 +1,521 @@
+/* Tests for state.c and train.c. A hand-written model stands in for
+ * generated code: multinomial logistic regression on three 2-D Gaussian
+ * blobs, with two fake "hidden layers" whose zero counts are known exactly:
+ *   h1 = relu(x0), relu(-x0), relu(x1), relu(-x1)  -> 2 of 4 units zero
+ *   h2 = two units that are always 0               -> 2 of 2 units zero
+ * Kernel misbehaviour (NaN loss, wrecked parameters) is switched on through
+ * globals, the way a diverging network would misbehave. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sparsert.h"
+
+/* Under AddressSanitizer an impossible allocation is a fatal report by
+ * default; the out-of-memory test needs malloc's ordinary NULL. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) {
+  return "allocator_may_return_null=1";
+}
+
+enum { DIM = 2, CLASSES = 3 };
+enum { SLOT_W, SLOT_B, SLOT_X, SLOT_Y, SLOT_PROBS, SLOT_LOSS, SLOT_TRAIN_LOSS, SLOT_Z1, SLOT_Z2 };
+
+static const SrSlot slots[] = {
+    [SLOT_W] = {"W", SR_SLOT_PARAM, DIM, CLASSES, SR_INIT_GLOROT_UNIFORM, DIM, CLASSES},
+    [SLOT_B] = {"b", SR_SLOT_PARAM, 1, CLASSES, SR_INIT_ZERO, 0, 0},
+    [SLOT_X] = {"x", SR_SLOT_INPUT, -1, DIM, SR_INIT_ZERO, 0, 0},
+    [SLOT_Y] = {"y", SR_SLOT_LABELS, -1, 1, SR_INIT_ZERO, 0, 0},
+    [SLOT_PROBS] = {"probs", SR_SLOT_TEMP, -1, CLASSES, SR_INIT_ZERO, 0, 0},
+    [SLOT_LOSS] = {"loss", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0},
+    [SLOT_TRAIN_LOSS] = {"train_loss", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0},
+    [SLOT_Z1] = {"zeros_h1", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0},
+    [SLOT_Z2] = {"zeros_h2", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0},
+};
+
+/* ---- the "generated" kernels --------------------------------------------- */
+
+static float learning_rate = 0.1f;
+static long steps;          /* train_step calls so far */
+static long nan_at_step;    /* 0: never */
+static long wreck_after;    /* 0: never; else steps beyond it zero W and bias class 0 */
+
+/* probs = softmax(x W + b); returns the mean negative log-likelihood. */
+static float forward(void **s, int64_t rows) {
+  const float *w = s[SLOT_W], *b = s[SLOT_B], *x = s[SLOT_X];
+  const int32_t *y = s[SLOT_Y];
+  float *p = s[SLOT_PROBS];
+  double loss = 0;
+  for (int64_t r = 0; r < rows; r++) {
+    float *pr = p + r * CLASSES, top = -INFINITY, sum = 0;
+    for (int c = 0; c < CLASSES; c++) {
+      pr[c] = b[c] + x[r * DIM] * w[c] + x[r * DIM + 1] * w[CLASSES + c];
+      top = pr[c] > top ? pr[c] : top;
+    }
+    for (int c = 0; c < CLASSES; c++)
+      sum += pr[c] = expf(pr[c] - top);
+    for (int c = 0; c < CLASSES; c++)
+      pr[c] /= sum;
+    loss -= log(pr[y[r]]);
+  }
+  return (float)(loss / rows);
+}
+
+static void count_zeros(void **s, int64_t rows) {
+  const float *x = s[SLOT_X];
+  float zeros = 0;
+  for (int64_t i = 0; i < rows * DIM; i++)
+    zeros += (fmaxf(x[i], 0) == 0) + (fmaxf(-x[i], 0) == 0);
+  *(float *)s[SLOT_Z1] = zeros;
+  *(float *)s[SLOT_Z2] = 2.0f * (float)rows;
+}
+
+static void infer(void **s, int64_t rows) {
+  *(float *)s[SLOT_LOSS] = forward(s, rows);
+  count_zeros(s, rows);
+}
+
+/* Plain SGD on the softmax cross-entropy. */
+static void sgd_update(void **s, int64_t rows) {
+  float *w = s[SLOT_W], *b = s[SLOT_B];
+  const float *x = s[SLOT_X], *p = s[SLOT_PROBS];
+  const int32_t *y = s[SLOT_Y];
+  for (int64_t r = 0; r < rows; r++)
+    for (int c = 0; c < CLASSES; c++) {
+      float g = (p[r * CLASSES + c] - (c == y[r])) * learning_rate / (float)rows;
+      b[c] -= g;
+      w[c] -= g * x[r * DIM];
+      w[CLASSES + c] -= g * x[r * DIM + 1];
+    }
+}
+
+static void misbehave(void **s) {
+  float *w = s[SLOT_W], *b = s[SLOT_B];
+  if (nan_at_step && steps == nan_at_step) {
+    *(float *)s[SLOT_TRAIN_LOSS] = NAN;
+    w[0] = NAN; /* as a real divergence would */
+  }
+  if (wreck_after && steps > wreck_after) {
+    memset(w, 0, DIM * CLASSES * sizeof *w);
+    b[0] = 5, b[1] = 0, b[2] = 0; /* always predicts class 0 */
+  }
+}
+
+static void train_step(void **s, int64_t rows) {
+  steps++;
+  *(float *)s[SLOT_TRAIN_LOSS] = forward(s, rows);
+  sgd_update(s, rows);
+  misbehave(s);
+}
+
+static const SrModel model = {
+    .slots = slots,
+    .nslots = sizeof slots / sizeof *slots,
+    .train_step = train_step,
+    .infer = infer,
+    .slot_x = SLOT_X,
+    .slot_y = SLOT_Y,
+    .slot_train_loss = SLOT_TRAIN_LOSS,
+    .slot_loss = SLOT_LOSS,
+    .slot_probs = SLOT_PROBS,
+    .classes = CLASSES,
+    .nhidden = 2,
+    .hidden_names = {"h1", "h2"},
+    .hidden_units = {4, 2},
+    .slot_zeros = {SLOT_Z1, SLOT_Z2},
+};
+
+/* ---- data: three blobs, separable but for a rare outlier ----------------- */
+
+static const float centres[CLASSES][DIM] = {{0, 3}, {3, -2}, {-3, -2}};
+
+static double gaussian(SrRng *rng) {
+  double u = 1.0 - sr_rng_uniform(rng), v = sr_rng_uniform(rng); /* u in (0, 1] */
+  return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+static SrDataset blobs(int n, uint64_t seed) {
+  SrDataset ds = {.n = n, .dim = DIM, .owns = 1};
+  ds.x = malloc((size_t)n * DIM * sizeof *ds.x);
+  ds.y = malloc((size_t)n * sizeof *ds.y);
+  cr_assert(ds.x && ds.y);
+  SrRng rng;
+  sr_rng_seed(&rng, seed);
+  for (int i = 0; i < n; i++) {
+    ds.y[i] = (int32_t)sr_rng_below(&rng, CLASSES);
+    for (int d = 0; d < DIM; d++)
+      ds.x[i * DIM + d] = centres[ds.y[i]][d] + 1.0f * (float)gaussian(&rng);
+  }
+  return ds;
+}
+
+static SrDataset train, valid, test;
+
+static void setup(void) {
+  learning_rate = 0.1f;
+  steps = nan_at_step = wreck_after = 0;
+  train = blobs(600, 1);
+  valid = blobs(150, 2);
+  test = blobs(150, 3);
+}
+
+static void teardown(void) {
+  sr_dataset_free(&train);
+  sr_dataset_free(&valid);
+  sr_dataset_free(&test);
+}
+
+TestSuite(state, .init = setup, .fini = teardown);
+TestSuite(evaluate, .init = setup, .fini = teardown);
+TestSuite(fit, .init = setup, .fini = teardown);
+
+static void new_state(SrState *st, int max_rows) {
+  SrError err;
+  cr_assert_eq(sr_state_init(st, &model, max_rows, 42, &err), 0, "%s", err.msg);
+}
+
+static void assert_same_params(const SrState *a, const SrState *b) {
+  cr_assert_arr_eq(a->slots[SLOT_W], b->slots[SLOT_W], DIM * CLASSES * sizeof(float));
+  cr_assert_arr_eq(a->slots[SLOT_B], b->slots[SLOT_B], CLASSES * sizeof(float));
+}
+
+/* ---- state --------------------------------------------------------------- */
+
+Test(state, allocates_aligned_zeroed_slots) {
+  SrState st;
+  new_state(&st, 50);
+  for (int i = 0; i < model.nslots; i++) {
+    cr_assert_eq((uintptr_t)st.slots[i] % 64, 0, "slot %d misaligned", i);
+    cr_assert_eq(st.bytes[i] % 64, 0);
+  }
+  cr_assert_geq(st.bytes[SLOT_X], 50 * DIM * sizeof(float));
+  cr_assert_geq(st.bytes[SLOT_Y], 50 * sizeof(int32_t));
+  cr_assert_geq(st.bytes[SLOT_PROBS], 50 * CLASSES * sizeof(float));
+  const uint8_t *probs = st.slots[SLOT_PROBS];
+  for (size_t i = 0; i < st.bytes[SLOT_PROBS]; i++)
+    cr_assert_eq(probs[i], 0);
+  sr_state_free(&st);
+  cr_assert_null(st.slots);
+}
+
+Test(state, initialises_params_deterministically) {
+  SrState a, b, c;
+  SrError err;
+  new_state(&a, 4);
+  new_state(&b, 9); /* batch capacity does not change the parameters */
+  cr_assert_eq(sr_state_init(&c, &model, 4, 43, &err), 0, "%s", err.msg);
+  assert_same_params(&a, &b);
+  const float *w = a.slots[SLOT_W], *bias = a.slots[SLOT_B], *wc = c.slots[SLOT_W];
+  float limit = sqrtf(6.0f / (DIM + CLASSES));
+  int differ = 0;
+  for (int i = 0; i < DIM * CLASSES; i++) {
+    cr_assert(w[i] != 0 && fabsf(w[i]) <= limit, "W[%d] = %g", i, w[i]);
+    differ += w[i] != wc[i];
+  }
+  cr_assert_gt(differ, 0, "seeds 42 and 43 gave the same weights");
+  for (int i = 0; i < CLASSES; i++)
+    cr_assert_float_eq(bias[i], 0.0f, 0);
+  sr_state_free(&a);
+  sr_state_free(&b);
+  sr_state_free(&c);
+}
+
+Test(state, copy_params_copies_only_params) {
+  SrState a, b;
+  new_state(&a, 4);
+  new_state(&b, 4);
+  ((float *)a.slots[SLOT_B])[1] = 7;
+  ((float *)a.slots[SLOT_LOSS])[0] = 9;
+  sr_state_copy_params(&b, &a);
+  assert_same_params(&a, &b);
+  cr_assert_float_eq(((float *)b.slots[SLOT_LOSS])[0], 0.0f, 0);
+  sr_state_free(&a);
+  sr_state_free(&b);
+}
+
+Test(state, refuses_bad_models) {
+  SrSlot bad[] = {{"W", SR_SLOT_PARAM, -1, 3, SR_INIT_ZERO, 0, 0}};
+  SrModel m = {.slots = bad, .nslots = 1};
+  SrState st;
+  SrError err;
+  cr_assert_eq(sr_state_init(&st, &m, 4, 1, &err), -1);
+  cr_assert_str_eq(err.msg, "model slot 0 (W): a parameter cannot have one row per example");
+  bad[0] = (SrSlot){"x", SR_SLOT_INPUT, -1, 0, SR_INIT_ZERO, 0, 0};
+  cr_assert_eq(sr_state_init(&st, &m, 4, 1, &err), -1);
+  cr_assert_str_eq(err.msg, "model slot 0 (x): bad shape -1 x 0");
+  bad[0] = (SrSlot){"W", SR_SLOT_PARAM, 2, 3, SR_INIT_GLOROT_UNIFORM, 0, 3};
+  cr_assert_eq(sr_state_init(&st, &m, 4, 1, &err), -1);
+  cr_assert_not_null(strstr(err.msg, "Glorot init needs positive fans"), "%s", err.msg);
+  cr_assert_eq(sr_state_init(&st, &model, 0, 1, &err), -1);
+  cr_assert_not_null(strstr(err.msg, "max_rows must be at least 1"), "%s", err.msg);
+}
+
+Test(state, refuses_impossible_allocation) {
+  SrSlot huge[] = {{"big", SR_SLOT_TEMP, -1, 1 << 30, SR_INIT_ZERO, 0, 0}};
+  SrModel m = {.slots = huge, .nslots = 1};
+  SrState st;
+  SrError err;
+  cr_assert_eq(sr_state_init(&st, &m, 1 << 30, 1, &err), -1);
+  cr_assert_not_null(strstr(err.msg, "model slot 0 (big): out of memory"), "%s", err.msg);
+  cr_assert_null(st.slots);
+}
+
+/* ---- evaluation ---------------------------------------------------------- */
+
+/* The same quantities computed in one pass with rows = n. */
+static void reference_metrics(SrState *st, const SrDataset *ds, double *loss, double *error) {
+  SrState big;
+  new_state(&big, ds->n);
+  sr_state_copy_params(&big, st);
+  memcpy(big.slots[SLOT_X], ds->x, (size_t)ds->n * DIM * sizeof(float));
+  memcpy(big.slots[SLOT_Y], ds->y, (size_t)ds->n * sizeof(int32_t));
+  *loss = forward(big.slots, ds->n);
+  const float *p = big.slots[SLOT_PROBS];
+  int wrong = 0;
+  for (int r = 0; r < ds->n; r++) {
+    int best = 0;
+    for (int c = 1; c < CLASSES; c++)
+      best = p[r * CLASSES + c] > p[r * CLASSES + best] ? c : best;
+    wrong += best != ds->y[r];
+  }
+  *error = (double)wrong / ds->n;
+  sr_state_free(&big);
+}
+
+Test(evaluate, batches_add_up) {
+  SrState st;
+  new_state(&st, 7); /* 150 = 21 * 7 + 3: the last batch is short */
+  SrMetrics m;
+  SrError err;
+  cr_assert_eq(sr_evaluate(&st, &valid, &m, &err), 0, "%s", err.msg);
+  double loss, error;
+  reference_metrics(&st, &valid, &loss, &error);
+  cr_assert_float_eq(m.loss, loss, 1e-5);
+  cr_assert_float_eq(m.error, error, 1e-12);
+  cr_assert_eq(m.nhidden, 2);
+  cr_assert_float_eq(m.sparsity[0], 0.5, 1e-12);
+  cr_assert_float_eq(m.sparsity[1], 1.0, 1e-12);
+  cr_assert_float_eq(m.mean_sparsity, 4.0 / 6, 1e-12); /* weighted by units */
+  sr_state_free(&st);
+}
+
+Test(evaluate, empty_data_set) {
+  SrState st;
+  new_state(&st, 7);
+  SrDataset none = {.n = 0, .dim = DIM};
+  SrMetrics m;
+  SrError err;
+  cr_assert_eq(sr_evaluate(&st, &none, &m, &err), 0, "%s", err.msg);
+  cr_assert_float_eq(m.loss, 0.0, 0);
+  sr_state_free(&st);
+}
+
+Test(evaluate, refuses_wrong_width) {
+  SrState st;
+  new_state(&st, 7);
+  float x[6] = {0};
+  int32_t y[2] = {0};
+  SrDataset wide = {.n = 2, .dim = 3, .x = x, .y = y};
+  SrMetrics m;
+  SrError err;
+  cr_assert_eq(sr_evaluate(&st, &wide, &m, &err), -1);
+  cr_assert_str_eq(err.msg, "data: examples have 3 features, the model's input is 2");
+  sr_state_free(&st);
+}
+
+Test(evaluate, refuses_bad_slot_numbers) {
+  SrModel broken = model;
+  broken.slot_probs = 99;
+  SrState st;
+  SrError err;
+  cr_assert_eq(sr_state_init(&st, &broken, 7, 1, &err), 0, "%s", err.msg);
+  SrMetrics m;
+  cr_assert_eq(sr_evaluate(&st, &valid, &m, &err), -1);
+  cr_assert_not_null(strstr(err.msg, "probabilities slot 99 does not exist"), "%s", err.msg);
+  sr_state_free(&st);
+}
+
+/* ---- training ------------------------------------------------------------ */
+
+static SrTrainConfig config(int epochs, FILE *log) {
+  return (SrTrainConfig){.epochs = epochs, .batch = 10, .seed = 5, .log = log};
+}
+
+/* Training losses parsed back from the log lines. */
+static int logged_losses(const char *log, double *loss, int max) {
+  int n = 0;
+  for (const char *p = log; (p = strstr(p, "loss ")) && n < max; p++)
+    loss[n++] = atof(p + 5);
+  return n;
+}
+
+Test(fit, learns_separable_blobs) {
+  SrState st;
+  new_state(&st, 32);
+  SrMetrics before, after;
+  SrError err;
+  cr_assert_eq(sr_evaluate(&st, &valid, &before, &err), 0, "%s", err.msg);
+  cr_assert_gt(before.error, 0.5); /* the random start is bad: training must do the work */
+
+  char *log = NULL;
+  size_t loglen = 0;
+  FILE *f = open_memstream(&log, &loglen);
+  SrTrainConfig cfg = config(5, f);
+  SrFitResult res;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, &test, &res, &err), 0, "%s", err.msg);
+  fclose(f);
+
+  cr_assert_eq(res.epochs_run, 5);
+  cr_assert(res.best_epoch >= 1 && res.best_epoch <= 5);
+  cr_assert_lt(res.best_valid.error, 0.05);
+  cr_assert_lt(res.best_test.error, 0.05);
+  cr_assert_float_eq(res.best_valid.sparsity[0], 0.5, 1e-12);
+  cr_assert_geq(res.seconds, 0);
+  cr_assert_eq(sr_evaluate(&st, &valid, &after, &err), 0, "%s", err.msg);
+  cr_assert_lt(after.loss, before.loss / 4, "loss %g -> %g", before.loss, after.loss);
+
+  double losses[8];
+  cr_assert_eq(logged_losses(log, losses, 8), 5, "log:\n%s", log);
+  cr_assert_lt(losses[4], losses[0], "log:\n%s", log);
+  cr_assert_eq(strncmp(log, "epoch   1  loss ", 16), 0, "log:\n%s", log);
+  cr_assert_not_null(strstr(log, "zeros h1 50.0% h2 100.0%"), "log:\n%s", log);
+  cr_assert_not_null(strstr(log, "\nepoch   5  loss "), "log:\n%s", log);
+  cr_assert_not_null(strstr(log, "  valid "), "log:\n%s", log);
+  cr_assert_not_null(strstr(log, "  test "), "log:\n%s", log);
+  free(log);
+  sr_state_free(&st);
+}
+
+/* After epoch 2 the kernel wrecks the weights, so epoch 2 (or 1) must be
+ * the best and its parameters must be what sr_fit leaves behind: exactly
+ * what two epochs of an identical, unwrecked run produce. */
+Test(fit, restores_best_epoch) {
+  long per_epoch = 600 / 10;
+  SrState st, ref;
+  new_state(&st, 10);
+  SrTrainConfig cfg = config(5, NULL);
+  SrFitResult res;
+  SrError err;
+  wreck_after = 2 * per_epoch;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, NULL, &res, &err), 0, "%s", err.msg);
+  cr_assert_eq(res.epochs_run, 5);
+  cr_assert_leq(res.best_epoch, 2);
+  cr_assert_lt(res.best_valid.error, 0.05);
+
+  SrMetrics now;
+  cr_assert_eq(sr_evaluate(&st, &valid, &now, &err), 0, "%s", err.msg);
+  cr_assert_float_eq(now.error, res.best_valid.error, 0);
+  cr_assert_float_eq(now.loss, res.best_valid.loss, 0);
+
+  wreck_after = 0;
+  new_state(&ref, 10);
+  cfg.epochs = res.best_epoch;
+  cr_assert_eq(sr_fit(&ref, &cfg, &train, &valid, NULL, &res, &err), 0, "%s", err.msg);
+  assert_same_params(&st, &ref);
+  sr_state_free(&st);
+  sr_state_free(&ref);
+}
+
+/* Without validation data the last epoch is kept, and the log reports
+ * sparsity measured on the test set. */
+Test(fit, without_validation_keeps_last_epoch) {
+  SrState st;
+  new_state(&st, 10);
+  char *log = NULL;
+  size_t loglen = 0;
+  FILE *f = open_memstream(&log, &loglen);
+  SrTrainConfig cfg = config(3, f);
+  SrDataset none = {.n = 0, .dim = DIM};
+  SrFitResult res;
+  SrError err;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &none, &test, &res, &err), 0, "%s", err.msg);
+  fclose(f);
+  cr_assert_eq(res.best_epoch, 3);
+  cr_assert_lt(res.best_test.error, 0.05);
+  cr_assert_null(strstr(log, "valid"), "log:\n%s", log);
+  cr_assert_not_null(strstr(log, "zeros h1 50.0%"), "log:\n%s", log);
+  free(log);
+  sr_state_free(&st);
+}
+
+/* The NaN comes in batch 3 of epoch 2; the parameters of epoch 1 (the only
+ * completed one) must be restored. */
+Test(fit, stops_on_nan_loss) {
+  long per_epoch = 600 / 10;
+  SrState st, ref;
+  new_state(&st, 10);
+  SrTrainConfig cfg = config(5, NULL);
+  SrFitResult res;
+  SrError err;
+  nan_at_step = per_epoch + 3;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, &test, &res, &err), -1);
+  cr_assert_str_eq(err.msg, "epoch 2, batch 3: training loss is not finite (nan); "
+                            "try a smaller learning rate");
+  cr_assert_eq(res.best_epoch, 1);
+
+  nan_at_step = 0;
+  new_state(&ref, 10);
+  cfg.epochs = 1;
+  cr_assert_eq(sr_fit(&ref, &cfg, &train, &valid, &test, &res, &err), 0, "%s", err.msg);
+  assert_same_params(&st, &ref);
+  sr_state_free(&st);
+  sr_state_free(&ref);
+}
+
+/* A NaN in the very first batch leaves the initial parameters in place. */
+Test(fit, nan_in_first_batch_restores_initial_params) {
+  SrState st, init;
+  new_state(&st, 10);
+  new_state(&init, 10);
+  SrTrainConfig cfg = config(5, NULL);
+  SrFitResult res;
+  SrError err;
+  nan_at_step = 1;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, NULL, &res, &err), -1);
+  cr_assert_not_null(strstr(err.msg, "epoch 1, batch 1: training loss is not finite"), "%s",
+                     err.msg);
+  assert_same_params(&st, &init);
+  sr_state_free(&st);
+  sr_state_free(&init);
+}
+
+Test(fit, refuses_batch_larger_than_state) {
+  SrState st;
+  new_state(&st, 5);
+  SrTrainConfig cfg = config(1, NULL);
+  SrFitResult res;
+  SrError err;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, NULL, &res, &err), -1);
+  cr_assert_str_eq(err.msg,
+                   "training: the model state holds 5 rows, fewer than the batch size 10");
+  cr_assert_eq(steps, 0);
+  sr_state_free(&st);
+}
+
+Test(fit, refuses_bad_labels) {
+  SrState st;
+  new_state(&st, 10);
+  SrTrainConfig cfg = config(1, NULL);
+  SrFitResult res;
+  SrError err;
+  test.y[17] = 3;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, &test, &res, &err), -1);
+  cr_assert_str_eq(err.msg, "test data: label 3 at example 17 is outside 0..2");
+  cr_assert_eq(steps, 0);
+  sr_state_free(&st);
+}
+
+/* The last minibatch may be short: 605 = 60 * 10 + 5 rows. */
+Test(fit, short_last_batch) {
+  sr_dataset_free(&train);
+  train = blobs(605, 1);
+  SrState st;
+  new_state(&st, 10);
+  SrTrainConfig cfg = config(2, NULL);
+  SrFitResult res;
+  SrError err;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, NULL, &res, &err), 0, "%s", err.msg);
+  cr_assert_eq(steps, 2 * 61);
+  sr_state_free(&st);
+}
