@@ -1,4 +1,5 @@
 /* Values, ops and programs: the data structures every other IR file uses. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,26 @@ static void *xrealloc(void *p, size_t size) {
   return q;
 }
 
+static int name_taken(const Module *m, const char *name) {
+  for (int v = 0; v < m->nvalues; v++)
+    if (strcmp(m->values[v].name, name) == 0)
+      return 1;
+  return 0;
+}
+
+/* Names are unique so that the printed program reads as SSA: a second
+ * `d.h1` becomes `d.h1#2`. */
+static char *unique_name(const Module *m, const char *name) {
+  if (!name_taken(m, name))
+    return strdup(name);
+  char buf[256];
+  for (int k = 2;; k++) {
+    snprintf(buf, sizeof buf, "%s#%d", name, k);
+    if (!name_taken(m, buf))
+      return strdup(buf);
+  }
+}
+
 int value_new(Module *m, const char *name, ValueKind kind, int rows, int cols) {
   if (m->nvalues == m->cap) {
     m->cap = m->cap ? 2 * m->cap : 32;
@@ -20,7 +41,7 @@ int value_new(Module *m, const char *name, ValueKind kind, int rows, int cols) {
   }
   Value *v = &m->values[m->nvalues];
   memset(v, 0, sizeof *v);
-  v->name = strdup(name);
+  v->name = unique_name(m, name);
   v->kind = kind;
   v->rows = rows;
   v->cols = cols;

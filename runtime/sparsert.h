@@ -2,6 +2,7 @@
  *
  * No LLVM here, only libc, libm, zlib and OpenBLAS, so that ahead-of-time
  * compiled programs carry nothing else. One concern per file:
+ *   blas.c     OpenBLAS settings
  *   error.c    SrError formatting
  *   idx.c      IDX files (gzip'd or raw), validated
  *   dataset.c  examples in memory, hold-out split, width/label checks
@@ -79,6 +80,11 @@ uint64_t sr_rng_next(SrRng *rng);
 double sr_rng_uniform(SrRng *rng);            /* [0, 1) with 53 random bits */
 uint32_t sr_rng_below(SrRng *rng, uint32_t n); /* uniform in [0, n), unbiased */
 void sr_rng_shuffle(SrRng *rng, int32_t *idx, int n); /* Fisher-Yates */
+
+/* ---- blas.c -------------------------------------------------------------- */
+
+/* Threads OpenBLAS may use for each dense product. */
+void sr_blas_threads(int n);
 
 /* ---- the ABI between generated code and the runtime ---------------------- */
 
