@@ -34,6 +34,16 @@ static int load_data(const Spec *spec, int classes, Data *d, SrError *err) {
   return sr_dataset_split_tail(&d->train_all, spec->data.validation, &d->train, &d->valid, err);
 }
 
+/* A data set from a Debian package names the package that brings it. */
+static void hint_missing_package(const Spec *spec, FILE *out) {
+  const char *fashion = "/usr/share/datasets/fashion-mnist/";
+  if (strncmp(spec->data.train.images, fashion, strlen(fashion)) == 0 ||
+      strncmp(spec->data.test.images, fashion, strlen(fashion)) == 0)
+    fputs("sparsec: note: Fashion-MNIST comes from Debian's dataset-fashion-mnist package; "
+          "scripts/install-deps.sh installs it\n",
+          out);
+}
+
 static void print_result(const SrFitResult *r, const SrModel *model) {
   printf("best validation error at epoch %d: valid %.2f%%, test %.2f%%\n", r->best_epoch,
          100 * r->best_valid.error, 100 * r->best_test.error);
@@ -69,10 +79,13 @@ static int experiment(const Spec *spec, const Module *m, const Jit *jit) {
                          .seed = spec->train.seed, .log = stdout};
     rc = sr_fit(&state, &cfg, &data.train, &data.valid, &data.test, &result, &err);
   }
-  if (rc == 0)
+  if (rc == 0) {
     print_result(&result, &model);
-  else
+  } else {
     fprintf(stderr, "sparsec: %s\n", err.msg);
+    if (!data.train_all.x || !data.test.x)
+      hint_missing_package(spec, stderr);
+  }
   sr_state_free(&state);
   sr_dataset_free(&data.train_all);
   sr_dataset_free(&data.test);

@@ -1,0 +1,192 @@
+/* End to end: the `sparsec` binary on spec files and data written here.
+ * Synthetic data: two-dimensional Gaussian blobs padded with zero features,
+ * written as IDX files, learnable to near 0% error in a few epochs. */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sparsert.h"
+
+static char dir[64];
+
+static void make_dir(void) {
+  strcpy(dir, "/tmp/sparsec-driver-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
+}
+
+static void put_be32(FILE *f, uint32_t v) {
+  uint8_t b[4] = {v >> 24, v >> 16, v >> 8, v};
+  fwrite(b, 1, 4, f);
+}
+
+static void write_idx(const char *name, const uint8_t *data, int ndim, const int *dims) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f);
+  uint8_t magic[4] = {0, 0, 8, (uint8_t)ndim};
+  fwrite(magic, 1, 4, f);
+  size_t count = 1;
+  for (int i = 0; i < ndim; i++) {
+    put_be32(f, (uint32_t)dims[i]);
+    count *= (size_t)dims[i];
+  }
+  fwrite(data, 1, count, f);
+  fclose(f);
+}
+
+/* Three classes, centres far apart in the first two of 16 features. */
+static void write_blobs(const char *prefix, int n, uint64_t seed) {
+  enum { D = 16 };
+  uint8_t *x = calloc((size_t)n * D, 1), *y = malloc(n);
+  SrRng rng;
+  sr_rng_seed(&rng, seed);
+  const int centre[3][2] = {{50, 50}, {200, 60}, {120, 200}};
+  for (int i = 0; i < n; i++) {
+    int c = (int)sr_rng_below(&rng, 3);
+    y[i] = (uint8_t)c;
+    for (int k = 0; k < 2; k++)
+      x[i * D + k] = (uint8_t)(centre[c][k] + (int)sr_rng_below(&rng, 41) - 20);
+  }
+  char name[64];
+  int xdims[2] = {n, D}, ydims[1] = {n};
+  snprintf(name, sizeof name, "%s-x.idx", prefix);
+  write_idx(name, x, 2, xdims);
+  snprintf(name, sizeof name, "%s-y.idx", prefix);
+  write_idx(name, y, 1, ydims);
+  free(x);
+  free(y);
+}
+
+static void write_file(const char *name, const char *text) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* Runs sparsec with args in `dir`; returns the exit status, output in *out. */
+static int run(const char *args, char **out) {
+  char cmd[512], log[128];
+  snprintf(log, sizeof log, "%s/out.txt", dir);
+  snprintf(cmd, sizeof cmd, "cd %s && %s %s > %s 2>&1", dir, SPARSEC_BINARY, args, log);
+  int status = system(cmd);
+  FILE *f = fopen(log, "r");
+  cr_assert_not_null(f);
+  *out = calloc(1, 1 << 16);
+  size_t n = fread(*out, 1, (1 << 16) - 1, f);
+  (*out)[n] = 0;
+  fclose(f);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static const char *blob_spec =
+    "model {\n"
+    "  input = 16\n"
+    "  layer h1 = dense(32, relu, l1 = 0.0001)\n"
+    "  layer h2 = dense(32, relu)\n"
+    "  layer out = dense(3, softmax)\n"
+    "  loss = nll\n"
+    "}\n"
+    "train { lr = 0.1  batch = 8  epochs = 4  seed = 3 }\n"
+    "data {\n"
+    "  train = idx(\"train-x.idx\", \"train-y.idx\")\n"
+    "  test = idx(\"test-x.idx\", \"test-y.idx\")\n"
+    "  scale = 1/255\n"
+    "  validation = 100\n"
+    "}\n";
+
+Test(driver, trains_blobs_end_to_end, .init = make_dir, .fini = remove_dir) {
+  write_blobs("train", 600, 1);
+  write_blobs("test", 200, 2);
+  write_file("blobs.spn", blob_spec);
+  char *out;
+  int rc = run("run blobs.spn", &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_expect(strstr(out, "data: 500 train, 100 validation, 200 test examples") != NULL, "%s", out);
+  cr_expect(strstr(out, "epoch   4") != NULL, "%s", out);
+  const char *line = strstr(out, "test error: ");
+  cr_assert_not_null(line, "%s", out);
+  double err = atof(line + strlen("test error: "));
+  cr_expect_lt(err, 5.0, "blobs should be nearly separable: %s", out);
+  free(out);
+}
+
+Test(driver, prints_ir, .init = make_dir, .fini = remove_dir) {
+  write_file("blobs.spn", blob_spec);
+  char *out;
+  cr_assert_eq(run("ir blobs.spn", &out), 0, "%s", out);
+  cr_expect(strstr(out, "program train(n) {") != NULL, "%s", out);
+  cr_expect(strstr(out, "sgd_update h1.w, d.h1.w, lr=0.1") != NULL, "%s", out);
+  cr_expect(strstr(out, "program infer(n) {") != NULL, "%s", out);
+  free(out);
+}
+
+Test(driver, spec_error_is_located, .init = make_dir, .fini = remove_dir) {
+  write_file("bad.spn", "model {\n  input = 16\n  layer h1 = dense(32, rleu)\n"
+                        "  layer out = dense(3, softmax)\n  loss = nll\n}\n");
+  char *out;
+  cr_expect_neq(run("run bad.spn", &out), 0);
+  cr_expect(strstr(out, "bad.spn:3:24: error: unknown activation 'rleu'") != NULL, "%s", out);
+  free(out);
+}
+
+Test(driver, missing_data_file_is_named, .init = make_dir, .fini = remove_dir) {
+  write_file("blobs.spn", blob_spec);
+  char *out;
+  cr_expect_eq(run("run blobs.spn", &out), 1);
+  cr_expect(strstr(out, "train-x.idx") != NULL, "%s", out);
+  cr_expect(strstr(out, "No such file or directory") != NULL, "%s", out);
+  free(out);
+}
+
+Test(driver, truncated_data_file_is_refused, .init = make_dir, .fini = remove_dir) {
+  write_blobs("train", 600, 1);
+  write_blobs("test", 200, 2);
+  write_file("blobs.spn", blob_spec);
+  char path[256];
+  snprintf(path, sizeof path, "%s/test-x.idx", dir);
+  cr_assert_eq(truncate(path, 1000), 0);
+  char *out;
+  cr_expect_eq(run("run blobs.spn", &out), 1);
+  cr_expect(strstr(out, "test-x.idx") != NULL && strstr(out, "truncated") != NULL, "%s", out);
+  free(out);
+}
+
+Test(driver, wrong_input_width_is_refused, .init = make_dir, .fini = remove_dir) {
+  write_blobs("train", 600, 1);
+  write_blobs("test", 200, 2);
+  char *spec = strdup(blob_spec);
+  memcpy(strstr(spec, "input = 16"), "input = 15", 10);
+  write_file("blobs.spn", spec);
+  free(spec);
+  char *out;
+  cr_expect_eq(run("run blobs.spn", &out), 1);
+  cr_expect(strstr(out, "16 features") != NULL, "%s", out);
+  free(out);
+}
+
+Test(driver, usage_errors) {
+  char *out;
+  strcpy(dir, "/tmp");
+  cr_expect_eq(run("frobnicate", &out), 2);
+  cr_expect(strstr(out, "unknown command 'frobnicate'") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(run("run", &out), 2);
+  cr_expect(strstr(out, "usage: sparsec run") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(run("run /nonexistent/model.spn", &out), 1);
+  cr_expect(strstr(out, "/nonexistent/model.spn") != NULL, "%s", out);
+  free(out);
+}
