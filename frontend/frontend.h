@@ -39,15 +39,17 @@ void source_free(Source *src);
 /* ---- diag.c -------------------------------------------------------------- */
 
 /* Collects diagnostics for one source; prints each as it is reported:
- *   model.spn:3:17: error: unknown activation 'rleu'
+ *   model.spn:3:26: error: unknown activation 'rleu'
  *       3 |   layer h1 = dense(1000, rleu)
  *         |                          ^~~~
- *   model.spn:3:17: note: did you mean 'relu'? */
+ *   model.spn:3:26: note: did you mean 'relu'?
+ * A note at the span just shown (or with loc.line == 0) prints no source. */
 typedef struct Diag {
   const Source *src;
   FILE *out;      /* where messages go (stderr by default) */
   int color;      /* ANSI colours; off unless out is a terminal */
   int errors, warnings;
+  Loc last;       /* span of the previous message, not to be shown twice */
 } Diag;
 
 void diag_init(Diag *d, const Source *src, FILE *out);
