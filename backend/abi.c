@@ -12,8 +12,16 @@ static SrSlot describe_value(const Value *v) {
   case VAL_LABELS: s.kind = SR_SLOT_LABELS; break;
   case VAL_PARAM: s.kind = SR_SLOT_PARAM; break;
   case VAL_TEMP: s.kind = SR_SLOT_TEMP; break;
+  case VAL_STATE: s.kind = SR_SLOT_STATE; break;
+  case VAL_CONST: s.kind = SR_SLOT_CONST; break;
   }
-  s.init = v->init == INIT_GLOROT_UNIFORM ? SR_INIT_GLOROT_UNIFORM : SR_INIT_ZERO;
+  static const SrInit inits[] = {
+      [PINIT_ZERO] = SR_INIT_ZERO,         [PINIT_CONSTANT] = SR_INIT_CONSTANT,
+      [PINIT_GLOROT_UNIFORM] = SR_INIT_GLOROT_UNIFORM, [PINIT_HE_NORMAL] = SR_INIT_HE_NORMAL,
+      [PINIT_UNIFORM] = SR_INIT_UNIFORM,   [PINIT_SIGNS] = SR_INIT_SIGNS,
+  };
+  s.init = inits[v->init];
+  s.init_arg = v->init_arg;
   s.fan_in = v->fan_in;
   s.fan_out = v->fan_out;
   return s;
@@ -31,7 +39,7 @@ void abi_describe(const Module *m, SrSlot *slots, SrKernel train_step, SrKernel 
   out->slot_x = m->x;
   out->slot_y = m->y;
   out->slot_train_loss = m->train_loss;
-  out->slot_loss = m->nll;
+  out->slot_loss = m->head_loss;
   out->slot_probs = m->probs;
   out->classes = m->classes;
   out->nhidden = m->nhidden;
@@ -40,4 +48,13 @@ void abi_describe(const Module *m, SrSlot *slots, SrKernel train_step, SrKernel 
     out->hidden_units[i] = m->hidden[i].units;
     out->slot_zeros[i] = m->hidden[i].zeros;
   }
+}
+
+void abi_use_plan(const MemoryPlan *plan, int rows, SrSlot *slots, SrModel *out) {
+  for (int v = 0; v < out->nslots; v++) {
+    slots[v].in_arena = plan->offset[v] >= 0;
+    slots[v].arena_offset = plan->offset[v] >= 0 ? plan->offset[v] : 0;
+  }
+  out->arena_bytes = plan->arena_bytes;
+  out->arena_rows = rows;
 }

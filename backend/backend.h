@@ -53,5 +53,8 @@ void jit_free(Jit *jit);
  * entries; it is referenced by *out and must outlive it. */
 void abi_describe(const Module *m, SrSlot *slots, SrKernel train_step, SrKernel infer,
                   SrModel *out);
+/* Places the planned temporaries in the model's arena (ir plan_memory for
+ * batches of at most `rows` rows). */
+void abi_use_plan(const MemoryPlan *plan, int rows, SrSlot *slots, SrModel *out);
 
 #endif

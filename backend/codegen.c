@@ -58,7 +58,7 @@ LLVMValueRef entry_alloca(Gen *g, LLVMTypeRef type, LLVMValueRef init, const cha
   return slot;
 }
 
-LLVMValueRef call_intrinsic(Gen *g, const char *name, LLVMTypeRef type, LLVMValueRef x) {
+LLVMValueRef call_unary(Gen *g, const char *name, LLVMTypeRef type, LLVMValueRef x) {
   LLVMValueRef fn = LLVMGetNamedFunction(g->mod, name);
   LLVMTypeRef fn_type = LLVMFunctionType(type, &type, 1, 0);
   if (!fn)
@@ -97,7 +97,8 @@ static void load_slots(Gen *g, LLVMValueRef slots, const Program *p) {
     for (int k = 0; k < op->nin; k++)
       vals[n++] = op->in[k];
     for (int k = 0; k < op->nout; k++)
-      vals[n++] = op->out[k];
+      if (op->out[k] >= 0)
+        vals[n++] = op->out[k];
     for (int k = 0; k < n; k++) {
       int v = vals[k];
       if (g->slot[v])

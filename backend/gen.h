@@ -35,7 +35,7 @@ LLVMValueRef count_of(Gen *g, int value);  /* rows * cols, i64 */
 LLVMValueRef load_f32(Gen *g, int value, LLVMValueRef index);
 void store_f32(Gen *g, int value, LLVMValueRef index, LLVMValueRef x);
 LLVMValueRef entry_alloca(Gen *g, LLVMTypeRef type, LLVMValueRef init, const char *name);
-LLVMValueRef call_intrinsic(Gen *g, const char *name, LLVMTypeRef type, LLVMValueRef x);
+LLVMValueRef call_unary(Gen *g, const char *name, LLVMTypeRef type, LLVMValueRef x);
 
 /* kernels.c */
 void emit_op(Gen *g, const Op *op);

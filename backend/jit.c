@@ -62,6 +62,9 @@ static int define_host_symbols(LLVMOrcLLJITRef lljit, char *err, int errlen) {
       {"cblas_sgemm", (void *)cblas_sgemm},
       {"expf", (void *)expf},
       {"logf", (void *)logf},
+      {"log1pf", (void *)log1pf},
+      {"expm1f", (void *)expm1f},
+      {"tanhf", (void *)tanhf},
   };
   enum { N = sizeof symbols / sizeof symbols[0] };
   LLVMOrcCSymbolMapPair pairs[N];

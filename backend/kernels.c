@@ -14,9 +14,13 @@ static LLVMValueRef i32c(Gen *g, int v) {
   return LLVMConstInt(g->i32, (unsigned)v, 1);
 }
 
-/* out = op(a) op(b), by cblas_sgemm(RowMajor, ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N) */
+/* matmul:     out = op(a) op(b), by
+ *             cblas_sgemm(RowMajor, ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N)
+ * matmul_sgd: w = beta w - lr op(a) op(b): the same call with alpha = -lr,
+ *             beta = 1 - lr lambda and C = w, so no gradient is stored */
 static void emit_matmul(Gen *g, const Op *op) {
-  int a = op->in[0], b = op->in[1], out = op->out[0];
+  int sgd = op->kind == OP_MATMUL_SGD;
+  int a = op->in[sgd], b = op->in[sgd + 1], out = sgd ? op->in[0] : op->out[0];
   LLVMTypeRef args[14] = {g->i32, g->i32, g->i32, g->i32, g->i32, g->i32, g->f32,
                           g->ptr, g->i32, g->ptr, g->i32, g->f32, g->ptr, g->i32};
   LLVMTypeRef type = LLVMFunctionType(g->void_t, args, 14, 0);
@@ -31,69 +35,160 @@ static void emit_matmul(Gen *g, const Op *op) {
       to_i32(g, rows_of(g, out)),
       to_i32(g, cols_of(g, out)),
       to_i32(g, K),
-      const_f32(g, 1.0),
+      const_f32(g, sgd ? -op->coef : 1.0),
       g->slot[a],
       to_i32(g, cols_of(g, a)),
       g->slot[b],
       to_i32(g, cols_of(g, b)),
-      const_f32(g, 0.0),
+      const_f32(g, sgd ? op->coef2 : 0.0),
       g->slot[out],
       to_i32(g, cols_of(g, out)),
   };
   LLVMBuildCall2(g->b, type, fn, vals, 14, "");
 }
 
-/* out[i,j] = x[i,j] + b[j] */
-static void emit_bias_add(Gen *g, const Op *op) {
-  int x = op->in[0], bias = op->in[1], out = op->out[0];
-  Loop i = loop_begin(g, rows_of(g, out), "bias_add.i");
+/* bias_add:   out[i,j] = x[i,j] + b[j]
+ * scale_cols: out[i,j] = x[i,j] * s[j] */
+static void emit_row_broadcast(Gen *g, const Op *op) {
+  int x = op->in[0], row = op->in[1], out = op->out[0];
+  Loop i = loop_begin(g, rows_of(g, out), op_name(op->kind));
   LLVMValueRef base = LLVMBuildNUWMul(g->b, i.i, cols_of(g, out), "");
-  Loop j = loop_begin(g, cols_of(g, out), "bias_add.j");
+  Loop j = loop_begin(g, cols_of(g, out), "j");
   LLVMValueRef k = LLVMBuildNUWAdd(g->b, base, j.i, "");
-  store_f32(g, out, k, LLVMBuildFAdd(g->b, load_f32(g, x, k), load_f32(g, bias, j.i), ""));
+  LLVMValueRef a = load_f32(g, x, k), b = load_f32(g, row, j.i);
+  LLVMValueRef r = op->kind == OP_BIAS_ADD ? LLVMBuildFAdd(g->b, a, b, "") : LLVMBuildFMul(g->b, a, b, "");
+  store_f32(g, out, k, r);
   loop_end(g, &j);
   loop_end(g, &i);
+}
+
+/* coef / rows, as float */
+static LLVMValueRef inv_rows_times(Gen *g, double coef) {
+  return LLVMBuildFDiv(g->b, const_f32(g, coef), LLVMBuildSIToFP(g->b, g->rows, g->f32, ""), "");
 }
 
 static LLVMValueRef positive(Gen *g, LLVMValueRef x) {
   return LLVMBuildFCmp(g->b, LLVMRealOGT, x, const_f32(g, 0.0), "");
 }
 
+static LLVMValueRef fconst(Gen *g, double v) {
+  return const_f32(g, v);
+}
+
+/* 1 / (1 + e^-x) */
+static LLVMValueRef sigmoid(Gen *g, LLVMValueRef x) {
+  LLVMValueRef e = call_unary(g, "llvm.exp.f32", g->f32, LLVMBuildFNeg(g->b, x, ""));
+  return LLVMBuildFDiv(g->b, fconst(g, 1.0), LLVMBuildFAdd(g->b, fconst(g, 1.0), e, ""), "");
+}
+
+/* log(1 + e^x) = max(x, 0) + log1p(e^-|x|), which neither overflows nor
+ * loses the small values of very negative x. */
+static LLVMValueRef softplus(Gen *g, LLVMValueRef x) {
+  LLVMValueRef ax = call_unary(g, "llvm.fabs.f32", g->f32, x);
+  LLVMValueRef e = call_unary(g, "llvm.exp.f32", g->f32, LLVMBuildFNeg(g->b, ax, ""));
+  LLVMValueRef pos = LLVMBuildSelect(g->b, positive(g, x), x, fconst(g, 0.0), "");
+  return LLVMBuildFAdd(g->b, pos, call_unary(g, "log1pf", g->f32, e), "");
+}
+
+/* An activation and its derivative written in terms of its output y, so no
+ * pre-activation needs to be kept (OP_COUNT_ stands for linear):
+ *   relu      y = max(x, 0)          y' = [y > 0]
+ *   tanh      y = tanh(x)            y' = 1 - y^2
+ *   sigmoid   y = 1 / (1 + e^-x)     y' = y (1 - y)
+ *   softplus  y = log(1 + e^x)       y' = 1 - e^-y  (= sigmoid(x)) */
+static LLVMValueRef activate(Gen *g, OpKind act, LLVMValueRef x) {
+  switch (act) {
+  case OP_RELU: return LLVMBuildSelect(g->b, positive(g, x), x, fconst(g, 0.0), "");
+  case OP_TANH: return call_unary(g, "tanhf", g->f32, x);
+  case OP_SIGMOID: return sigmoid(g, x);
+  case OP_SOFTPLUS: return softplus(g, x);
+  default: return x;
+  }
+}
+
+static LLVMValueRef derivative(Gen *g, OpKind act, LLVMValueRef y) {
+  LLVMValueRef one = fconst(g, 1.0);
+  switch (act) {
+  case OP_RELU: return LLVMBuildSelect(g->b, positive(g, y), one, fconst(g, 0.0), "");
+  case OP_TANH: return LLVMBuildFSub(g->b, one, LLVMBuildFMul(g->b, y, y, ""), "");
+  case OP_SIGMOID: return LLVMBuildFMul(g->b, y, LLVMBuildFSub(g->b, one, y, ""), "");
+  case OP_SOFTPLUS:
+    return LLVMBuildFNeg(g->b, call_unary(g, "expm1f", g->f32, LLVMBuildFNeg(g->b, y, "")), "");
+  default: return one;
+  }
+}
+
+static OpKind activation_of_grad(OpKind kind) {
+  switch (kind) {
+  case OP_RELU_GRAD: return OP_RELU;
+  case OP_TANH_GRAD: return OP_TANH;
+  case OP_SIGMOID_GRAD: return OP_SIGMOID;
+  case OP_SOFTPLUS_GRAD: return OP_SOFTPLUS;
+  default: return OP_COUNT_;
+  }
+}
+
+/* x * sign(v) for float v */
+static LLVMValueRef times_sign(Gen *g, LLVMValueRef x, LLVMValueRef v) {
+  LLVMValueRef zero = fconst(g, 0.0);
+  LLVMValueRef negative = LLVMBuildFCmp(g->b, LLVMRealOLT, v, zero, "");
+  LLVMValueRef r = LLVMBuildSelect(g->b, negative, LLVMBuildFNeg(g->b, x, ""), zero, "");
+  return LLVMBuildSelect(g->b, positive(g, v), x, r, "");
+}
+
 /* The elementwise ops, over k < rows*cols:
- *   relu        out = x > 0 ? x : 0            (max(x, 0))
- *   relu_grad   out = y > 0 ? dy : 0           (dy * [y > 0])
- *   add         out = a + b
- *   l1_grad     out = s * sign(x), s = lambda / rows
- *   sgd_update  p = p - lr * g                 (in place) */
+ *   relu             out = x > 0 ? x : 0            (max(x, 0))
+ *   relu_grad        out = y > 0 ? dy : 0           (dy * [y > 0])
+ *   add              out = a + b
+ *   l1_grad          out = s * sign(x), s = lambda / rows
+ *   l2_grad          out = lambda * w
+ *   sgd_update       p = p - lr * g                 (in place)
+ *   momentum_update  v = mu v - lr g;  p = p + v    (in place)
+ * and the activations and their gradients dx = dy act'(y) above. */
 static void emit_elementwise(Gen *g, const Op *op) {
   int a = op->in[0];
   int target = op->nout ? op->out[0] : a;
   LLVMValueRef scale = NULL;
   if (op->kind == OP_L1_GRAD)
-    scale = LLVMBuildFDiv(g->b, const_f32(g, op->coef),
-                          LLVMBuildSIToFP(g->b, g->rows, g->f32, ""), "l1.scale");
+    scale = inv_rows_times(g, op->coef);
   Loop k = loop_begin(g, count_of(g, a), op_name(op->kind));
   LLVMValueRef x = load_f32(g, a, k.i), r = NULL, zero = const_f32(g, 0.0);
   LLVMValueRef y = op->nin > 1 ? load_f32(g, op->in[1], k.i) : NULL;
   switch (op->kind) {
   case OP_RELU:
-    r = LLVMBuildSelect(g->b, positive(g, x), x, zero, "");
+  case OP_TANH:
+  case OP_SIGMOID:
+  case OP_SOFTPLUS:
+    r = activate(g, op->kind, x);
     break;
-  case OP_RELU_GRAD:
+  case OP_RELU_GRAD: /* a select, not a multiply: 0 * inf must stay 0 */
     r = LLVMBuildSelect(g->b, positive(g, y), x, zero, "");
+    break;
+  case OP_TANH_GRAD:
+  case OP_SIGMOID_GRAD:
+  case OP_SOFTPLUS_GRAD:
+    r = LLVMBuildFMul(g->b, x, derivative(g, activation_of_grad(op->kind), y), "");
     break;
   case OP_ADD:
     r = LLVMBuildFAdd(g->b, x, y, "");
     break;
-  case OP_L1_GRAD: {
-    LLVMValueRef negative = LLVMBuildFCmp(g->b, LLVMRealOLT, x, zero, "");
-    r = LLVMBuildSelect(g->b, negative, LLVMBuildFNeg(g->b, scale, ""), zero, "");
-    r = LLVMBuildSelect(g->b, positive(g, x), scale, r, "");
+  case OP_L1_GRAD:
+    r = times_sign(g, scale, x);
     break;
-  }
+  case OP_L2_GRAD:
+    r = LLVMBuildFMul(g->b, const_f32(g, op->coef), x, "");
+    break;
   case OP_SGD_UPDATE:
     r = LLVMBuildFSub(g->b, x, LLVMBuildFMul(g->b, const_f32(g, op->coef), y, ""), "");
     break;
+  case OP_MOMENTUM_UPDATE: {
+    LLVMValueRef grad = load_f32(g, op->in[2], k.i);
+    LLVMValueRef v = LLVMBuildFSub(g->b, LLVMBuildFMul(g->b, const_f32(g, op->coef2), y, ""),
+                                   LLVMBuildFMul(g->b, const_f32(g, op->coef), grad, ""), "");
+    store_f32(g, op->in[1], k.i, v);
+    r = LLVMBuildFAdd(g->b, x, v, "");
+    break;
+  }
   default:
     break;
   }
@@ -102,7 +197,8 @@ static void emit_elementwise(Gen *g, const Op *op) {
 }
 
 /* count_zero: out = #{k : x[k] == 0}, counted in i64 then stored as float
- * l1_penalty: out = (lambda / rows) * sum_k |x[k]|, summed in double */
+ * l1_penalty: out = (lambda / rows) * sum_k |x[k]|, summed in double
+ * l2_penalty: out = lambda / 2 * sum_k w[k]^2, summed in double */
 static void emit_reduction(Gen *g, const Op *op) {
   int x = op->in[0], out = op->out[0];
   int zeros = op->kind == OP_COUNT_ZERO;
@@ -113,15 +209,21 @@ static void emit_reduction(Gen *g, const Op *op) {
   if (zeros) {
     LLVMValueRef is_zero = LLVMBuildFCmp(g->b, LLVMRealOEQ, v, const_f32(g, 0.0), "");
     sum = LLVMBuildAdd(g->b, sum, LLVMBuildZExt(g->b, is_zero, g->i64, ""), "");
-  } else {
-    LLVMValueRef mag = call_intrinsic(g, "llvm.fabs.f32", g->f32, v);
+  } else if (op->kind == OP_L1) {
+    LLVMValueRef mag = call_unary(g, "llvm.fabs.f32", g->f32, v);
     sum = LLVMBuildFAdd(g->b, sum, LLVMBuildFPExt(g->b, mag, g->f64, ""), "");
+  } else {
+    LLVMValueRef w = LLVMBuildFPExt(g->b, v, g->f64, "");
+    sum = LLVMBuildFAdd(g->b, sum, LLVMBuildFMul(g->b, w, w, ""), "");
   }
   LLVMBuildStore(g->b, sum, acc);
   loop_end(g, &k);
   LLVMValueRef total = LLVMBuildLoad2(g->b, acc_type, acc, "");
   if (zeros) {
     total = LLVMBuildUIToFP(g->b, total, g->f32, "");
+  } else if (op->kind == OP_L2) {
+    total = LLVMBuildFMul(g->b, total, LLVMConstReal(g->f64, op->coef / 2), "");
+    total = LLVMBuildFPTrunc(g->b, total, g->f32, "");
   } else {
     LLVMValueRef rows = LLVMBuildSIToFP(g->b, g->rows, g->f64, "");
     total = LLVMBuildFMul(g->b, total, LLVMConstReal(g->f64, op->coef), "");
@@ -174,7 +276,7 @@ static void emit_softmax_nll(Gen *g, const Op *op) {
 
   j = loop_begin(g, cols_of(g, x), "softmax.exp");
   LLVMValueRef k = LLVMBuildNUWAdd(g->b, base, j.i, "");
-  LLVMValueRef e = call_intrinsic(g, "llvm.exp.f32", g->f32,
+  LLVMValueRef e = call_unary(g, "llvm.exp.f32", g->f32,
                                   LLVMBuildFSub(g->b, load_f32(g, x, k), row_max, ""));
   store_f32(g, probs, k, e);
   LLVMBuildStore(g->b, LLVMBuildFAdd(g->b, LLVMBuildLoad2(g->b, g->f32, sum, ""), e, ""), sum);
@@ -188,7 +290,7 @@ static void emit_softmax_nll(Gen *g, const Op *op) {
   loop_end(g, &j);
 
   LLVMValueRef target = load_f32(g, x, LLVMBuildNUWAdd(g->b, base, label_of_row(g, labels, i.i), ""));
-  LLVMValueRef nll = LLVMBuildFAdd(g->b, call_intrinsic(g, "llvm.log.f32", g->f32, s),
+  LLVMValueRef nll = LLVMBuildFAdd(g->b, call_unary(g, "llvm.log.f32", g->f32, s),
                                    LLVMBuildFSub(g->b, row_max, target, ""), "nll");
   LLVMValueRef acc = LLVMBuildLoad2(g->b, g->f64, total, "");
   LLVMBuildStore(g->b, LLVMBuildFAdd(g->b, acc, LLVMBuildFPExt(g->b, nll, g->f64, ""), ""), total);
@@ -199,8 +301,9 @@ static void emit_softmax_nll(Gen *g, const Op *op) {
   store_f32(g, loss, const_i64(g, 0), LLVMBuildFPTrunc(g->b, mean, g->f32, ""));
 }
 
-/* dx[i,j] = (probs[i,j] - [j == y_i]) / rows */
-static void emit_softmax_nll_grad(Gen *g, const Op *op) {
+/* softmax_nll_grad, sigmoid_ce_grad, squared_error_grad:
+ * dx[i,j] = (p[i,j] - [j == y_i]) / rows */
+static void emit_onehot_grad(Gen *g, const Op *op) {
   int probs = op->in[0], labels = op->in[1], dx = op->out[0];
   LLVMValueRef inv_rows = LLVMBuildFDiv(g->b, const_f32(g, 1.0),
                                         LLVMBuildSIToFP(g->b, g->rows, g->f32, ""), "");
@@ -216,15 +319,115 @@ static void emit_softmax_nll_grad(Gen *g, const Op *op) {
   loop_end(g, &i);
 }
 
+/* For each element, with t = [j == y_i]:
+ *   sigmoid_ce:     probs = sigmoid(z);  loss += softplus(z) - t z
+ *                   (= -t log p - (1-t) log(1-p), stable for any z)
+ *   squared_error:  loss += (z - t)^2 / 2
+ * loss = total / rows, accumulated in double. */
+static void emit_onehot_loss(Gen *g, const Op *op) {
+  int z = op->in[0], labels = op->in[1], loss = op->out[op->nout - 1];
+  LLVMValueRef total = entry_alloca(g, g->f64, LLVMConstReal(g->f64, 0), "loss.total");
+  Loop i = loop_begin(g, rows_of(g, z), op_name(op->kind));
+  LLVMValueRef base = LLVMBuildNUWMul(g->b, i.i, cols_of(g, z), "");
+  LLVMValueRef label = label_of_row(g, labels, i.i);
+  Loop j = loop_begin(g, cols_of(g, z), "j");
+  LLVMValueRef k = LLVMBuildNUWAdd(g->b, base, j.i, "");
+  LLVMValueRef v = load_f32(g, z, k);
+  LLVMValueRef t = LLVMBuildUIToFP(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, j.i, label, ""), g->f32, "");
+  LLVMValueRef term;
+  if (op->kind == OP_SIGMOID_CE) {
+    store_f32(g, op->out[0], k, sigmoid(g, v));
+    term = LLVMBuildFSub(g->b, softplus(g, v), LLVMBuildFMul(g->b, t, v, ""), "");
+  } else {
+    LLVMValueRef d = LLVMBuildFSub(g->b, v, t, "");
+    term = LLVMBuildFMul(g->b, fconst(g, 0.5), LLVMBuildFMul(g->b, d, d, ""), "");
+  }
+  LLVMValueRef acc = LLVMBuildLoad2(g->b, g->f64, total, "");
+  LLVMBuildStore(g->b, LLVMBuildFAdd(g->b, acc, LLVMBuildFPExt(g->b, term, g->f64, ""), ""), total);
+  loop_end(g, &j);
+  loop_end(g, &i);
+  LLVMValueRef mean = LLVMBuildFDiv(g->b, LLVMBuildLoad2(g->b, g->f64, total, ""),
+                                    LLVMBuildSIToFP(g->b, g->rows, g->f64, ""), "");
+  store_f32(g, loss, const_i64(g, 0), LLVMBuildFPTrunc(g->b, mean, g->f32, ""));
+}
+
+/* bias_act: one pass over the layer's output:
+ *   h = act(z + b);  pen = coef/rows * sum |h| (double);  zeros = #{h == 0} */
+static void emit_bias_act(Gen *g, const Op *op) {
+  int z = op->in[0], bias = op->in[1], h = op->out[0], pen = op->out[1], zeros = op->out[2];
+  LLVMValueRef abs_sum = pen >= 0 ? entry_alloca(g, g->f64, LLVMConstReal(g->f64, 0), "abs") : NULL;
+  LLVMValueRef count = zeros >= 0 ? entry_alloca(g, g->i64, const_i64(g, 0), "zeros") : NULL;
+  Loop i = loop_begin(g, rows_of(g, h), "bias_act.i");
+  LLVMValueRef base = LLVMBuildNUWMul(g->b, i.i, cols_of(g, h), "");
+  Loop j = loop_begin(g, cols_of(g, h), "bias_act.j");
+  LLVMValueRef k = LLVMBuildNUWAdd(g->b, base, j.i, "");
+  LLVMValueRef v = activate(g, op->act, LLVMBuildFAdd(g->b, load_f32(g, z, k), load_f32(g, bias, j.i), ""));
+  store_f32(g, h, k, v);
+  if (abs_sum) {
+    LLVMValueRef mag = LLVMBuildFPExt(g->b, call_unary(g, "llvm.fabs.f32", g->f32, v), g->f64, "");
+    LLVMBuildStore(g->b, LLVMBuildFAdd(g->b, LLVMBuildLoad2(g->b, g->f64, abs_sum, ""), mag, ""), abs_sum);
+  }
+  if (count) {
+    LLVMValueRef is_zero = LLVMBuildZExt(g->b, LLVMBuildFCmp(g->b, LLVMRealOEQ, v, fconst(g, 0.0), ""), g->i64, "");
+    LLVMBuildStore(g->b, LLVMBuildAdd(g->b, LLVMBuildLoad2(g->b, g->i64, count, ""), is_zero, ""), count);
+  }
+  loop_end(g, &j);
+  loop_end(g, &i);
+  if (abs_sum) {
+    LLVMValueRef rows = LLVMBuildSIToFP(g->b, g->rows, g->f64, "");
+    LLVMValueRef total = LLVMBuildFMul(g->b, LLVMBuildLoad2(g->b, g->f64, abs_sum, ""),
+                                       LLVMConstReal(g->f64, op->coef), "");
+    total = LLVMBuildFPTrunc(g->b, LLVMBuildFDiv(g->b, total, rows, ""), g->f32, "");
+    store_f32(g, pen, const_i64(g, 0), total);
+  }
+  if (count)
+    store_f32(g, zeros, const_i64(g, 0),
+              LLVMBuildUIToFP(g->b, LLVMBuildLoad2(g->b, g->i64, count, ""), g->f32, ""));
+}
+
+/* bias_act_grad: one pass over the layer's gradient:
+ *   da = (dy + coef/rows * sign(h)) * act'(h);   db[j] = sum_i da[i,j]
+ * For relu act'(h) is the mask [h > 0], applied as a select. */
+static void emit_bias_act_grad(Gen *g, const Op *op) {
+  int dy = op->in[0], h = op->in[1], da = op->out[0], db = op->out[1];
+  LLVMValueRef scale = op->coef != 0 ? inv_rows_times(g, op->coef) : NULL;
+  Loop z = loop_begin(g, cols_of(g, db), "bias_act_grad.zero");
+  store_f32(g, db, z.i, fconst(g, 0.0));
+  loop_end(g, &z);
+  Loop i = loop_begin(g, rows_of(g, da), "bias_act_grad.i");
+  LLVMValueRef base = LLVMBuildNUWMul(g->b, i.i, cols_of(g, da), "");
+  Loop j = loop_begin(g, cols_of(g, da), "bias_act_grad.j");
+  LLVMValueRef k = LLVMBuildNUWAdd(g->b, base, j.i, "");
+  LLVMValueRef hv = load_f32(g, h, k), gv = load_f32(g, dy, k);
+  if (scale)
+    gv = LLVMBuildFAdd(g->b, gv, times_sign(g, scale, hv), "");
+  LLVMValueRef d = op->act == OP_RELU
+                       ? LLVMBuildSelect(g->b, positive(g, hv), gv, fconst(g, 0.0), "")
+                       : LLVMBuildFMul(g->b, gv, derivative(g, op->act, hv), "");
+  store_f32(g, da, k, d);
+  store_f32(g, db, j.i, LLVMBuildFAdd(g->b, load_f32(g, db, j.i), d, ""));
+  loop_end(g, &j);
+  loop_end(g, &i);
+}
+
 void emit_op(Gen *g, const Op *op) {
   switch (op->kind) {
-  case OP_MATMUL: emit_matmul(g, op); break;
-  case OP_BIAS_ADD: emit_bias_add(g, op); break;
+  case OP_MATMUL:
+  case OP_MATMUL_SGD: emit_matmul(g, op); break;
+  case OP_BIAS_ADD:
+  case OP_SCALE_COLS: emit_row_broadcast(g, op); break;
   case OP_SOFTMAX_NLL: emit_softmax_nll(g, op); break;
-  case OP_SOFTMAX_NLL_GRAD: emit_softmax_nll_grad(g, op); break;
+  case OP_SIGMOID_CE:
+  case OP_SQUARED_ERROR: emit_onehot_loss(g, op); break;
+  case OP_SOFTMAX_NLL_GRAD:
+  case OP_SIGMOID_CE_GRAD:
+  case OP_SQUARED_ERROR_GRAD: emit_onehot_grad(g, op); break;
   case OP_L1:
+  case OP_L2:
   case OP_COUNT_ZERO: emit_reduction(g, op); break;
   case OP_BIAS_GRAD: emit_bias_grad(g, op); break;
+  case OP_BIAS_ACT: emit_bias_act(g, op); break;
+  case OP_BIAS_ACT_GRAD: emit_bias_act_grad(g, op); break;
   default: emit_elementwise(g, op); break;
   }
 }

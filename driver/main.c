@@ -9,9 +9,10 @@ static void usage(FILE *out) {
   fputs("usage: sparsec <command> [options]\n"
         "\n"
         "commands:\n"
-        "  run FILE.spn     JIT-compile the spec's model and run its experiment\n"
-        "  ir FILE.spn      print the IR of the training step and the inference function\n"
-        "  help             this message\n"
+        "  run FILE.spn        JIT-compile the spec's model and run its experiment\n"
+        "  check FILE.spn...   check specs without running them\n"
+        "  ir FILE.spn         print the IR of the training step and the inference function\n"
+        "  help                this message\n"
         "\n"
         "`sparsec <command> --help` describes a command's options.\n",
         out);
@@ -25,6 +26,8 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   if (strcmp(cmd, "run") == 0)
     return cmd_run(argc - 1, argv + 1);
+  if (strcmp(cmd, "check") == 0)
+    return cmd_check(argc - 1, argv + 1);
   if (strcmp(cmd, "ir") == 0)
     return cmd_ir(argc - 1, argv + 1);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

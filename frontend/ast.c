@@ -1,7 +1,20 @@
 /* ast.c: building, freeing and printing the generic AST. The parser owns
  * nothing for long: every builder moves its pieces into the tree, so after a
- * syntax error bison's %destructor and ast_free are all that is needed. */
+ * syntax error bison's %destructor and ast_free are all that is needed.
+ * Recursion here is safe because the parser limits nesting (MAX_NESTING). */
 #include "frontend_internal.h"
+
+/* Room for element n of an array grown only through here: capacities are
+ * the powers of two, so a 10 MB file of statements is not quadratic. */
+static void *grow(void *array, int n, size_t size) {
+  if (n > 0 && (n & (n - 1)) != 0)
+    return array;
+  return xrealloc(array, (n ? 2 * (size_t)n : 1) * size);
+}
+
+static int max(int a, int b) {
+  return a > b ? a : b;
+}
 
 /* ---- expressions --------------------------------------------------------- */
 
@@ -9,6 +22,7 @@ static Expr *expr_new(ExprKind kind, Loc loc) {
   Expr *e = xcalloc(1, sizeof *e);
   e->kind = kind;
   e->loc = loc;
+  e->depth = 1;
   return e;
 }
 
@@ -37,17 +51,23 @@ Expr *expr_call(Loc loc, char *callee) {
   return e;
 }
 
+Expr *expr_set(Loc loc) {
+  return expr_new(EXPR_SET, loc);
+}
+
 Expr *expr_binary(Loc loc, char op, Expr *lhs, Expr *rhs) {
   Expr *e = expr_new(EXPR_BINARY, loc);
   e->op = op;
   e->lhs = lhs;
   e->rhs = rhs;
+  e->depth = 1 + max(lhs->depth, rhs->depth);
   return e;
 }
 
 Expr *expr_neg(Loc loc, Expr *operand) {
   Expr *e = expr_new(EXPR_NEG, loc);
   e->lhs = operand;
+  e->depth = 1 + operand->depth;
   return e;
 }
 
@@ -83,17 +103,32 @@ void arg_free(Arg *arg) {
   free(arg);
 }
 
-void call_add_arg(Expr *call, Arg *arg) {
-  call->args = xrealloc(call->args, (call->nargs + 1) * sizeof *call->args);
-  call->args[call->nargs++] = *arg;
+void call_insert_arg(Expr *call, int at, Arg *arg) {
+  call->args = grow(call->args, call->nargs, sizeof *call->args);
+  memmove(&call->args[at + 1], &call->args[at], (call->nargs - at) * sizeof *call->args);
+  call->args[at] = *arg;
+  call->nargs++;
+  call->depth = max(call->depth, 1 + arg->value->depth);
   free(arg);
+}
+
+void call_add_arg(Expr *call, Arg *arg) {
+  call_insert_arg(call, call->nargs, arg);
 }
 
 /* ---- statements and blocks ----------------------------------------------- */
 
-Stmt *stmt_new(Loc loc, char *keyword, char *name, Loc name_loc, Expr *value) {
+Stmt *stmt_new(StmtKind kind, Loc loc, char *keyword, char *name, Loc name_loc, Expr *value) {
   Stmt *s = xcalloc(1, sizeof *s);
-  *s = (Stmt){.keyword = keyword, .name = name, .name_loc = name_loc, .value = value, .loc = loc};
+  *s = (Stmt){.kind = kind, .keyword = keyword, .name = name, .name_loc = name_loc,
+              .value = value, .loc = loc};
+  return s;
+}
+
+Stmt *stmt_block(Loc loc, Block *block) {
+  Stmt *s = xcalloc(1, sizeof *s);
+  *s = (Stmt){.kind = STMT_BLOCK, .name = xstrdup(block->name), .name_loc = block->loc,
+              .block = block, .loc = loc};
   return s;
 }
 
@@ -101,6 +136,7 @@ static void stmt_clear(Stmt *s) {
   free(s->keyword);
   free(s->name);
   expr_free(s->value);
+  block_free(s->block);
 }
 
 void stmt_free(Stmt *s) {
@@ -115,7 +151,7 @@ Block *block_new(void) {
 }
 
 void block_add_stmt(Block *b, Stmt *s) {
-  b->stmts = xrealloc(b->stmts, (b->nstmts + 1) * sizeof *b->stmts);
+  b->stmts = grow(b->stmts, b->nstmts, sizeof *b->stmts);
   b->stmts[b->nstmts++] = *s;
   free(s);
 }
@@ -135,7 +171,7 @@ void block_free(Block *b) {
 }
 
 void ast_add_block(Ast *ast, Block *b) {
-  ast->blocks = xrealloc(ast->blocks, (ast->nblocks + 1) * sizeof *ast->blocks);
+  ast->blocks = grow(ast->blocks, ast->nblocks, sizeof *ast->blocks);
   ast->blocks[ast->nblocks++] = *b;
   free(b);
 }
@@ -164,6 +200,18 @@ static void dump_string(FILE *out, const char *s) {
   fputc('"', out);
 }
 
+static void dump_expr(FILE *out, const Expr *e);
+
+static void dump_args(FILE *out, const Expr *e) {
+  for (int i = 0; i < e->nargs; i++) {
+    if (i > 0)
+      fputs(", ", out);
+    if (e->args[i].key)
+      fprintf(out, "%s=", e->args[i].key);
+    dump_expr(out, e->args[i].value);
+  }
+}
+
 static void dump_expr(FILE *out, const Expr *e) {
   switch (e->kind) {
   case EXPR_NUMBER:
@@ -177,14 +225,13 @@ static void dump_expr(FILE *out, const Expr *e) {
     return;
   case EXPR_CALL:
     fprintf(out, "%s(", e->text ? e->text : "?");
-    for (int i = 0; i < e->nargs; i++) {
-      if (i > 0)
-        fputs(", ", out);
-      if (e->args[i].key)
-        fprintf(out, "%s=", e->args[i].key);
-      dump_expr(out, e->args[i].value);
-    }
+    dump_args(out, e);
     fputc(')', out);
+    return;
+  case EXPR_SET:
+    fputc('{', out);
+    dump_args(out, e);
+    fputc('}', out);
     return;
   case EXPR_BINARY:
     fputc('(', out);
@@ -201,23 +248,47 @@ static void dump_expr(FILE *out, const Expr *e) {
   }
 }
 
+/* open_memstream fails only when memory is short. */
+static FILE *memory_stream(char **buf, size_t *size) {
+  FILE *out = open_memstream(buf, size);
+  if (!out) {
+    fputs("sparsec: out of memory\n", stderr);
+    exit(1);
+  }
+  return out;
+}
+
+char *expr_dump(const Expr *e) {
+  char *buf = NULL;
+  size_t size = 0;
+  FILE *out = memory_stream(&buf, &size);
+  dump_expr(out, e);
+  fclose(out);
+  return buf;
+}
+
+static void dump_block(FILE *out, const Block *b, int indent) {
+  fprintf(out, "%*s%s {\n", indent, "", b->name);
+  for (int j = 0; j < b->nstmts; j++) {
+    const Stmt *s = &b->stmts[j];
+    if (s->kind == STMT_BLOCK) {
+      dump_block(out, s->block, indent + 2);
+      continue;
+    }
+    fprintf(out, "%*s%s%s%s %s ", indent + 2, "", s->keyword ? s->keyword : "",
+            s->keyword ? " " : "", s->name, s->kind == STMT_IN ? "in" : "=");
+    dump_expr(out, s->value);
+    fputc('\n', out);
+  }
+  fprintf(out, "%*s}\n", indent, "");
+}
+
 char *ast_dump(const Ast *ast) {
   char *buf = NULL;
   size_t size = 0;
-  FILE *out = open_memstream(&buf, &size);
-  if (!out)
-    abort();
-  for (int i = 0; i < ast->nblocks; i++) {
-    const Block *b = &ast->blocks[i];
-    fprintf(out, "%s {\n", b->name);
-    for (int j = 0; j < b->nstmts; j++) {
-      const Stmt *s = &b->stmts[j];
-      fprintf(out, "  %s%s%s = ", s->keyword ? s->keyword : "", s->keyword ? " " : "", s->name);
-      dump_expr(out, s->value);
-      fputc('\n', out);
-    }
-    fputs("}\n", out);
-  }
+  FILE *out = memory_stream(&buf, &size);
+  for (int i = 0; i < ast->nblocks; i++)
+    dump_block(out, &ast->blocks[i], 0);
   fclose(out);
   return buf;
 }

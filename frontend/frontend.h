@@ -5,8 +5,9 @@
  *   diag.c     diagnostics: "file:line:col: error: msg", the line, a caret
  *   lexer.l    tokens (flex, reentrant)
  *   parser.y   grammar -> generic AST (bison, pure)
- *   ast.c      AST constructors and free
- *   check.c    AST -> Spec: names, types, ranges, defaults
+ *   ast.c      AST constructors, free and dump
+ *   check*.c   AST -> Spec: names, types, ranges, defaults (one file a block)
+ *   override.c command-line `--set PATH=VALUE`, applied to the AST
  *
  * The AST is generic (blocks of `key = value` settings); all meaning lives in
  * check.c, so adding a setting never touches the grammar. docs/language.md is
@@ -30,6 +31,7 @@ typedef struct Source {
 /* A span in a source: 1-based line and column, length in bytes (>= 1). */
 typedef struct Loc {
   int line, col, len;
+  const Source *src;  /* NULL: the spec file; else another text (a --set override) */
 } Loc;
 
 Source *source_read(const char *path, char *err, int errlen); /* NULL + err on failure */
@@ -66,6 +68,7 @@ typedef enum ExprKind {
   EXPR_CALL,    /* dense(1000, relu, l1 = 0.001) */
   EXPR_BINARY,  /* 1/255; op is one of + - * or / */
   EXPR_NEG,     /* -x */
+  EXPR_SET,     /* {0.1, 0.01}: the elements are args (keys NULL) */
 } ExprKind;
 
 typedef struct Expr Expr;
@@ -84,25 +87,37 @@ struct Expr {
   char *text;     /* EXPR_STRING (unescaped), EXPR_IDENT, EXPR_CALL (callee) */
   char op;        /* EXPR_BINARY */
   Expr *lhs, *rhs;/* EXPR_BINARY; EXPR_NEG uses lhs */
-  Arg *args;      /* EXPR_CALL */
+  Arg *args;      /* EXPR_CALL, EXPR_SET */
   int nargs;
+  int depth;      /* height of the tree: nesting is limited */
 };
 
-/* `key = value` or `layer name = value` (keyword is then "layer"). */
+typedef enum StmtKind {
+  STMT_ASSIGN,    /* key = value, layer name = value */
+  STMT_IN,        /* key in value: a set of values to try (lr in {0.1, 0.01}) */
+  STMT_BLOCK,     /* name { stmt* }: a nested block */
+} StmtKind;
+
+typedef struct Block Block;
+
+/* `key = value`, `layer name = value` (keyword is then "layer"),
+ * `key in value` or `name { ... }`. */
 typedef struct Stmt {
+  StmtKind kind;
   char *keyword;  /* "layer" or NULL */
   char *name;
   Loc name_loc;
-  Expr *value;
+  Expr *value;    /* NULL for STMT_BLOCK */
+  Block *block;   /* STMT_BLOCK: its name and loc are the statement's */
   Loc loc;        /* whole statement */
 } Stmt;
 
-typedef struct Block {
+struct Block {
   char *name;     /* model, train, data */
   Loc loc;        /* the block's name */
   Stmt *stmts;
   int nstmts;
-} Block;
+};
 
 typedef struct Ast {
   Block *blocks;
@@ -118,34 +133,109 @@ void ast_free(Ast *ast);
 
 /* ---- check.c: the checked model ------------------------------------------ */
 
+/* Every setting has a default; a Loc with line 0 means "not written in the
+ * file" (the default applies). */
+
 typedef enum Activation {
-  ACT_RELU,
-  ACT_SOFTMAX,
+  ACT_RELU,       /* max(0, x) */
+  ACT_TANH,
+  ACT_SOFTPLUS,   /* log(1 + e^x) */
+  ACT_SIGMOID,    /* 1 / (1 + e^-x) */
+  ACT_LINEAR,     /* x */
+  ACT_SOFTMAX,    /* output only (a warning on a hidden layer, and it is then an error
+                     because a hidden softmax has no derivative implemented) */
+  ACT_COUNT_
 } Activation;
 
+/* The output head: output activation + loss. Targets are one-hot class
+ * labels for all three; the predicted class is the arg max. */
 typedef enum Loss {
-  LOSS_NLL,       /* softmax output + negative log-likelihood */
+  LOSS_NLL,           /* softmax output + negative log-likelihood */
+  LOSS_CROSS_ENTROPY, /* sigmoid output + cross-entropy summed over outputs */
+  LOSS_SQUARED_ERROR, /* linear output + 1/2 squared error summed over outputs */
+  LOSS_COUNT_
 } Loss;
+
+typedef enum InitKind {
+  INIT_GLOROT_UNIFORM, /* U[-a, a], a = sqrt(6/(fan_in+fan_out)): the paper's */
+  INIT_HE_NORMAL,      /* N(0, 2/fan_in) */
+  INIT_UNIFORM,        /* U[-a, a] with a given */
+} InitKind;
+
+typedef struct InitSpec {
+  InitKind kind;
+  double a;         /* INIT_UNIFORM */
+  Loc loc;
+} InitSpec;
 
 typedef struct LayerSpec {
   char *name;
-  Loc loc;        /* the layer's name in the source */
+  Loc loc;          /* the layer's name in the source */
   int units;
   Activation act;
-  double l1;      /* lambda of the L1 penalty on this layer's activations; 0 = none */
+  double l1;        /* lambda of the L1 penalty on this layer's activations; 0 = none */
+  double l2;        /* lambda of L2 weight decay on this layer's weights; 0 = none */
+  InitSpec init;    /* weights */
+  double bias;      /* initial value of every bias */
+  int sign_trick;   /* a fixed random half of the units multiplied by -1 */
+  Loc l1_loc, l2_loc, act_loc;
 } LayerSpec;
 
+typedef enum DataFormat {
+  DATA_IDX,         /* idx("images", "labels") */
+  DATA_CSV,         /* csv("file.csv", label = "column"): a header row, one example a row */
+} DataFormat;
+
 typedef struct DataSource {
-  char *images;   /* paths resolved against the spec file's folder */
-  char *labels;
+  DataFormat format;
+  char *images;     /* IDX: images file; CSV: the file. Resolved against the spec's folder */
+  char *labels;     /* IDX: labels file; CSV: NULL */
+  char *label_column; /* CSV: the header name of the label column */
   Loc loc;
 } DataSource;
 
+typedef enum NoiseKind {
+  NOISE_MASKING,     /* each input zeroed with probability p (the paper's, p = 0.25) */
+  NOISE_SALT_PEPPER, /* each input set to 0 or 1 (equally likely) with probability p */
+  NOISE_GAUSSIAN,    /* x + N(0, sigma^2) */
+} NoiseKind;
+
+typedef struct NoiseSpec {
+  NoiseKind kind;
+  double p;          /* probability, or sigma for NOISE_GAUSSIAN */
+  Loc loc;
+} NoiseSpec;
+
+/* Reconstruction strategies for rectifier codes (paper, section 3.2). */
+typedef enum Reconstruction {
+  RECON_SOFTPLUS_QUADRATIC, /* softplus decoder, quadratic cost (best on images) */
+  RECON_SCALED_SIGMOID_CE,  /* codes / max(codes), sigmoid decoder, cross-entropy (text) */
+  RECON_LINEAR_QUADRATIC,   /* linear decoder, quadratic cost */
+} Reconstruction;
+
+/* One greedy denoising-autoencoder stage: the block's settings with this
+ * layer's overrides applied. */
+typedef struct PretrainStage {
+  int layer;         /* index into Spec.layers (a hidden layer) */
+  NoiseSpec noise;
+  Reconstruction recon;
+  int tied;          /* decoder weights are the encoder's transposed */
+  int epochs, batch;
+  double lr;
+  double l1;         /* L1 on the code */
+  Loc loc;           /* the layer's name in `layers` (or the block) */
+} PretrainStage;
+
+typedef enum MetricsFormat { METRICS_CSV, METRICS_JSONL } MetricsFormat;
+
 #define SPEC_MAX_UNITS 1000000
 #define SPEC_MAX_LAYERS 64
+#define SPEC_MAX_SWEEP 16
 
 typedef struct Spec {
   Source *src;            /* owned: locations in the spec point into it */
+  Source **set_sources;   /* owned: the --set texts, which locations may point into */
+  int nset_sources;
   char *name;             /* file name without folder and .spn */
   int input;              /* input width */
   Loc input_loc;
@@ -153,16 +243,35 @@ typedef struct Spec {
   int nlayers;
   Loss loss;
   struct {
-    double lr;
+    int present;
+    PretrainStage *stages; /* in order of `layers` */
+    int nstages;
+    Loc loc;
+  } pretrain;
+  struct {
+    double lr;            /* = lrs[0] when there is no sweep */
+    double lrs[SPEC_MAX_SWEEP]; /* `lr in {...}`: each is trained, the best validation kept */
+    int nlrs;             /* >= 1 */
+    double momentum;      /* 0 = plain SGD */
     int batch;
     int epochs;
+    int patience;         /* early stopping: epochs without a better validation error; 0 = off */
     uint64_t seed;
+    Loc lr_loc;
   } train;
   struct {
     DataSource train, test;
-    double scale;         /* multiplies raw pixel values, e.g. 1/255 */
-    int validation;       /* examples held out from the end of the train set */
+    double scale;         /* multiplies raw feature values, e.g. 1/255 */
+    int validation;       /* examples held out from the end of the train set, or */
+    double validation_fraction; /* a fraction of it (validation = 0.2); 0 if a count */
+    int limit;            /* use only the first `limit` train examples; 0 = all */
   } data;
+  struct {
+    char *metrics;        /* per-epoch metrics file, NULL = none */
+    MetricsFormat metrics_format; /* from `format` or the extension (.csv, .jsonl) */
+    char *checkpoint;     /* best model, safetensors; NULL = none */
+    int progress;         /* -1 auto (a bar on a terminal), 0 off, 1 on */
+  } output;
 } Spec;
 
 /* Check an AST against the language; NULL if any error was reported.
@@ -177,5 +286,21 @@ void spec_free(Spec *spec);
 
 const char *activation_name(Activation a);
 const char *loss_name(Loss l);
+const char *noise_name(NoiseKind n);
+const char *reconstruction_name(Reconstruction r);
+
+/* ---- override.c: command-line settings ------------------------------------ */
+
+/* `--set PATH=VALUE`: PATH is block.setting (train.lr), layer.setting
+ * (h2.l1: a keyword of that layer's dense(...)), or pretrain.layer.setting.
+ * VALUE is parsed as an expression. Applied to the AST before checking, so
+ * the value is checked exactly like the file; errors point into the
+ * override text, shown as source "--set 1" etc. */
+typedef struct Override {
+  const char *text;       /* PATH=VALUE as typed */
+} Override;
+
+/* read + parse + apply overrides + check. NULL on any error. */
+Spec *spec_load_with(const char *path, const Override *overrides, int noverrides, FILE *out);
 
 #endif

@@ -19,17 +19,34 @@ typedef void *yyscan_t;
 typedef struct Span {
   int line, col;
   int begin, end;
+  int starts_line;  /* only blanks before it on its line */
 } Span;
+
+/* An open '(' or '{', and for a '{' the first `name {` at column 1 seen
+ * inside it: if this '{' is never closed, that is where a '}' is missing. */
+typedef struct Brace {
+  Span brace;
+  Span suspect;
+  int has_suspect;
+} Brace;
 
 /* Shared by the parser and the lexer (it is the scanner's yyextra). */
 typedef struct Parser {
   const Source *src;
+  const Source *loc_src;  /* Loc.src of every location made: NULL = the spec file */
   Diag *diag;
-  Ast *ast;
+  Ast *ast;               /* parse_source's result */
+  Expr *expr;             /* parse_expression's result */
+  int start;              /* the first token, which selects the grammar's entry */
   int line, col, offset;  /* where the lexer is */
+  int line_has_token;     /* a token was read on the current line */
   Span after_last;        /* just past the last token: where end of file is */
   int recent[3];          /* kinds of the last tokens read, newest first */
   Span recent_span[3];
+  Brace open[MAX_NESTING];/* brackets not closed yet, outermost first */
+  int depth;
+  int minus_run;          /* consecutive '-' tokens */
+  int stopped;            /* nesting limit or error limit hit: the rest is skipped */
 } Parser;
 }
 
@@ -49,23 +66,37 @@ typedef struct Parser {
     }                                                     \
   } while (0)
 
-static Loc loc_of(Span s) {
-  return (Loc){s.line, s.col, s.end > s.begin ? s.end - s.begin : 1};
+static Loc loc_of(const Parser *p, Span s) {
+  return (Loc){s.line, s.col, s.end > s.begin ? s.end - s.begin : 1, p->loc_src};
 }
 
-/* Only blanks between the start of the line and the token. */
-static int starts_line(const Source *src, Span s) {
-  for (int i = s.begin - 1; i >= 0 && src->text[i] != '\n'; i--)
-    if (src->text[i] != ' ' && src->text[i] != '\t' && src->text[i] != '\r')
-      return 0;
-  return 1;
+#define LOC(span) loc_of(p, span)
+
+/* Every tree that grows by one level goes through here: past MAX_NESTING
+ * it is reported and cut off, so that freeing, printing and checking it
+ * can recurse without running out of stack. */
+static Expr *nest(Parser *p, Expr *e) {
+  if (e->depth <= MAX_NESTING)
+    return e;
+  if (!p->stopped)
+    diag_error(p->diag, e->loc, "nested too deeply: at most %d levels", MAX_NESTING);
+  p->stopped = 1;
+  Loc loc = e->loc;
+  expr_free(e);
+  return expr_number(loc, 0, 1);
+}
+
+static Arg *element(Expr *e) {
+  return arg_new(NULL, (Loc){0, 0, 0, NULL}, e);
 }
 
 /* Syntax errors go through yyreport_syntax_error; bison calls this only
- * when its stack overflows. */
+ * when its stack overflows, which the lexer's nesting limit prevents. */
 static void yyerror(const Span *span, yyscan_t scanner, Parser *p, const char *msg) {
   (void)scanner;
-  diag_error(p->diag, loc_of(*span), "%s", msg);
+  if (!p->stopped)
+    diag_error(p->diag, LOC(*span), "nested too deeply (%s)", msg);
+  p->stopped = 1;
 }
 }
 
@@ -91,9 +122,12 @@ static void yyerror(const Span *span, yyscan_t scanner, Parser *p, const char *m
 %token <str> STRING "string"
 %token <num> NUMBER "number"
 %token LAYER "'layer'"
+%token IN "'in'"
+%token START_SPEC "start of spec"
+%token START_EXPR "start of expression"
 
 %type <str> head
-%type <expr> expr args
+%type <expr> expr args items
 %type <arg> arg
 %type <stmt> stmt
 %type <block> block stmts
@@ -110,13 +144,18 @@ static void yyerror(const Span *span, yyscan_t scanner, Parser *p, const char *m
 
 %%
 
+input:
+    START_SPEC spec
+  | START_EXPR expr     { p->expr = $2; }
+  ;
+
 spec:
     %empty
   | spec block          { if ($2) ast_add_block(p->ast, $2); }
   ;
 
 block:
-    head '{' stmts '}'  { $$ = $3; $$->name = $1; $$->loc = loc_of(@1); }
+    head '{' stmts '}'  { $$ = $3; $$->name = $1; $$->loc = LOC(@1); }
   | head error '}'      { free($1); $$ = NULL; }
   | error '}'           { $$ = NULL; }
   ;
@@ -128,9 +167,11 @@ stmts:
   ;
 
 stmt:
-    head '=' expr       { $$ = stmt_new(loc_of(@$), NULL, $1, loc_of(@1), $3); }
+    head '=' expr       { $$ = stmt_new(STMT_ASSIGN, LOC(@$), NULL, $1, LOC(@1), $3); }
+  | head IN expr        { $$ = stmt_new(STMT_IN, LOC(@$), NULL, $1, LOC(@1), $3); }
+  | head '{' stmts '}'  { $3->name = $1; $3->loc = LOC(@1); $$ = stmt_block(LOC(@$), $3); }
   | layer IDENT '=' expr
-                        { $$ = stmt_new(loc_of(@$), xstrdup("layer"), $2, loc_of(@2), $4); }
+                        { $$ = stmt_new(STMT_ASSIGN, LOC(@$), xstrdup("layer"), $2, LOC(@2), $4); }
   | error               { $$ = NULL; }
   ;
 
@@ -138,37 +179,47 @@ stmt:
  * so that one mistake does not cascade. A block or statement that starts a
  * new line is a fresh start, though: its own mistakes deserve a report. */
 head:
-    IDENT               { $$ = $1; if (starts_line(p->src, @1)) yyerrok; }
+    IDENT               { $$ = $1; if (@1.starts_line) yyerrok; }
   ;
 
 layer:
-    LAYER               { if (starts_line(p->src, @1)) yyerrok; }
+    LAYER               { if (@1.starts_line) yyerrok; }
   ;
 
 expr:
-    NUMBER              { $$ = expr_number(loc_of(@$), $1.value, $1.is_integer); }
-  | STRING              { $$ = expr_string(loc_of(@$), $1); }
-  | IDENT               { $$ = expr_ident(loc_of(@$), $1); }
-  | IDENT '(' ')'       { $$ = expr_call(loc_of(@$), $1); }
-  | IDENT '(' args ')'  { $$ = $3; $$->text = $1; $$->loc = loc_of(@$); }
-  | IDENT '(' error ')' { $$ = expr_call(loc_of(@$), $1); }
-  | '(' expr ')'        { $$ = $2; $$->loc = loc_of(@$); }
-  | '-' expr %prec NEG  { $$ = expr_neg(loc_of(@$), $2); }
-  | expr '+' expr       { $$ = expr_binary(loc_of(@$), '+', $1, $3); }
-  | expr '-' expr       { $$ = expr_binary(loc_of(@$), '-', $1, $3); }
-  | expr '*' expr       { $$ = expr_binary(loc_of(@$), '*', $1, $3); }
-  | expr '/' expr       { $$ = expr_binary(loc_of(@$), '/', $1, $3); }
+    NUMBER              { $$ = expr_number(LOC(@$), $1.value, $1.is_integer); }
+  | STRING              { $$ = expr_string(LOC(@$), $1); }
+  | IDENT               { $$ = expr_ident(LOC(@$), $1); }
+  | IDENT '(' ')'       { $$ = expr_call(LOC(@$), $1); }
+  | IDENT '(' args ')'  { $$ = $3; $$->text = $1; $$->loc = LOC(@$); $$ = nest(p, $$); }
+  | IDENT '(' error ')' { $$ = expr_call(LOC(@$), $1); }
+  | '{' items '}'       { $$ = $2; $$->loc = LOC(@$); $$ = nest(p, $$); }
+  | '{' '}'             { diag_error(p->diag, LOC(@$), "a set needs at least one element");
+                          $$ = expr_set(LOC(@$)); }
+  | '{' error '}'       { $$ = expr_set(LOC(@$)); }
+  | '(' expr ')'        { $$ = $2; $$->loc = LOC(@$); }
+  | '-' expr %prec NEG  { $$ = nest(p, expr_neg(LOC(@$), $2)); }
+  | expr '+' expr       { $$ = nest(p, expr_binary(LOC(@$), '+', $1, $3)); }
+  | expr '-' expr       { $$ = nest(p, expr_binary(LOC(@$), '-', $1, $3)); }
+  | expr '*' expr       { $$ = nest(p, expr_binary(LOC(@$), '*', $1, $3)); }
+  | expr '/' expr       { $$ = nest(p, expr_binary(LOC(@$), '/', $1, $3)); }
   ;
 
 /* A call under construction; `expr` fills in the callee. */
 args:
-    arg                 { $$ = expr_call(loc_of(@$), NULL); call_add_arg($$, $1); }
+    arg                 { $$ = expr_call(LOC(@$), NULL); call_add_arg($$, $1); }
   | args ',' arg        { $$ = $1; call_add_arg($$, $3); }
   ;
 
 arg:
-    expr                { $$ = arg_new(NULL, (Loc){0, 0, 0}, $1); }
-  | IDENT '=' expr      { $$ = arg_new($1, loc_of(@1), $3); }
+    expr                { $$ = arg_new(NULL, (Loc){0, 0, 0, NULL}, $1); }
+  | IDENT '=' expr      { $$ = arg_new($1, LOC(@1), $3); }
+  ;
+
+/* The elements of a set, under construction. */
+items:
+    expr                { $$ = expr_set(LOC(@$)); call_add_arg($$, element($1)); }
+  | items ',' expr      { $$ = $1; call_add_arg($$, element($3)); }
   ;
 
 %%
@@ -206,8 +257,9 @@ static int contains(const yysymbol_kind_t *set, int n, const char *name) {
 static void describe_expected(char *buf, size_t size, yysymbol_kind_t *set, int n,
                               yysymbol_kind_t found) {
   static const char *const noise[] = {"'+'", "'-'", "'*'", "'/'", "';'", NULL};
-  static const char *const starts[] = {"number", "string", "identifier", "'('", NULL};
+  static const char *const starts[] = {"number", "string", "identifier", "'('", "'{'", NULL};
   static const char *const call[] = {"'('", NULL};
+  static const char *const rare[] = {"'in'", "'{'", NULL};
   int expression = contains(set, n, "number");
   n = drop(set, n, noise);
   if (expression)
@@ -216,6 +268,10 @@ static void describe_expected(char *buf, size_t size, yysymbol_kind_t *set, int 
    * or the block's '}' is what people mean. */
   if (contains(set, n, "'}'"))
     n = drop(set, n, call);
+  /* After a statement's name, `key in {...}` and `name { ... }` are rare
+   * next to `key = value`: "expected '='" is the useful advice. */
+  if (contains(set, n, "'='"))
+    n = drop(set, n, rare);
   /* At the end of the file the only useful advice is to close the block. */
   if (found == YYSYMBOL_YYEOF && contains(set, n, "'}'")) {
     snprintf(buf, size, "'}'");
@@ -229,49 +285,90 @@ static void describe_expected(char *buf, size_t size, yysymbol_kind_t *set, int 
 }
 
 /* `lr =` with its value forgotten reads as `lr = batch` followed by a stray
- * '=': say what is really missing, at the first '='. */
+ * '=': say what is really missing, at the first '=' (or 'in'). */
 static int report_missing_value(Parser *p, yysymbol_kind_t found) {
-  if (!is(found, "'='") || p->recent[1] != IDENT || p->recent[2] != '=' ||
-      !starts_line(p->src, p->recent_span[1]))
+  int after = p->recent[2];
+  if (!is(found, "'='") || p->recent[1] != IDENT || (after != '=' && after != IN) ||
+      !p->recent_span[1].starts_line)
     return 0;
-  diag_error(p->diag, loc_of(p->recent_span[2]), "expected expression after '='");
+  diag_error(p->diag, LOC(p->recent_span[2]), "expected expression after '%s'",
+             after == IN ? "in" : "=");
   return 1;
+}
+
+/* At the end of the file inside an open bracket: point at where it opened,
+ * or at the block that probably lacks the '}' before it. */
+static void note_unclosed(Parser *p) {
+  for (int i = 0; i < p->depth; i++) {
+    if (p->open[i].has_suspect) {
+      diag_note(p->diag, LOC(p->open[i].suspect), "is a '}' missing before this block?");
+      return;
+    }
+  }
+  Span brace = p->open[p->depth - 1].brace;
+  diag_note(p->diag, LOC(brace), "to match this '%c'", p->src->text[brace.begin]);
 }
 
 static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Parser *p) {
   (void)scanner;
+  if (p->stopped)
+    return 0;  /* the reason was reported; what follows is its echo */
   yysymbol_kind_t set[YYNTOKENS];
   int n = yypcontext_expected_tokens(ctx, set, YYNTOKENS);
   n = n > 0 ? n : 0;
   yysymbol_kind_t found = yypcontext_token(ctx);
   if (report_missing_value(p, found))
     return 0;
-  /* `name {` where a statement was expected: the previous block is open. */
-  int unclosed = is(found, "'{'") && contains(set, n, "'='") && p->recent[1] == IDENT;
-  Loc loc = loc_of(*yypcontext_location(ctx));
+  Loc loc = LOC(*yypcontext_location(ctx));
   char expected[256];
   describe_expected(expected, sizeof expected, set, n, found);
+  /* At the end of the file, what is missing is the innermost closing bracket. */
+  if (found == YYSYMBOL_YYEOF && p->depth > 0) {
+    char close = p->src->text[p->open[p->depth - 1].brace.begin] == '(' ? ')' : '}';
+    char quoted[4] = {'\'', close, '\'', '\0'};
+    if (contains(set, n, quoted))
+      snprintf(expected, sizeof expected, "%s", quoted);
+  }
   if (expected[0])
     diag_error(p->diag, loc, "expected %s, found %s", expected, yysymbol_name(found));
   else
     diag_error(p->diag, loc, "unexpected %s", yysymbol_name(found));
-  if (unclosed)
-    diag_note(p->diag, loc_of(p->recent_span[1]), "is a '}' missing before this block?");
+  if (found == YYSYMBOL_YYEOF && p->depth > 0)
+    note_unclosed(p);
   return 0;
 }
 
-/* ---- entry point --------------------------------------------------------- */
+/* ---- entry points -------------------------------------------------------- */
+
+/* Scans src's text from `offset`, where p's position already is. */
+static void run(Parser *p, int offset) {
+  yyscan_t scanner;
+  if (spnlex_init_extra(p, &scanner) != 0) {
+    fputs("sparsec: out of memory\n", stderr);
+    exit(1);
+  }
+  spn_scan_bytes(p->src->text + offset, p->src->len - offset, scanner);
+  spnparse(scanner, p);
+  spnlex_destroy(scanner);
+}
 
 Ast *parse_source(const Source *src, Diag *diag) {
-  Parser p = {.src = src, .diag = diag, .ast = xcalloc(1, sizeof(Ast)), .line = 1, .col = 1,
-              .after_last = {1, 1, 0, 0}};
-  yyscan_t scanner;
-  if (spnlex_init_extra(&p, &scanner) != 0) {
-    ast_free(p.ast);
-    return NULL;
-  }
-  spn_scan_bytes(src->text, src->len, scanner);
-  spnparse(scanner, &p);
-  spnlex_destroy(scanner);
+  Parser p = {.src = src, .diag = diag, .ast = xcalloc(1, sizeof(Ast)), .start = START_SPEC,
+              .line = 1, .col = 1};
+  p.after_last = (Span){1, 1, 0, 0, 0};
+  run(&p, 0);
   return p.ast;
+}
+
+Expr *parse_expression(const Source *src, int offset, Diag *diag) {
+  Loc at = source_loc(src, offset, 1);
+  Parser p = {.src = src, .loc_src = src, .diag = diag, .start = START_EXPR, .line = at.line,
+              .col = at.col, .offset = offset, .line_has_token = 1};
+  p.after_last = (Span){at.line, at.col, offset, offset, 0};
+  int errors = diag->errors;
+  run(&p, offset);
+  if (diag->errors == errors && p.expr)
+    return p.expr;
+  expr_free(p.expr);
+  return NULL;
 }

@@ -89,7 +89,7 @@ int source_offset(const Source *src, int line, int col) {
 }
 
 Loc source_loc(const Source *src, int offset, int len) {
-  Loc loc = {1, 1, len > 0 ? len : 1};
+  Loc loc = {1, 1, len > 0 ? len : 1, NULL};
   for (int i = 0; i < offset && i < src->len; i++) {
     if (src->text[i] == '\n') {
       loc.line++;

@@ -1,10 +1,10 @@
-/* spec.c: the frontend's entry points, read + parse + check, and the names
- * of the enums that the rest of sparsec prints. */
+/* spec.c: the frontend's entry points, read + parse + override + check, and
+ * the names of the enums that the rest of sparsec prints. */
 #include "frontend_internal.h"
 
 /* The folder that relative data paths in a spec are relative to: "runs" for
  * "runs/a.spn", "/" for "/a.spn", NULL (the current directory) for "a.spn". */
-static char *folder_of(const char *path) {
+char *spec_folder(const char *path) {
   const char *slash = strrchr(path, '/');
   if (!slash)
     return NULL;
@@ -15,39 +15,64 @@ static char *folder_of(const char *path) {
   return dir;
 }
 
-/* Takes ownership of src: it ends up in the Spec, or is freed. Checking runs
- * only on a syntactically clean file; a half-parsed one would mostly yield
- * follow-on errors ("missing 'lr'" for a line the parser skipped). */
-static Spec *load(Source *src, FILE *out) {
+static void free_sources(Source **sources, int n) {
+  for (int i = 0; i < n; i++)
+    source_free(sources[i]);
+  free(sources);
+}
+
+/* Takes ownership of src: it ends up in the Spec, or is freed. Overrides and
+ * checking run only on a syntactically clean file; a half-parsed one would
+ * mostly yield follow-on errors ("missing 'lr'" for a line the parser
+ * skipped, "unknown layer" for a --set into a block that was dropped). */
+Spec *load_source(Source *src, const Override *overrides, int noverrides, FILE *out) {
   Diag diag;
   diag_init(&diag, src, out);
   Ast *ast = parse_source(src, &diag);
+  Source **sets = noverrides > 0 ? xcalloc(noverrides, sizeof *sets) : NULL;
+  if (diag.errors == 0 && noverrides > 0)
+    apply_overrides(ast, overrides, noverrides, sets, &diag);
   Spec *spec = NULL;
-  if (ast && diag.errors == 0) {
-    char *dir = folder_of(src->path);
+  if (diag.errors == 0) {
+    char *dir = spec_folder(src->path);
     spec = check_ast(ast, src, dir, &diag);
     free(dir);
   }
   ast_free(ast);
-  if (!spec)
+  if (spec) {
+    spec->set_sources = sets;
+    spec->nset_sources = noverrides;
+  } else {
+    free_sources(sets, noverrides);
     source_free(src);
+  }
   return spec;
 }
 
-Spec *spec_load(const char *path, FILE *out) {
+Spec *spec_load_with(const char *path, const Override *overrides, int noverrides, FILE *out) {
   char err[512];
   Source *src = source_read(path, err, sizeof err);
   if (!src) {
     fprintf(out ? out : stderr, "sparsec: %s\n", err);
     return NULL;
   }
-  return load(src, out);
+  return load_source(src, overrides, noverrides, out);
+}
+
+Spec *spec_load(const char *path, FILE *out) {
+  return spec_load_with(path, NULL, 0, out);
 }
 
 /* `name` stands for the file's path: it appears in messages, names the Spec
  * and, if it has a folder, relative data paths are resolved against it. */
 Spec *spec_load_string(const char *name, const char *text, FILE *out) {
-  return load(source_from_string(name, text), out);
+  return load_source(source_from_string(name, text), NULL, 0, out);
+}
+
+static void data_source_free(DataSource *d) {
+  free(d->images);
+  free(d->labels);
+  free(d->label_column);
 }
 
 void spec_free(Spec *spec) {
@@ -56,29 +81,56 @@ void spec_free(Spec *spec) {
   for (int i = 0; i < spec->nlayers; i++)
     free(spec->layers[i].name);
   free(spec->layers);
-  free(spec->data.train.images);
-  free(spec->data.train.labels);
-  free(spec->data.test.images);
-  free(spec->data.test.labels);
+  free(spec->pretrain.stages);
+  data_source_free(&spec->data.train);
+  data_source_free(&spec->data.test);
+  free(spec->output.metrics);
+  free(spec->output.checkpoint);
   free(spec->name);
   source_free(spec->src);
+  free_sources(spec->set_sources, spec->nset_sources);
   free(spec);
 }
 
+/* ---- names: the spelling in the language --------------------------------- */
+
 const char *activation_name(Activation a) {
   switch (a) {
-  case ACT_RELU:
-    return "relu";
-  case ACT_SOFTMAX:
-    return "softmax";
+  case ACT_RELU: return "relu";
+  case ACT_TANH: return "tanh";
+  case ACT_SOFTPLUS: return "softplus";
+  case ACT_SIGMOID: return "sigmoid";
+  case ACT_LINEAR: return "linear";
+  case ACT_SOFTMAX: return "softmax";
+  case ACT_COUNT_: break;
   }
   return "?";
 }
 
 const char *loss_name(Loss l) {
   switch (l) {
-  case LOSS_NLL:
-    return "nll";
+  case LOSS_NLL: return "nll";
+  case LOSS_CROSS_ENTROPY: return "cross_entropy";
+  case LOSS_SQUARED_ERROR: return "squared_error";
+  case LOSS_COUNT_: break;
+  }
+  return "?";
+}
+
+const char *noise_name(NoiseKind n) {
+  switch (n) {
+  case NOISE_MASKING: return "masking";
+  case NOISE_SALT_PEPPER: return "salt_pepper";
+  case NOISE_GAUSSIAN: return "gaussian";
+  }
+  return "?";
+}
+
+const char *reconstruction_name(Reconstruction r) {
+  switch (r) {
+  case RECON_SOFTPLUS_QUADRATIC: return "softplus_quadratic";
+  case RECON_SCALED_SIGMOID_CE: return "scaled_sigmoid_cross_entropy";
+  case RECON_LINEAR_QUADRATIC: return "linear_quadratic";
   }
   return "?";
 }

@@ -1,8 +1,8 @@
 /* Reverse-mode autodiff: appends the backward sweep and the SGD updates to a
  * copy of the forward program.
  *
- * The objective L is the sum of the loss terms (softmax_nll's nll and each
- * l1_penalty), so each term's upstream gradient is 1 and its backward op is
+ * The objective L is the sum of the loss terms (the head's loss and each
+ * l1/l2 penalty), so each term's upstream gradient is 1 and its backward op is
  * emitted without materialising that 1. Ops are visited in reverse order: by
  * the time an op is reached every consumer of its output has contributed to
  * the output's gradient. A value used twice gets its contributions summed by
@@ -70,23 +70,57 @@ static void backward_matmul(Sweep *s, const Op *op, int dout) {
   }
 }
 
-static void backward_op(Sweep *s, const Op *op, int op_index) {
-  const Module *m = s->m;
+/* The gradient op of each loss term, given the term's upstream gradient 1:
+ *   softmax_nll, sigmoid_ce:  dlogits = (probs - t) / rows   (from probs, y)
+ *   squared_error:            dpred = (pred - t) / rows      (from pred, y)
+ *   l1_penalty:               dx = lambda/rows * sign(x)
+ *   l2_penalty:               dw = lambda * w */
+static void backward_loss_term(Sweep *s, const Op *op) {
   int x = op->in[0];
-  if (op->kind == OP_SOFTMAX_NLL || op->kind == OP_L1) {
-    if (!is_loss_term(m, op_index) || !s->needs_grad[x])
-      return;
-    int dx = grad_temp(s, x);
-    if (op->kind == OP_SOFTMAX_NLL)
-      op_emit2(s->out, OP_SOFTMAX_NLL_GRAD, dx, op->out[0], op->in[1]);
-    else
-      op_emit2(s->out, OP_L1_GRAD, dx, x, -1)->coef = op->coef;
-    accumulate(s, x, dx);
+  if (!s->needs_grad[x])
+    return;
+  int dx = grad_temp(s, x);
+  switch (op->kind) {
+  case OP_SOFTMAX_NLL: op_emit2(s->out, OP_SOFTMAX_NLL_GRAD, dx, op->out[0], op->in[1]); break;
+  case OP_SIGMOID_CE: op_emit2(s->out, OP_SIGMOID_CE_GRAD, dx, op->out[0], op->in[1]); break;
+  case OP_SQUARED_ERROR: op_emit2(s->out, OP_SQUARED_ERROR_GRAD, dx, x, op->in[1]); break;
+  case OP_L1: op_emit2(s->out, OP_L1_GRAD, dx, x, -1)->coef = op->coef; break;
+  case OP_L2: op_emit2(s->out, OP_L2_GRAD, dx, x, -1)->coef = op->coef; break;
+  default: return;
+  }
+  accumulate(s, x, dx);
+}
+
+/* Activations whose derivative is a function of their output y alone, so
+ * no pre-activation needs to be kept: dx = grad_op(dout, y). */
+static OpKind activation_grad(OpKind kind) {
+  switch (kind) {
+  case OP_RELU: return OP_RELU_GRAD;         /* [y > 0] */
+  case OP_TANH: return OP_TANH_GRAD;         /* 1 - y^2 */
+  case OP_SIGMOID: return OP_SIGMOID_GRAD;   /* y (1 - y) */
+  case OP_SOFTPLUS: return OP_SOFTPLUS_GRAD; /* 1 - e^-y */
+  default: return OP_COUNT_;
+  }
+}
+
+static void backward_op(Sweep *s, const Op *op, int op_index) {
+  if (is_loss_term(s->m, op_index)) {
+    backward_loss_term(s, op);
     return;
   }
+  int x = op->in[0];
   int dout = op->nout ? s->grad[op->out[0]] : -1;
   if (dout < 0)
     return;
+  OpKind act_grad = activation_grad(op->kind);
+  if (act_grad != OP_COUNT_) {
+    if (s->needs_grad[x]) {
+      int dx = grad_temp(s, x);
+      op_emit2(s->out, act_grad, dx, dout, op->out[0]);
+      accumulate(s, x, dx);
+    }
+    return;
+  }
   switch (op->kind) {
   case OP_MATMUL:
     backward_matmul(s, op, dout);
@@ -100,10 +134,10 @@ static void backward_op(Sweep *s, const Op *op, int op_index) {
       accumulate(s, op->in[1], db);
     }
     break;
-  case OP_RELU: /* dx = dout * [out > 0] */
+  case OP_SCALE_COLS: /* dx = dout * s by column; the signs are constants */
     if (s->needs_grad[x]) {
       int dx = grad_temp(s, x);
-      op_emit2(s->out, OP_RELU_GRAD, dx, dout, op->out[0]);
+      op_emit2(s->out, OP_SCALE_COLS, dx, dout, op->in[1]);
       accumulate(s, x, dx);
     }
     break;
@@ -112,7 +146,7 @@ static void backward_op(Sweep *s, const Op *op, int op_index) {
       if (s->needs_grad[op->in[i]])
         accumulate(s, op->in[i], dout);
     break;
-  default: /* count_zero and the gradient ops themselves carry no gradient */
+  default: /* count_zero carries no gradient */
     break;
   }
 }
@@ -128,6 +162,29 @@ static void mark_needs_grad(Sweep *s, const Program *p) {
     for (int k = 0; k < op->nout; k++)
       s->needs_grad[op->out[k]] = (char)any;
   }
+}
+
+/* Plain SGD: p -= lr g. With momentum mu: v = mu v - lr g; p += v, where the
+ * velocity v is optimiser state, zero at the start. */
+static void emit_update(Module *m, Program *train, int param, int grad) {
+  Op *u;
+  if (m->momentum > 0) {
+    char name[256];
+    snprintf(name, sizeof name, "%s.velocity", m->values[param].name);
+    int v = value_new(m, name, VAL_STATE, m->values[param].rows, m->values[param].cols);
+    u = op_emit(train, OP_MOMENTUM_UPDATE);
+    u->nin = 3;
+    u->in[0] = param;
+    u->in[1] = v;
+    u->in[2] = grad;
+    u->coef2 = m->momentum;
+  } else {
+    u = op_emit(train, OP_SGD_UPDATE);
+    u->nin = 2;
+    u->in[0] = param;
+    u->in[1] = grad;
+  }
+  u->coef = m->lr;
 }
 
 void autodiff_append(Module *m, Program *train) {
@@ -147,15 +204,9 @@ void autodiff_append(Module *m, Program *train) {
     Op op = train->ops[i]; /* copy: emitting may move the array */
     backward_op(&s, &op, i);
   }
-  for (int v = 0; v < s.nforward_values; v++) {
-    if (m->values[v].kind != VAL_PARAM || s.grad[v] < 0)
-      continue;
-    Op *u = op_emit(train, OP_SGD_UPDATE);
-    u->nin = 2;
-    u->in[0] = v;
-    u->in[1] = s.grad[v];
-    u->coef = m->lr;
-  }
+  for (int v = 0; v < s.nforward_values; v++)
+    if (m->values[v].kind == VAL_PARAM && s.grad[v] >= 0)
+      emit_update(m, train, v, s.grad[v]);
   free(s.grad);
   free(s.needs_grad);
 }

@@ -2,11 +2,13 @@
  * training step (autodiff) and the inference function derived from it.
  *
  * A dense layer `name = dense(units, act)` on an input x of width k becomes
- *   name.z = matmul x, name.w        name.w: [k x units], Glorot uniform
- *   name.a = bias_add name.z, name.b name.b: [1 x units], zero
- *   name   = relu name.a             (hidden)   or
- *   probs, nll = softmax_nll name.a, y  (output)
- * plus, for hidden layers, an L1 penalty term and a zero count. */
+ *   name.z = matmul x, name.w          name.w: [k x units], its init
+ *   name.a = bias_add name.z, name.b   name.b: [1 x units], zero or a constant
+ *   name   = act name.a                hidden (no op for linear), then with the
+ *   name   = scale_cols name.act, name.signs   sign trick (a const of +-1)
+ * plus, for hidden layers, an L1 penalty term and a zero count, and for any
+ * layer with l2 > 0 an L2 term on its weights. The output layer ends in the
+ * head: softmax_nll, sigmoid_ce or squared_error. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +21,33 @@ static int temp(Module *m, const char *layer, const char *suffix, int rows, int 
   return value_new(m, name, VAL_TEMP, rows, cols);
 }
 
-/* Emits matmul + bias_add; returns the pre-activation value. */
+static void add_loss_term(Module *m) {
+  m->loss_terms[m->nloss_terms++] = m->forward.nops - 1;
+}
+
+static ParamInit weight_init(InitKind kind) {
+  switch (kind) {
+  case INIT_HE_NORMAL: return PINIT_HE_NORMAL;
+  case INIT_UNIFORM: return PINIT_UNIFORM;
+  default: return PINIT_GLOROT_UNIFORM;
+  }
+}
+
+/* Emits matmul + bias_add (+ the L2 term); returns the pre-activation. */
 static int build_affine(Module *m, const LayerSpec *l, int in, int in_width) {
   char name[256];
   snprintf(name, sizeof name, "%s.w", l->name);
-  int w = param_new(m, name, in_width, l->units, INIT_GLOROT_UNIFORM, in_width, l->units);
+  int w = param_new(m, name, in_width, l->units, weight_init(l->init.kind), in_width, l->units);
+  m->values[w].init_arg = l->init.a;
   snprintf(name, sizeof name, "%s.b", l->name);
-  int b = param_new(m, name, 1, l->units, INIT_ZERO, in_width, l->units);
+  int b = param_new(m, name, 1, l->units, l->bias != 0 ? PINIT_CONSTANT : PINIT_ZERO, in_width,
+                    l->units);
+  m->values[b].init_arg = l->bias;
+  if (l->l2 > 0 || l->l2_loc.line > 0) { /* a written 0 is emitted: prune-zero removes it */
+    int pen = temp(m, l->name, ".l2", 1, 1);
+    op_emit2(&m->forward, OP_L2, pen, w, -1)->coef = l->l2;
+    add_loss_term(m);
+  }
   int z = temp(m, l->name, ".z", ROWS_BATCH, l->units);
   op_emit2(&m->forward, OP_MATMUL, z, in, w);
   int a = temp(m, l->name, ".a", ROWS_BATCH, l->units);
@@ -33,14 +55,36 @@ static int build_affine(Module *m, const LayerSpec *l, int in, int in_width) {
   return a;
 }
 
+static const OpKind activation_ops[ACT_COUNT_] = {
+    [ACT_RELU] = OP_RELU,       [ACT_TANH] = OP_TANH,     [ACT_SOFTPLUS] = OP_SOFTPLUS,
+    [ACT_SIGMOID] = OP_SIGMOID, [ACT_LINEAR] = OP_COUNT_, [ACT_SOFTMAX] = OP_COUNT_,
+};
+
+/* act(a), then the sign trick; returns the layer's output. */
+static int build_activation(Module *m, const LayerSpec *l, int a) {
+  int h = a;
+  if (activation_ops[l->act] != OP_COUNT_) {
+    h = temp(m, l->name, l->sign_trick ? ".act" : "", ROWS_BATCH, l->units);
+    op_emit2(&m->forward, activation_ops[l->act], h, a, -1);
+  }
+  if (l->sign_trick) {
+    char name[256];
+    snprintf(name, sizeof name, "%s.signs", l->name);
+    int s = value_new(m, name, VAL_CONST, 1, l->units);
+    m->values[s].init = PINIT_SIGNS;
+    int out = temp(m, l->name, "", ROWS_BATCH, l->units);
+    op_emit2(&m->forward, OP_SCALE_COLS, out, h, s);
+    h = out;
+  }
+  return h;
+}
+
 static int build_hidden(Module *m, const LayerSpec *l, int in, int in_width) {
-  int a = build_affine(m, l, in, in_width);
-  int h = temp(m, l->name, "", ROWS_BATCH, l->units);
-  op_emit2(&m->forward, OP_RELU, h, a, -1);
-  if (l->l1 > 0) {
+  int h = build_activation(m, l, build_affine(m, l, in, in_width));
+  if (l->l1 > 0 || l->l1_loc.line > 0) {
     int pen = temp(m, l->name, ".l1", 1, 1);
     op_emit2(&m->forward, OP_L1, pen, h, -1)->coef = l->l1;
-    m->loss_terms[m->nloss_terms++] = m->forward.nops - 1;
+    add_loss_term(m);
   }
   HiddenLayer *hl = &m->hidden[m->nhidden++];
   hl->name = strdup(l->name);
@@ -51,27 +95,34 @@ static int build_hidden(Module *m, const LayerSpec *l, int in, int in_width) {
   return h;
 }
 
-static void build_output(Module *m, const LayerSpec *l, int in, int in_width) {
+/* The head: predictions in m->probs, the batch's mean loss in m->head_loss. */
+static void build_output(Module *m, const Spec *spec, const LayerSpec *l, int in, int in_width) {
   int a = build_affine(m, l, in, in_width);
-  m->probs = value_new(m, "probs", VAL_TEMP, ROWS_BATCH, l->units);
-  m->nll = value_new(m, "nll", VAL_TEMP, 1, 1);
-  Op *op = op_emit2(&m->forward, OP_SOFTMAX_NLL, m->probs, a, m->y);
-  op->out[op->nout++] = m->nll;
-  m->loss_terms[m->nloss_terms++] = m->forward.nops - 1;
+  m->head_loss = value_new(m, loss_name(spec->loss), VAL_TEMP, 1, 1);
+  if (spec->loss == LOSS_SQUARED_ERROR) {
+    m->probs = a; /* a linear output is its own prediction */
+    op_emit2(&m->forward, OP_SQUARED_ERROR, m->head_loss, a, m->y);
+  } else {
+    m->probs = value_new(m, "probs", VAL_TEMP, ROWS_BATCH, l->units);
+    OpKind kind = spec->loss == LOSS_NLL ? OP_SOFTMAX_NLL : OP_SIGMOID_CE;
+    Op *op = op_emit2(&m->forward, kind, m->probs, a, m->y);
+    op->out[op->nout++] = m->head_loss;
+  }
+  add_loss_term(m);
   m->classes = l->units;
 }
 
 static int loss_term_value(const Module *m, int k) {
   const Op *op = &m->forward.ops[m->loss_terms[k]];
-  return op->kind == OP_SOFTMAX_NLL ? op->out[1] : op->out[0];
+  return op->out[op->nout - 1]; /* heads output (probs, loss): the loss is last */
 }
 
-/* The objective is the sum of the loss terms' outputs: nll + the penalties. */
+/* The objective is the sum of the loss terms' outputs: head + penalties. */
 static void build_objective(Module *m) {
-  int sum = m->nll;
+  int sum = m->head_loss;
   for (int k = 0; k < m->nloss_terms; k++) {
     int term = loss_term_value(m, k);
-    if (term == m->nll)
+    if (term == m->head_loss)
       continue;
     int next = value_new(m, "loss", VAL_TEMP, 1, 1);
     op_emit2(&m->forward, OP_ADD, next, sum, term);
@@ -80,18 +131,20 @@ static void build_objective(Module *m) {
   m->train_loss = sum;
 }
 
+/* train's only output is the objective (its updates are effects); infer's
+ * are the predictions, the head's loss and the zero counts. */
 static void derive_programs(Module *m) {
   program_copy(&m->train, &m->forward, "train");
   autodiff_append(m, &m->train);
-  pass_dce(m, &m->train, &m->train_loss, 1);
+  m->train.live[m->train.nlive++] = m->train_loss;
+  pass_dce(m, &m->train);
 
   program_copy(&m->infer, &m->forward, "infer");
-  int live[SPEC_MAX_LAYERS + 2], nlive = 0;
-  live[nlive++] = m->probs;
-  live[nlive++] = m->nll;
+  m->infer.live[m->infer.nlive++] = m->probs;
+  m->infer.live[m->infer.nlive++] = m->head_loss;
   for (int i = 0; i < m->nhidden; i++)
-    live[nlive++] = m->hidden[i].zeros;
-  pass_dce(m, &m->infer, live, nlive);
+    m->infer.live[m->infer.nlive++] = m->hidden[i].zeros;
+  pass_dce(m, &m->infer);
 }
 
 Module *module_build(const Spec *spec, char *err, int errlen) {
@@ -102,6 +155,7 @@ Module *module_build(const Spec *spec, char *err, int errlen) {
   }
   m->forward.name = strdup("forward");
   m->lr = spec->train.lr;
+  m->momentum = spec->train.momentum;
   m->x = value_new(m, "x", VAL_INPUT, ROWS_BATCH, spec->input);
   m->y = value_new(m, "y", VAL_LABELS, ROWS_BATCH, 1);
   int in = m->x, width = spec->input;
@@ -109,7 +163,7 @@ Module *module_build(const Spec *spec, char *err, int errlen) {
     in = build_hidden(m, &spec->layers[i], in, width);
     width = spec->layers[i].units;
   }
-  build_output(m, &spec->layers[spec->nlayers - 1], in, width);
+  build_output(m, spec, &spec->layers[spec->nlayers - 1], in, width);
   build_objective(m);
   derive_programs(m);
 

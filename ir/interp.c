@@ -31,9 +31,11 @@ static size_t count_of(const Run *r, int v) {
   return (size_t)rows_of(r, v) * cols_of(r, v);
 }
 
-/* out[i,j] = sum_k op(a)[i,k] op(b)[k,j]; op(t)[i,k] = t^T[i,k] = t[k,i] when transposed */
+/* matmul:      out[i,j] = sum_k op(a)[i,k] op(b)[k,j]; op(t)[i,k] = t[k,i] when transposed
+ * matmul_sgd:  w[i,j] = coef2 w[i,j] - coef sum_k op(a)[i,k] op(b)[k,j] */
 static void run_matmul(const Run *r, const Op *op) {
-  int a = op->in[0], b = op->in[1], out = op->out[0];
+  int sgd = op->kind == OP_MATMUL_SGD;
+  int a = op->in[sgd], b = op->in[sgd + 1], out = sgd ? op->in[0] : op->out[0];
   int M = rows_of(r, out), N = cols_of(r, out);
   int K = op->trans_a ? rows_of(r, a) : cols_of(r, a);
   int lda = cols_of(r, a), ldb = cols_of(r, b);
@@ -47,7 +49,8 @@ static void run_matmul(const Run *r, const Op *op) {
         float bkj = op->trans_b ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
         sum += (double)aik * bkj;
       }
-      C[(size_t)i * N + j] = (float)sum;
+      float *c = &C[(size_t)i * N + j];
+      *c = sgd ? (float)(op->coef2 * *c - op->coef * sum) : (float)sum;
     }
 }
 
@@ -82,8 +85,9 @@ static void run_softmax_nll(const Run *r, const Op *op) {
   f32(r, op->out[1])[0] = (float)(total / rows);
 }
 
-/* dx[i,j] = (probs[i,j] - [j == y_i]) / rows */
-static void run_softmax_nll_grad(const Run *r, const Op *op) {
+/* softmax_nll_grad, sigmoid_ce_grad, squared_error_grad:
+ * dx[i,j] = (p[i,j] - t[i,j]) / rows, t[i,j] = [j == y_i] */
+static void run_onehot_grad(const Run *r, const Op *op) {
   const float *probs = f32(r, op->in[0]);
   const int32_t *y = r->slots[op->in[1]];
   float *dx = f32(r, op->out[0]);
@@ -91,6 +95,124 @@ static void run_softmax_nll_grad(const Run *r, const Op *op) {
   for (int i = 0; i < rows; i++)
     for (int j = 0; j < n; j++)
       dx[(size_t)i * n + j] = (probs[(size_t)i * n + j] - (j == y[i])) / rows;
+}
+
+static double softplus(double x) {
+  return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+
+/* sigmoid_ce: probs = sigmoid(z); loss = 1/rows sum_ij CE(t_ij, probs_ij), where
+ *   CE = -t log p - (1-t) log(1-p) = softplus(z) - t z   (stable for any z)
+ * squared_error: loss = 1/rows sum_ij (pred_ij - t_ij)^2 / 2 */
+static void run_onehot_loss(const Run *r, const Op *op) {
+  const float *z = f32(r, op->in[0]);
+  const int32_t *y = r->slots[op->in[1]];
+  int rows = rows_of(r, op->in[0]), n = cols_of(r, op->in[0]);
+  double total = 0;
+  for (int i = 0; i < rows; i++)
+    for (int j = 0; j < n; j++) {
+      double v = z[(size_t)i * n + j], t = j == y[i];
+      if (op->kind == OP_SIGMOID_CE) {
+        f32(r, op->out[0])[(size_t)i * n + j] = (float)(1 / (1 + exp(-v)));
+        total += softplus(v) - t * v;
+      } else {
+        total += (v - t) * (v - t) / 2;
+      }
+    }
+  f32(r, op->out[op->nout - 1])[0] = (float)(total / rows);
+}
+
+/* l2 = coef / 2 * sum w^2 */
+static void run_l2(const Run *r, const Op *op) {
+  const float *w = f32(r, op->in[0]);
+  double sum = 0;
+  for (size_t k = 0; k < count_of(r, op->in[0]); k++)
+    sum += (double)w[k] * w[k];
+  f32(r, op->out[0])[0] = (float)(op->coef / 2 * sum);
+}
+
+/* out[i,j] = x[i,j] * s[j] */
+static void run_scale_cols(const Run *r, const Op *op) {
+  const float *x = f32(r, op->in[0]), *sc = f32(r, op->in[1]);
+  float *out = f32(r, op->out[0]);
+  int n = cols_of(r, op->out[0]);
+  for (size_t k = 0; k < count_of(r, op->out[0]); k++)
+    out[k] = x[k] * sc[k % n];
+}
+
+/* v = mu v - lr g;  p = p + v */
+static void run_momentum(const Run *r, const Op *op) {
+  float *p = f32(r, op->in[0]), *v = f32(r, op->in[1]);
+  const float *g = f32(r, op->in[2]);
+  for (size_t k = 0; k < count_of(r, op->in[0]); k++) {
+    v[k] = (float)(op->coef2 * v[k] - op->coef * g[k]);
+    p[k] += v[k];
+  }
+}
+
+/* An activation, and its derivative written in terms of its output y:
+ *   relu      max(x, 0)         [y > 0]
+ *   tanh      tanh(x)           1 - y^2
+ *   sigmoid   1 / (1 + e^-x)    y (1 - y)
+ *   softplus  log(1 + e^x)      1 - e^-y  (= sigmoid(x))
+ *   linear    x                 1          (OP_COUNT_ stands for linear) */
+static double activate(OpKind act, double x) {
+  switch (act) {
+  case OP_RELU: return x > 0 ? x : 0;
+  case OP_TANH: return tanh(x);
+  case OP_SIGMOID: return 1 / (1 + exp(-x));
+  case OP_SOFTPLUS: return softplus(x);
+  default: return x;
+  }
+}
+
+static double derivative(OpKind act, double y) {
+  switch (act) {
+  case OP_RELU: return y > 0;
+  case OP_TANH: return 1 - y * y;
+  case OP_SIGMOID: return y * (1 - y);
+  case OP_SOFTPLUS: return -expm1(-y);
+  default: return 1;
+  }
+}
+
+static double sign(double x) {
+  return (x > 0) - (x < 0);
+}
+
+/* h = act(z + b); pen = coef/rows * sum |h|; zeros = #{h == 0} */
+static void run_bias_act(const Run *r, const Op *op) {
+  const float *z = f32(r, op->in[0]), *b = f32(r, op->in[1]);
+  float *h = f32(r, op->out[0]);
+  int n = cols_of(r, op->in[0]);
+  double abs_sum = 0, zeros = 0;
+  for (size_t k = 0; k < count_of(r, op->in[0]); k++) {
+    h[k] = (float)activate(op->act, (double)(z[k] + b[k % n]));
+    abs_sum += fabs(h[k]);
+    zeros += h[k] == 0;
+  }
+  if (op->out[1] >= 0)
+    f32(r, op->out[1])[0] = (float)(op->coef / rows_of(r, op->in[0]) * abs_sum);
+  if (op->out[2] >= 0)
+    f32(r, op->out[2])[0] = (float)zeros;
+}
+
+/* da = (dy + coef/rows * sign(h)) * act'(h);  db[j] = sum_i da[i,j] */
+static void run_bias_act_grad(const Run *r, const Op *op) {
+  const float *dy = f32(r, op->in[0]), *h = f32(r, op->in[1]);
+  float *da = f32(r, op->out[0]), *db = f32(r, op->out[1]);
+  int rows = rows_of(r, op->in[0]), n = cols_of(r, op->in[0]);
+  double scale = op->coef / rows;
+  for (int j = 0; j < n; j++) {
+    double sum = 0;
+    for (int i = 0; i < rows; i++) {
+      size_t k = (size_t)i * n + j;
+      double g = dy[k] + scale * sign(h[k]);
+      da[k] = (float)(g * derivative(op->act, h[k]));
+      sum += da[k];
+    }
+    db[j] = (float)sum;
+  }
 }
 
 /* l1 = coef * (1/rows) * sum |x|;  dx = coef * (1/rows) * sign(x) */
@@ -101,7 +223,7 @@ static void run_l1(const Run *r, const Op *op, int grad) {
   float *out = f32(r, op->out[0]);
   for (size_t k = 0; k < count_of(r, op->in[0]); k++) {
     if (grad)
-      out[k] = (float)(scale * ((x[k] > 0) - (x[k] < 0)));
+      out[k] = (float)(scale * sign(x[k]));
     else
       sum += fabs(x[k]);
   }
@@ -130,8 +252,15 @@ static void run_elementwise(const Run *r, const Op *op) {
   double zeros = 0;
   for (size_t k = 0; k < count; k++) {
     switch (op->kind) {
-    case OP_RELU: out[k] = a[k] > 0 ? a[k] : 0; break;              /* max(x, 0) */
-    case OP_RELU_GRAD: out[k] = b[k] > 0 ? a[k] : 0; break;         /* dy * [y > 0] */
+    case OP_RELU:
+    case OP_TANH:
+    case OP_SIGMOID:
+    case OP_SOFTPLUS: out[k] = (float)activate(op->kind, a[k]); break;
+    case OP_RELU_GRAD: out[k] = (float)(a[k] * derivative(OP_RELU, b[k])); break; /* dy act'(y) */
+    case OP_TANH_GRAD: out[k] = (float)(a[k] * derivative(OP_TANH, b[k])); break;
+    case OP_SIGMOID_GRAD: out[k] = (float)(a[k] * derivative(OP_SIGMOID, b[k])); break;
+    case OP_SOFTPLUS_GRAD: out[k] = (float)(a[k] * derivative(OP_SOFTPLUS, b[k])); break;
+    case OP_L2_GRAD: out[k] = (float)(op->coef * a[k]); break;      /* lambda w */
     case OP_ADD: out[k] = a[k] + b[k]; break;                       /* a + b */
     case OP_SGD_UPDATE: out[k] = a[k] - (float)op->coef * b[k]; break; /* p - lr g */
     case OP_COUNT_ZERO: zeros += a[k] == 0; break;                  /* #{x == 0} */
@@ -147,10 +276,20 @@ void interp_run(const Module *m, const Program *p, void **slots, int rows) {
   for (int i = 0; i < p->nops; i++) {
     const Op *op = &p->ops[i];
     switch (op->kind) {
-    case OP_MATMUL: run_matmul(&r, op); break;
+    case OP_MATMUL:
+    case OP_MATMUL_SGD: run_matmul(&r, op); break;
     case OP_BIAS_ADD: run_bias_add(&r, op); break;
     case OP_SOFTMAX_NLL: run_softmax_nll(&r, op); break;
-    case OP_SOFTMAX_NLL_GRAD: run_softmax_nll_grad(&r, op); break;
+    case OP_SIGMOID_CE:
+    case OP_SQUARED_ERROR: run_onehot_loss(&r, op); break;
+    case OP_SOFTMAX_NLL_GRAD:
+    case OP_SIGMOID_CE_GRAD:
+    case OP_SQUARED_ERROR_GRAD: run_onehot_grad(&r, op); break;
+    case OP_L2: run_l2(&r, op); break;
+    case OP_SCALE_COLS: run_scale_cols(&r, op); break;
+    case OP_MOMENTUM_UPDATE: run_momentum(&r, op); break;
+    case OP_BIAS_ACT: run_bias_act(&r, op); break;
+    case OP_BIAS_ACT_GRAD: run_bias_act_grad(&r, op); break;
     case OP_L1: run_l1(&r, op, 0); break;
     case OP_L1_GRAD: run_l1(&r, op, 1); break;
     case OP_BIAS_GRAD: run_bias_grad(&r, op); break;

@@ -81,6 +81,8 @@ Op *op_emit2(Program *p, OpKind kind, int out, int a, int b) {
 void program_copy(Program *dst, const Program *src, const char *name) {
   dst->name = strdup(name);
   dst->nops = dst->cap = src->nops;
+  dst->nlive = src->nlive;
+  memcpy(dst->live, src->live, sizeof dst->live);
   dst->ops = xrealloc(NULL, sizeof(Op) * (src->nops ? src->nops : 1));
   memcpy(dst->ops, src->ops, sizeof(Op) * src->nops);
 }
@@ -108,15 +110,32 @@ static const char *const op_names[OP_COUNT_] = {
     [OP_MATMUL] = "matmul",
     [OP_BIAS_ADD] = "bias_add",
     [OP_RELU] = "relu",
+    [OP_TANH] = "tanh",
+    [OP_SIGMOID] = "sigmoid",
+    [OP_SOFTPLUS] = "softplus",
+    [OP_SCALE_COLS] = "scale_cols",
     [OP_SOFTMAX_NLL] = "softmax_nll",
+    [OP_SIGMOID_CE] = "sigmoid_ce",
+    [OP_SQUARED_ERROR] = "squared_error",
     [OP_L1] = "l1_penalty",
+    [OP_L2] = "l2_penalty",
     [OP_COUNT_ZERO] = "count_zero",
     [OP_ADD] = "add",
     [OP_SOFTMAX_NLL_GRAD] = "softmax_nll_grad",
+    [OP_SIGMOID_CE_GRAD] = "sigmoid_ce_grad",
+    [OP_SQUARED_ERROR_GRAD] = "squared_error_grad",
     [OP_RELU_GRAD] = "relu_grad",
+    [OP_TANH_GRAD] = "tanh_grad",
+    [OP_SIGMOID_GRAD] = "sigmoid_grad",
+    [OP_SOFTPLUS_GRAD] = "softplus_grad",
     [OP_L1_GRAD] = "l1_grad",
+    [OP_L2_GRAD] = "l2_grad",
     [OP_BIAS_GRAD] = "bias_grad",
+    [OP_BIAS_ACT] = "bias_act",
+    [OP_BIAS_ACT_GRAD] = "bias_act_grad",
     [OP_SGD_UPDATE] = "sgd_update",
+    [OP_MOMENTUM_UPDATE] = "momentum_update",
+    [OP_MATMUL_SGD] = "matmul_sgd",
 };
 
 const char *op_name(OpKind kind) {
@@ -124,5 +143,12 @@ const char *op_name(OpKind kind) {
 }
 
 int op_is_effect(const Op *op) {
-  return op->kind == OP_SGD_UPDATE;
+  return op->kind == OP_SGD_UPDATE || op->kind == OP_MOMENTUM_UPDATE || op->kind == OP_MATMUL_SGD;
+}
+
+const char *value_kind_name(ValueKind kind) {
+  static const char *const names[] = {[VAL_INPUT] = "input", [VAL_LABELS] = "labels",
+                                      [VAL_PARAM] = "param", [VAL_TEMP] = "temp",
+                                      [VAL_STATE] = "state", [VAL_CONST] = "const"};
+  return names[kind];
 }

@@ -27,11 +27,17 @@ typedef enum ValueKind {
   VAL_LABELS,  /* batch class labels, int32 */
   VAL_PARAM,   /* trained parameter */
   VAL_TEMP,    /* computed by an op */
+  VAL_STATE,   /* optimiser state (momentum velocity), zero at start */
+  VAL_CONST,   /* drawn once at initialisation, never trained (sign-trick signs) */
 } ValueKind;
 
 typedef enum ParamInit {
-  INIT_ZERO,
-  INIT_GLOROT_UNIFORM,
+  PINIT_ZERO,
+  PINIT_CONSTANT,        /* init_arg */
+  PINIT_GLOROT_UNIFORM,  /* U[-a, a], a = sqrt(6/(fan_in+fan_out)) */
+  PINIT_HE_NORMAL,       /* N(0, 2/fan_in) */
+  PINIT_UNIFORM,         /* U[-init_arg, init_arg] */
+  PINIT_SIGNS,           /* a random half -1, the rest +1 */
 } ParamInit;
 
 typedef struct Value {
@@ -39,30 +45,52 @@ typedef struct Value {
   ValueKind kind;
   int rows;            /* ROWS_BATCH or a constant */
   int cols;
-  ParamInit init;      /* params */
+  ParamInit init;      /* params and consts */
+  double init_arg;
   int fan_in, fan_out; /* params */
 } Value;
 
 /* Each op's maths is written next to its code in interp.c and in
  * backend/kernels.c; docs/ir.md has the table. */
 typedef enum OpKind {
+  /* forward */
   OP_MATMUL,           /* out = op(a) op(b); op(t) = t or t^T by the flags */
   OP_BIAS_ADD,         /* out[i,j] = x[i,j] + b[0,j] */
   OP_RELU,             /* out = max(x, 0) */
+  OP_TANH,             /* out = tanh(x) */
+  OP_SIGMOID,          /* out = 1 / (1 + e^-x) */
+  OP_SOFTPLUS,         /* out = log(1 + e^x) */
+  OP_SCALE_COLS,       /* out[i,j] = x[i,j] * s[0,j]  (sign trick) */
   OP_SOFTMAX_NLL,      /* probs = softmax(logits) by row; loss = mean_i -log probs[i, y_i] */
+  OP_SIGMOID_CE,       /* probs = sigmoid(logits); loss = mean_i sum_j CE(t[i,j], probs[i,j]) */
+  OP_SQUARED_ERROR,    /* loss = mean_i sum_j (pred[i,j] - t[i,j])^2 / 2 */
   OP_L1,               /* loss = coef * (1/rows) * sum |x| */
+  OP_L2,               /* loss = coef / 2 * sum w^2 */
   OP_COUNT_ZERO,       /* out = number of x[i,j] == 0 */
   OP_ADD,              /* out = a + b, same shapes */
-  OP_SOFTMAX_NLL_GRAD, /* dlogits = (probs - onehot(y)) / rows */
+  /* backward; t = onehot(y) */
+  OP_SOFTMAX_NLL_GRAD, /* dlogits = (probs - t) / rows */
+  OP_SIGMOID_CE_GRAD,  /* dlogits = (probs - t) / rows */
+  OP_SQUARED_ERROR_GRAD, /* dpred = (pred - t) / rows */
   OP_RELU_GRAD,        /* dx = dy * [y > 0], y the relu's output */
+  OP_TANH_GRAD,        /* dx = dy * (1 - y^2) */
+  OP_SIGMOID_GRAD,     /* dx = dy * y * (1 - y) */
+  OP_SOFTPLUS_GRAD,    /* dx = dy * (1 - e^-y) = dy * sigmoid(x), y = softplus(x) */
   OP_L1_GRAD,          /* dx = coef * (1/rows) * sign(x) */
+  OP_L2_GRAD,          /* dw = coef * w */
   OP_BIAS_GRAD,        /* db[0,j] = sum_i dy[i,j] */
-  OP_SGD_UPDATE,       /* p -= coef * g, in place: the only op with an effect */
+  /* fused by ir/passes/fuse_act.c; outputs after the first may be absent (-1) */
+  OP_BIAS_ACT,         /* h = act(z + b); pen = coef/rows sum |h|; zeros = #{h == 0} */
+  OP_BIAS_ACT_GRAD,    /* da = (dy + coef/rows sign(h)) act'(h); db = column sums of da */
+  /* updates: the only ops with an effect, in place */
+  OP_SGD_UPDATE,       /* p -= coef * g */
+  OP_MOMENTUM_UPDATE,  /* v = coef2 * v - coef * g; p += v */
+  OP_MATMUL_SGD,       /* p = coef2 * p - coef * op(a) op(b): the weight gradient never stored */
   OP_COUNT_
 } OpKind;
 
 #define OP_MAX_IN 3
-#define OP_MAX_OUT 2
+#define OP_MAX_OUT 3
 
 typedef struct Op {
   OpKind kind;
@@ -70,13 +98,17 @@ typedef struct Op {
   int in[OP_MAX_IN];
   int out[OP_MAX_OUT];
   int trans_a, trans_b; /* matmul */
-  double coef;          /* l1 lambda, l1_grad lambda, sgd learning rate */
+  OpKind act;           /* bias_act(_grad): the activation, or OP_COUNT_ for linear */
+  double coef;          /* l1/l2 lambda, learning rate */
+  double coef2;         /* momentum */
 } Op;
 
 typedef struct Program {
   char *name;
   Op *ops;
   int nops, cap;
+  int live[SPEC_MAX_LAYERS + 2]; /* values the runtime reads after a run */
+  int nlive;
 } Program;
 
 typedef struct HiddenLayer {
@@ -94,14 +126,14 @@ typedef struct Module {
   Program infer;       /* outputs probs, loss, zeros of each hidden layer */
   int x, y;            /* input and labels */
   int probs;           /* softmax output */
-  int nll;             /* mean nll of the batch (infer's loss) */
+  int head_loss;       /* mean loss of the output head over the batch (infer's loss) */
   int train_loss;      /* nll + penalties: the objective SGD minimises */
   int nloss_terms;
-  int loss_terms[SPEC_MAX_LAYERS + 1]; /* ops of the forward program whose outputs sum to the objective */
+  int loss_terms[2 * SPEC_MAX_LAYERS + 1]; /* ops of the forward program whose outputs sum to the objective */
   HiddenLayer hidden[SPEC_MAX_LAYERS];
   int nhidden;
   int classes;
-  double lr;
+  double lr, momentum;
 } Module;
 
 /* ---- ir.c ---------------------------------------------------------------- */
@@ -109,6 +141,7 @@ typedef struct Module {
 int value_new(Module *m, const char *name, ValueKind kind, int rows, int cols);
 int param_new(Module *m, const char *name, int rows, int cols, ParamInit init, int fan_in,
               int fan_out);
+const char *value_kind_name(ValueKind kind);
 Op *op_emit(Program *p, OpKind kind); /* appends a zeroed op */
 Op *op_emit2(Program *p, OpKind kind, int out, int a, int b); /* out = kind(a, b); b may be -1 */
 void program_copy(Program *dst, const Program *src, const char *name);
@@ -135,6 +168,7 @@ int verify_program(const Module *m, const Program *p, char *err, int errlen);
 /* ---- print.c ------------------------------------------------------------- */
 
 void print_module(const Module *m, FILE *out);
+void print_value_decl(const Value *v, FILE *out);
 void print_program(const Module *m, const Program *p, FILE *out);
 
 /* ---- interp.c ------------------------------------------------------------ */
@@ -143,10 +177,75 @@ void print_program(const Module *m, const Program *p, FILE *out);
  * with `rows` rows in batch-sized values. Plain C, no BLAS: the oracle. */
 void interp_run(const Module *m, const Program *p, void **slots, int rows);
 
+/* ---- uses.c: def-use queries the passes share ------------------------------ */
+
+int program_def(const Program *p, int value);         /* op index defining value, or -1 */
+int program_uses(const Program *p, int value);        /* how many operands read value */
+/* Makes every operand that reads `from` read `to`, and the program's live
+ * outputs and the module's roles that name `from` name `to`. */
+void program_replace_uses(Module *m, Program *p, int from, int to);
+void program_remove_op(Program *p, int index);
+
 /* ---- passes/ ------------------------------------------------------------- */
 
-/* Removes ops whose outputs nothing live reads; `live` lists the values the
- * program must produce (effects are always live). */
-void pass_dce(const Module *m, Program *p, const int *live, int nlive);
+/* dce.c: removes ops whose outputs nothing reads and that are not among the
+ * program's live outputs (effects are always kept). */
+void pass_dce(const Module *m, Program *p);
+
+/* prune_zero.c: ops scaled by a zero coefficient (an l1/l2 penalty or its
+ * gradient with lambda 0) are removed; their results are known zeros, and
+ * `add` of a known zero becomes its other operand (constant folding). */
+void pass_prune_zero(Module *m, Program *p);
+
+/* fold.c: constant folding: `add` of a value and a known-zero value is the
+ * value. `zero[v]` marks known zeros (from prune_zero). */
+void pass_fold(Module *m, Program *p, char *zero);
+
+/* fuse_relu.c: bias_add + activation (+ l1_penalty + count_zero) -> bias_act;
+ * (add of l1_grad +) activation grad + bias_grad -> bias_act_grad, for every
+ * activation. For relu no pre-activation is kept: the mask is h > 0. */
+void pass_fuse_relu(Module *m, Program *p);
+
+/* plan_memory.c: liveness-based placement of each program's temporaries in
+ * one arena shared by all programs (they never run at the same time).
+ * Batch-sized buffers are planned for max_rows rows. */
+typedef struct MemoryPlan {
+  long *offset;        /* per value: byte offset in the arena, or -1 if not placed */
+  long arena_bytes;
+  long unplanned_bytes; /* what the same temporaries take with a buffer each */
+} MemoryPlan;
+int plan_memory(const Module *m, int max_rows, MemoryPlan *out);
+void memory_plan_free(MemoryPlan *plan);
+
+/* fuse_sgd.c: a weight gradient read only by its plain SGD update (possibly
+ * through the add of an L2 term) becomes one matmul_sgd: sgemm into the
+ * weights with alpha = -lr, beta = 1 - lr * lambda. */
+void pass_fuse_sgd(Module *m, Program *p);
+
+/* schedule.c: each update moves up to just after its gradient is ready and
+ * the parameter's last reader, so gradient buffers die early (plan-memory
+ * reuses them) and are updated while still in cache. */
+void pass_schedule_updates(Module *m, Program *p);
+
+/* pipeline.c: the optimiser. Passes run in this order on train and infer:
+ * prune-zero (with folding), fuse-relu, fuse-sgd, schedule-updates, dce;
+ * plan-memory is then done for a batch size by whoever allocates. `stop_after` (a pass name or NULL) stops the
+ * pipeline after that pass, for `sparsec ir --after`. */
+typedef struct PassOptions {
+  int enabled;         /* 0: --passes none */
+  const char *stop_after;
+} PassOptions;
+extern const char *const pass_names[]; /* NULL-terminated, in order */
+int optimise_module(Module *m, const PassOptions *o, char *err, int errlen);
+
+/* stats.c: what `sparsec ir --stats` prints. */
+typedef struct ProgramStats {
+  int kernels;         /* ops: each is one loop nest or one BLAS call */
+  int dense_products;
+  int activation_passes; /* reads + writes of batch-sized tensors outside matmul */
+  int hidden_passes[SPEC_MAX_LAYERS]; /* non-matmul ops touching each hidden output */
+  long temp_bytes;     /* every batch-sized and scalar temporary, one buffer each */
+} ProgramStats;
+void program_stats(const Module *m, const Program *p, int rows, ProgramStats *out);
 
 #endif

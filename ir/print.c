@@ -17,41 +17,74 @@ static void print_shape(const Value *v, FILE *out) {
     fprintf(out, "[%d x %d]", v->rows, v->cols);
 }
 
-static const char *const kind_names[] = {
-    [VAL_INPUT] = "input", [VAL_LABELS] = "labels", [VAL_PARAM] = "param", [VAL_TEMP] = "temp"};
-
-static void print_value_decl(const Value *v, FILE *out) {
-  fprintf(out, "%s %s ", kind_names[v->kind], v->name);
-  print_shape(v, out);
-  if (v->kind == VAL_PARAM) {
-    if (v->init == INIT_GLOROT_UNIFORM)
-      fprintf(out, " glorot_uniform(fan_in=%d, fan_out=%d)", v->fan_in, v->fan_out);
-    else
-      fprintf(out, " zero");
+static void print_init(const Value *v, FILE *out) {
+  switch (v->init) {
+  case PINIT_ZERO: fprintf(out, " zero"); break;
+  case PINIT_CONSTANT: fprintf(out, " constant(%g)", v->init_arg); break;
+  case PINIT_GLOROT_UNIFORM:
+    fprintf(out, " glorot_uniform(fan_in=%d, fan_out=%d)", v->fan_in, v->fan_out);
+    break;
+  case PINIT_HE_NORMAL: fprintf(out, " he_normal(fan_in=%d)", v->fan_in); break;
+  case PINIT_UNIFORM: fprintf(out, " uniform(%g)", v->init_arg); break;
+  case PINIT_SIGNS: fprintf(out, " signs"); break;
   }
+}
+
+void print_value_decl(const Value *v, FILE *out) {
+  fprintf(out, "%s %s ", value_kind_name(v->kind), v->name);
+  print_shape(v, out);
+  if (v->kind == VAL_PARAM || v->kind == VAL_CONST)
+    print_init(v, out);
+  if (v->kind == VAL_STATE)
+    fprintf(out, " zero");
   if (v->kind == VAL_LABELS)
     fprintf(out, " int32");
   fputc('\n', out);
 }
 
-static void print_op(const Module *m, const Op *op, FILE *out) {
-  fputs("  ", out);
-  for (int k = 0; k < op->nout; k++) {
-    fprintf(out, "%s%s", k ? ", " : "", m->values[op->out[k]].name);
-    if (op->nout == 1) {
+static void print_outputs(const Module *m, const Op *op, FILE *out) {
+  int n = 0;
+  for (int k = 0; k < op->nout; k++)
+    n += op->out[k] >= 0;
+  for (int k = 0, first = 1; k < op->nout; k++) {
+    if (op->out[k] < 0)
+      continue;
+    fprintf(out, "%s%s", first ? "" : ", ", m->values[op->out[k]].name);
+    first = 0;
+    if (n == 1) {
       fputc(' ', out);
       print_shape(&m->values[op->out[k]], out);
     }
   }
-  fprintf(out, "%s%s", op->nout ? " = " : "", op_name(op->kind));
+  if (n)
+    fputs(" = ", out);
+}
+
+static void print_attributes(const Op *op, FILE *out) {
+  if (op->kind == OP_BIAS_ACT || op->kind == OP_BIAS_ACT_GRAD)
+    fprintf(out, ", act=%s", op->act == OP_COUNT_ ? "linear" : op_name(op->act));
+  if (op->kind == OP_L1 || op->kind == OP_L1_GRAD || op->kind == OP_L2 || op->kind == OP_L2_GRAD ||
+      ((op->kind == OP_BIAS_ACT || op->kind == OP_BIAS_ACT_GRAD) && op->coef != 0))
+    fprintf(out, ", lambda=%g", op->coef);
+  if (op->kind == OP_SGD_UPDATE || op->kind == OP_MOMENTUM_UPDATE || op->kind == OP_MATMUL_SGD)
+    fprintf(out, ", lr=%g", op->coef);
+  if (op->kind == OP_MATMUL_SGD && op->coef2 != 1)
+    fprintf(out, ", decay=%g", op->coef2);
+  if (op->kind == OP_MOMENTUM_UPDATE)
+    fprintf(out, ", momentum=%g", op->coef2);
+}
+
+static void print_op(const Module *m, const Op *op, FILE *out) {
+  fputs("  ", out);
+  print_outputs(m, op, out);
+  fputs(op_name(op->kind), out);
   for (int k = 0; k < op->nin; k++) {
-    int t = op->kind == OP_MATMUL && ((k == 0 && op->trans_a) || (k == 1 && op->trans_b));
+    int first = op->kind == OP_MATMUL_SGD; /* operands of the product start after w */
+    int t = (op->kind == OP_MATMUL || first) &&
+            ((k == first && op->trans_a) || (k == first + 1 && op->trans_b));
     fprintf(out, "%s%s%s", k ? ", " : " ", m->values[op->in[k]].name, t ? "^T" : "");
   }
-  if (op->kind == OP_L1 || op->kind == OP_L1_GRAD)
-    fprintf(out, ", lambda=%g", op->coef);
-  if (op->kind == OP_SGD_UPDATE)
-    fprintf(out, ", lr=%g", op->coef);
+  print_attributes(op, out);
   fputc('\n', out);
 }
 

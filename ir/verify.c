@@ -66,14 +66,19 @@ static int expect_scalar(Check *c, int v) {
   return fail(c, "%s must be [1 x 1]", c->m->values[v].name);
 }
 
+/* out = op(a) op(b); for matmul_sgd the result is the parameter in[0] */
 static int check_matmul(Check *c, const Op *op) {
-  Shape a = transposed(shape(c, op->in[0]), op->trans_a);
-  Shape b = transposed(shape(c, op->in[1]), op->trans_b);
-  Shape out = shape(c, op->out[0]);
+  int first = op->kind == OP_MATMUL_SGD;
+  Shape a = transposed(shape(c, op->in[first]), op->trans_a);
+  Shape b = transposed(shape(c, op->in[first + 1]), op->trans_b);
+  int result = first ? op->in[0] : op->out[0];
+  if (first && c->m->values[result].kind != VAL_PARAM)
+    return fail(c, "%s is not a parameter", c->m->values[result].name);
+  Shape out = shape(c, result);
   if (a.cols != b.rows)
     return fail(c, "inner dimensions differ (%d vs %d)", a.cols, b.rows);
   if (out.rows != a.rows || out.cols != b.cols)
-    return fail(c, "result %s has the wrong shape", c->m->values[op->out[0]].name);
+    return fail(c, "result %s has the wrong shape", c->m->values[result].name);
   return 0;
 }
 
@@ -88,6 +93,7 @@ static int check_labels(Check *c, int logits, int labels) {
 static int check_shapes(Check *c, const Op *op) {
   switch (op->kind) {
   case OP_MATMUL:
+  case OP_MATMUL_SGD:
     return check_matmul(c, op);
   case OP_BIAS_ADD: {
     Shape b = shape(c, op->in[1]);
@@ -96,18 +102,38 @@ static int check_shapes(Check *c, const Op *op) {
                   shape(c, op->in[0]).cols);
     return expect_same(c, op->out[0], op->in[0]);
   }
+  case OP_SCALE_COLS: {
+    Shape s = shape(c, op->in[1]);
+    if (s.rows != 1 || s.cols != shape(c, op->in[0]).cols)
+      return fail(c, "scale %s must be [1 x %d]", c->m->values[op->in[1]].name,
+                  shape(c, op->in[0]).cols);
+    return expect_same(c, op->out[0], op->in[0]);
+  }
   case OP_RELU:
+  case OP_TANH:
+  case OP_SIGMOID:
+  case OP_SOFTPLUS:
   case OP_L1_GRAD:
+  case OP_L2_GRAD:
     return expect_same(c, op->out[0], op->in[0]);
   case OP_ADD:
   case OP_RELU_GRAD:
+  case OP_TANH_GRAD:
+  case OP_SIGMOID_GRAD:
+  case OP_SOFTPLUS_GRAD:
     return expect_same(c, op->out[0], op->in[0]) || expect_same(c, op->in[1], op->in[0]);
   case OP_SOFTMAX_NLL:
+  case OP_SIGMOID_CE:
     return check_labels(c, op->in[0], op->in[1]) || expect_same(c, op->out[0], op->in[0]) ||
            expect_scalar(c, op->out[1]);
+  case OP_SQUARED_ERROR:
+    return check_labels(c, op->in[0], op->in[1]) || expect_scalar(c, op->out[0]);
   case OP_SOFTMAX_NLL_GRAD:
+  case OP_SIGMOID_CE_GRAD:
+  case OP_SQUARED_ERROR_GRAD:
     return check_labels(c, op->in[0], op->in[1]) || expect_same(c, op->out[0], op->in[0]);
   case OP_L1:
+  case OP_L2:
   case OP_COUNT_ZERO:
     return expect_scalar(c, op->out[0]);
   case OP_BIAS_GRAD: {
@@ -116,21 +142,54 @@ static int check_shapes(Check *c, const Op *op) {
       return fail(c, "result must be [1 x %d]", shape(c, op->in[0]).cols);
     return 0;
   }
+  case OP_BIAS_ACT: {
+    Shape b = shape(c, op->in[1]);
+    if (b.rows != 1 || b.cols != shape(c, op->in[0]).cols)
+      return fail(c, "bias %s must be [1 x %d]", c->m->values[op->in[1]].name,
+                  shape(c, op->in[0]).cols);
+    for (int k = 1; k < 3; k++)
+      if (op->out[k] >= 0 && expect_scalar(c, op->out[k]))
+        return -1;
+    return expect_same(c, op->out[0], op->in[0]);
+  }
+  case OP_BIAS_ACT_GRAD: {
+    Shape db = shape(c, op->out[1]);
+    if (db.rows != 1 || db.cols != shape(c, op->in[0]).cols)
+      return fail(c, "bias gradient must be [1 x %d]", shape(c, op->in[0]).cols);
+    return expect_same(c, op->in[1], op->in[0]) || expect_same(c, op->out[0], op->in[0]);
+  }
   case OP_SGD_UPDATE:
     if (c->m->values[op->in[0]].kind != VAL_PARAM)
       return fail(c, "%s is not a parameter", c->m->values[op->in[0]].name);
     return expect_same(c, op->in[1], op->in[0]);
+  case OP_MOMENTUM_UPDATE:
+    if (c->m->values[op->in[0]].kind != VAL_PARAM)
+      return fail(c, "%s is not a parameter", c->m->values[op->in[0]].name);
+    if (c->m->values[op->in[1]].kind != VAL_STATE)
+      return fail(c, "%s is not optimiser state", c->m->values[op->in[1]].name);
+    return expect_same(c, op->in[1], op->in[0]) || expect_same(c, op->in[2], op->in[0]);
   default:
     return fail(c, "unknown op kind %d", (int)op->kind);
   }
 }
 
 static const int arity[OP_COUNT_][2] = {
-    [OP_MATMUL] = {2, 1},        [OP_BIAS_ADD] = {2, 1},         [OP_RELU] = {1, 1},
-    [OP_SOFTMAX_NLL] = {2, 2},   [OP_L1] = {1, 1},               [OP_COUNT_ZERO] = {1, 1},
-    [OP_ADD] = {2, 1},           [OP_SOFTMAX_NLL_GRAD] = {2, 1}, [OP_RELU_GRAD] = {2, 1},
-    [OP_L1_GRAD] = {1, 1},       [OP_BIAS_GRAD] = {1, 1},        [OP_SGD_UPDATE] = {2, 0},
+    [OP_MATMUL] = {2, 1},           [OP_BIAS_ADD] = {2, 1},        [OP_RELU] = {1, 1},
+    [OP_TANH] = {1, 1},             [OP_SIGMOID] = {1, 1},         [OP_SOFTPLUS] = {1, 1},
+    [OP_SCALE_COLS] = {2, 1},       [OP_SOFTMAX_NLL] = {2, 2},     [OP_SIGMOID_CE] = {2, 2},
+    [OP_SQUARED_ERROR] = {2, 1},    [OP_L1] = {1, 1},              [OP_L2] = {1, 1},
+    [OP_COUNT_ZERO] = {1, 1},       [OP_ADD] = {2, 1},             [OP_SOFTMAX_NLL_GRAD] = {2, 1},
+    [OP_SIGMOID_CE_GRAD] = {2, 1},  [OP_SQUARED_ERROR_GRAD] = {2, 1}, [OP_RELU_GRAD] = {2, 1},
+    [OP_TANH_GRAD] = {2, 1},        [OP_SIGMOID_GRAD] = {2, 1},    [OP_SOFTPLUS_GRAD] = {2, 1},
+    [OP_L1_GRAD] = {1, 1},          [OP_L2_GRAD] = {1, 1},         [OP_BIAS_GRAD] = {1, 1},
+    [OP_BIAS_ACT] = {2, 3},         [OP_BIAS_ACT_GRAD] = {2, 2},
+    [OP_SGD_UPDATE] = {2, 0},       [OP_MOMENTUM_UPDATE] = {3, 0}, [OP_MATMUL_SGD] = {3, 0},
 };
+
+/* bias_act's penalty and zero count are produced only when something wants them. */
+static int optional_output(const Op *op, int k) {
+  return op->kind == OP_BIAS_ACT && k > 0;
+}
 
 static int check_operands(Check *c, const Op *op, char *defined) {
   if ((unsigned)op->kind >= OP_COUNT_)
@@ -147,6 +206,8 @@ static int check_operands(Check *c, const Op *op, char *defined) {
   }
   for (int k = 0; k < op->nout; k++) {
     int v = op->out[k];
+    if (v < 0 && optional_output(op, k))
+      continue;
     if (v < 0 || v >= c->m->nvalues)
       return fail(c, "output %d is not a value", k);
     if (c->m->values[v].kind != VAL_TEMP)
@@ -174,7 +235,8 @@ int verify_program(const Module *m, const Program *p, char *err, int errlen) {
     if (rc == 0)
       rc = check_shapes(&c, op);
     for (int k = 0; k < op->nout && rc == 0; k++)
-      defined[op->out[k]] = 1;
+      if (op->out[k] >= 0)
+        defined[op->out[k]] = 1;
   }
   free(defined);
   return rc ? -1 : 0;

@@ -3,9 +3,10 @@
  * Errors travel as a fixed-size message rather than a code so that the
  * place that detects a problem (which knows the file name, the offending
  * value, the limit) also writes the sentence the user reads. */
+#include <math.h>
 #include <stdarg.h>
 
-#include "sparsert.h"
+#include "sparsert_internal.h"
 
 int sr_fail(SrError *err, const char *fmt, ...) {
   if (err) {
@@ -15,4 +16,8 @@ int sr_fail(SrError *err, const char *fmt, ...) {
     va_end(ap);
   }
   return -1;
+}
+
+const char *sr_nonfinite_name(double x) {
+  return isnan(x) ? "nan" : x > 0 ? "inf" : "-inf";
 }

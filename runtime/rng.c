@@ -2,6 +2,8 @@
  *
  * Runs must be reproducible from the seed in the spec on every platform,
  * so the generator is written out here rather than taken from libc. */
+#include <math.h>
+
 #include "sparsert.h"
 
 /* splitmix64 spreads any seed, even 0, into well-mixed state words;
@@ -62,5 +64,21 @@ void sr_rng_shuffle(SrRng *rng, int32_t *idx, int n) {
     int32_t t = idx[i];
     idx[i] = idx[j];
     idx[j] = t;
+  }
+}
+
+/* Marsaglia's polar method: only sqrt and log, both deterministic given
+ * their inputs, and no trigonometry. The pair's second value is dropped
+ * because SrRng has nowhere to keep it: each draw then depends only on
+ * the generator's state, so init order alone fixes the stream. The number
+ * of uniforms consumed varies (about 2.5 on average), which is fine: it is
+ * still a function of the state. */
+double sr_rng_normal(SrRng *rng) {
+  for (;;) {
+    double u = 2.0 * sr_rng_uniform(rng) - 1.0;
+    double v = 2.0 * sr_rng_uniform(rng) - 1.0;
+    double s = u * u + v * v;
+    if (s > 0.0 && s < 1.0)
+      return u * sqrt(-2.0 * log(s) / s);
   }
 }

@@ -9,7 +9,11 @@
  *   rng.c      deterministic RNG (xoshiro256** seeded by splitmix64), shuffling
  *   init.c     parameter initialisation
  *   state.c    the memory behind a compiled model's slots
- *   train.c    minibatch loop, evaluation, best-validation tracking
+ *   csv.c      CSV data sets (a header row, a named label column), validated
+ *   train.c    minibatch loop, evaluation, best-validation tracking, early stopping
+ *   progress.c the progress bar within an epoch (terminals only)
+ *   metrics.c  per-epoch metrics as CSV or JSON lines
+ *   checkpoint.c  parameters as safetensors, written atomically, validated on load
  *
  * Every function that reads outside data validates it and reports through
  * SrError; nothing here aborts on bad input.
@@ -64,6 +68,11 @@ int sr_dataset_load_idx(const char *images, const char *labels, float scale,
 /* Checks width and label range; `what` names the data in messages
  * (e.g. "train data"). */
 int sr_dataset_check(const SrDataset *ds, int dim, int classes, const char *what, SrError *err);
+/* A CSV file with a header row: one column (named `label_column`) holds
+ * integer class labels >= 0, every other column a feature; x = value * scale.
+ * Errors name the file and line. */
+int sr_dataset_load_csv(const char *path, const char *label_column, float scale,
+                        SrDataset *out, SrError *err);
 /* Splits off the last `holdout` examples as views into `all` (no copies). */
 int sr_dataset_split_tail(const SrDataset *all, int holdout, SrDataset *head, SrDataset *tail,
                           SrError *err);
@@ -98,23 +107,34 @@ typedef enum SrSlotKind {
   SR_SLOT_INPUT,   /* rows x cols floats: the batch's features */
   SR_SLOT_LABELS,  /* rows int32 class labels */
   SR_SLOT_TEMP,    /* scratch written by kernels */
+  SR_SLOT_STATE,   /* optimiser state (momentum velocity): zero at start, not saved */
+  SR_SLOT_CONST,   /* fixed after initialisation (sign-trick signs): saved, never trained */
 } SrSlotKind;
 
 typedef enum SrInit {
   SR_INIT_ZERO,
   SR_INIT_GLOROT_UNIFORM, /* U[-sqrt(6/(fan_in+fan_out)), +sqrt(6/(fan_in+fan_out))] */
+  SR_INIT_CONSTANT,       /* every element = init_arg */
+  SR_INIT_HE_NORMAL,      /* N(0, 2/fan_in) */
+  SR_INIT_UNIFORM,        /* U[-init_arg, +init_arg] */
+  SR_INIT_SIGNS,          /* +1 or -1: a random half (floor(count/2)) of the elements are -1 */
 } SrInit;
 
 /* init.c: fills count floats of a parameter as `init` says (state.c uses it). */
-void sr_init_param(float *w, size_t count, SrInit init, int fan_in, int fan_out, SrRng *rng);
+void sr_init_param(float *w, size_t count, SrInit init, double arg, int fan_in, int fan_out,
+                   SrRng *rng);
+double sr_rng_normal(SrRng *rng); /* N(0, 1) */
 
 typedef struct SrSlot {
   const char *name;
   SrSlotKind kind;
   int rows;            /* -1: one per example in the batch */
   int cols;
-  SrInit init;         /* params only */
+  SrInit init;         /* params and consts */
+  double init_arg;     /* SR_INIT_CONSTANT, SR_INIT_UNIFORM */
   int fan_in, fan_out; /* params only */
+  int in_arena;        /* temps: placed in the model's shared arena (a memory plan) */
+  long arena_offset;   /* byte offset there, 64-byte aligned */
 } SrSlot;
 
 #define SR_MAX_HIDDEN 64
@@ -133,6 +153,8 @@ typedef struct SrModel {
   const char *hidden_names[SR_MAX_HIDDEN];
   int hidden_units[SR_MAX_HIDDEN];
   int slot_zeros[SR_MAX_HIDDEN]; /* 1x1: exact zeros in that layer's batch output, infer */
+  long arena_bytes;    /* size of the shared arena of planned temps (0: none) */
+  int arena_rows;      /* the batch size the plan was made for */
 } SrModel;
 
 /* ---- state.c ------------------------------------------------------------- */
@@ -141,6 +163,7 @@ typedef struct SrState {
   const SrModel *model;
   int max_rows;        /* batch-sized slots hold this many rows */
   void **slots;        /* nslots pointers, 64-byte aligned buffers */
+  void *arena;         /* the planned temps' shared memory, or NULL */
   size_t *bytes;       /* size of each buffer */
 } SrState;
 
@@ -148,10 +171,11 @@ typedef struct SrState {
  * the parameters from `seed`, in slot order. */
 int sr_state_init(SrState *st, const SrModel *m, int max_rows, uint64_t seed, SrError *err);
 void sr_state_free(SrState *st);
-/* Copies all parameter slots from src to dst (same model). */
+/* Copies the PARAM and CONST slots from src to dst (same model); STATE
+ * (optimiser velocity) stays as it is in dst. */
 void sr_state_copy_params(SrState *dst, const SrState *src);
 
-/* ---- train.c ------------------------------------------------------------- */
+/* ---- train.c: evaluation ------------------------------------------------- */
 
 typedef struct SrMetrics {
   double loss;         /* mean over examples */
@@ -164,15 +188,56 @@ typedef struct SrMetrics {
 /* Runs `infer` over the whole data set in batches of at most st->max_rows. */
 int sr_evaluate(SrState *st, const SrDataset *ds, SrMetrics *out, SrError *err);
 
+/* ---- metrics.c ----------------------------------------------------------- */
+
+typedef enum SrMetricsFormat { SR_METRICS_CSV, SR_METRICS_JSONL } SrMetricsFormat;
+
+typedef struct SrEpochRecord {
+  const char *run;     /* label of this training run, e.g. "lr=0.01" in a sweep */
+  int epoch;
+  double train_loss;   /* mean objective over the epoch's minibatches */
+  int has_valid, has_test;
+  SrMetrics valid, test;
+  double seconds;
+} SrEpochRecord;
+
+typedef struct SrMetricsWriter SrMetricsWriter;
+
+/* Opens (truncates) `path`; the header (CSV) is written with the first
+ * record, whose hidden-layer names come from the model. */
+SrMetricsWriter *sr_metrics_open(const char *path, SrMetricsFormat format, const SrModel *model,
+                                 SrError *err);
+int sr_metrics_write(SrMetricsWriter *w, const SrEpochRecord *rec, SrError *err);
+int sr_metrics_close(SrMetricsWriter *w, SrError *err); /* reports a failed flush/close */
+
+/* ---- checkpoint.c -------------------------------------------------------- */
+
+/* Saves every PARAM and CONST slot, by slot name, as float32 safetensors.
+ * Written to a temporary file in the same folder, fsync'd, then renamed over
+ * `path`: a failure leaves no partial file and the old checkpoint intact.
+ * Refuses non-finite values. */
+int sr_checkpoint_save(const SrState *st, const char *path, SrError *err);
+/* Loads into st's PARAM and CONST slots after validating the whole file
+ * (header JSON, names, dtypes, shapes, offsets, size): on any error st is
+ * unchanged and the message names what differs. */
+int sr_checkpoint_load(SrState *st, const char *path, SrError *err);
+
+/* ---- train.c: the minibatch loop ----------------------------------------- */
+
 typedef struct SrTrainConfig {
   int epochs;
   int batch;
   uint64_t seed;       /* shuffling; a different stream from init */
+  int patience;        /* stop after this many epochs without a better validation error; 0 = never */
   FILE *log;           /* one line per epoch; NULL = quiet */
+  int progress;        /* draw a progress bar on stderr within each epoch */
+  const char *run;     /* label for log lines and metrics (NULL = none) */
+  SrMetricsWriter *metrics; /* NULL = none */
 } SrTrainConfig;
 
 typedef struct SrFitResult {
   int epochs_run;
+  int stopped_early;   /* patience ran out */
   int best_epoch;      /* 1-based epoch of lowest validation error */
   SrMetrics best_valid, best_test; /* at best_epoch */
   double seconds;

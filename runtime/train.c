@@ -1,15 +1,20 @@
-/* train.c: minibatch loop, evaluation, best-validation tracking.
+/* train.c: minibatch loop, evaluation, best-validation tracking, early
+ * stopping.
  *
  * The runtime moves data in and out of slots and keeps score; all the
  * arithmetic happens in the generated kernels. Slot indices and sizes come
  * from generated code, but they are checked against the data before any
- * copy so that a mismatch is an error message, not memory corruption. */
+ * copy so that a mismatch is an error message, not memory corruption.
+ *
+ * Each epoch may also draw a progress bar (progress.c) and write a metrics
+ * record (metrics.c); the log line, the bar and the record all describe
+ * the same epoch. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "sparsert.h"
+#include "sparsert_internal.h"
 
 /* Distinguishes the shuffling stream from the init stream (see start_fit). */
 #define SHUFFLE_STREAM 0x53485546464c45u /* "SHUFFLE" */
@@ -151,6 +156,8 @@ static int check_fit_args(const SrState *st, const SrTrainConfig *cfg, const SrD
   if (cfg->epochs < 1 || cfg->batch < 1)
     return sr_fail(err, "training: epochs (%d) and batch size (%d) must be at least 1",
                    cfg->epochs, cfg->batch);
+  if (cfg->patience < 0)
+    return sr_fail(err, "training: patience must be 0 (off) or more, got %d", cfg->patience);
   if (st->max_rows < cfg->batch)
     return sr_fail(err, "training: the model state holds %d rows, fewer than the batch size %d",
                    st->max_rows, cfg->batch);
@@ -189,11 +196,13 @@ typedef struct Fit {
   int32_t *perm;
   SrState best;     /* parameters of the best epoch so far */
   SrFitResult *out;
+  SrProgress bar;   /* within the current epoch, if cfg->progress */
 } Fit;
 
-/* printf shows a NaN with its sign bit as "-nan", which means nothing. */
-static const char *non_finite_name(float x) {
-  return isnan(x) ? "nan" : x > 0 ? "inf" : "-inf";
+/* The bar shares stderr with the log and error messages: it must be gone
+ * before anything else is printed, on every way out of an epoch. */
+static void clear_bar(Fit *f) {
+  sr_progress_clear(&f->bar);
 }
 
 /* One pass over the shuffled training set; *mean_loss gets the mean
@@ -203,6 +212,7 @@ static int train_epoch(Fit *f, int epoch, double *mean_loss, SrError *err) {
   int n = f->train->n, batch = f->cfg->batch;
   double sum = 0;
   sr_rng_shuffle(&f->rng, f->perm, n);
+  sr_progress_start(&f->bar, f->cfg->progress ? stderr : NULL, epoch, n, now_seconds());
   for (int start = 0, b = 1; start < n; start += batch, b++) {
     int rows = n - start < batch ? n - start : batch;
     gather_batch(f->st, f->train, f->perm + start, rows);
@@ -212,8 +222,9 @@ static int train_epoch(Fit *f, int epoch, double *mean_loss, SrError *err) {
       return sr_fail(err,
                      "epoch %d, batch %d: training loss is not finite (%s); "
                      "try a smaller learning rate",
-                     epoch, b, non_finite_name(loss));
+                     epoch, b, sr_nonfinite_name(loss));
     sum += (double)loss * rows;
+    sr_progress_update(&f->bar, start + rows, now_seconds());
   }
   *mean_loss = sum / n;
   return 0;
@@ -226,6 +237,8 @@ static void log_epoch(const Fit *f, int epoch, double loss, const SrMetrics *val
   if (!log)
     return;
   const SrModel *m = f->st->model;
+  if (f->cfg->run)
+    fprintf(log, "%s  ", f->cfg->run);
   fprintf(log, "epoch %3d  loss %6.4f", epoch, loss);
   if (f->valid)
     fprintf(log, "  valid %5.2f%%", 100 * valid->error);
@@ -258,19 +271,87 @@ static void track_best(Fit *f, int epoch, const SrMetrics *valid, const SrMetric
   sr_state_copy_params(&f->best, f->st);
 }
 
-static int run_epochs(Fit *f, SrError *err) {
+/* A relu written as fmaxf(x, 0) turns a NaN pre-activation into 0, so a
+ * non-finite parameter does not always show in the loss. It must never
+ * become the best epoch's, or be left behind: it is caught here, and
+ * sr_fit then restores the last good parameters. */
+static int check_params(const Fit *f, int epoch, SrError *err) {
+  int slot;
+  size_t index;
+  if (!sr_state_find_nonfinite(f->st, &slot, &index))
+    return 0;
+  float x = ((const float *)f->st->slots[slot])[index];
+  return sr_fail(err,
+                 "epoch %d: parameter '%s' element %zu is not finite (%s); "
+                 "try a smaller learning rate",
+                 epoch, f->st->model->slots[slot].name ? f->st->model->slots[slot].name : "?",
+                 index, sr_nonfinite_name(x));
+}
+
+static int write_metrics(const Fit *f, int epoch, double loss, const SrMetrics *valid,
+                         const SrMetrics *test, double seconds, SrError *err) {
+  if (!f->cfg->metrics)
+    return 0;
+  SrEpochRecord rec = {.run = f->cfg->run,
+                       .epoch = epoch,
+                       .train_loss = loss,
+                       .has_valid = f->valid != NULL,
+                       .has_test = f->test != NULL,
+                       .valid = *valid,
+                       .test = *test,
+                       .seconds = seconds};
+  return sr_metrics_write(f->cfg->metrics, &rec, err);
+}
+
+/* `patience` epochs in a row without a lower validation error end the
+ * run. Without validation data every epoch is the best, so this never
+ * fires; and running out on the last epoch is not stopping early. */
+static int out_of_patience(const Fit *f, int epoch) {
+  int patience = f->cfg->patience;
+  return patience > 0 && f->valid && epoch < f->cfg->epochs &&
+         epoch - f->out->best_epoch >= patience;
+}
+
+static void log_early_stop(const Fit *f, int epoch) {
+  FILE *log = f->cfg->log;
+  if (!log)
+    return;
+  if (f->cfg->run)
+    fprintf(log, "%s  ", f->cfg->run);
+  fprintf(log, "stopping early after epoch %d: no better validation error for %d epochs "
+          "(best: epoch %d)\n", epoch, epoch - f->out->best_epoch, f->out->best_epoch);
+  fflush(log);
+}
+
+/* One epoch: train, check, evaluate, keep score, report. */
+static int run_epoch(Fit *f, int epoch, SrError *err) {
   SrMetrics valid = {0}, test = {0};
+  double t0 = now_seconds(), loss = 0;
+  if (train_epoch(f, epoch, &loss, err) < 0 || check_params(f, epoch, err) < 0)
+    return -1;
+  if (f->valid)
+    evaluate_batches(f->st, f->valid, &valid);
+  if (f->test)
+    evaluate_batches(f->st, f->test, &test);
+  f->out->epochs_run = epoch;
+  track_best(f, epoch, &valid, &test);
+  double seconds = now_seconds() - t0;
+  clear_bar(f);
+  log_epoch(f, epoch, loss, &valid, &test, seconds);
+  return write_metrics(f, epoch, loss, &valid, &test, seconds, err);
+}
+
+static int run_epochs(Fit *f, SrError *err) {
   for (int epoch = 1; epoch <= f->cfg->epochs; epoch++) {
-    double t0 = now_seconds(), loss = 0;
-    if (train_epoch(f, epoch, &loss, err) < 0)
+    int rc = run_epoch(f, epoch, err);
+    clear_bar(f);
+    if (rc < 0)
       return -1;
-    if (f->valid)
-      evaluate_batches(f->st, f->valid, &valid);
-    if (f->test)
-      evaluate_batches(f->st, f->test, &test);
-    f->out->epochs_run = epoch;
-    track_best(f, epoch, &valid, &test);
-    log_epoch(f, epoch, loss, &valid, &test, now_seconds() - t0);
+    if (out_of_patience(f, epoch)) {
+      f->out->stopped_early = 1;
+      log_early_stop(f, epoch);
+      break;
+    }
   }
   return 0;
 }

@@ -10,25 +10,54 @@
 #include "backend.h"
 #include "sparsert.h"
 
-/* input -> hidden relu layers (widths[0..n-2]) -> softmax of widths[n-1] */
-static inline Spec *test_spec(int input, const int *widths, int n, double l1, double lr) {
+/* The knobs the IR and JIT suites turn; zero is the paper's default. */
+typedef struct NetOptions {
+  Activation act;     /* hidden layers */
+  Loss loss;          /* head; the output activation follows from it */
+  double l1, l2, momentum, bias;
+  int sign_trick;
+  InitKind init;
+  double init_a;
+} NetOptions;
+
+static inline Activation output_activation(Loss loss) {
+  return loss == LOSS_NLL ? ACT_SOFTMAX : loss == LOSS_CROSS_ENTROPY ? ACT_SIGMOID : ACT_LINEAR;
+}
+
+/* input -> hidden layers (widths[0..n-2]) -> output of widths[n-1] */
+static inline Spec *test_spec_with(int input, const int *widths, int n, const NetOptions *o,
+                                   double lr) {
   Spec *s = calloc(1, sizeof *s);
   s->input = input;
   s->nlayers = n;
   s->layers = calloc(n, sizeof *s->layers);
   for (int i = 0; i < n; i++) {
     char name[16];
-    snprintf(name, sizeof name, i == n - 1 ? "out" : "h%d", i + 1);
-    s->layers[i].name = strdup(name);
-    s->layers[i].units = widths[i];
-    s->layers[i].act = i == n - 1 ? ACT_SOFTMAX : ACT_RELU;
-    s->layers[i].l1 = i == n - 1 ? 0 : l1;
+    int out = i == n - 1;
+    snprintf(name, sizeof name, out ? "out" : "h%d", i + 1);
+    LayerSpec *l = &s->layers[i];
+    l->name = strdup(name);
+    l->units = widths[i];
+    l->act = out ? output_activation(o->loss) : o->act;
+    l->l1 = out ? 0 : o->l1;
+    l->l2 = o->l2;
+    l->bias = o->bias;
+    l->sign_trick = out ? 0 : o->sign_trick;
+    l->init.kind = o->init;
+    l->init.a = o->init_a;
   }
-  s->loss = LOSS_NLL;
+  s->loss = o->loss;
   s->train.lr = lr;
+  s->train.momentum = o->momentum;
   s->train.batch = 4;
   s->train.epochs = 1;
   return s;
+}
+
+/* relu hidden layers with an L1 penalty, softmax + nll */
+static inline Spec *test_spec(int input, const int *widths, int n, double l1, double lr) {
+  NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .l1 = l1};
+  return test_spec_with(input, widths, n, &o, lr);
 }
 
 static inline void test_spec_free(Spec *s) {
@@ -55,6 +84,19 @@ typedef struct TestState {
 static inline int test_state_init(TestState *t, const Module *m, int rows, uint64_t seed) {
   t->slots = calloc(m->nvalues, sizeof *t->slots);
   abi_describe(m, t->slots, NULL, NULL, &t->model);
+  SrError err;
+  return sr_state_init(&t->st, &t->model, rows, seed, &err);
+}
+
+/* Like test_state_init, with the temporaries placed by plan-memory. */
+static inline int test_state_init_planned(TestState *t, const Module *m, int rows, uint64_t seed) {
+  t->slots = calloc(m->nvalues, sizeof *t->slots);
+  abi_describe(m, t->slots, NULL, NULL, &t->model);
+  MemoryPlan plan;
+  if (plan_memory(m, rows, &plan) != 0)
+    return -1;
+  abi_use_plan(&plan, rows, t->slots, &t->model);
+  memory_plan_free(&plan);
   SrError err;
   return sr_state_init(&t->st, &t->model, rows, seed, &err);
 }

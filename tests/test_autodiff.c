@@ -28,7 +28,7 @@ static float objective(Net *n, int *mask_out) {
   for (int h = 0; h < n->m->nhidden; h++) {
     const float *out = slots[n->m->hidden[h].output];
     for (size_t i = 0; i < value_count(n->m, n->m->hidden[h].output, n->rows); i++)
-      mask_out[k++] = out[i] > 0;
+      mask_out[k++] = (out[i] > 0) - (out[i] < 0); /* the kinks of relu and |h| */
   }
   return ((float *)slots[n->m->train_loss])[0];
 }
@@ -64,8 +64,9 @@ static int check_param(Net *n, const char *param, const float *grad) {
   return checked;
 }
 
-static void gradient_check(const int *widths, int nlayers, int input, double l1, uint64_t seed) {
-  Spec *s = test_spec(input, widths, nlayers, l1, 0.5);
+static void gradient_check_with(const int *widths, int nlayers, int input, const NetOptions *o,
+                                uint64_t seed) {
+  Spec *s = test_spec_with(input, widths, nlayers, o, 0.5);
   char err[256];
   Net n = {.rows = 5};
   n.m = module_build(s, err, sizeof err);
@@ -91,9 +92,10 @@ static void gradient_check(const int *widths, int nlayers, int input, double l1,
   for (int v = 0; v < n.m->nvalues; v++) {
     if (n.m->values[v].kind != VAL_PARAM)
       continue;
-    char gname[256];
-    snprintf(gname, sizeof gname, "d.%s", n.m->values[v].name);
-    int g = value_named(n.m, gname);
+    int g = -1; /* the gradient is what the parameter's update reads */
+    for (int i = 0; i < n.m->train.nops; i++)
+      if (n.m->train.ops[i].kind == OP_SGD_UPDATE && n.m->train.ops[i].in[0] == v)
+        g = n.m->train.ops[i].in[1];
     cr_assert_geq(g, 0, "no gradient for %s", n.m->values[v].name);
     size_t count = value_count(n.m, v, n.rows);
     float *grad = malloc(count * sizeof *grad);
@@ -107,6 +109,11 @@ static void gradient_check(const int *widths, int nlayers, int input, double l1,
   test_state_free(&n.t);
   module_free(n.m);
   test_spec_free(s);
+}
+
+static void gradient_check(const int *widths, int nlayers, int input, double l1, uint64_t seed) {
+  NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .l1 = l1};
+  gradient_check_with(widths, nlayers, input, &o, seed);
 }
 
 Test(autodiff, one_hidden_layer_matches_finite_differences) {
@@ -123,4 +130,27 @@ Test(autodiff, several_seeds) {
   int widths[] = {5, 5, 3};
   for (uint64_t seed = 20; seed < 25; seed++)
     gradient_check(widths, 3, 4, 0.01, seed);
+}
+
+/* Every activation under every head, with both penalties and a bias. */
+Test(autodiff, every_activation_and_head) {
+  const Activation acts[] = {ACT_RELU, ACT_TANH, ACT_SOFTPLUS, ACT_SIGMOID, ACT_LINEAR};
+  const Loss losses[] = {LOSS_NLL, LOSS_CROSS_ENTROPY, LOSS_SQUARED_ERROR};
+  int widths[] = {6, 5, 3};
+  for (int a = 0; a < 5; a++)
+    for (int l = 0; l < 3; l++) {
+      NetOptions o = {.act = acts[a], .loss = losses[l], .l1 = 0.02, .l2 = 0.01, .bias = 0.1};
+      gradient_check_with(widths, 3, 4, &o, 100 + a * 3 + l);
+    }
+}
+
+Test(autodiff, sign_trick_and_other_inits) {
+  int widths[] = {8, 7, 3};
+  NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .l1 = 0.01, .sign_trick = 1,
+                  .init = INIT_HE_NORMAL};
+  gradient_check_with(widths, 3, 5, &o, 31);
+  o.act = ACT_SOFTPLUS;
+  o.init = INIT_UNIFORM;
+  o.init_a = 0.3;
+  gradient_check_with(widths, 3, 5, &o, 32);
 }

@@ -1,7 +1,9 @@
-/* AST -> Spec: the example, defaults, and one case per rule of the language.
- * Bad specs are inline strings; each starts with the block under test so
- * that line numbers in the expected messages are easy to read. */
+/* AST -> Spec: the examples, defaults, every setting of the language, and
+ * the rules that tie blocks together. Bad specs are inline strings; each
+ * starts with the block under test so that line numbers in the expected
+ * messages are easy to read. (Many more bad specs: test_malformed.c.) */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <math.h>
 
 #include "frontend_internal.h"
@@ -189,9 +191,18 @@ Test(check, large_learning_rate_is_a_warning) {
 }
 
 Test(check, enum_names) {
-  cr_assert_str_eq(activation_name(ACT_RELU), "relu");
-  cr_assert_str_eq(activation_name(ACT_SOFTMAX), "softmax");
+  const char *acts[] = {"relu", "tanh", "softplus", "sigmoid", "linear", "softmax"};
+  for (int a = 0; a < ACT_COUNT_; a++)
+    cr_assert_str_eq(activation_name(a), acts[a]);
   cr_assert_str_eq(loss_name(LOSS_NLL), "nll");
+  cr_assert_str_eq(loss_name(LOSS_CROSS_ENTROPY), "cross_entropy");
+  cr_assert_str_eq(loss_name(LOSS_SQUARED_ERROR), "squared_error");
+  cr_assert_str_eq(noise_name(NOISE_MASKING), "masking");
+  cr_assert_str_eq(noise_name(NOISE_SALT_PEPPER), "salt_pepper");
+  cr_assert_str_eq(noise_name(NOISE_GAUSSIAN), "gaussian");
+  cr_assert_str_eq(reconstruction_name(RECON_SOFTPLUS_QUADRATIC), "softplus_quadratic");
+  cr_assert_str_eq(reconstruction_name(RECON_SCALED_SIGMOID_CE), "scaled_sigmoid_cross_entropy");
+  cr_assert_str_eq(reconstruction_name(RECON_LINEAR_QUADRATIC), "linear_quadratic");
 }
 
 /* ---- files and blocks ------------------------------------------------------ */
@@ -294,7 +305,8 @@ Test(check, integer_ranges) {
   expect_error("model {\n  input = 2000000\n}\n" TRAIN DATA,
                "m.spn:2:11: error: 'input' must be between 1 and 1000000, not 2000000\n");
   expect_error(MODEL TRAIN "data {\n  validation = -1\n}\n",
-               "m.spn:13:16: error: 'validation' must be at least 0, not -1\n");
+               "m.spn:13:16: error: 'validation' must be a count (an integer >= 0) or a fraction "
+               "between 0 and 1, not -1\n");
 }
 
 Test(check, type_errors_point_at_the_value) {
@@ -308,6 +320,8 @@ Test(check, type_errors_point_at_the_value) {
                "m.spn:3:11: error: expected an integer for 'batch', found a number\n");
   expect_error("train {\n  lr = fast\n  batch = 1\n  epochs = 2\n}\n" MODEL DATA,
                "m.spn:2:8: error: expected a number for 'lr', found identifier 'fast'\n");
+  expect_error("train {\n  lr = {1}\n  batch = 1\n  epochs = 2\n}\n" MODEL DATA,
+               "m.spn:2:8: error: expected a number for 'lr', found a set\n");
   expect_error(MODEL TRAIN "data {\n  scale = 1 / \"x\"\n}\n",
                "m.spn:13:15: error: expected a number for 'scale', found a string\n");
   expect_error(MODEL TRAIN "data {\n  scale = f(2)\n}\n",
@@ -340,14 +354,6 @@ Test(check, unknown_activation_suggests) {
                 "    3 |   layer h1 = dense(1000, rleu)\n"
                 "      |                          ^~~~\n"
                 "m.spn:3:26: note: did you mean 'relu'?\n");
-}
-
-Test(check, known_but_unsupported_activation) {
-  expect_output("model {\n  input = 784\n  layer h1 = dense(1000, tanh)\n"
-                "  layer out = dense(10, softmax)\n  loss = nll\n}\n" TRAIN DATA,
-                "m.spn:3:26: error: activation 'tanh' is not supported yet\n"
-                "    3 |   layer h1 = dense(1000, tanh)\n"
-                "      |                          ^~~~\n");
 }
 
 Test(check, missing_width) {
@@ -392,16 +398,20 @@ Test(check, duplicate_layer) {
 Test(check, softmax_only_on_the_output_layer) {
   expect_output("model {\n  input = 784\n  layer h1 = dense(100, softmax)\n"
                 "  layer out = dense(10, softmax)\n  loss = nll\n}\n" TRAIN DATA,
-                "m.spn:3:25: error: softmax is only supported on the output layer\n"
+                "m.spn:3:25: warning: softmax on a hidden layer\n"
+                "    3 |   layer h1 = dense(100, softmax)\n"
+                "      |                         ^~~~~~~\n"
+                "m.spn:3:25: error: softmax is only supported on the output layer: a hidden "
+                "softmax has no derivative implemented\n"
                 "    3 |   layer h1 = dense(100, softmax)\n"
                 "      |                         ^~~~~~~\n");
 }
 
-Test(check, output_layer_must_be_softmax) {
+Test(check, output_layer_must_be_a_head) {
   expect_error("model {\n  input = 784\n  layer h1 = dense(100, relu)\n"
                "  layer out = dense(10, relu)\n  loss = nll\n}\n" TRAIN DATA,
-               "m.spn:4:25: error: the output layer 'out' must use softmax, "
-               "which the 'nll' loss needs\n");
+               "m.spn:4:25: error: output layer 'out' must be softmax, sigmoid or linear, "
+               "not relu\n");
 }
 
 Test(check, needs_a_hidden_layer) {
@@ -427,10 +437,10 @@ Test(check, too_many_layers) {
 }
 
 Test(check, layer_arguments) {
-  expect_output("model {\n  input = 784\n  layer h1 = dense(100, relu, l2 = 0.1)\n"
+  expect_output("model {\n  input = 784\n  layer h1 = dense(100, relu, l3 = 0.1)\n"
                 "  layer out = dense(10, softmax)\n  loss = nll\n}\n" TRAIN DATA,
-                "m.spn:3:31: error: unknown argument 'l2' to dense\n"
-                "    3 |   layer h1 = dense(100, relu, l2 = 0.1)\n"
+                "m.spn:3:31: error: unknown argument 'l3' to dense\n"
+                "    3 |   layer h1 = dense(100, relu, l3 = 0.1)\n"
                 "      |                               ^~\n"
                 "m.spn:3:31: note: did you mean 'l1'?\n");
   expect_error("model {\n  input = 784\n  layer h1 = dense(100, relu, l1 = -0.1)\n"
@@ -444,7 +454,7 @@ Test(check, layer_arguments) {
                "m.spn:3:33: error: positional argument after keyword argument\n");
   expect_error("model {\n  input = 784\n  layer h1 = dense(100, relu, 3)\n"
                "  layer out = dense(10, softmax)\n  loss = nll\n}\n" TRAIN DATA,
-               "m.spn:3:31: error: too many arguments: dense(UNITS, ACTIVATION [, l1 = NUMBER])\n");
+               "m.spn:3:31: error: too many arguments: dense(UNITS, ACTIVATION, KEY = VALUE...)\n");
 }
 
 Test(check, unknown_layer_type) {
@@ -497,8 +507,406 @@ Test(check, bad_data_sets) {
                "m.spn:2:20: error: expected a path string for the labels of 'train', "
                "found an integer\n");
   expect_error("data {\n  train = \"a\"\n  test = idx(\"c\", \"d\")\n}\n" MODEL TRAIN,
-               "m.spn:2:11: error: expected idx(\"IMAGES\", \"LABELS\") for 'train', "
-               "found a string\n");
+               "m.spn:2:11: error: expected idx(\"IMAGES\", \"LABELS\") or "
+               "csv(\"FILE\", label = \"COLUMN\") for 'train', found a string\n");
   expect_error("data {\n  train = idx(\"\", \"b\")\n  test = idx(\"c\", \"d\")\n}\n" MODEL TRAIN,
                "m.spn:2:15: error: empty path for the images of 'train'\n");
+}
+
+/* ---- the full language: every setting, written ------------------------------- */
+
+static const char *const full_spec =
+  "model {\n"                                                        /* 1 */
+  "  input = 784\n"
+  "  l1 = 0.001\n"
+  "  l2 = 0.0001\n"
+  "  init = uniform(0.05)\n"                                         /* 5 */
+  "  bias = 0.01\n"
+  "  sign_trick = true\n"
+  "  layer h1 = dense(500, relu)\n"
+  "  layer h2 = dense(400, tanh, l1 = 0, l2 = 0.5, init = he_normal, bias = -1, "
+  "sign_trick = false)\n"
+  "  layer h3 = dense(300, softplus, init = glorot_uniform)\n"         /* 10 */
+  "  layer h4 = dense(200, sigmoid)\n"
+  "  layer h5 = dense(100, linear)\n"
+  "  layer out = dense(10, softmax)\n"
+  "  loss = nll\n"
+  "}\n"                                                              /* 15 */
+  "pretrain {\n"
+  "  layers = {h1, h3, h4}\n"
+  "  noise = salt_pepper(0.1)\n"
+  "  reconstruction = linear_quadratic\n"
+  "  decoder = untied\n"                                             /* 20 */
+  "  epochs = 4\n"
+  "  lr = 0.05\n"
+  "  batch = 20\n"
+  "  l1 = 0.002\n"
+  "  h3 { noise = gaussian(0.3) epochs = 1 }\n"                      /* 25 */
+  "  h4 { reconstruction = scaled_sigmoid_cross_entropy decoder = tied lr = 0.1 batch = 5 "
+  "l1 = 0 noise = masking(0.5) }\n"
+  "}\n"
+  "train {\n"
+  "  lr in {0.1, 0.01, 0.001, 0.0001}\n"
+  "  momentum = 0.9\n"                                               /* 30 */
+  "  batch = 10\n"
+  "  epochs = 20\n"
+  "  patience = 3\n"
+  "  seed = 42\n"
+  "}\n"                                                              /* 35 */
+  "data {\n"
+  "  train = csv(\"train.csv\", label = \"digit\")\n"
+  "  test = idx(\"t-img\", \"t-lbl\")\n"
+  "  scale = 1/255\n"
+  "  validation = 0.2\n"                                             /* 40 */
+  "  limit = 5000\n"
+  "}\n"
+  "output {\n"
+  "  metrics = \"runs/metrics.jsonl\"\n"
+  "  checkpoint = \"/abs/best.safetensors\"\n"                       /* 45 */
+  "  progress = on\n"
+  "}\n";
+
+Test(check, every_setting_of_the_model) {
+  Loaded r = load_named("exp/full.spn", full_spec);
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_str_eq(r.out, "");
+  const Spec *s = r.spec;
+  cr_assert_eq(s->input, 784);
+  cr_assert_eq(s->nlayers, 6);
+  const LayerSpec *h1 = &s->layers[0], *h2 = &s->layers[1], *h3 = &s->layers[2];
+  const LayerSpec *out = &s->layers[5];
+  /* h1 takes every model default */
+  cr_assert_eq(h1->units, 500);
+  cr_assert_eq(h1->act, ACT_RELU);
+  cr_assert_eq(h1->l1, 0.001);
+  cr_assert_eq(h1->l1_loc.line, 3);
+  cr_assert_eq(h1->l2, 0.0001);
+  cr_assert_eq(h1->init.kind, INIT_UNIFORM);
+  cr_assert_eq(h1->init.a, 0.05);
+  cr_assert_eq(h1->init.loc.line, 5);
+  cr_assert_eq(h1->bias, 0.01);
+  cr_assert_eq(h1->sign_trick, 1);
+  cr_assert_eq(h1->act_loc.line, 8);
+  /* h2 overrides every one of them */
+  cr_assert_eq(h2->act, ACT_TANH);
+  cr_assert_eq(h2->l1, 0.0);
+  cr_assert_eq(h2->l1_loc.line, 9);
+  cr_assert_eq(h2->l2, 0.5);
+  cr_assert_eq(h2->init.kind, INIT_HE_NORMAL);
+  cr_assert_eq(h2->bias, -1.0);
+  cr_assert_eq(h2->sign_trick, 0);
+  cr_assert_eq(h3->act, ACT_SOFTPLUS);
+  cr_assert_eq(h3->init.kind, INIT_GLOROT_UNIFORM);
+  cr_assert_eq(s->layers[3].act, ACT_SIGMOID);
+  cr_assert_eq(s->layers[4].act, ACT_LINEAR);
+  /* the output layer: l2, init and bias defaults apply; l1 and sign_trick do not */
+  cr_assert_eq(out->act, ACT_SOFTMAX);
+  cr_assert_eq(out->l1, 0.0);
+  cr_assert_eq(out->l1_loc.line, 0);
+  cr_assert_eq(out->l2, 0.0001);
+  cr_assert_eq(out->init.kind, INIT_UNIFORM);
+  cr_assert_eq(out->bias, 0.01);
+  cr_assert_eq(out->sign_trick, 0);
+  cr_assert_eq(s->loss, LOSS_NLL);
+  loaded_free(&r);
+}
+
+Test(check, every_setting_of_pretrain) {
+  Loaded r = load(full_spec);
+  cr_assert_not_null(r.spec, "%s", r.out);
+  const Spec *s = r.spec;
+  cr_assert(s->pretrain.present);
+  cr_assert_eq(s->pretrain.loc.line, 16);
+  cr_assert_eq(s->pretrain.nstages, 3);
+  const PretrainStage *a = &s->pretrain.stages[0], *b = &s->pretrain.stages[1];
+  const PretrainStage *c = &s->pretrain.stages[2];
+  /* h1: the block's settings */
+  cr_assert_eq(a->layer, 0);
+  cr_assert_eq(a->loc.line, 17);
+  cr_assert_eq(a->loc.col, 13);
+  cr_assert_eq(a->noise.kind, NOISE_SALT_PEPPER);
+  cr_assert_eq(a->noise.p, 0.1);
+  cr_assert_eq(a->recon, RECON_LINEAR_QUADRATIC);
+  cr_assert_eq(a->tied, 0);
+  cr_assert_eq(a->epochs, 4);
+  cr_assert_eq(a->lr, 0.05);
+  cr_assert_eq(a->batch, 20);
+  cr_assert_eq(a->l1, 0.002);
+  /* h3: two overrides, the rest from the block */
+  cr_assert_eq(b->layer, 2);
+  cr_assert_eq(b->noise.kind, NOISE_GAUSSIAN);
+  cr_assert_eq(b->noise.p, 0.3);
+  cr_assert_eq(b->epochs, 1);
+  cr_assert_eq(b->recon, RECON_LINEAR_QUADRATIC);
+  cr_assert_eq(b->lr, 0.05);
+  /* h4: everything overridden */
+  cr_assert_eq(c->layer, 3);
+  cr_assert_eq(c->recon, RECON_SCALED_SIGMOID_CE);
+  cr_assert_eq(c->tied, 1);
+  cr_assert_eq(c->lr, 0.1);
+  cr_assert_eq(c->batch, 5);
+  cr_assert_eq(c->l1, 0.0);
+  cr_assert_eq(c->noise.kind, NOISE_MASKING);
+  cr_assert_eq(c->noise.p, 0.5);
+  cr_assert_eq(c->epochs, 4);
+  loaded_free(&r);
+}
+
+Test(check, every_setting_of_train_data_and_output) {
+  Loaded r = load_named("exp/full.spn", full_spec);
+  cr_assert_not_null(r.spec, "%s", r.out);
+  const Spec *s = r.spec;
+  cr_assert_eq(s->train.nlrs, 4);
+  const double lrs[] = {0.1, 0.01, 0.001, 0.0001};
+  for (int i = 0; i < 4; i++)
+    cr_assert_eq(s->train.lrs[i], lrs[i]);
+  cr_assert_eq(s->train.lr, 0.1);
+  cr_assert_eq(s->train.lr_loc.line, 29);
+  cr_assert_eq(s->train.lr_loc.col, 9);
+  cr_assert_eq(s->train.momentum, 0.9);
+  cr_assert_eq(s->train.batch, 10);
+  cr_assert_eq(s->train.epochs, 20);
+  cr_assert_eq(s->train.patience, 3);
+  cr_assert_eq(s->train.seed, 42);
+  cr_assert_eq(s->data.train.format, DATA_CSV);
+  cr_assert_str_eq(s->data.train.images, "exp/train.csv");
+  cr_assert_null(s->data.train.labels);
+  cr_assert_str_eq(s->data.train.label_column, "digit");
+  cr_assert_eq(s->data.test.format, DATA_IDX);
+  cr_assert_str_eq(s->data.test.images, "exp/t-img");
+  cr_assert_null(s->data.test.label_column);
+  cr_assert(fabs(s->data.scale - 1.0 / 255) < 1e-12);
+  cr_assert_eq(s->data.validation, 0);
+  cr_assert_eq(s->data.validation_fraction, 0.2);
+  cr_assert_eq(s->data.limit, 5000);
+  cr_assert_str_eq(s->output.metrics, "exp/runs/metrics.jsonl");
+  cr_assert_eq(s->output.metrics_format, METRICS_JSONL);
+  cr_assert_str_eq(s->output.checkpoint, "/abs/best.safetensors");
+  cr_assert_eq(s->output.progress, 1);
+  loaded_free(&r);
+}
+
+Test(check, defaults_of_the_full_language) {
+  Loaded r = load(MODEL TRAIN DATA);
+  cr_assert_not_null(r.spec, "%s", r.out);
+  const Spec *s = r.spec;
+  for (int i = 0; i < s->nlayers; i++) {
+    cr_assert_eq(s->layers[i].l2, 0.0);
+    cr_assert_eq(s->layers[i].init.kind, INIT_GLOROT_UNIFORM);
+    cr_assert_eq(s->layers[i].init.loc.line, 0);
+    cr_assert_eq(s->layers[i].bias, 0.0);
+    cr_assert_eq(s->layers[i].sign_trick, 0);
+  }
+  cr_assert_not(s->pretrain.present);
+  cr_assert_eq(s->pretrain.nstages, 0);
+  cr_assert_eq(s->train.nlrs, 1);
+  cr_assert_eq(s->train.lrs[0], 0.1);
+  cr_assert_eq(s->train.lr_loc.line, 8);
+  cr_assert_eq(s->train.momentum, 0.0);
+  cr_assert_eq(s->train.patience, 0);
+  cr_assert_eq(s->data.train.format, DATA_IDX);
+  cr_assert_eq(s->data.validation_fraction, 0.0);
+  cr_assert_eq(s->data.limit, 0);
+  cr_assert_null(s->output.metrics);
+  cr_assert_null(s->output.checkpoint);
+  cr_assert_eq(s->output.progress, -1);
+  loaded_free(&r);
+}
+
+Test(check, pretrain_defaults_cover_every_hidden_layer) {
+  Loaded r = load("model {\n  input = 4\n  layer a = dense(3, relu)\n  layer b = dense(3, relu)\n"
+                  "  layer out = dense(2, softmax)\n}\npretrain {}\n" TRAIN DATA);
+  cr_assert_not_null(r.spec, "%s", r.out);
+  const Spec *s = r.spec;
+  cr_assert(s->pretrain.present);
+  cr_assert_eq(s->pretrain.nstages, 2);
+  for (int i = 0; i < 2; i++) {
+    const PretrainStage *st = &s->pretrain.stages[i];
+    cr_assert_eq(st->layer, i);
+    cr_assert_eq(st->noise.kind, NOISE_MASKING);
+    cr_assert_eq(st->noise.p, 0.25);
+    cr_assert_eq(st->recon, RECON_SOFTPLUS_QUADRATIC);
+    cr_assert_eq(st->tied, 1);
+    cr_assert_eq(st->epochs, 10);
+    cr_assert_eq(st->lr, 0.01);
+    cr_assert_eq(st->batch, 10);
+    cr_assert_eq(st->l1, 0.0);
+    cr_assert_eq(st->loc.line, 7);  /* the block, since no layer was listed */
+  }
+  loaded_free(&r);
+}
+
+Test(check, per_layer_settings_without_a_layers_list) {
+  Loaded r = load("model {\n  input = 4\n  layer a = dense(3, relu)\n  layer b = dense(3, relu)\n"
+                  "  layer out = dense(2, softmax)\n}\npretrain {\n  b { epochs = 2 }\n  epochs = 7\n}\n"
+                  TRAIN DATA);
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->pretrain.stages[0].epochs, 7);
+  cr_assert_eq(r.spec->pretrain.stages[1].epochs, 2);
+  loaded_free(&r);
+}
+
+static void expect_head(const char *act, const char *loss, Loss expected) {
+  char text[1024];
+  snprintf(text, sizeof text,
+           "model {\n  input = 4\n  layer h = dense(3, relu)\n  layer out = dense(2, %s)\n%s}\n"
+           TRAIN DATA, act, loss);
+  Loaded r = load(text);
+  cr_assert_not_null(r.spec, "%s\n%s", text, r.out);
+  cr_assert_str_eq(r.out, "");
+  cr_assert_eq(r.spec->loss, expected, "%s", text);
+  loaded_free(&r);
+}
+
+Test(check, output_heads_and_their_losses) {
+  expect_head("softmax", "", LOSS_NLL);
+  expect_head("sigmoid", "", LOSS_CROSS_ENTROPY);
+  expect_head("linear", "", LOSS_SQUARED_ERROR);
+  expect_head("softmax", "  loss = nll\n", LOSS_NLL);
+  expect_head("sigmoid", "  loss = cross_entropy\n", LOSS_CROSS_ENTROPY);
+  expect_head("linear", "  loss = squared_error\n", LOSS_SQUARED_ERROR);
+}
+
+Test(check, metrics_format_from_the_extension_or_the_setting) {
+  Loaded r = load(MODEL TRAIN DATA "output {\n  metrics = \"m.csv\"\n}\n");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->output.metrics_format, METRICS_CSV);
+  cr_assert_eq(r.spec->output.progress, -1);
+  loaded_free(&r);
+  r = load(MODEL TRAIN DATA "output {\n  metrics = \"m.log\"\n  format = jsonl\n  progress = off\n}\n");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_str_eq(r.out, "");
+  cr_assert_eq(r.spec->output.metrics_format, METRICS_JSONL);
+  cr_assert_eq(r.spec->output.progress, 0);
+  loaded_free(&r);
+  r = load(MODEL TRAIN DATA "output {\n  progress = auto\n}\n");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->output.progress, -1);
+  loaded_free(&r);
+}
+
+Test(check, validation_count_and_limit) {
+  Loaded r = load(MODEL TRAIN "data {\n  train = idx(\"a\", \"b\")\n  test = idx(\"c\", \"d\")\n"
+                  "  validation = 100\n  limit = 1000\n}\n");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->data.validation, 100);
+  cr_assert_eq(r.spec->data.validation_fraction, 0.0);
+  cr_assert_eq(r.spec->data.limit, 1000);
+  loaded_free(&r);
+}
+
+Test(check, a_single_learning_rate_in_a_sweep) {
+  Loaded r = load(MODEL "train {\n  lr in {0.5}\n  batch = 1\n  epochs = 1\n}\n" DATA);
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->train.nlrs, 1);
+  cr_assert_eq(r.spec->train.lr, 0.5);
+  loaded_free(&r);
+}
+
+/* ---- warnings: legal but suspicious ------------------------------------------ */
+
+static void expect_warning(const char *text, const char *expected) {
+  Loaded r = load(text);
+  cr_assert_not_null(r.spec, "rejected:\n%s", r.out);
+  cr_assert_str_eq(r.out, expected);
+  loaded_free(&r);
+}
+
+Test(check, each_large_rate_of_a_sweep_is_a_warning) {
+  expect_warning(MODEL "train {\n  lr in {0.1, 2}\n  batch = 1\n  epochs = 1\n}\n" DATA,
+                 "m.spn:8:15: warning: learning rate 2 is unusually large; "
+                 "SGD usually diverges when lr >= 1\n"
+                 "    8 |   lr in {0.1, 2}\n"
+                 "      |               ^\n");
+}
+
+Test(check, heavy_masking_noise_is_a_warning) {
+  expect_warning(MODEL "pretrain {\n  noise = masking(0.95)\n}\n" TRAIN DATA,
+                 "m.spn:8:19: warning: masking noise with p = 0.95: most inputs will be zeroed\n"
+                 "    8 |   noise = masking(0.95)\n"
+                 "      |                   ^~~~\n");
+}
+
+Test(check, large_validation_fraction_is_a_warning) {
+  expect_warning(MODEL TRAIN "data {\n  train = idx(\"a\", \"b\")\n  test = idx(\"c\", \"d\")\n"
+                 "  validation = 0.5\n}\n",
+                 "m.spn:15:16: warning: validation fraction 0.5 holds out most of the training "
+                 "set\n"
+                 "   15 |   validation = 0.5\n"
+                 "      |                ^~~\n");
+}
+
+Test(check, checkpoint_not_named_safetensors_is_a_warning) {
+  expect_warning(MODEL TRAIN DATA "output {\n  checkpoint = \"best.bin\"\n}\n",
+                 "m.spn:17:16: warning: checkpoint 'best.bin' does not end in .safetensors, the "
+                 "format it is written in\n"
+                 "   17 |   checkpoint = \"best.bin\"\n"
+                 "      |                ^~~~~~~~~~\n");
+}
+
+Test(check, format_against_the_extension_is_a_warning) {
+  expect_warning(MODEL TRAIN DATA "output {\n  metrics = \"m.csv\"\n  format = jsonl\n}\n",
+                 "m.spn:18:12: warning: metrics are written as jsonl although the file name "
+                 "ends in .csv\n"
+                 "   18 |   format = jsonl\n"
+                 "      |            ^~~~~\n");
+}
+
+Test(check, pretraining_tanh_needs_no_warning) {
+  expect_warning("model {\n  input = 4\n  layer h = dense(3, tanh)\n  layer out = dense(2, linear)\n"
+                 "}\npretrain {\n  reconstruction = scaled_sigmoid_cross_entropy\n}\n" TRAIN DATA,
+                 "");
+}
+
+/* ---- examples ------------------------------------------------------------------ */
+
+static int is_spec(const char *name) {
+  size_t n = strlen(name);
+  return n > 4 && strcmp(name + n - 4, ".spn") == 0;
+}
+
+Test(check, every_example_checks_clean) {
+  DIR *dir = opendir(SPARSEC_EXAMPLES);
+  cr_assert_not_null(dir);
+  int specs = 0;
+  for (struct dirent *e; (e = readdir(dir));) {
+    if (!is_spec(e->d_name))
+      continue;
+    char path[1024], *out = NULL;
+    size_t size;
+    snprintf(path, sizeof path, "%s/%s", SPARSEC_EXAMPLES, e->d_name);
+    FILE *f = open_memstream(&out, &size);
+    Spec *spec = spec_load(path, f);
+    fclose(f);
+    cr_expect_not_null(spec, "%s:\n%s", path, out);
+    cr_expect_str_eq(out, "", "%s", path);
+    spec_free(spec);
+    free(out);
+    specs++;
+  }
+  closedir(dir);
+  cr_assert_geq(specs, 7);
+}
+
+Test(check, paper_examples_say_what_they_are) {
+  Spec *relu = spec_load(SPARSEC_EXAMPLES "/fashion_mnist_relu_pretrain.spn", stderr);
+  Spec *tanh = spec_load(SPARSEC_EXAMPLES "/fashion_mnist_tanh_pretrain.spn", stderr);
+  Spec *xor = spec_load(SPARSEC_EXAMPLES "/toy_xor.spn", stderr);
+  cr_assert(relu && tanh && xor);
+  cr_assert_eq(relu->pretrain.nstages, 3);
+  for (int i = 0; i < 3; i++) {
+    cr_assert_eq(relu->pretrain.stages[i].noise.kind, NOISE_MASKING);
+    cr_assert_eq(relu->pretrain.stages[i].noise.p, 0.25);
+    cr_assert_eq(relu->pretrain.stages[i].recon, RECON_SOFTPLUS_QUADRATIC);
+    cr_assert_eq(tanh->pretrain.stages[i].recon, RECON_LINEAR_QUADRATIC);
+    cr_assert(tanh->pretrain.stages[i].tied);
+    cr_assert_eq(tanh->layers[i].act, ACT_TANH);
+  }
+  cr_assert_eq(xor->data.train.format, DATA_CSV);
+  cr_assert_str_eq(xor->data.train.images, SPARSEC_EXAMPLES "/toy_xor_train.csv");
+  cr_assert_str_eq(xor->data.train.label_column, "label");
+  cr_assert_eq(xor->input, 2);
+  spec_free(relu);
+  spec_free(tanh);
+  spec_free(xor);
 }

@@ -128,8 +128,17 @@ Test(driver, prints_ir, .init = make_dir, .fini = remove_dir) {
   char *out;
   cr_assert_eq(run("ir blobs.spn", &out), 0, "%s", out);
   cr_expect(strstr(out, "program train(n) {") != NULL, "%s", out);
-  cr_expect(strstr(out, "sgd_update h1.w, d.h1.w, lr=0.1") != NULL, "%s", out);
+  cr_expect(strstr(out, "matmul_sgd h1.w, x^T, d.h1.a, lr=0.1") != NULL, "%s", out);
   cr_expect(strstr(out, "program infer(n) {") != NULL, "%s", out);
+  free(out);
+  cr_assert_eq(run("ir --passes none blobs.spn", &out), 0, "%s", out);
+  cr_expect(strstr(out, "sgd_update h1.w, d.h1.w, lr=0.1") != NULL, "%s", out);
+  free(out);
+  cr_assert_eq(run("ir --stats blobs.spn", &out), 0, "%s", out);
+  cr_expect(strstr(out, "[per hidden output: h1 2, h2 2]") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(run("ir --after fuse-rleu blobs.spn", &out), 2);
+  cr_expect(strstr(out, "unknown pass 'fuse-rleu'") != NULL, "%s", out);
   free(out);
 }
 

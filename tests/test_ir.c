@@ -54,7 +54,7 @@ Test(ir, zero_l1_adds_no_penalty) {
   Module *m = build(0);
   cr_expect_eq(count_ops(&m->train, OP_L1), 0);
   cr_expect_eq(count_ops(&m->train, OP_L1_GRAD), 0);
-  cr_expect_eq(m->train_loss, m->nll);
+  cr_expect_eq(m->train_loss, m->head_loss);
   module_free(m);
 }
 

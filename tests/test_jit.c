@@ -12,9 +12,9 @@ typedef struct Pair {
   int rows;
 } Pair;
 
-static void pair_init(Pair *p, const int *widths, int n, int input, double l1, int rows,
-                      uint64_t seed) {
-  Spec *s = test_spec(input, widths, n, l1, 0.05);
+static void pair_init_with(Pair *p, const int *widths, int n, int input, const NetOptions *o,
+                           int rows, uint64_t seed) {
+  Spec *s = test_spec_with(input, widths, n, o, 0.05);
   char err[512];
   p->m = module_build(s, err, sizeof err);
   test_spec_free(s);
@@ -29,6 +29,12 @@ static void pair_init(Pair *p, const int *widths, int n, int input, double l1, i
   sr_rng_seed(&b, seed + 7);
   fill_batch(p->jit_state.st.slots, p->m, rows, &a);
   fill_batch(p->ref_state.st.slots, p->m, rows, &b);
+}
+
+static void pair_init(Pair *p, const int *widths, int n, int input, double l1, int rows,
+                      uint64_t seed) {
+  NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .l1 = l1};
+  pair_init_with(p, widths, n, input, &o, rows, seed);
 }
 
 static void pair_free(Pair *p) {
@@ -54,9 +60,10 @@ static void expect_program_outputs_close(Pair *p, const Program *prog) {
   }
 }
 
-static void compare(const int *widths, int n, int input, double l1, int rows, uint64_t seed) {
+static void compare_with(const int *widths, int n, int input, const NetOptions *o, int rows,
+                         uint64_t seed) {
   Pair p;
-  pair_init(&p, widths, n, input, l1, rows, seed);
+  pair_init_with(&p, widths, n, input, o, rows, seed);
   jit_infer(p.jit)(p.jit_state.st.slots, rows);
   interp_run(p.m, &p.m->infer, p.ref_state.st.slots, rows);
   expect_program_outputs_close(&p, &p.m->infer);
@@ -66,6 +73,11 @@ static void compare(const int *widths, int n, int input, double l1, int rows, ui
     expect_program_outputs_close(&p, &p.m->train);
   }
   pair_free(&p);
+}
+
+static void compare(const int *widths, int n, int input, double l1, int rows, uint64_t seed) {
+  NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .l1 = l1};
+  compare_with(widths, n, input, &o, rows, seed);
 }
 
 Test(jit, small_net_matches_interpreter) {
@@ -106,4 +118,43 @@ Test(jit, reports_compile_times) {
   JitTimes t = jit_times(p.jit);
   cr_expect_gt(t.codegen_ms + t.optimise_ms + t.compile_ms, 0);
   pair_free(&p);
+}
+
+Test(jit, every_activation_and_head) {
+  const Activation acts[] = {ACT_RELU, ACT_TANH, ACT_SOFTPLUS, ACT_SIGMOID, ACT_LINEAR};
+  const Loss losses[] = {LOSS_NLL, LOSS_CROSS_ENTROPY, LOSS_SQUARED_ERROR};
+  int widths[] = {19, 11, 4};
+  for (int a = 0; a < 5; a++)
+    for (int l = 0; l < 3; l++) {
+      NetOptions o = {.act = acts[a], .loss = losses[l], .l1 = 0.01, .l2 = 0.001, .bias = 0.05};
+      compare_with(widths, 3, 9, &o, 6, 40 + a * 3 + l);
+    }
+}
+
+Test(jit, momentum_sign_trick_and_inits) {
+  int widths[] = {21, 13, 5};
+  NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .l1 = 0.001, .momentum = 0.9,
+                  .sign_trick = 1, .init = INIT_HE_NORMAL};
+  compare_with(widths, 3, 10, &o, 8, 60);
+  o.init = INIT_UNIFORM;
+  o.init_a = 0.2;
+  o.act = ACT_TANH;
+  compare_with(widths, 3, 10, &o, 8, 61);
+}
+
+/* Extreme pre-activations: the stable forms must not overflow to inf/nan. */
+Test(jit, smooth_activations_are_stable_at_extremes) {
+  int widths[] = {4, 3};
+  const Activation acts[] = {ACT_TANH, ACT_SOFTPLUS, ACT_SIGMOID};
+  for (int a = 0; a < 3; a++) {
+    NetOptions o = {.act = acts[a], .loss = LOSS_CROSS_ENTROPY, .init = INIT_UNIFORM, .init_a = 200};
+    Pair p;
+    pair_init_with(&p, widths, 2, 3, &o, 5, 70 + a);
+    jit_train_step(p.jit)(p.jit_state.st.slots, p.rows);
+    interp_run(p.m, &p.m->train, p.ref_state.st.slots, p.rows);
+    float loss = ((float *)p.jit_state.st.slots[p.m->train_loss])[0];
+    cr_expect(isfinite(loss), "%s: loss %g", activation_name(acts[a]), loss);
+    expect_program_outputs_close(&p, &p.m->train);
+    pair_free(&p);
+  }
 }

@@ -24,6 +24,10 @@ static Lexed lex(const char *text) {
   return r;
 }
 
+static int starts_with(const char *s, const char *prefix) {
+  return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 static void lexed_free(Lexed *r) {
   free(r->tokens);
   free(r->diags);
@@ -187,8 +191,128 @@ Test(lexer, unknown_escape_is_an_error) {
 Test(lexer, huge_number_is_an_error) {
   Lexed r = lex("1e999");
   cr_assert_str_eq(r.diags,
-                   "t.spn:1:1: error: number '1e999' is too large\n"
+                   "t.spn:1:1: error: number out of range: '1e999'\n"
                    "    1 | 1e999\n"
                    "      | ^~~~~\n");
+  lexed_free(&r);
+}
+
+Test(lexer, underflowing_number_is_an_error) {
+  Lexed r = lex("x = 1e-999");
+  cr_assert_str_eq(r.diags,
+                   "t.spn:1:5: error: number out of range: '1e-999'\n"
+                   "    1 | x = 1e-999\n"
+                   "      |     ^~~~~~\n");
+  lexed_free(&r);
+}
+
+Test(lexer, in_is_a_keyword_only_as_a_whole_word) {
+  Lexed r = lex("lr in {0.1} input");
+  cr_assert_str_eq(r.tokens,
+                   "1:1 identifier lr\n"
+                   "1:4 'in'\n"
+                   "1:7 '{'\n"
+                   "1:8 number 0.1\n"
+                   "1:11 '}'\n"
+                   "1:13 identifier input\n"
+                   "1:18 end of file\n");
+  lexed_free(&r);
+}
+
+Test(lexer, hexadecimal_is_a_clear_error) {
+  Lexed r = lex("x = 0x10");
+  cr_assert_str_eq(r.diags,
+                   "t.spn:1:5: error: hexadecimal numbers are not supported: '0x10'\n"
+                   "    1 | x = 0x10\n"
+                   "      |     ^~~~\n");
+  /* one token, not 0 followed by the name x10 */
+  cr_assert_str_eq(r.tokens, "1:1 identifier x\n1:3 '='\n1:5 number 0 integer\n1:9 end of file\n");
+  lexed_free(&r);
+}
+
+Test(lexer, numbers_run_into_letters_or_dots) {
+  Lexed r = lex("12abc 1.2.3 1e");
+  cr_assert_str_eq(r.diags,
+                   "t.spn:1:1: error: invalid number '12abc'\n"
+                   "    1 | 12abc 1.2.3 1e\n"
+                   "      | ^~~~~\n"
+                   "t.spn:1:7: error: invalid number '1.2.3'\n"
+                   "    1 | 12abc 1.2.3 1e\n"
+                   "      |       ^~~~~\n"
+                   "t.spn:1:13: error: invalid number '1e'\n"
+                   "    1 | 12abc 1.2.3 1e\n"
+                   "      |             ^~\n");
+  lexed_free(&r);
+}
+
+Test(lexer, long_names_are_refused) {
+  char text[300] = "x";
+  memset(text + 1, 'a', 128);  /* 129 bytes */
+  Lexed r = lex(text);
+  cr_assert(starts_with(r.diags, "t.spn:1:1: error: name too long: 129 bytes, at most 128\n"),
+            "%s", r.diags);
+  lexed_free(&r);
+  text[128] = '\0';  /* 128 bytes: fine */
+  r = lex(text);
+  cr_assert_eq(r.errors, 0);
+  lexed_free(&r);
+}
+
+Test(lexer, invalid_utf8_bytes_are_single_characters) {
+  Lexed r = lex("a \xff\xfe b \xe2\x82\xac");
+  cr_assert_eq(r.errors, 3, "%s", r.diags);
+  cr_assert_not_null(strstr(r.diags, "t.spn:1:3: error: unexpected character '\\xff'\n"));
+  cr_assert_not_null(strstr(r.diags, "t.spn:1:4: error: unexpected character '\\xfe'\n"));
+  cr_assert_not_null(strstr(r.diags, "t.spn:1:8: error: unexpected character '\xe2\x82\xac'\n"));
+  lexed_free(&r);
+}
+
+/* A Source may hold NUL bytes (source_read does not stop at them). */
+static Lexed lex_bytes(const char *bytes, int len) {
+  Lexed r = {0};
+  size_t size;
+  FILE *out = open_memstream(&r.diags, &size);
+  Source src = {.path = "t.spn", .text = malloc(len + 1), .len = len};
+  memcpy(src.text, bytes, len);
+  src.text[len] = '\0';
+  Diag diag;
+  diag_init(&diag, &src, out);
+  r.tokens = lex_dump(&src, &diag);
+  r.errors = diag.errors;
+  fclose(out);
+  free(src.text);
+  return r;
+}
+
+Test(lexer, nul_bytes_are_errors) {
+  Lexed r = lex_bytes("a\0b \"x\0y\"", 9);
+  cr_assert_str_eq(r.diags,
+                   "t.spn:1:2: error: unexpected character '\\x00'\n"
+                   "    1 | a b \"x y\"\n"
+                   "      |  ^\n"
+                   "t.spn:1:7: error: unexpected character '\\x00' in string\n"
+                   "    1 | a b \"x y\"\n"
+                   "      |       ^\n");
+  cr_assert_str_eq(r.tokens, "1:1 identifier a\n1:3 identifier b\n1:5 string \"xy\"\n"
+                             "1:10 end of file\n");
+  lexed_free(&r);
+}
+
+Test(lexer, nesting_deeper_than_the_limit_stops_lexing) {
+  char text[200];
+  memset(text, '(', 70);
+  strcpy(text + 70, "1 @");
+  Lexed r = lex(text);
+  cr_assert_eq(r.errors, 1, "%s", r.diags);  /* nothing after the limit, not even the '@' */
+  cr_assert(starts_with(r.diags, "t.spn:1:65: error: nested too deeply: at most 64 levels\n"),
+            "%s", r.diags);
+  lexed_free(&r);
+}
+
+Test(lexer, missing_final_newline_and_crlf) {
+  Lexed r = lex("a = 1\r\nb = \"x\"");
+  cr_assert_str_eq(r.tokens, "1:1 identifier a\n1:3 '='\n1:5 number 1 integer\n"
+                             "2:1 identifier b\n2:3 '='\n2:5 string \"x\"\n2:8 end of file\n");
+  cr_assert_eq(r.errors, 0);
   lexed_free(&r);
 }

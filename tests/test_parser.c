@@ -134,6 +134,128 @@ Test(parser, statements_need_no_separator) {
   parsed_free(&r);
 }
 
+Test(parser, sweeps_sets_and_nested_blocks) {
+  Parsed r = parse("train {\n  lr in {0.1, 0.01, 1/1000}\n}\n"
+                   "pretrain {\n  layers = {h1, h2}\n  h1 { epochs = 5; noise = masking(0.5) }\n"
+                   "  h2 {}\n}\n");
+  cr_assert_eq(r.errors, 0, "%s", r.diags);
+  cr_assert_str_eq(r.dump,
+                   "train {\n"
+                   "  lr in {0.1, 0.01, (1 / 1000)}\n"
+                   "}\n"
+                   "pretrain {\n"
+                   "  layers = {h1, h2}\n"
+                   "  h1 {\n"
+                   "    epochs = 5\n"
+                   "    noise = masking(0.5)\n"
+                   "  }\n"
+                   "  h2 {\n"
+                   "  }\n"
+                   "}\n");
+  const Stmt *lr = &r.ast->blocks[0].stmts[0];
+  cr_assert_eq(lr->kind, STMT_IN);
+  cr_assert_eq(lr->value->kind, EXPR_SET);
+  cr_assert_eq(lr->value->nargs, 3);
+  assert_loc(lr->value->loc, 2, 9, 19);
+  const Stmt *h1 = &r.ast->blocks[1].stmts[1];
+  cr_assert_eq(h1->kind, STMT_BLOCK);
+  cr_assert_null(h1->value);
+  cr_assert_str_eq(h1->name, "h1");
+  cr_assert_str_eq(h1->block->name, "h1");
+  assert_loc(h1->name_loc, 6, 3, 2);
+  assert_loc(h1->block->loc, 6, 3, 2);
+  cr_assert_eq(h1->block->nstmts, 2);
+  parsed_free(&r);
+}
+
+Test(parser, empty_set_is_an_error) {
+  Parsed r = parse("t {\n  lr in {}\n  b = 1\n}\n");
+  cr_assert_str_eq(r.diags,
+                   "t.spn:2:9: error: a set needs at least one element\n"
+                   "    2 |   lr in {}\n"
+                   "      |         ^~\n");
+  parsed_free(&r);
+}
+
+Test(parser, error_inside_a_set_recovers_at_its_brace) {
+  Parsed r = parse("t {\n  lr in {0.1 0.2}\n  b = = 1\n}\nu { c = 2 }\n");
+  cr_assert_eq(r.errors, 2, "%s", r.diags);
+  cr_assert_not_null(strstr(r.diags, "t.spn:2:14: error: expected '}' or ',', found number\n"));
+  cr_assert_not_null(strstr(r.diags, "t.spn:3:7: error: expected expression, found '='\n"));
+  cr_assert_str_eq(r.dump, "t {\n  lr in {}\n}\nu {\n  c = 2\n}\n");
+  parsed_free(&r);
+}
+
+Test(parser, missing_value_after_in) {
+  Parsed r = parse("train {\n  lr in\n  batch = 10\n}\n");
+  cr_assert_str_eq(r.diags,
+                   "t.spn:2:6: error: expected expression after 'in'\n"
+                   "    2 |   lr in\n"
+                   "      |      ^~\n");
+  parsed_free(&r);
+}
+
+Test(parser, expression_nesting_is_limited) {
+  /* 1+1+...: a tree 100 deep from a flat text */
+  char text[400] = "t { x = 1";
+  for (int i = 0; i < 100; i++)
+    strcat(text, "+1");
+  strcat(text, " }");
+  Parsed r = parse(text);
+  cr_assert_eq(r.errors, 1, "%s", r.diags);
+  cr_assert_not_null(strstr(r.diags, "t.spn:1:9: error: nested too deeply: at most 64 levels\n"));
+  parsed_free(&r);
+}
+
+Test(parser, nesting_within_the_limit_is_fine) {
+  char text[400] = "t { x = ";
+  for (int i = 0; i < 63; i++)
+    strcat(text, "(");
+  strcat(text, "1");
+  for (int i = 0; i < 63; i++)
+    strcat(text, ")");
+  strcat(text, " }");
+  Parsed r = parse(text);
+  cr_assert_eq(r.errors, 0, "%s", r.diags);
+  parsed_free(&r);
+}
+
+/* ---- parse_expression: the VALUE of --set PATH=VALUE ------------------------- */
+
+Test(parser, expression_from_an_offset) {
+  Source *src = source_from_string("--set 1", "train.lr=1/(2*5)");
+  Diag diag;
+  diag_init(&diag, src, stderr);
+  Expr *e = parse_expression(src, 9, &diag);
+  cr_assert_not_null(e);
+  cr_assert_eq(e->kind, EXPR_BINARY);
+  assert_loc(e->loc, 1, 10, 7);
+  cr_assert_eq(e->loc.src, src);
+  cr_assert_eq(e->rhs->loc.src, src);
+  char *text = expr_dump(e);
+  cr_assert_str_eq(text, "(1 / (2 * 5))");
+  free(text);
+  expr_free(e);
+  source_free(src);
+}
+
+Test(parser, expression_errors) {
+  char *buf = NULL;
+  size_t size;
+  FILE *out = open_memstream(&buf, &size);
+  Source *src = source_from_string("--set 2", "train.lr=0.1 0.2");
+  Diag diag;
+  diag_init(&diag, src, out);
+  cr_assert_null(parse_expression(src, 9, &diag));
+  fclose(out);
+  cr_assert_str_eq(buf,
+                   "--set 2:1:14: error: expected end of file, found number\n"
+                   "    1 | train.lr=0.1 0.2\n"
+                   "      |              ^~~\n");
+  free(buf);
+  source_free(src);
+}
+
 Test(parser, empty_source_has_no_blocks) {
   Parsed r = parse("  # nothing\n");
   cr_assert_eq(r.ast->nblocks, 0);
@@ -195,16 +317,21 @@ Test(parser, unclosed_block_at_end_of_file) {
   cr_assert_str_eq(r.diags,
                    "t.spn:2:14: error: expected '}', found end of file\n"
                    "    2 |   input = 784\n"
-                   "      |              ^\n");
+                   "      |              ^\n"
+                   "t.spn:1:7: note: to match this '{'\n"
+                   "    1 | model {\n"
+                   "      |       ^\n");
   parsed_free(&r);
 }
 
+/* `train {` at column 1 inside an unclosed block parses as a nested block;
+ * at the end of the file it is named as the likely place of the '}'. */
 Test(parser, unclosed_block_before_the_next_one) {
   Parsed r = parse("model {\n  input = 784\ntrain {\n  lr = 1\n}\n");
   cr_assert_str_eq(r.diags,
-                   "t.spn:3:7: error: expected '=', found '{'\n"
-                   "    3 | train {\n"
-                   "      |       ^\n"
+                   "t.spn:5:2: error: expected '}', found end of file\n"
+                   "    5 | }\n"
+                   "      |  ^\n"
                    "t.spn:3:1: note: is a '}' missing before this block?\n"
                    "    3 | train {\n"
                    "      | ^~~~~\n");

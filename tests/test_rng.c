@@ -1,4 +1,6 @@
-/* Tests for rng.c and init.c: reproducibility, ranges, rough statistics. */
+/* Tests for rng.c and init.c: reproducibility, ranges, rough statistics
+ * (tolerances are several standard errors wide; the seeds are fixed, so
+ * the tests are deterministic). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -141,7 +143,7 @@ Test(init, glorot_within_limit_with_right_variance) {
   static float w[count];
   SrRng r;
   sr_rng_seed(&r, 3);
-  sr_init_param(w, count, SR_INIT_GLOROT_UNIFORM, fan_in, fan_out, &r);
+  sr_init_param(w, count, SR_INIT_GLOROT_UNIFORM, 0, fan_in, fan_out, &r);
   double limit = sqrt(6.0 / (fan_in + fan_out)), sum = 0, sumsq = 0;
   for (int i = 0; i < count; i++) {
     cr_assert(fabsf(w[i]) <= (float)limit, "w[%d] = %g beyond %g", i, w[i], limit);
@@ -159,8 +161,8 @@ Test(init, glorot_is_deterministic) {
   SrRng r1, r2;
   sr_rng_seed(&r1, 8);
   sr_rng_seed(&r2, 8);
-  sr_init_param(a, 100, SR_INIT_GLOROT_UNIFORM, 10, 10, &r1);
-  sr_init_param(b, 100, SR_INIT_GLOROT_UNIFORM, 10, 10, &r2);
+  sr_init_param(a, 100, SR_INIT_GLOROT_UNIFORM, 0, 10, 10, &r1);
+  sr_init_param(b, 100, SR_INIT_GLOROT_UNIFORM, 0, 10, 10, &r2);
   cr_assert_arr_eq(a, b, sizeof a);
 }
 
@@ -170,7 +172,150 @@ Test(init, zero) {
     w[i] = 1.0f;
   SrRng r;
   sr_rng_seed(&r, 1);
-  sr_init_param(w, 64, SR_INIT_ZERO, 8, 8, &r);
+  sr_init_param(w, 64, SR_INIT_ZERO, 0, 8, 8, &r);
   for (int i = 0; i < 64; i++)
     cr_assert_float_eq(w[i], 0.0f, 0);
+}
+
+/* ---- normal draws and the newer init kinds ------------------------------- */
+
+static void mean_var(const float *w, int n, double *mean, double *var) {
+  double sum = 0, sumsq = 0;
+  for (int i = 0; i < n; i++) {
+    sum += w[i];
+    sumsq += (double)w[i] * w[i];
+  }
+  *mean = sum / n;
+  *var = sumsq / n - *mean * *mean;
+}
+
+/* Besides mean and variance, the share beyond two standard deviations
+ * (4.55% for a normal) tells a Gaussian from, say, a uniform. */
+Test(rng, normal_has_unit_variance_and_normal_tails) {
+  SrRng r;
+  sr_rng_seed(&r, 12);
+  int n = 100000, beyond2 = 0;
+  double sum = 0, sumsq = 0;
+  for (int i = 0; i < n; i++) {
+    double x = sr_rng_normal(&r);
+    cr_assert(isfinite(x));
+    sum += x;
+    sumsq += x * x;
+    beyond2 += fabs(x) > 2;
+  }
+  double mean = sum / n, var = sumsq / n - mean * mean;
+  cr_assert(fabs(mean) < 0.015, "mean %g", mean);
+  cr_assert(fabs(var - 1) < 0.02, "variance %g", var);
+  cr_assert(fabs((double)beyond2 / n - 0.0455) < 0.003, "beyond 2 sd: %d of %d", beyond2, n);
+}
+
+Test(rng, normal_is_deterministic) {
+  SrRng a, b;
+  sr_rng_seed(&a, 13);
+  sr_rng_seed(&b, 13);
+  for (int i = 0; i < 1000; i++)
+    cr_assert_eq(sr_rng_normal(&a), sr_rng_normal(&b));
+}
+
+Test(init, he_normal_variance_is_two_over_fan_in) {
+  enum { fan_in = 250, fan_out = 400, count = fan_in * fan_out }; /* 1e5 draws */
+  static float w[count];
+  SrRng r;
+  sr_rng_seed(&r, 14);
+  sr_init_param(w, count, SR_INIT_HE_NORMAL, 0, fan_in, fan_out, &r);
+  double mean, var, want = 2.0 / fan_in;
+  mean_var(w, count, &mean, &var);
+  cr_assert(fabs(mean) < 0.05 * sqrt(want), "mean %g", mean);
+  cr_assert(fabs(var / want - 1) < 0.05, "variance %g, expected %g", var, want);
+}
+
+Test(init, he_normal_is_deterministic) {
+  float a[100], b[100];
+  SrRng r1, r2;
+  sr_rng_seed(&r1, 15);
+  sr_rng_seed(&r2, 15);
+  sr_init_param(a, 100, SR_INIT_HE_NORMAL, 0, 10, 10, &r1);
+  sr_init_param(b, 100, SR_INIT_HE_NORMAL, 0, 10, 10, &r2);
+  cr_assert_arr_eq(a, b, sizeof a);
+}
+
+Test(init, uniform_within_arg_with_right_variance) {
+  enum { count = 100000 };
+  static float w[count];
+  SrRng r;
+  sr_rng_seed(&r, 16);
+  sr_init_param(w, count, SR_INIT_UNIFORM, 0.25, 0, 0, &r);
+  for (int i = 0; i < count; i++)
+    cr_assert(fabsf(w[i]) <= 0.25f, "w[%d] = %g", i, w[i]);
+  double mean, var;
+  mean_var(w, count, &mean, &var);
+  cr_assert(fabs(mean) < 0.005, "mean %g", mean);
+  cr_assert(fabs(var / (0.0625 / 3) - 1) < 0.03, "variance %g", var);
+}
+
+/* Constant and zero use no random draws: the stream is left as it was. */
+Test(init, constant_and_zero_draw_nothing) {
+  float w[10];
+  SrRng r, before;
+  sr_rng_seed(&r, 17);
+  before = r;
+  sr_init_param(w, 10, SR_INIT_CONSTANT, -0.125, 3, 4, &r);
+  for (int i = 0; i < 10; i++)
+    cr_assert_eq(w[i], -0.125f);
+  sr_init_param(w, 10, SR_INIT_ZERO, 0.5, 3, 4, &r);
+  cr_assert_arr_eq(r.s, before.s, sizeof r.s);
+}
+
+static int count_negative(const float *w, size_t n) {
+  int neg = 0;
+  for (size_t i = 0; i < n; i++) {
+    cr_assert(w[i] == 1.0f || w[i] == -1.0f, "w[%zu] = %g", i, w[i]);
+    neg += w[i] < 0;
+  }
+  return neg;
+}
+
+/* floor(count / 2) minus signs, for odd and even counts and the edges. */
+Test(init, signs_are_exactly_half_negative) {
+  static float w[1001];
+  size_t counts[] = {0, 1, 2, 3, 10, 1000, 1001};
+  SrRng r;
+  sr_rng_seed(&r, 18);
+  for (size_t k = 0; k < sizeof counts / sizeof *counts; k++) {
+    sr_init_param(w, counts[k], SR_INIT_SIGNS, 0, 0, 0, &r);
+    cr_assert_eq(count_negative(w, counts[k]), (int)(counts[k] / 2), "count %zu", counts[k]);
+  }
+}
+
+/* Which elements are negative is a uniform random permutation: over many
+ * seeds each position is negative about half the time, and consecutive
+ * draws give different arrangements. */
+Test(init, signs_positions_are_random) {
+  enum { n = 8, trials = 4000 };
+  int neg[n] = {0};
+  float w[n], prev[n] = {0};
+  int same = 0;
+  SrRng r;
+  sr_rng_seed(&r, 19);
+  for (int t = 0; t < trials; t++) {
+    sr_init_param(w, n, SR_INIT_SIGNS, 0, 0, 0, &r);
+    same += memcmp(w, prev, sizeof w) == 0;
+    memcpy(prev, w, sizeof w);
+    for (int i = 0; i < n; i++)
+      neg[i] += w[i] < 0;
+  }
+  for (int i = 0; i < n; i++)
+    cr_assert(abs(neg[i] - trials / 2) < 200, "position %d negative %d of %d", i, neg[i], trials);
+  /* 70 arrangements of 4 in 8: about trials / 70 repeats by chance. */
+  cr_assert_lt(same, 2 * trials / 70, "%d repeats", same);
+}
+
+Test(init, signs_are_deterministic) {
+  float a[257], b[257];
+  SrRng r1, r2;
+  sr_rng_seed(&r1, 20);
+  sr_rng_seed(&r2, 20);
+  sr_init_param(a, 257, SR_INIT_SIGNS, 0, 0, 0, &r1);
+  sr_init_param(b, 257, SR_INIT_SIGNS, 0, 0, 0, &r2);
+  cr_assert_arr_eq(a, b, sizeof a);
 }

@@ -1,16 +1,22 @@
-/* Tests for state.c and train.c. A hand-written model stands in for
- * generated code: multinomial logistic regression on three 2-D Gaussian
- * blobs, with two fake "hidden layers" whose zero counts are known exactly:
+/* Tests for state.c, train.c and progress.c. A hand-written model stands
+ * in for generated code: multinomial logistic regression on three 2-D
+ * Gaussian blobs, with two fake "hidden layers" whose zero counts are known
+ * exactly:
  *   h1 = relu(x0), relu(-x0), relu(x1), relu(-x1)  -> 2 of 4 units zero
  *   h2 = two units that are always 0               -> 2 of 2 units zero
- * Kernel misbehaviour (NaN loss, wrecked parameters) is switched on through
- * globals, the way a diverging network would misbehave. */
+ * Kernel misbehaviour (NaN loss, NaN weights, wrecked parameters) is
+ * switched on through globals, the way a diverging network would
+ * misbehave. A second, scripted model whose validation error follows a
+ * given list drives the early-stopping tests. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "sparsert.h"
+#include "sparsert_internal.h"
 
 /* Under AddressSanitizer an impossible allocation is a fatal report by
  * default; the out-of-memory test needs malloc's ordinary NULL. */
@@ -23,15 +29,15 @@ enum { DIM = 2, CLASSES = 3 };
 enum { SLOT_W, SLOT_B, SLOT_X, SLOT_Y, SLOT_PROBS, SLOT_LOSS, SLOT_TRAIN_LOSS, SLOT_Z1, SLOT_Z2 };
 
 static const SrSlot slots[] = {
-    [SLOT_W] = {"W", SR_SLOT_PARAM, DIM, CLASSES, SR_INIT_GLOROT_UNIFORM, DIM, CLASSES},
-    [SLOT_B] = {"b", SR_SLOT_PARAM, 1, CLASSES, SR_INIT_ZERO, 0, 0},
-    [SLOT_X] = {"x", SR_SLOT_INPUT, -1, DIM, SR_INIT_ZERO, 0, 0},
-    [SLOT_Y] = {"y", SR_SLOT_LABELS, -1, 1, SR_INIT_ZERO, 0, 0},
-    [SLOT_PROBS] = {"probs", SR_SLOT_TEMP, -1, CLASSES, SR_INIT_ZERO, 0, 0},
-    [SLOT_LOSS] = {"loss", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0},
-    [SLOT_TRAIN_LOSS] = {"train_loss", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0},
-    [SLOT_Z1] = {"zeros_h1", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0},
-    [SLOT_Z2] = {"zeros_h2", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0},
+    [SLOT_W] = {"W", SR_SLOT_PARAM, DIM, CLASSES, SR_INIT_GLOROT_UNIFORM, 0, DIM, CLASSES, 0, 0},
+    [SLOT_B] = {"b", SR_SLOT_PARAM, 1, CLASSES, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+    [SLOT_X] = {"x", SR_SLOT_INPUT, -1, DIM, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+    [SLOT_Y] = {"y", SR_SLOT_LABELS, -1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+    [SLOT_PROBS] = {"probs", SR_SLOT_TEMP, -1, CLASSES, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+    [SLOT_LOSS] = {"loss", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+    [SLOT_TRAIN_LOSS] = {"train_loss", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+    [SLOT_Z1] = {"zeros_h1", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+    [SLOT_Z2] = {"zeros_h2", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
 };
 
 /* ---- the "generated" kernels --------------------------------------------- */
@@ -40,6 +46,7 @@ static float learning_rate = 0.1f;
 static long steps;          /* train_step calls so far */
 static long nan_at_step;    /* 0: never */
 static long wreck_after;    /* 0: never; else steps beyond it zero W and bias class 0 */
+static long nan_weight_at;  /* 0: never; else that step leaves a NaN in W, its loss finite */
 
 /* probs = softmax(x W + b); returns the mean negative log-likelihood. */
 static float forward(void **s, int64_t rows) {
@@ -96,6 +103,8 @@ static void misbehave(void **s) {
     *(float *)s[SLOT_TRAIN_LOSS] = NAN;
     w[0] = NAN; /* as a real divergence would */
   }
+  if (nan_weight_at && steps == nan_weight_at)
+    w[1] = NAN; /* after the loss was computed: only the weights show it */
   if (wreck_after && steps > wreck_after) {
     memset(w, 0, DIM * CLASSES * sizeof *w);
     b[0] = 5, b[1] = 0, b[2] = 0; /* always predicts class 0 */
@@ -154,7 +163,7 @@ static SrDataset train, valid, test;
 
 static void setup(void) {
   learning_rate = 0.1f;
-  steps = nan_at_step = wreck_after = 0;
+  steps = nan_at_step = wreck_after = nan_weight_at = 0;
   train = blobs(600, 1);
   valid = blobs(150, 2);
   test = blobs(150, 3);
@@ -235,16 +244,16 @@ Test(state, copy_params_copies_only_params) {
 }
 
 Test(state, refuses_bad_models) {
-  SrSlot bad[] = {{"W", SR_SLOT_PARAM, -1, 3, SR_INIT_ZERO, 0, 0}};
+  SrSlot bad[] = {{"W", SR_SLOT_PARAM, -1, 3, SR_INIT_ZERO, 0, 0, 0, 0, 0}};
   SrModel m = {.slots = bad, .nslots = 1};
   SrState st;
   SrError err;
   cr_assert_eq(sr_state_init(&st, &m, 4, 1, &err), -1);
   cr_assert_str_eq(err.msg, "model slot 0 (W): a parameter cannot have one row per example");
-  bad[0] = (SrSlot){"x", SR_SLOT_INPUT, -1, 0, SR_INIT_ZERO, 0, 0};
+  bad[0] = (SrSlot){"x", SR_SLOT_INPUT, -1, 0, SR_INIT_ZERO, 0, 0, 0, 0, 0};
   cr_assert_eq(sr_state_init(&st, &m, 4, 1, &err), -1);
   cr_assert_str_eq(err.msg, "model slot 0 (x): bad shape -1 x 0");
-  bad[0] = (SrSlot){"W", SR_SLOT_PARAM, 2, 3, SR_INIT_GLOROT_UNIFORM, 0, 3};
+  bad[0] = (SrSlot){"W", SR_SLOT_PARAM, 2, 3, SR_INIT_GLOROT_UNIFORM, 0, 0, 3, 0, 0};
   cr_assert_eq(sr_state_init(&st, &m, 4, 1, &err), -1);
   cr_assert_not_null(strstr(err.msg, "Glorot init needs positive fans"), "%s", err.msg);
   cr_assert_eq(sr_state_init(&st, &model, 0, 1, &err), -1);
@@ -252,7 +261,7 @@ Test(state, refuses_bad_models) {
 }
 
 Test(state, refuses_impossible_allocation) {
-  SrSlot huge[] = {{"big", SR_SLOT_TEMP, -1, 1 << 30, SR_INIT_ZERO, 0, 0}};
+  SrSlot huge[] = {{"big", SR_SLOT_TEMP, -1, 1 << 30, SR_INIT_ZERO, 0, 0, 0, 0, 0}};
   SrModel m = {.slots = huge, .nslots = 1};
   SrState st;
   SrError err;
@@ -518,4 +527,445 @@ Test(fit, short_last_batch) {
   cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, NULL, &res, &err), 0, "%s", err.msg);
   cr_assert_eq(steps, 2 * 61);
   sr_state_free(&st);
+}
+
+/* ---- state: optimiser state and constants -------------------------------- */
+
+static const SrSlot kind_slots[] = {
+    {"signs", SR_SLOT_CONST, 4, 5, SR_INIT_SIGNS, 0, 0, 0, 0, 0},
+    {"w", SR_SLOT_PARAM, 4, 5, SR_INIT_HE_NORMAL, 0, 4, 5, 0, 0},
+    {"v", SR_SLOT_STATE, 4, 5, SR_INIT_HE_NORMAL, 0, 4, 5, 0, 0}, /* init ignored: starts at zero */
+    {"c", SR_SLOT_CONST, 1, 5, SR_INIT_CONSTANT, 0.5, 0, 0, 0, 0},
+    {"u", SR_SLOT_PARAM, 2, 3, SR_INIT_UNIFORM, 0.1, 0, 0, 0, 0},
+    {"x", SR_SLOT_INPUT, -1, 4, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+};
+static const SrModel kind_model = {.slots = kind_slots, .nslots = 6};
+
+/* Params and consts draw from one stream in slot order; state draws
+ * nothing and stays zero. */
+Test(state, consts_and_params_share_the_stream_state_is_zero) {
+  SrState st;
+  SrError err;
+  cr_assert_eq(sr_state_init(&st, &kind_model, 3, 42, &err), 0, "%s", err.msg);
+  float signs[20], w[20], c[5], u[6];
+  SrRng rng;
+  sr_rng_seed(&rng, 42);
+  sr_init_param(signs, 20, SR_INIT_SIGNS, 0, 0, 0, &rng);
+  sr_init_param(w, 20, SR_INIT_HE_NORMAL, 0, 4, 5, &rng);
+  sr_init_param(c, 5, SR_INIT_CONSTANT, 0.5, 0, 0, &rng);
+  sr_init_param(u, 6, SR_INIT_UNIFORM, 0.1, 0, 0, &rng);
+  cr_assert_arr_eq(st.slots[0], signs, sizeof signs);
+  cr_assert_arr_eq(st.slots[1], w, sizeof w);
+  cr_assert_arr_eq(st.slots[3], c, sizeof c);
+  cr_assert_arr_eq(st.slots[4], u, sizeof u);
+  const float *v = st.slots[2];
+  for (int i = 0; i < 20; i++)
+    cr_assert_eq(v[i], 0.0f);
+  cr_assert_geq(st.bytes[2], 20 * sizeof(float));
+  sr_state_free(&st);
+}
+
+Test(state, copy_params_copies_consts_but_not_optimiser_state) {
+  SrState a, b;
+  SrError err;
+  cr_assert_eq(sr_state_init(&a, &kind_model, 3, 1, &err), 0, "%s", err.msg);
+  cr_assert_eq(sr_state_init(&b, &kind_model, 5, 2, &err), 0, "%s", err.msg);
+  ((float *)a.slots[2])[0] = 7; /* velocity */
+  sr_state_copy_params(&b, &a);
+  cr_assert_arr_eq(b.slots[0], a.slots[0], 20 * sizeof(float));
+  cr_assert_arr_eq(b.slots[1], a.slots[1], 20 * sizeof(float));
+  cr_assert_arr_eq(b.slots[4], a.slots[4], 6 * sizeof(float));
+  cr_assert_eq(((float *)b.slots[2])[0], 0.0f);
+  sr_state_free(&a);
+  sr_state_free(&b);
+}
+
+static void assert_refused(SrSlot slot, const char *msg) {
+  SrModel m = {.slots = &slot, .nslots = 1};
+  SrState st;
+  SrError err = {{0}};
+  cr_assert_eq(sr_state_init(&st, &m, 4, 1, &err), -1, "accepted, expected: %s", msg);
+  cr_assert_str_eq(err.msg, msg);
+  cr_assert_null(st.slots);
+}
+
+Test(state, refuses_bad_inits_and_kinds) {
+  assert_refused((SrSlot){"v", SR_SLOT_STATE, -1, 3, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+                 "model slot 0 (v): a state cannot have one row per example");
+  assert_refused((SrSlot){"s", SR_SLOT_CONST, -1, 3, SR_INIT_SIGNS, 0, 0, 0, 0, 0},
+                 "model slot 0 (s): a constant cannot have one row per example");
+  assert_refused((SrSlot){"w", SR_SLOT_PARAM, 2, 3, SR_INIT_HE_NORMAL, 0, 0, 3, 0, 0},
+                 "model slot 0 (w): He init needs a positive fan-in, got 0");
+  assert_refused((SrSlot){"w", SR_SLOT_PARAM, 2, 3, SR_INIT_UNIFORM, -0.5, 0, 0, 0, 0},
+                 "model slot 0 (w): uniform init needs a limit >= 0, got -0.5");
+  assert_refused((SrSlot){"c", SR_SLOT_CONST, 2, 3, SR_INIT_CONSTANT, NAN, 0, 0, 0, 0},
+                 "model slot 0 (c): init argument nan is not a finite float");
+  assert_refused((SrSlot){"c", SR_SLOT_CONST, 2, 3, SR_INIT_CONSTANT, 1e39, 0, 0, 0, 0},
+                 "model slot 0 (c): init argument 1e+39 is not a finite float");
+  assert_refused((SrSlot){"w", SR_SLOT_PARAM, 2, 3, (SrInit)99, 0, 0, 0, 0, 0},
+                 "model slot 0 (w): unknown init 99");
+  assert_refused((SrSlot){"w", (SrSlotKind)42, 2, 3, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+                 "model slot 0 (w): unknown kind 42");
+}
+
+/* ---- fit: non-finite weights, patience, run labels, metrics -------------- */
+
+/* The NaN lands in W in the last step of epoch 2, after that step's loss
+ * was computed: no loss shows it, but it must not survive. */
+Test(fit, nan_weight_with_finite_loss_restores_last_good_params) {
+  long per_epoch = 600 / 10;
+  SrState st, ref;
+  new_state(&st, 10);
+  SrTrainConfig cfg = config(5, NULL);
+  SrFitResult res;
+  SrError err;
+  nan_weight_at = 2 * per_epoch;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, NULL, &res, &err), -1);
+  cr_assert_str_eq(err.msg, "epoch 2: parameter 'W' element 1 is not finite (nan); "
+                            "try a smaller learning rate");
+  cr_assert_eq(res.best_epoch, 1);
+  nan_weight_at = 0;
+  new_state(&ref, 10);
+  cfg.epochs = 1;
+  cr_assert_eq(sr_fit(&ref, &cfg, &train, &valid, NULL, &res, &err), 0, "%s", err.msg);
+  assert_same_params(&st, &ref);
+  sr_state_free(&st);
+  sr_state_free(&ref);
+}
+
+Test(fit, refuses_negative_patience) {
+  SrState st;
+  new_state(&st, 10);
+  SrTrainConfig cfg = config(1, NULL);
+  cfg.patience = -1;
+  SrFitResult res;
+  SrError err;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, NULL, &res, &err), -1);
+  cr_assert_str_eq(err.msg, "training: patience must be 0 (off) or more, got -1");
+  sr_state_free(&st);
+}
+
+/* Every log line starts with the run's label. */
+Test(fit, run_label_prefixes_log_lines) {
+  SrState st;
+  new_state(&st, 10);
+  char *log = NULL;
+  size_t loglen = 0;
+  FILE *f = open_memstream(&log, &loglen);
+  SrTrainConfig cfg = config(2, f);
+  cfg.run = "lr=0.1";
+  SrFitResult res;
+  SrError err;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, NULL, &res, &err), 0, "%s", err.msg);
+  fclose(f);
+  cr_assert_eq(strncmp(log, "lr=0.1  epoch   1  loss ", 24), 0, "log:\n%s", log);
+  cr_assert_not_null(strstr(log, "\nlr=0.1  epoch   2  loss "), "log:\n%s", log);
+  free(log);
+  sr_state_free(&st);
+}
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  cr_assert_not_null(f, "%s", path);
+  char *text = calloc(1, 1 << 16);
+  size_t n = fread(text, 1, (1 << 16) - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  return text;
+}
+
+/* One CSV record per epoch, labelled with the run, zeros from the
+ * validation set. */
+Test(fit, writes_one_metrics_record_per_epoch) {
+  char path[] = "/tmp/sparsec-metrics-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  close(fd);
+  SrError err;
+  SrMetricsWriter *w = sr_metrics_open(path, SR_METRICS_CSV, &model, &err);
+  cr_assert_not_null(w, "%s", err.msg);
+  SrState st;
+  new_state(&st, 10);
+  SrTrainConfig cfg = config(3, NULL);
+  cfg.run = "lr=0.1";
+  cfg.metrics = w;
+  SrFitResult res;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, &test, &res, &err), 0, "%s", err.msg);
+  cr_assert_eq(sr_metrics_close(w, &err), 0, "%s", err.msg);
+  char *text = slurp(path);
+  unlink(path);
+  const char *header = "run,epoch,train_loss,valid_loss,valid_error,test_loss,test_error,"
+                       "zeros_h1,zeros_h2,mean_zeros,seconds\n";
+  cr_assert_eq(strncmp(text, header, strlen(header)), 0, "%s", text);
+  const char *line = text + strlen(header);
+  for (int epoch = 1; epoch <= 3; epoch++) {
+    char start[32];
+    snprintf(start, sizeof start, "lr=0.1,%d,", epoch);
+    cr_assert_eq(strncmp(line, start, strlen(start)), 0, "line %d: %s", epoch, line);
+    const char *end = strchr(line, '\n');
+    cr_assert_not_null(end);
+    cr_assert_not_null(strstr(line, ",0.5,1,0.666667,"), "line %d: %s", epoch, line);
+    line = end + 1;
+  }
+  cr_assert_eq(*line, '\0', "%s", text);
+  free(text);
+  sr_state_free(&st);
+}
+
+/* A failed metrics write fails sr_fit after that epoch, with the best
+ * parameters (epoch 1's) in place. */
+Test(fit, metrics_write_error_fails_fit_cleanly) {
+  SrError err;
+  SrMetricsWriter *w = sr_metrics_open("/dev/full", SR_METRICS_JSONL, &model, &err);
+  cr_assert_not_null(w, "%s", err.msg);
+  SrState st, ref;
+  new_state(&st, 10);
+  SrTrainConfig cfg = config(4, NULL);
+  cfg.metrics = w;
+  SrFitResult res;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, NULL, &res, &err), -1);
+  cr_assert_str_eq(err.msg, "/dev/full: write error: No space left on device");
+  cr_assert_eq(res.epochs_run, 1);
+  cr_assert_eq(sr_metrics_close(w, &err), -1);
+  new_state(&ref, 10);
+  cfg = config(1, NULL);
+  cr_assert_eq(sr_fit(&ref, &cfg, &train, &valid, NULL, &res, &err), 0, "%s", err.msg);
+  assert_same_params(&st, &ref);
+  sr_state_free(&st);
+  sr_state_free(&ref);
+}
+
+/* ---- the scripted model: early stopping ---------------------------------- */
+
+/* One input column holding the example's index; all labels 0. After epoch
+ * e, inference gets exactly the first round(script[e-1] * n) examples
+ * wrong, so the validation error per epoch is whatever the test says. The
+ * one parameter records the epoch it was trained in. */
+enum { S_W, S_X, S_Y, S_PROBS, S_LOSS, S_TRAIN_LOSS };
+enum { SCRIPT_N = 20 };
+static const SrSlot script_slots[] = {
+    [S_W] = {"w", SR_SLOT_PARAM, 1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+    [S_X] = {"x", SR_SLOT_INPUT, -1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+    [S_Y] = {"y", SR_SLOT_LABELS, -1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+    [S_PROBS] = {"probs", SR_SLOT_TEMP, -1, 2, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+    [S_LOSS] = {"loss", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+    [S_TRAIN_LOSS] = {"train_loss", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+};
+
+static const double *script;   /* validation error after each epoch */
+static int steps_per_epoch = 1;
+static long step_sleep_ns;     /* makes epochs slow enough for a progress bar */
+
+static int script_epoch(void) {
+  return (int)(steps / steps_per_epoch);
+}
+
+static void script_train(void **s, int64_t rows) {
+  (void)rows;
+  steps++;
+  *(float *)s[S_W] = (float)script_epoch();
+  *(float *)s[S_TRAIN_LOSS] = 1.0f;
+  if (step_sleep_ns)
+    nanosleep(&(struct timespec){0, step_sleep_ns}, NULL);
+}
+
+static void script_infer(void **s, int64_t rows) {
+  const float *x = s[S_X];
+  float *p = s[S_PROBS];
+  float wrong = roundf((float)(script[script_epoch() - 1] * SCRIPT_N));
+  for (int64_t r = 0; r < rows; r++) {
+    p[2 * r] = x[r] < wrong ? 0.0f : 1.0f;
+    p[2 * r + 1] = 1.0f - p[2 * r];
+  }
+  *(float *)s[S_LOSS] = 0.5f;
+}
+
+static const SrModel script_model = {
+    .slots = script_slots,
+    .nslots = sizeof script_slots / sizeof *script_slots,
+    .train_step = script_train,
+    .infer = script_infer,
+    .slot_x = S_X,
+    .slot_y = S_Y,
+    .slot_train_loss = S_TRAIN_LOSS,
+    .slot_loss = S_LOSS,
+    .slot_probs = S_PROBS,
+    .classes = 2,
+};
+
+static float index_x[SCRIPT_N];
+static int32_t zero_y[SCRIPT_N];
+
+/* Trains the scripted model (10 training examples in batches of `batch`)
+ * with the given patience; returns its one parameter. */
+static float fit_script(const double *errors, int epochs, int patience, int batch, FILE *log,
+                        SrFitResult *res) {
+  for (int i = 0; i < SCRIPT_N; i++)
+    index_x[i] = (float)i;
+  SrDataset tr = {.n = 10, .dim = 1, .x = index_x, .y = zero_y};
+  SrDataset va = {.n = SCRIPT_N, .dim = 1, .x = index_x, .y = zero_y};
+  script = errors;
+  steps = 0;
+  steps_per_epoch = 10 / batch;
+  SrState st;
+  SrError err;
+  cr_assert_eq(sr_state_init(&st, &script_model, SCRIPT_N, 1, &err), 0, "%s", err.msg);
+  SrTrainConfig cfg = {.epochs = epochs, .batch = batch, .seed = 1, .patience = patience,
+                       .log = log};
+  cr_assert_eq(sr_fit(&st, &cfg, &tr, &va, NULL, res, &err), 0, "%s", err.msg);
+  float w = *(float *)st.slots[S_W];
+  sr_state_free(&st);
+  return w;
+}
+
+/* Best at epoch 3; epochs 4, 5, 6 are not lower (a tie is not better), so
+ * patience 3 stops after epoch 6 and the parameters of epoch 3 return. */
+Test(fit, early_stopping_stops_at_the_right_epoch) {
+  static const double errors[] = {0.5, 0.4, 0.3, 0.35, 0.3, 0.3, 0.2, 0.1};
+  char *log = NULL;
+  size_t loglen = 0;
+  FILE *f = open_memstream(&log, &loglen);
+  SrFitResult res;
+  float w = fit_script(errors, 8, 3, 10, f, &res);
+  fclose(f);
+  cr_assert_eq(res.epochs_run, 6);
+  cr_assert_eq(res.stopped_early, 1);
+  cr_assert_eq(res.best_epoch, 3);
+  cr_assert_float_eq(res.best_valid.error, 0.3, 1e-12);
+  cr_assert_eq(w, 3.0f);
+  cr_assert_eq(steps, 6);
+  cr_assert_not_null(strstr(log, "\nstopping early after epoch 6: no better validation error "
+                                 "for 3 epochs (best: epoch 3)\n"),
+                     "log:\n%s", log);
+  free(log);
+}
+
+Test(fit, patience_zero_never_stops) {
+  static const double errors[] = {0.5, 0.4, 0.3, 0.35, 0.3, 0.3, 0.2, 0.1};
+  SrFitResult res;
+  float w = fit_script(errors, 8, 0, 10, NULL, &res);
+  cr_assert_eq(res.epochs_run, 8);
+  cr_assert_eq(res.stopped_early, 0);
+  cr_assert_eq(res.best_epoch, 8);
+  cr_assert_eq(w, 8.0f);
+}
+
+/* Patience running out with the last epoch is not stopping early. */
+Test(fit, patience_running_out_on_the_last_epoch) {
+  static const double errors[] = {0.5, 0.4, 0.3, 0.35, 0.3, 0.3};
+  SrFitResult res;
+  float w = fit_script(errors, 6, 3, 10, NULL, &res);
+  cr_assert_eq(res.epochs_run, 6);
+  cr_assert_eq(res.stopped_early, 0);
+  cr_assert_eq(res.best_epoch, 3);
+  cr_assert_eq(w, 3.0f);
+}
+
+/* Improvement resets the count: best at 2, then 5. */
+Test(fit, patience_counts_from_the_latest_best) {
+  static const double errors[] = {0.5, 0.4, 0.45, 0.45, 0.3, 0.3, 0.3, 0.3, 0.1};
+  SrFitResult res;
+  float w = fit_script(errors, 9, 3, 10, NULL, &res);
+  cr_assert_eq(res.epochs_run, 8);
+  cr_assert_eq(res.stopped_early, 1);
+  cr_assert_eq(res.best_epoch, 5);
+  cr_assert_eq(w, 5.0f);
+}
+
+/* ---- progress ------------------------------------------------------------ */
+
+TestSuite(progress);
+
+Test(progress, draws_at_most_every_interval) {
+  char *out = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&out, &len);
+  SrProgress p;
+  sr_progress_start(&p, f, 3, 50000, 100.0);
+  sr_progress_update(&p, 1000, 100.05); /* too soon: nothing */
+  fflush(f);
+  cr_assert_eq(len, 0);
+  sr_progress_update(&p, 23450, 110.0);
+  sr_progress_update(&p, 24000, 110.05); /* too soon again */
+  fflush(f);
+  const char *first = "\repoch 3 [=========>          ] 23450/50000  2345 ex/s  11 s left";
+  cr_assert_str_eq(out, first);
+  /* The final state is one character shorter: a space covers the rest. */
+  sr_progress_update(&p, 50000, 120.0);
+  fflush(f);
+  const char *second = "\repoch 3 [====================] 50000/50000  2500 ex/s  0 s left ";
+  cr_assert_str_eq(out + strlen(first), second);
+  sr_progress_clear(&p);
+  fflush(f);
+  char clear[80];
+  snprintf(clear, sizeof clear, "\r%*s\r", (int)strlen(first) - 1, "");
+  cr_assert_str_eq(out + strlen(first) + strlen(second), clear);
+  fclose(f);
+  free(out);
+}
+
+/* An epoch faster than the interval draws nothing and clears nothing;
+ * without an output stream nothing is drawn at all. */
+Test(progress, quiet_when_fast_or_off) {
+  char *out = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&out, &len);
+  SrProgress p;
+  sr_progress_start(&p, f, 1, 100, 5.0);
+  sr_progress_update(&p, 100, 5.09);
+  sr_progress_clear(&p);
+  fclose(f);
+  cr_assert_eq(len, 0, "%s", out);
+  free(out);
+  sr_progress_start(&p, NULL, 1, 100, 5.0);
+  sr_progress_update(&p, 50, 9.0);
+  sr_progress_clear(&p);
+}
+
+/* Slow steps (5 per epoch, 40 ms each) make sr_fit draw the bar on stderr;
+ * the log, also on stderr, must start each line on a cleared line. */
+Test(progress, fit_clears_the_bar_before_each_log_line) {
+  static const double errors[] = {0.5, 0.4};
+  char path[] = "/tmp/sparsec-stderr-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  fflush(stderr);
+  int saved = dup(2);
+  dup2(fd, 2);
+  step_sleep_ns = 40 * 1000 * 1000;
+  for (int i = 0; i < SCRIPT_N; i++)
+    index_x[i] = (float)i;
+  SrDataset tr = {.n = 10, .dim = 1, .x = index_x, .y = zero_y};
+  SrDataset va = {.n = SCRIPT_N, .dim = 1, .x = index_x, .y = zero_y};
+  script = errors;
+  steps = 0;
+  steps_per_epoch = 5;
+  SrState st;
+  SrError err;
+  cr_assert_eq(sr_state_init(&st, &script_model, SCRIPT_N, 1, &err), 0, "%s", err.msg);
+  SrTrainConfig cfg = {.epochs = 2, .batch = 2, .seed = 1, .log = stderr, .progress = 1};
+  SrFitResult res;
+  int rc = sr_fit(&st, &cfg, &tr, &va, NULL, &res, &err);
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  close(fd);
+  sr_state_free(&st);
+  cr_assert_eq(rc, 0, "%s", err.msg);
+  char *text = slurp(path);
+  unlink(path);
+  cr_assert_eq(strncmp(text, "\repoch 1 [", 10), 0, "%s", text);
+  cr_assert_not_null(strstr(text, "\repoch 2 ["), "%s", text);
+  for (int epoch = 1; epoch <= 2; epoch++) {
+    char line[32];
+    snprintf(line, sizeof line, "epoch %3d  loss", epoch);
+    const char *at = strstr(text, line);
+    cr_assert_not_null(at, "%s", text);
+    cr_assert(at - text >= 3 && at[-1] == '\r' && at[-2] == ' ', "%s", text);
+    const char *cr = at - 2;
+    while (*cr == ' ')
+      cr--;
+    cr_assert_eq(*cr, '\r', "%s", text); /* \r spaces \r: the bar is blanked */
+  }
+  free(text);
 }

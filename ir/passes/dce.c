@@ -6,7 +6,7 @@
 
 #include "ir.h"
 
-void pass_dce(const Module *m, Program *p, const int *live_out, int nlive) {
+void pass_dce(const Module *m, Program *p) {
   char *live = calloc(m->nvalues ? m->nvalues : 1, 1);
   char *keep = calloc(p->nops ? p->nops : 1, 1);
   if (!live || !keep) {
@@ -14,13 +14,13 @@ void pass_dce(const Module *m, Program *p, const int *live_out, int nlive) {
     free(keep); /* out of memory: keeping every op is still correct */
     return;
   }
-  for (int i = 0; i < nlive; i++)
-    live[live_out[i]] = 1;
+  for (int i = 0; i < p->nlive; i++)
+    live[p->live[i]] = 1;
   for (int i = p->nops - 1; i >= 0; i--) {
     const Op *op = &p->ops[i];
     keep[i] = (char)op_is_effect(op);
     for (int k = 0; k < op->nout; k++)
-      keep[i] |= live[op->out[k]];
+      keep[i] |= op->out[k] >= 0 && live[op->out[k]];
     if (keep[i])
       for (int k = 0; k < op->nin; k++)
         live[op->in[k]] = 1;

@@ -1,0 +1,145 @@
+/* check_internal.h: what the checker's files share.
+ *
+ *   check.c           the driver: blocks, statements against a table of settings
+ *   check_value.c     values: numbers and constant arithmetic, integers, ranges,
+ *                     booleans, names from a list, paths
+ *   check_model.c     input, layers, model-wide defaults, the output head
+ *   check_pretrain.c  greedy denoising-autoencoder stages
+ *   check_train.c     SGD, the learning-rate sweep, early stopping
+ *   check_data.c      data sources, scaling, validation split
+ *   check_output.c    metrics, checkpoint, progress
+ *
+ * Every problem is reported, not just the first, so that one run shows
+ * everything wrong with a spec. A setting's check writes its value into the
+ * Spec only when it is valid; defaults are in place before checking starts. */
+#ifndef SPARSEC_CHECK_INTERNAL_H
+#define SPARSEC_CHECK_INTERNAL_H
+
+#include "frontend_internal.h"
+
+#define WHAT_LEN 320  /* "'l1' of layer 'NAME'" with the longest name */
+
+/* What a layer's dense(...) wrote, so that the model's defaults fill in the
+ * rest. A Loc with line 0 was not written (or its value was bad). */
+typedef struct LayerWritten {
+  Loc act, l1, l2, init, bias, sign_trick;
+} LayerWritten;
+
+/* `l1 = 0.001` etc. in the model block: defaults for the layers. */
+typedef struct ModelDefaults {
+  double l1, l2, bias;
+  InitSpec init;
+  int sign_trick;
+  Loc l1_loc, l2_loc, bias_loc, sign_trick_loc;
+  Loc loss_loc;         /* `loss = NAME`, if written and known */
+} ModelDefaults;
+
+/* A layer listed in pretrain's `layers`. */
+typedef struct Listed {
+  int layer;
+  Loc loc;
+} Listed;
+
+typedef struct Checker {
+  Diag *diag;
+  const Source *src;
+  const char *spec_dir;
+  Spec *spec;
+  int have_model;         /* a model block: layer names can be looked up */
+  int too_many_layers;    /* reported once */
+  LayerWritten written[SPEC_MAX_LAYERS];
+  ModelDefaults model;
+  struct {
+    PretrainStage *target;      /* where pretrain settings go */
+    Listed listed[SPEC_MAX_LAYERS];
+    int nlisted;
+    Loc layers_loc;             /* the `layers` setting; line 0 if not written */
+    int layers_bad;             /* `layers` had an error: no stages are built */
+  } pretrain;
+  struct {
+    Loc validation_loc, limit_loc;
+  } data;
+  struct {
+    Loc metrics_loc, format_loc;
+    int format_given;           /* `format = ...` was valid */
+  } output;
+} Checker;
+
+/* ---- check.c: statements of a block against its settings ------------------ */
+
+typedef void CheckSetting(Checker *c, const Stmt *s, const char *what);
+
+enum {
+  REQUIRED = 1,  /* a missing setting is an error */
+  TAKES_SET = 2, /* `key in {...}` is allowed as well as `key = value` */
+};
+
+typedef struct Setting {
+  const char *key;
+  CheckSetting *check;
+  int flags;
+} Setting;
+
+typedef struct BlockRules {
+  const char *name;                          /* in messages: "'train' block" */
+  const Setting *settings;                   /* ends with a NULL key */
+  void (*layer)(Checker *c, const Stmt *s);  /* `layer x = ...`; NULL: not here */
+  void (*nested)(Checker *c, const Stmt *s); /* `x { ... }`; NULL: not here */
+} BlockRules;
+
+/* Every statement of `b` in source order: settings are checked against
+ * the table (unknown, duplicate, `in` where only `=` fits), layers and
+ * nested blocks go to the rules' callbacks; then missing required ones. */
+void check_statements(Checker *c, const Block *b, const BlockRules *rules);
+
+/* ---- one function a block ------------------------------------------------- */
+
+extern const BlockRules model_rules, pretrain_rules, pretrain_layer_rules, train_rules,
+    data_rules, output_rules;
+
+void check_model(Checker *c, const Block *b);
+void check_pretrain(Checker *c, const Block *b);  /* after check_model */
+void check_train(Checker *c, const Block *b);
+void check_data(Checker *c, const Block *b);
+void check_output(Checker *c, const Block *b);
+
+/* ---- check_value.c -------------------------------------------------------- */
+
+/* "expected EXPECTED for WHAT, found a string" at e. */
+void type_error(Checker *c, const Expr *e, const char *expected, const char *what);
+
+/* Each reports its own error and returns 0 if e is not what is asked for;
+ * `what` names the setting in messages ("'batch'", "the width of layer
+ * 'h1'"). Arithmetic on numbers is folded: `scale = 1/255`. */
+int check_number(Checker *c, const Expr *e, const char *what, double *out);
+int check_int(Checker *c, const Expr *e, const char *what, double min, double max, double *out);
+int check_positive(Checker *c, const Expr *e, const char *what, double *out);     /* > 0 */
+int check_non_negative(Checker *c, const Expr *e, const char *what, double *out); /* >= 0 */
+int check_bool(Checker *c, const Expr *e, const char *what, int *out);            /* true/false */
+
+/* A number that is an integer literal (or integer arithmetic): 1 in
+ * *is_integer, else 0. For settings that take either (validation). */
+int check_number_kind(Checker *c, const Expr *e, const char *what, double *out, int *is_integer);
+
+/* An identifier among `names` (NULL-terminated): its index in *out. An
+ * unknown one is "unknown KIND 'x'" with a did-you-mean. */
+int check_choice(Checker *c, const Expr *e, const char *kind, const char *what,
+                 const char *const *names, int *out);
+
+/* A non-empty string, resolved against the spec's folder; the caller frees. */
+int check_path(Checker *c, const Expr *e, const char *what, char **out);
+
+/* A call's one positional number argument: `masking(0.25)`, `uniform(0.05)`. */
+int check_one_argument(Checker *c, const Expr *call, const char *usage, const Expr **arg);
+
+/* weights: glorot_uniform | he_normal | uniform(A), A > 0 */
+int check_init(Checker *c, const Expr *e, const char *what, InitSpec *out);
+
+/* The callee's name in a call, the first `len` bytes of a span. */
+Loc callee_loc(const Expr *call);
+Loc loc_head(Loc loc, int len);
+
+/* Warnings that several blocks share. */
+void warn_large_lr(Checker *c, const Expr *e, double lr);
+
+#endif

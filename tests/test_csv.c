@@ -1,0 +1,265 @@
+/* Tests for csv.c: each test writes its CSV text to a fresh temporary
+ * directory; good files must load exactly, and every broken one must fail
+ * with a message naming the file, the line and the problem. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sparsert.h"
+
+static char tmpdir[64];
+static char made[8][128];
+static int nmade;
+
+static void make_tmpdir(void) {
+  strcpy(tmpdir, "/tmp/sparsec-csv-XXXXXX");
+  cr_assert_not_null(mkdtemp(tmpdir));
+  nmade = 0;
+}
+
+static void remove_tmpdir(void) {
+  for (int i = 0; i < nmade; i++)
+    unlink(made[i]);
+  rmdir(tmpdir);
+}
+
+TestSuite(csv, .init = make_tmpdir, .fini = remove_tmpdir);
+
+static const char *tmp_path(const char *name) {
+  cr_assert_lt(nmade, 8);
+  snprintf(made[nmade], sizeof made[nmade], "%s/%s", tmpdir, name);
+  return made[nmade++];
+}
+
+/* Writes `len` bytes (text with embedded NULs needs the length). */
+static const char *write_bytes(const char *name, const char *bytes, size_t len) {
+  const char *path = tmp_path(name);
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f);
+  cr_assert_eq(fwrite(bytes, 1, len, f), len);
+  fclose(f);
+  return path;
+}
+
+static const char *write_csv(const char *text) {
+  return write_bytes("data.csv", text, strlen(text));
+}
+
+static SrDataset load_ok(const char *path, const char *label, float scale) {
+  SrDataset ds;
+  SrError err = {{0}};
+  cr_assert_eq(sr_dataset_load_csv(path, label, scale, &ds, &err), 0, "%s", err.msg);
+  cr_assert_eq(ds.owns, 1);
+  return ds;
+}
+
+/* The load must fail with exactly "<path><rest>" and leave out empty. */
+static void assert_fails(const char *text, const char *label, const char *rest) {
+  const char *path = write_csv(text);
+  SrDataset ds;
+  SrError err = {{0}};
+  cr_assert_eq(sr_dataset_load_csv(path, label, 1.0f, &ds, &err), -1, "loaded:\n%s", text);
+  char want[1024];
+  snprintf(want, sizeof want, "%s%s", path, rest);
+  cr_assert_str_eq(err.msg, want);
+  cr_assert_null(ds.x);
+  cr_assert_null(ds.y);
+  cr_assert_eq(ds.n, 0);
+}
+
+/* ---- good files ---------------------------------------------------------- */
+
+Test(csv, loads_label_last_with_scale) {
+  SrDataset ds = load_ok(write_csv("x1,x2,label\n1,2,0\n-3.5,4e2,2\n0.25,0,1\n"), "label", 0.5f);
+  cr_assert_eq(ds.n, 3);
+  cr_assert_eq(ds.dim, 2);
+  float x[] = {0.5f, 1, -1.75f, 200, 0.125f, 0};
+  int32_t y[] = {0, 2, 1};
+  cr_assert_arr_eq(ds.x, x, sizeof x);
+  cr_assert_arr_eq(ds.y, y, sizeof y);
+  sr_dataset_free(&ds);
+}
+
+/* CRLF endings, a byte order mark, spaces around fields, the label in the
+ * middle, no newline after the last row, then trailing blank lines. */
+Test(csv, tolerates_crlf_bom_spaces_and_trailing_blank_lines) {
+  const char *text = "\xef\xbb\xbf a , class ,b\r\n 1 , 7 ,2\r\n3,0,4\r\n\r\n  \r\n\n";
+  SrDataset ds = load_ok(write_csv(text), "class", 1);
+  cr_assert_eq(ds.n, 2);
+  cr_assert_eq(ds.dim, 2);
+  float x[] = {1, 2, 3, 4};
+  int32_t y[] = {7, 0};
+  cr_assert_arr_eq(ds.x, x, sizeof x);
+  cr_assert_arr_eq(ds.y, y, sizeof y);
+  sr_dataset_free(&ds);
+  ds = load_ok(write_csv("f,y\n1.5,3"), "y", 1); /* no final newline */
+  cr_assert_eq(ds.n, 1);
+  cr_assert_eq(ds.x[0], 1.5f);
+  cr_assert_eq(ds.y[0], 3);
+  sr_dataset_free(&ds);
+}
+
+Test(csv, largest_label) {
+  SrDataset ds = load_ok(write_csv("x,y\n0,2147483647\n"), "y", 1);
+  cr_assert_eq(ds.y[0], 2147483647);
+  sr_dataset_free(&ds);
+}
+
+/* Enough rows to make the arrays grow several times; long lines too. */
+Test(csv, streams_many_rows) {
+  enum { rows = 5000, cols = 40 };
+  char *text = malloc(rows * cols * 8 + 1024), *p = text;
+  for (int c = 0; c < cols; c++)
+    p += sprintf(p, "f%d,", c);
+  p += sprintf(p, "label\n");
+  for (int r = 0; r < rows; r++) {
+    for (int c = 0; c < cols; c++)
+      p += sprintf(p, "%d,", (r + c) % 1000);
+    p += sprintf(p, "%d\n", r % 10);
+  }
+  SrDataset ds = load_ok(write_csv(text), "label", 1);
+  free(text);
+  cr_assert_eq(ds.n, rows);
+  cr_assert_eq(ds.dim, cols);
+  cr_assert_eq(ds.x[(size_t)4999 * cols + 39], (float)((4999 + 39) % 1000));
+  cr_assert_eq(ds.y[4999], 9);
+  sr_dataset_free(&ds);
+}
+
+/* ---- the header ---------------------------------------------------------- */
+
+Test(csv, missing_file) {
+  const char *path = tmp_path("absent.csv");
+  SrDataset ds;
+  SrError err;
+  cr_assert_eq(sr_dataset_load_csv(path, "y", 1, &ds, &err), -1);
+  char want[256];
+  snprintf(want, sizeof want, "%s: cannot open: No such file or directory", path);
+  cr_assert_str_eq(err.msg, want);
+}
+
+Test(csv, folder_instead_of_file) {
+  SrDataset ds;
+  SrError err;
+  cr_assert_eq(sr_dataset_load_csv(tmpdir, "y", 1, &ds, &err), -1);
+  char want[256];
+  snprintf(want, sizeof want, "%s: read error: Is a directory", tmpdir);
+  cr_assert_str_eq(err.msg, want);
+}
+
+Test(csv, empty_file) {
+  assert_fails("", "y", ": empty file: expected a header row naming the columns");
+  assert_fails("\n\r\n  \n", "y", ": empty file: expected a header row naming the columns");
+}
+
+Test(csv, header_only) {
+  assert_fails("x,y\n", "y", ": no data rows after the header");
+  assert_fails("x,y\r\n\r\n\n", "y", ": no data rows after the header");
+}
+
+Test(csv, missing_label_column_lists_the_columns) {
+  assert_fails("x1,x2,y\n1,2,3\n", "label",
+               ":1: no column named 'label' for the labels (columns: x1, x2, y)");
+}
+
+Test(csv, long_column_list_is_cut_short) {
+  char text[4096], *p = text;
+  for (int c = 0; c < 300; c++)
+    p += sprintf(p, "%scolumn%d", c ? "," : "", c);
+  strcpy(p, "\n");
+  const char *path = write_csv(text);
+  SrDataset ds;
+  SrError err;
+  cr_assert_eq(sr_dataset_load_csv(path, "label", 1, &ds, &err), -1);
+  cr_assert_not_null(strstr(err.msg, "(columns: column0, column1, "), "%s", err.msg);
+  cr_assert_not_null(strstr(err.msg, "... (300 columns))"), "%s", err.msg);
+  cr_assert_lt(strlen(err.msg), 900);
+}
+
+Test(csv, label_column_twice) {
+  assert_fails("y,x,y\n1,2,3\n", "y", ":1: the label column 'y' appears twice (columns 1 and 3)");
+}
+
+Test(csv, unnamed_column) {
+  assert_fails("x, ,y\n1,2,3\n", "y", ":1: column 2 of the header has no name");
+  assert_fails("x,y,\n1,2,\n", "y", ":1: column 3 of the header has no name");
+}
+
+Test(csv, only_the_label_column) {
+  assert_fails("y\n1\n", "y", ":1: no feature columns: the header has only the label column 'y'");
+}
+
+/* ---- rows ---------------------------------------------------------------- */
+
+Test(csv, wrong_field_count) {
+  assert_fails("a,b,y\n1,2,0\n1,2\n", "y", ":3: expected 3 fields, found 2");
+  assert_fails("a,b,y\n1,2,0,4\n", "y", ":2: expected 3 fields, found 4");
+}
+
+Test(csv, feature_not_a_number) {
+  assert_fails("x1,x2,y\n1,2,0\n1,abc,0\n", "y", ":3: column 'x2': 'abc' is not a number");
+  assert_fails("x1,x2,y\n1.5x,2,0\n", "y", ":2: column 'x1': '1.5x' is not a number");
+  assert_fails("x1,x2,y\n1 2,2,0\n", "y", ":2: column 'x1': '1 2' is not a number");
+}
+
+Test(csv, empty_feature) {
+  assert_fails("x1,x2,y\n,2,0\n", "y", ":2: column 'x1' is empty");
+}
+
+Test(csv, feature_not_finite) {
+  assert_fails("x1,y\nnan,0\n", "y", ":2: column 'x1': 'nan' is not a finite float");
+  assert_fails("x1,y\n-inf,0\n", "y", ":2: column 'x1': '-inf' is not a finite float");
+  assert_fails("x1,y\n1e39,0\n", "y", ":2: column 'x1': '1e39' is not a finite float");
+}
+
+Test(csv, feature_not_finite_after_scaling) {
+  const char *path = write_csv("x1,y\n1e30,0\n");
+  SrDataset ds;
+  SrError err;
+  cr_assert_eq(sr_dataset_load_csv(path, "y", 1e10f, &ds, &err), -1);
+  char want[256];
+  snprintf(want, sizeof want, "%s:2: column 'x1': 1e30 times the scale 1e+10 is not a finite float",
+           path);
+  cr_assert_str_eq(err.msg, want);
+}
+
+Test(csv, bad_labels) {
+  const char *not_int = ":2: label column 'y': '%s' is not a non-negative integer";
+  const char *bad[] = {"-1", "2.0", "abc", "+3", "1e2"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char text[64], rest[128];
+    snprintf(text, sizeof text, "x,y\n1,%s\n", bad[i]);
+    snprintf(rest, sizeof rest, not_int, bad[i]);
+    assert_fails(text, "y", rest);
+  }
+  assert_fails("x,y\n1,\n", "y", ":2: label column 'y': '' is not a non-negative integer");
+}
+
+Test(csv, label_too_large) {
+  assert_fails("x,y\n1,2147483648\n", "y",
+               ":2: label column 'y': 2147483648 is too large (labels must be below 2^31)");
+  assert_fails("x,y\n1,99999999999999999999999\n", "y",
+               ":2: label column 'y': 99999999999999999999999 is too large (labels must be below "
+               "2^31)");
+}
+
+Test(csv, quotes_are_refused) {
+  assert_fails("x,y\n\"1\",0\n", "y", ":2: quoted fields are not supported (found '\"')");
+  assert_fails("\"x\",y\n1,0\n", "y", ":1: quoted fields are not supported (found '\"')");
+}
+
+Test(csv, blank_line_inside_the_data) {
+  assert_fails("x,y\n1,0\n\n2,1\n", "y", ":3: blank line (blank lines are allowed only at the end)");
+  assert_fails("\nx,y\n1,0\n", "y", ":1: blank line (blank lines are allowed only at the end)");
+}
+
+Test(csv, nul_byte) {
+  const char *path = write_bytes("nul.csv", "x,y\n1\0,0\n", 9);
+  SrDataset ds;
+  SrError err;
+  cr_assert_eq(sr_dataset_load_csv(path, "y", 1, &ds, &err), -1);
+  char want[256];
+  snprintf(want, sizeof want, "%s:2: contains a NUL byte: not a text file", path);
+  cr_assert_str_eq(err.msg, want);
+}

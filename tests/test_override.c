@@ -1,0 +1,360 @@
+/* --set PATH=VALUE: each form of path, values checked like the file's, and
+ * errors shown in the override's own text ("--set N"). */
+#include <criterion/criterion.h>
+
+#include "frontend_internal.h"
+
+#define SPEC                                       \
+  "model {\n"                                      \
+  "  input = 784\n"                                \
+  "  layer h1 = dense(100, relu, l1 = 0.001)\n"    \
+  "  layer h2 = dense(50, relu)\n"                 \
+  "  layer out = dense(10, softmax)\n"             \
+  "}\n"                                            \
+  "train {\n"                                      \
+  "  lr = 0.1\n"                                   \
+  "  batch = 10\n"                                 \
+  "  epochs = 2\n"                                 \
+  "}\n"                                            \
+  "data {\n"                                       \
+  "  train = idx(\"tr-img\", \"tr-lbl\")\n"        \
+  "  test = idx(\"te-img\", \"te-lbl\")\n"         \
+  "}\n"
+
+typedef struct Loaded {
+  Spec *spec;
+  char *out;
+} Loaded;
+
+/* Up to 8 overrides, NULL-terminated, on `text` named runs/m.spn. */
+static Loaded load_text(const char *text, const char *const *sets) {
+  Override overrides[8];
+  int n = 0;
+  while (sets[n])
+    overrides[n] = (Override){sets[n]}, n++;
+  Loaded r = {0};
+  size_t size;
+  FILE *out = open_memstream(&r.out, &size);
+  r.spec = load_source(source_from_string("runs/m.spn", text), overrides, n, out);
+  fclose(out);
+  return r;
+}
+
+#define LOAD(...) load_text(SPEC, (const char *const[]){__VA_ARGS__, NULL})
+
+static void loaded_free(Loaded *r) {
+  spec_free(r->spec);
+  free(r->out);
+}
+
+static void expect_output(Loaded r, const char *expected) {
+  cr_assert_null(r.spec);
+  cr_assert_str_eq(r.out, expected);
+  loaded_free(&r);
+}
+
+/* ---- paths that work ------------------------------------------------------------ */
+
+Test(override, block_setting_replaces_the_file_value) {
+  Loaded r = LOAD("train.lr=0.5");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_str_eq(r.out, "");
+  cr_assert_eq(r.spec->train.lr, 0.5);
+  /* the value's location is in the override, which the Spec keeps */
+  cr_assert_eq(r.spec->nset_sources, 1);
+  cr_assert_str_eq(r.spec->set_sources[0]->path, "--set 1");
+  cr_assert_eq(r.spec->train.lr_loc.src, r.spec->set_sources[0]);
+  cr_assert_eq(r.spec->train.lr_loc.col, 10);
+  loaded_free(&r);
+}
+
+Test(override, block_setting_absent_from_the_file_is_added) {
+  Loaded r = LOAD("data.limit=100", "train.momentum = 0.5", "model.l1=0.01");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->data.limit, 100);
+  cr_assert_eq(r.spec->train.momentum, 0.5);
+  cr_assert_eq(r.spec->layers[0].l1, 0.001);  /* written on the layer: kept */
+  cr_assert_eq(r.spec->layers[1].l1, 0.01);   /* the new default */
+  cr_assert_eq(r.spec->layers[2].l1, 0.0);    /* the output layer: not affected */
+  loaded_free(&r);
+}
+
+Test(override, block_absent_from_the_file_is_added) {
+  Loaded r = LOAD("output.metrics=\"log.csv\"", "output.progress=off");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_str_eq(r.spec->output.metrics, "runs/log.csv");
+  cr_assert_eq(r.spec->output.metrics_format, METRICS_CSV);
+  cr_assert_eq(r.spec->output.progress, 0);
+  loaded_free(&r);
+}
+
+Test(override, layer_keyword_is_replaced_or_added) {
+  Loaded r = LOAD("h1.l1=0.5", "h2.l2=0.25", "h2.init=uniform(0.1)", "out.bias=1");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->layers[0].l1, 0.5);
+  cr_assert_eq(r.spec->layers[1].l2, 0.25);
+  cr_assert_eq(r.spec->layers[1].init.kind, INIT_UNIFORM);
+  cr_assert_eq(r.spec->layers[1].init.a, 0.1);
+  cr_assert_eq(r.spec->layers[2].bias, 1.0);
+  loaded_free(&r);
+}
+
+Test(override, layer_units_and_activation_are_the_positional_arguments) {
+  Loaded r = LOAD("h1.units=20", "h2.activation=softplus", "out.activation=sigmoid");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->layers[0].units, 20);
+  cr_assert_eq(r.spec->layers[0].l1, 0.001);
+  cr_assert_eq(r.spec->layers[1].act, ACT_SOFTPLUS);
+  cr_assert_eq(r.spec->layers[2].act, ACT_SIGMOID);
+  cr_assert_eq(r.spec->loss, LOSS_CROSS_ENTROPY);  /* inferred again */
+  loaded_free(&r);
+}
+
+Test(override, missing_activation_is_added) {
+  Loaded r = load_text("model {\n  input = 4\n  layer h = dense(3)\n  layer out = dense(2, softmax)\n}"
+                       "train { lr = 1 batch = 1 epochs = 1 }\n"
+                       "data { train = idx(\"a\", \"b\") test = idx(\"c\", \"d\") }\n",
+                       (const char *const[]){"h.activation=tanh", "train.lr=0.1", NULL});
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->layers[0].act, ACT_TANH);
+  loaded_free(&r);
+}
+
+Test(override, pretrain_layer_setting_creates_what_is_missing) {
+  Loaded r = LOAD("pretrain.h2.epochs=3", "pretrain.noise=gaussian(0.1)");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert(r.spec->pretrain.present);
+  cr_assert_eq(r.spec->pretrain.nstages, 2);
+  cr_assert_eq(r.spec->pretrain.stages[0].epochs, 10);
+  cr_assert_eq(r.spec->pretrain.stages[1].epochs, 3);
+  cr_assert_eq(r.spec->pretrain.stages[1].noise.kind, NOISE_GAUSSIAN);
+  loaded_free(&r);
+}
+
+Test(override, pretrain_layer_setting_replaces_the_file_value) {
+  Loaded r = load_text(SPEC "pretrain {\n  h1 { lr = 0.5 batch = 3 }\n}\n",
+                       (const char *const[]){"pretrain.h1.lr=0.25", NULL});
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->pretrain.stages[0].lr, 0.25);
+  cr_assert_eq(r.spec->pretrain.stages[0].batch, 3);
+  loaded_free(&r);
+}
+
+Test(override, a_set_becomes_a_sweep) {
+  Loaded r = LOAD("train.lr={0.1, 0.01, 0.001}");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->train.nlrs, 3);
+  cr_assert_eq(r.spec->train.lrs[2], 0.001);
+  loaded_free(&r);
+}
+
+Test(override, a_number_replaces_a_sweep_and_the_last_override_wins) {
+  Loaded r = load_text(SPEC, (const char *const[]){"train.lr=0.2", "train.lr=0.3", NULL});
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->train.lr, 0.3);
+  cr_assert_eq(r.spec->train.nlrs, 1);
+  cr_assert_str_eq(r.spec->set_sources[1]->path, "--set 2");
+  loaded_free(&r);
+}
+
+Test(override, data_source_and_strings) {
+  Loaded r = LOAD("data.train=csv(\"x.csv\", label = \"y\")", "data.validation=0.1");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->data.train.format, DATA_CSV);
+  cr_assert_str_eq(r.spec->data.train.images, "runs/x.csv");
+  cr_assert_str_eq(r.spec->data.train.label_column, "y");
+  cr_assert_eq(r.spec->data.validation_fraction, 0.1);
+  loaded_free(&r);
+}
+
+Test(override, from_a_file) {
+  Override sets[] = {{"train.lr=0.05"}, {"h1.units=16"}};
+  char *out = NULL;
+  size_t size;
+  FILE *f = open_memstream(&out, &size);
+  Spec *spec = spec_load_with(SPARSEC_TEST_DATA "/spec_override.spn", sets, 2, f);
+  fclose(f);
+  cr_assert_not_null(spec, "%s", out);
+  cr_assert_eq(spec->train.nlrs, 1);
+  cr_assert_eq(spec->train.lr, 0.05);
+  cr_assert_eq(spec->layers[0].units, 16);
+  cr_assert_str_eq(spec->data.train.images, SPARSEC_TEST_DATA "/tiny/train-images");
+  spec_free(spec);
+  free(out);
+  /* and without overrides it is spec_load */
+  spec = spec_load_with(SPARSEC_TEST_DATA "/spec_override.spn", NULL, 0, stderr);
+  cr_assert_not_null(spec);
+  cr_assert_eq(spec->train.nlrs, 2);
+  cr_assert_eq(spec->nset_sources, 0);
+  spec_free(spec);
+}
+
+/* ---- errors in the path ------------------------------------------------------ */
+
+Test(override, unknown_block_or_layer) {
+  expect_output(LOAD("trian.lr=0.5"),
+                "--set 1:1:1: error: unknown block or layer 'trian'\n"
+                "    1 | trian.lr=0.5\n"
+                "      | ^~~~~\n"
+                "--set 1:1:1: note: did you mean 'train'?\n");
+  expect_output(LOAD("train.lr=0.5", "h3.l1=0"),
+                "--set 2:1:1: error: unknown block or layer 'h3'\n"
+                "    1 | h3.l1=0\n"
+                "      | ^~\n"
+                "--set 2:1:1: note: did you mean 'h1'?\n");
+}
+
+Test(override, unknown_setting_in_a_block) {
+  expect_output(LOAD("train.bacth=5"),
+                "--set 1:1:7: error: unknown setting 'bacth' in 'train' block\n"
+                "    1 | train.bacth=5\n"
+                "      |       ^~~~~\n"
+                "--set 1:1:7: note: did you mean 'batch'?\n");
+}
+
+Test(override, unknown_key_of_a_layer) {
+  expect_output(LOAD("h2.unit=5"),
+                "--set 1:1:4: error: unknown setting 'unit' of layer 'h2'\n"
+                "    1 | h2.unit=5\n"
+                "      |    ^~~~\n"
+                "--set 1:1:4: note: did you mean 'units'?\n");
+}
+
+Test(override, unknown_pretrain_layer_and_setting) {
+  expect_output(LOAD("pretrain.h4.lr=0.1"),
+                "--set 1:1:10: error: unknown layer 'h4'\n"
+                "    1 | pretrain.h4.lr=0.1\n"
+                "      |          ^~\n"
+                "--set 1:1:10: note: did you mean 'h1'?\n");
+  expect_output(LOAD("pretrain.h1.epoch=1"),
+                "--set 1:1:13: error: unknown pretrain setting 'epoch'\n"
+                "    1 | pretrain.h1.epoch=1\n"
+                "      |             ^~~~~\n"
+                "--set 1:1:13: note: did you mean 'epochs'?\n");
+}
+
+Test(override, malformed_paths) {
+  expect_output(LOAD("train.lr"),
+                "--set 1:1:1: error: expected PATH=VALUE, like train.lr=0.01\n"
+                "    1 | train.lr\n"
+                "      | ^~~~~~~~\n");
+  expect_output(LOAD("train..lr=1"),
+                "--set 1:1:7: error: missing name in the path\n"
+                "    1 | train..lr=1\n"
+                "      |       ^\n");
+  expect_output(LOAD("lr=1"),
+                "--set 1:1:1: error: the path needs a block or layer and a setting, like "
+                "train.lr\n"
+                "    1 | lr=1\n"
+                "      | ^~\n");
+  expect_output(LOAD("train.lr.x=1"),
+                "--set 1:1:10: error: too many parts in the path: 'train.lr' already names a "
+                "setting\n"
+                "    1 | train.lr.x=1\n"
+                "      |          ^\n");
+  expect_output(LOAD("a.b.c.d=1"),
+                "--set 1:1:7: error: too many parts in the path: BLOCK.SETTING, LAYER.KEY or "
+                "pretrain.LAYER.SETTING\n"
+                "    1 | a.b.c.d=1\n"
+                "      |       ^\n");
+  expect_output(LOAD("train.2x=1"),
+                "--set 1:1:7: error: '2x' is not a name\n"
+                "    1 | train.2x=1\n"
+                "      |       ^~\n");
+}
+
+/* ---- errors in the value: shown in the override ------------------------------------ */
+
+Test(override, syntax_error_in_the_value) {
+  expect_output(LOAD("train.lr=0.1 *"),
+                "--set 1:1:15: error: expected expression, found end of file\n"
+                "    1 | train.lr=0.1 *\n"
+                "      |               ^\n");
+  expect_output(LOAD("train.lr="),
+                "--set 1:1:10: error: expected expression, found end of file\n"
+                "    1 | train.lr=\n"
+                "      |          ^\n");
+  expect_output(LOAD("train.lr=@"),
+                "--set 1:1:10: error: unexpected character '@'\n"
+                "    1 | train.lr=@\n"
+                "      |          ^\n"
+                "--set 1:1:10: error: expected expression, found end of file\n"
+                "    1 | train.lr=@\n"
+                "      |          ^\n");
+}
+
+Test(override, value_is_checked_like_the_file) {
+  expect_output(LOAD("train.lr=-1"),
+                "--set 1:1:10: error: 'lr' must be greater than 0, not -1\n"
+                "    1 | train.lr=-1\n"
+                "      |          ^~\n");
+  expect_output(LOAD("h1.units=relu"),
+                "--set 1:1:10: error: expected an integer for the width of layer 'h1', found "
+                "identifier 'relu'\n"
+                "    1 | h1.units=relu\n"
+                "      |          ^~~~\n");
+  expect_output(LOAD("h1.activation=rleu"),
+                "--set 1:1:15: error: unknown activation 'rleu'\n"
+                "    1 | h1.activation=rleu\n"
+                "      |               ^~~~\n"
+                "--set 1:1:15: note: did you mean 'relu'?\n");
+  expect_output(LOAD("data.scale=1/0"),
+                "--set 1:1:13: error: division by zero\n"
+                "    1 | data.scale=1/0\n"
+                "      |             ^\n");
+}
+
+Test(override, notes_may_point_into_the_file) {
+  expect_output(LOAD("model.loss=squared_error"),
+                "--set 1:1:12: error: loss 'squared_error' does not match the output "
+                "activation 'softmax'\n"
+                "    1 | model.loss=squared_error\n"
+                "      |            ^~~~~~~~~~~~~\n"
+                "runs/m.spn:5:25: note: the output layer 'out' is declared softmax here, which "
+                "goes with 'loss = nll'\n"
+                "    5 |   layer out = dense(10, softmax)\n"
+                "      |                         ^~~~~~~\n");
+}
+
+/* An added block comes last in the file, and is checked in that order. */
+Test(override, added_statement_is_located_in_the_override) {
+  expect_output(LOAD("pretrain.h2.layers={h1}", "train.seed=-1"),
+                "--set 2:1:12: error: 'seed' must be at least 0, not -1\n"
+                "    1 | train.seed=-1\n"
+                "      |            ^~\n"
+                "--set 1:1:13: error: 'layers' belongs to the 'pretrain' block, not to one "
+                "layer's settings\n"
+                "    1 | pretrain.h2.layers={h1}\n"
+                "      |             ^~~~~~\n");
+}
+
+Test(override, every_bad_override_is_reported) {
+  Loaded r = LOAD("trian.lr=1", "h1.l3=2", "train.lr=(", "x=1");
+  cr_assert_null(r.spec);
+  cr_assert_not_null(strstr(r.out, "--set 1:1:1: error: "), "%s", r.out);
+  cr_assert_not_null(strstr(r.out, "--set 2:1:4: error: "), "%s", r.out);
+  cr_assert_not_null(strstr(r.out, "--set 3:1:11: error: "), "%s", r.out);
+  cr_assert_not_null(strstr(r.out, "--set 4:1:1: error: "), "%s", r.out);
+  loaded_free(&r);
+}
+
+Test(override, not_applied_to_a_file_with_syntax_errors) {
+  Loaded r = load_text("model {\n  input 784\n}\n", (const char *const[]){"trian.lr=1", NULL});
+  cr_assert_null(r.spec);
+  cr_assert_str_eq(r.out,
+                   "runs/m.spn:2:9: error: expected '=', found number\n"
+                   "    2 |   input 784\n"
+                   "      |         ^~~\n");
+  loaded_free(&r);
+}
+
+Test(override, missing_file) {
+  char *out = NULL;
+  size_t size;
+  FILE *f = open_memstream(&out, &size);
+  Override set = {"train.lr=1"};
+  cr_assert_null(spec_load_with("/nonexistent/x.spn", &set, 1, f));
+  fclose(f);
+  cr_assert_str_eq(out, "sparsec: cannot read '/nonexistent/x.spn': No such file or directory\n");
+  free(out);
+}
