@@ -50,6 +50,20 @@ void abi_describe(const Module *m, SrSlot *slots, SrKernel train_step, SrKernel 
   }
 }
 
+void abi_describe_pretrain(const Module *m, const SrKernel *steps, SrModel *out) {
+  out->npretrain = m->npretrain;
+  for (int i = 0; i < m->npretrain && i < SR_MAX_PRETRAIN; i++) {
+    const PretrainProgram *pp = &m->pretrain[i];
+    SrPretrainStage *s = &out->pretrain[i];
+    s->layer = m->hidden[pp->layer].name;
+    s->step = steps ? steps[i] : NULL;
+    s->slot_cost = pp->cost;
+    s->slot_input_max = pp->input_max;
+    s->epochs = pp->epochs;
+    s->batch = pp->batch;
+  }
+}
+
 void abi_use_plan(const MemoryPlan *plan, int rows, SrSlot *slots, SrModel *out) {
   for (int v = 0; v < out->nslots; v++) {
     slots[v].in_arena = plan->offset[v] >= 0;

@@ -43,6 +43,7 @@ typedef struct JitTimes {
 Jit *jit_compile(const Module *m, char *err, int errlen);
 SrKernel jit_train_step(const Jit *jit);
 SrKernel jit_infer(const Jit *jit);
+const SrKernel *jit_pretrain(const Jit *jit); /* one per m->pretrain stage */
 JitTimes jit_times(const Jit *jit);
 void jit_free(Jit *jit);
 
@@ -53,6 +54,9 @@ void jit_free(Jit *jit);
  * entries; it is referenced by *out and must outlive it. */
 void abi_describe(const Module *m, SrSlot *slots, SrKernel train_step, SrKernel infer,
                   SrModel *out);
+/* Adds the pretraining stages, with their step kernels (one per
+ * m->pretrain entry; NULL when describing without code). */
+void abi_describe_pretrain(const Module *m, const SrKernel *steps, SrModel *out);
 /* Places the planned temporaries in the model's arena (ir plan_memory for
  * batches of at most `rows` rows). */
 void abi_use_plan(const MemoryPlan *plan, int rows, SrSlot *slots, SrModel *out);

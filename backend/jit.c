@@ -21,6 +21,7 @@
 struct Jit {
   LLVMOrcLLJITRef lljit;
   SrKernel train_step, infer;
+  SrKernel pretrain[SPEC_MAX_LAYERS];
   JitTimes times;
 };
 
@@ -65,6 +66,7 @@ static int define_host_symbols(LLVMOrcLLJITRef lljit, char *err, int errlen) {
       {"log1pf", (void *)log1pf},
       {"expm1f", (void *)expm1f},
       {"tanhf", (void *)tanhf},
+      {"cosf", (void *)cosf},
   };
   enum { N = sizeof symbols / sizeof symbols[0] };
   LLVMOrcCSymbolMapPair pairs[N];
@@ -113,8 +115,10 @@ static int add_programs(Jit *jit, const Module *m, char *err, int errlen) {
   LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
   LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsctx);
   LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("sparsec", ctx);
-  codegen_program(mod, m, &m->train);
-  codegen_program(mod, m, &m->infer);
+  const Program *programs[2 + SPEC_MAX_LAYERS];
+  int n = module_programs(m, programs);
+  for (int i = 0; i < n; i++)
+    codegen_program(mod, m, programs[i]);
   double t1 = now_ms();
   LLVMTargetMachineRef tm = target_host_machine(err, errlen);
   int rc = tm ? 0 : -1;
@@ -151,8 +155,11 @@ Jit *jit_compile(const Module *m, char *err, int errlen) {
     return NULL;
   }
   double t0 = now_ms(); /* the first lookup compiles the whole module */
-  if (lookup(jit, m->train.name, &jit->train_step, err, errlen) != 0 ||
-      lookup(jit, m->infer.name, &jit->infer, err, errlen) != 0) {
+  int rc = lookup(jit, m->train.name, &jit->train_step, err, errlen) != 0 ||
+           lookup(jit, m->infer.name, &jit->infer, err, errlen) != 0;
+  for (int i = 0; i < m->npretrain && rc == 0; i++)
+    rc = lookup(jit, m->pretrain[i].program.name, &jit->pretrain[i], err, errlen) != 0;
+  if (rc) {
     jit_free(jit);
     return NULL;
   }
@@ -162,6 +169,7 @@ Jit *jit_compile(const Module *m, char *err, int errlen) {
 
 SrKernel jit_train_step(const Jit *jit) { return jit->train_step; }
 SrKernel jit_infer(const Jit *jit) { return jit->infer; }
+const SrKernel *jit_pretrain(const Jit *jit) { return jit->pretrain; }
 JitTimes jit_times(const Jit *jit) { return jit->times; }
 
 void jit_free(Jit *jit) {

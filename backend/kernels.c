@@ -2,6 +2,8 @@
  * the same maths as ir/interp.c, which is the oracle these are tested
  * against. Loops over whole tensors are flat (k < rows*cols) so that the
  * vectoriser sees one simple loop; dense products call cblas_sgemm. */
+#include <stdint.h>
+
 #include "gen.h"
 
 enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
@@ -302,24 +304,36 @@ static void emit_softmax_nll(Gen *g, const Op *op) {
 }
 
 /* softmax_nll_grad, sigmoid_ce_grad, squared_error_grad:
- * dx[i,j] = (p[i,j] - [j == y_i]) / rows */
+ * dx[i,j] = (p[i,j] - t[i,j]) / rows, t one-hot labels or a target tensor */
+/* A head's target at element k = (i, j): [j == y_i] for class labels (label
+ * already loaded for row i), or t[k] for a float target tensor. */
+static LLVMValueRef target_at(Gen *g, int t, LLVMValueRef label, LLVMValueRef j, LLVMValueRef k) {
+  if (g->m->values[t].kind != VAL_LABELS)
+    return load_f32(g, t, k);
+  return LLVMBuildUIToFP(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, j, label, ""), g->f32, "");
+}
+
+static LLVMValueRef row_label(Gen *g, int t, LLVMValueRef i) {
+  return g->m->values[t].kind == VAL_LABELS ? label_of_row(g, t, i) : NULL;
+}
+
 static void emit_onehot_grad(Gen *g, const Op *op) {
   int probs = op->in[0], labels = op->in[1], dx = op->out[0];
   LLVMValueRef inv_rows = LLVMBuildFDiv(g->b, const_f32(g, 1.0),
                                         LLVMBuildSIToFP(g->b, g->rows, g->f32, ""), "");
-  Loop i = loop_begin(g, rows_of(g, probs), "nll_grad.i");
+  Loop i = loop_begin(g, rows_of(g, probs), "target_grad.i");
   LLVMValueRef base = LLVMBuildNUWMul(g->b, i.i, cols_of(g, probs), "");
-  LLVMValueRef label = label_of_row(g, labels, i.i);
-  Loop j = loop_begin(g, cols_of(g, probs), "nll_grad.j");
+  LLVMValueRef label = row_label(g, labels, i.i);
+  Loop j = loop_begin(g, cols_of(g, probs), "target_grad.j");
   LLVMValueRef k = LLVMBuildNUWAdd(g->b, base, j.i, "");
-  LLVMValueRef hot = LLVMBuildUIToFP(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, j.i, label, ""), g->f32, "");
+  LLVMValueRef hot = target_at(g, labels, label, j.i, k);
   LLVMValueRef d = LLVMBuildFSub(g->b, load_f32(g, probs, k), hot, "");
   store_f32(g, dx, k, LLVMBuildFMul(g->b, d, inv_rows, ""));
   loop_end(g, &j);
   loop_end(g, &i);
 }
 
-/* For each element, with t = [j == y_i]:
+/* For each element, with t = [j == y_i] or the target tensor's element:
  *   sigmoid_ce:     probs = sigmoid(z);  loss += softplus(z) - t z
  *                   (= -t log p - (1-t) log(1-p), stable for any z)
  *   squared_error:  loss += (z - t)^2 / 2
@@ -329,11 +343,11 @@ static void emit_onehot_loss(Gen *g, const Op *op) {
   LLVMValueRef total = entry_alloca(g, g->f64, LLVMConstReal(g->f64, 0), "loss.total");
   Loop i = loop_begin(g, rows_of(g, z), op_name(op->kind));
   LLVMValueRef base = LLVMBuildNUWMul(g->b, i.i, cols_of(g, z), "");
-  LLVMValueRef label = label_of_row(g, labels, i.i);
+  LLVMValueRef label = row_label(g, labels, i.i);
   Loop j = loop_begin(g, cols_of(g, z), "j");
   LLVMValueRef k = LLVMBuildNUWAdd(g->b, base, j.i, "");
   LLVMValueRef v = load_f32(g, z, k);
-  LLVMValueRef t = LLVMBuildUIToFP(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, j.i, label, ""), g->f32, "");
+  LLVMValueRef t = target_at(g, labels, label, j.i, k);
   LLVMValueRef term;
   if (op->kind == OP_SIGMOID_CE) {
     store_f32(g, op->out[0], k, sigmoid(g, v));
@@ -410,6 +424,95 @@ static void emit_bias_act_grad(Gen *g, const Op *op) {
   loop_end(g, &i);
 }
 
+/* max_abs: out = max_k |x[k]| */
+static void emit_max_abs(Gen *g, const Op *op) {
+  int x = op->in[0];
+  LLVMValueRef acc = entry_alloca(g, g->f32, fconst(g, 0.0), "max");
+  Loop k = loop_begin(g, count_of(g, x), "max_abs");
+  LLVMValueRef a = call_unary(g, "llvm.fabs.f32", g->f32, load_f32(g, x, k.i));
+  LLVMValueRef m = LLVMBuildLoad2(g->b, g->f32, acc, "");
+  LLVMBuildStore(g->b, LLVMBuildSelect(g->b, LLVMBuildFCmp(g->b, LLVMRealOGT, a, m, ""), a, m, ""), acc);
+  loop_end(g, &k);
+  store_f32(g, op->out[0], const_i64(g, 0), LLVMBuildLoad2(g->b, g->f32, acc, ""));
+}
+
+/* div_scalar: out = s != 0 ? x / s : 0 */
+static void emit_div_scalar(Gen *g, const Op *op) {
+  int x = op->in[0];
+  LLVMValueRef s = load_f32(g, op->in[1], const_i64(g, 0));
+  LLVMValueRef nonzero = LLVMBuildFCmp(g->b, LLVMRealONE, s, fconst(g, 0.0), "");
+  Loop k = loop_begin(g, count_of(g, x), "div_scalar");
+  LLVMValueRef q = LLVMBuildFDiv(g->b, load_f32(g, x, k.i), s, "");
+  store_f32(g, op->out[0], k.i, LLVMBuildSelect(g->b, nonzero, q, fconst(g, 0.0), ""));
+  loop_end(g, &k);
+}
+
+static LLVMValueRef u64c(Gen *g, unsigned long long v) {
+  return LLVMConstInt(g->i64, v, 0);
+}
+
+/* splitmix64's finaliser */
+static LLVMValueRef mix64(Gen *g, LLVMValueRef z) {
+  z = LLVMBuildMul(g->b, LLVMBuildXor(g->b, z, LLVMBuildLShr(g->b, z, u64c(g, 30), ""), ""),
+                   u64c(g, 0xBF58476D1CE4E5B9ull), "");
+  z = LLVMBuildMul(g->b, LLVMBuildXor(g->b, z, LLVMBuildLShr(g->b, z, u64c(g, 27), ""), ""),
+                   u64c(g, 0x94D049BB133111EBull), "");
+  return LLVMBuildXor(g->b, z, LLVMBuildLShr(g->b, z, u64c(g, 31), ""), "");
+}
+
+static LLVMValueRef bits_to_unit(Gen *g, LLVMValueRef bits24) {
+  return LLVMBuildFMul(g->b, LLVMBuildUIToFP(g->b, bits24, g->f32, ""), fconst(g, 0x1p-24), "");
+}
+
+static LLVMValueRef load_counter(Gen *g, int slot) {
+  LLVMValueRef zero = const_i64(g, 0);
+  LLVMValueRef p = LLVMBuildInBoundsGEP2(g->b, g->i32, g->slot[slot], &zero, 1, "");
+  return LLVMBuildLoad2(g->b, g->i32, p, "step");
+}
+
+/* noise, with the generator of ir/interp.c (docs/ir.md), per element k:
+ *   z = mix64((step << 32 | k) + seed * 0x9E3779B97F4A7C15)
+ *   u = (z >> 40) 2^-24;  u2 = ((z >> 16) & 0xffffff) 2^-24
+ *   masking u < p ? 0 : x;  salt_pepper u < p ? (z & 1) : x;
+ *   gaussian x + sigma sqrt(-2 ln(1 - u)) cos(2 pi u2) */
+static void emit_noise(Gen *g, const Op *op) {
+  int x = op->in[0];
+  LLVMValueRef step = LLVMBuildShl(g->b, LLVMBuildZExt(g->b, load_counter(g, op->in[1]), g->i64, ""),
+                                   u64c(g, 32), "");
+  LLVMValueRef salt = u64c(g, (unsigned long long)(uint32_t)op->coef2 * 0x9E3779B97F4A7C15ull);
+  LLVMValueRef p = fconst(g, op->coef);
+  Loop k = loop_begin(g, count_of(g, x), "noise");
+  LLVMValueRef index = LLVMBuildAnd(g->b, k.i, u64c(g, 0xffffffffull), "");
+  LLVMValueRef z = mix64(g, LLVMBuildAdd(g->b, LLVMBuildOr(g->b, step, index, ""), salt, ""));
+  LLVMValueRef u = bits_to_unit(g, LLVMBuildLShr(g->b, z, u64c(g, 40), ""));
+  LLVMValueRef v = load_f32(g, x, k.i), r;
+  LLVMValueRef hit = LLVMBuildFCmp(g->b, LLVMRealOLT, u, p, "");
+  if (op->noise == NOISE_MASKING) {
+    r = LLVMBuildSelect(g->b, hit, fconst(g, 0.0), v, "");
+  } else if (op->noise == NOISE_SALT_PEPPER) {
+    LLVMValueRef bit = LLVMBuildUIToFP(g->b, LLVMBuildAnd(g->b, z, u64c(g, 1), ""), g->f32, "");
+    r = LLVMBuildSelect(g->b, hit, bit, v, "");
+  } else {
+    LLVMValueRef u2 = bits_to_unit(
+        g, LLVMBuildAnd(g->b, LLVMBuildLShr(g->b, z, u64c(g, 16), ""), u64c(g, 0xffffff), ""));
+    LLVMValueRef ln = call_unary(g, "llvm.log.f32", g->f32, LLVMBuildFSub(g->b, fconst(g, 1.0), u, ""));
+    LLVMValueRef radius = call_unary(g, "llvm.sqrt.f32", g->f32, LLVMBuildFMul(g->b, fconst(g, -2.0), ln, ""));
+    LLVMValueRef angle = call_unary(g, "llvm.cos.f32", g->f32,
+                                    LLVMBuildFMul(g->b, fconst(g, 6.28318530718), u2, ""));
+    r = LLVMBuildFAdd(g->b, v, LLVMBuildFMul(g->b, p, LLVMBuildFMul(g->b, radius, angle, ""), ""), "");
+  }
+  store_f32(g, op->out[0], k.i, r);
+  loop_end(g, &k);
+}
+
+/* step: counter += 1 (a uint32 in a state slot) */
+static void emit_step(Gen *g, const Op *op) {
+  LLVMValueRef zero = const_i64(g, 0);
+  LLVMValueRef p = LLVMBuildInBoundsGEP2(g->b, g->i32, g->slot[op->in[0]], &zero, 1, "");
+  LLVMValueRef next = LLVMBuildAdd(g->b, LLVMBuildLoad2(g->b, g->i32, p, ""), LLVMConstInt(g->i32, 1, 0), "");
+  LLVMBuildStore(g->b, next, p);
+}
+
 void emit_op(Gen *g, const Op *op) {
   switch (op->kind) {
   case OP_MATMUL:
@@ -427,6 +530,10 @@ void emit_op(Gen *g, const Op *op) {
   case OP_COUNT_ZERO: emit_reduction(g, op); break;
   case OP_BIAS_GRAD: emit_bias_grad(g, op); break;
   case OP_BIAS_ACT: emit_bias_act(g, op); break;
+  case OP_MAX_ABS: emit_max_abs(g, op); break;
+  case OP_DIV_SCALAR: emit_div_scalar(g, op); break;
+  case OP_NOISE: emit_noise(g, op); break;
+  case OP_STEP: emit_step(g, op); break;
   case OP_BIAS_ACT_GRAD: emit_bias_act_grad(g, op); break;
   default: emit_elementwise(g, op); break;
   }

@@ -80,8 +80,13 @@ static void trained_free(Trained *t) {
   memset(t, 0, sizeof *t);
 }
 
+/* Batch-sized buffers hold the largest batch any program runs. */
 static int eval_rows(const Spec *spec) {
-  return spec->train.batch > EVAL_ROWS ? spec->train.batch : EVAL_ROWS;
+  int rows = spec->train.batch > EVAL_ROWS ? spec->train.batch : EVAL_ROWS;
+  for (int i = 0; i < spec->pretrain.nstages; i++)
+    if (spec->pretrain.stages[i].batch > rows)
+      rows = spec->pretrain.stages[i].batch;
+  return rows;
 }
 
 /* Builds the module, optimises it, plans its memory and JIT-compiles it. */
@@ -112,6 +117,7 @@ static int compile(const Spec *spec, double lr, const PassOptions *passes, Train
     return -1;
   }
   abi_describe(t->m, t->slots, jit_train_step(t->jit), jit_infer(t->jit), &t->model);
+  abi_describe_pretrain(t->m, jit_pretrain(t->jit), &t->model);
   if (passes->enabled) {
     MemoryPlan plan;
     if (plan_memory(t->m, eval_rows(spec), &plan) != 0) {
@@ -140,8 +146,10 @@ static int train_at(const Spec *spec, const RunOptions *o, double lr, const Data
                        .progress = progress,
                        .run = spec->train.nlrs > 1 ? run : NULL,
                        .metrics = metrics};
+  SrPretrainConfig pre = {.seed = spec->train.seed, .log = stdout, .progress = progress};
   SrError err = {{0}};
   if (sr_state_init(&t->state, &t->model, rows, spec->train.seed, &err) != 0 ||
+      (t->model.npretrain > 0 && sr_pretrain(&t->state, &pre, &d->train, &err) != 0) ||
       sr_fit(&t->state, &cfg, &d->train, &d->valid, &d->test, &t->result, &err) != 0) {
     fprintf(stderr, "sparsec: %s\n", err.msg);
     return -1;

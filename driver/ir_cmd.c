@@ -16,7 +16,8 @@ typedef struct IrArgs {
 static int usage(FILE *out, int status) {
   fputs("usage: sparsec ir [options] FILE.spn\n"
         "Prints the module's values, then its programs (docs/ir.md) after optimisation.\n"
-        "  --program train|infer   print only this program\n"
+        "  --program NAME          print only this program: train, infer or\n"
+        "                          pretrain:LAYER (a stage of the pretrain block)\n"
         "  --after PASS            stop the optimiser after PASS (prune-zero, fuse-relu,\n"
         "                          fuse-sgd, schedule-updates, dce, plan-memory)\n"
         "  --passes none           print the programs as derived, unoptimised\n"
@@ -59,10 +60,6 @@ static int parse(IrArgs *a, int argc, char **argv) {
     } else if (strcmp(arg, "--program") == 0) {
       if (!(a->program = value_of(argc, argv, &i)))
         return -1;
-      if (strcmp(a->program, "train") != 0 && strcmp(a->program, "infer") != 0) {
-        fprintf(stderr, "sparsec: unknown program '%s' (train or infer)\n", a->program);
-        return -1;
-      }
     } else if (strcmp(arg, "--after") == 0) {
       if (!(a->passes.stop_after = value_of(argc, argv, &i)))
         return -1;
@@ -94,12 +91,6 @@ static int parse(IrArgs *a, int argc, char **argv) {
   return 0;
 }
 
-static void print_values(const Module *m, FILE *out) {
-  for (int v = 0; v < m->nvalues; v++)
-    if (m->values[v].kind != VAL_TEMP)
-      print_value_decl(&m->values[v], out);
-}
-
 static void print_memory_plan(const Module *m, int rows, FILE *out) {
   MemoryPlan plan;
   if (plan_memory(m, rows, &plan) != 0)
@@ -113,7 +104,7 @@ static void print_memory_plan(const Module *m, int rows, FILE *out) {
 }
 
 static void print_stats_line(const char *when, const Module *m, const Program *p, int rows,
-                             long arena, FILE *out) {
+                             FILE *out) {
   ProgramStats st;
   program_stats(m, p, rows, &st);
   fprintf(out, "  %-7s %3d kernels (%d dense products), %3d passes over activation memory",
@@ -121,24 +112,46 @@ static void print_stats_line(const char *when, const Module *m, const Program *p
   for (int h = 0; h < m->nhidden; h++)
     fprintf(out, "%s%s %d", h ? ", " : " [per hidden output: ", m->hidden[h].name,
             st.hidden_passes[h]);
-  fprintf(out, "%s; temporaries %.2f MB", m->nhidden ? "]" : "", st.temp_bytes / 1e6);
-  if (arena >= 0)
-    fprintf(out, ", planned arena %.2f MB", arena / 1e6);
-  fputc('\n', out);
+  fprintf(out, "%s; temporaries %.2f MB\n", m->nhidden ? "]" : "", st.temp_bytes / 1e6);
 }
 
 /* Before: the derived programs; after: optimised as asked, with the plan. */
 static void print_stats(const Module *before, const Module *after, int rows, FILE *out) {
-  MemoryPlan plan = {0};
+  MemoryPlan plan = {0}, raw = {0};
   long arena = plan_memory(after, rows, &plan) == 0 ? plan.arena_bytes : -1;
+  long unplanned = plan_memory(before, rows, &raw) == 0 ? raw.unplanned_bytes : -1;
   memory_plan_free(&plan);
-  const Program *b[] = {&before->train, &before->infer}, *a[] = {&after->train, &after->infer};
-  for (int k = 0; k < 2; k++) {
+  memory_plan_free(&raw);
+  const Program *b[2 + SPEC_MAX_LAYERS], *a[2 + SPEC_MAX_LAYERS];
+  int n = module_programs(before, b);
+  module_programs(after, a);
+  for (int k = 0; k < n; k++) {
     fprintf(out, "%s (batch %d):\n", a[k]->name, rows);
-    print_stats_line("before", before, b[k], rows, -1, out);
-    print_stats_line("after", after, a[k], rows, k == 0 ? arena : -1, out);
+    print_stats_line("before", before, b[k], rows, out);
+    print_stats_line("after", after, a[k], rows, out);
   }
-  fprintf(out, "(the arena holds the temporaries of both programs; they never run at once)\n");
+  fprintf(out,
+          "peak memory for temporaries: %.2f MB unoptimised with a buffer each, %.2f MB "
+          "optimised and planned in one arena (shared by all programs: they never run at once)\n",
+          unplanned / 1e6, arena / 1e6);
+}
+
+/* train, infer or pretrain:LAYER; NULL after a message if there is none. */
+static const Program *find_program(const Module *m, const char *name) {
+  const Program *p[2 + SPEC_MAX_LAYERS];
+  int n = module_programs(m, p);
+  for (int i = 0; i < n; i++) {
+    const char *pname = p[i]->name;
+    if (strcmp(pname, name) == 0 ||
+        (strncmp(name, "pretrain:", 9) == 0 && strncmp(pname, "pretrain_", 9) == 0 &&
+         strcmp(pname + 9, name + 9) == 0))
+      return p[i];
+  }
+  fprintf(stderr, "sparsec: no program '%s'; this spec has:", name);
+  for (int i = 0; i < n; i++)
+    fprintf(stderr, " %s", p[i]->name);
+  fputc('\n', stderr);
+  return NULL;
 }
 
 static Module *build(const Spec *spec, const PassOptions *passes) {
@@ -167,13 +180,13 @@ int cmd_ir(int argc, char **argv) {
   int rc = m && (!args.stats || raw) ? 0 : 1;
   if (rc == 0 && args.stats) {
     print_stats(raw, m, spec->train.batch, stdout);
+  } else if (rc == 0 && args.program) {
+    const Program *p = find_program(m, args.program);
+    if (p)
+      print_program(m, p, stdout);
+    rc = p ? 0 : 1;
   } else if (rc == 0) {
-    if (!args.program)
-      print_values(m, stdout);
-    if (!args.program || strcmp(args.program, "train") == 0)
-      print_program(m, &m->train, stdout);
-    if (!args.program || strcmp(args.program, "infer") == 0)
-      print_program(m, &m->infer, stdout);
+    print_module(m, stdout);
     const char *after = args.passes.stop_after;
     if (args.passes.enabled && after && strcmp(after, "plan-memory") == 0)
       print_memory_plan(m, spec->train.batch, stdout);

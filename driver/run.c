@@ -50,16 +50,8 @@ int cmd_run(int argc, char **argv) {
   Spec *spec = spec_load_with(args.path, args.overrides, args.noverrides, stderr);
   if (!spec)
     return 1;
-  int rc = 1;
-  if (spec->pretrain.present) {
-    fprintf(stderr,
-            "sparsec: %s: greedy pretraining is not supported by `run` yet; the pretrain "
-            "block is checked (sparsec check) but cannot be executed\n",
-            args.path);
-  } else {
-    sr_blas_threads(BLAS_THREADS);
-    rc = run_experiment(spec, &options);
-  }
+  sr_blas_threads(BLAS_THREADS);
+  int rc = run_experiment(spec, &options);
   spec_free(spec);
   return rc;
 }

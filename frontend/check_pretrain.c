@@ -27,13 +27,13 @@ static int layer_index(const Spec *spec, const char *name) {
   return -1;
 }
 
-static void unknown_layer(Checker *c, const Expr *e) {
+static void unknown_layer(Checker *c, Loc loc, const char *name) {
   const char *names[SPEC_MAX_LAYERS + 1];
   for (int i = 0; i < c->spec->nlayers; i++)
     names[i] = c->spec->layers[i].name;
   names[c->spec->nlayers] = NULL;
-  diag_error(c->diag, e->loc, "unknown layer '%s'", e->text);
-  diag_suggest(c->diag, e->loc, e->text, names);
+  diag_error(c->diag, loc, "unknown layer '%s'", name);
+  diag_suggest(c->diag, loc, name, names);
 }
 
 /* One element of `layers`: 1 if it is added to the list. */
@@ -45,7 +45,7 @@ static int list_layer(Checker *c, const Expr *e, const char *what) {
   }
   int i = layer_index(spec, e->text);
   if (i < 0) {
-    unknown_layer(c, e);
+    unknown_layer(c, e->loc, e->text);
     return 0;
   }
   if (i == spec->nlayers - 1) {
@@ -237,14 +237,14 @@ static void build_stages(Checker *c, const Block *b, const PretrainStage *templa
   }
 }
 
-/* The stage of the layer a nested block names; NULL (reported) if none. */
+/* The stage of the layer a nested block names; -1 (reported) if none. */
 static int stage_of(Checker *c, const Stmt *s) {
   const Spec *spec = c->spec;
   if (!c->have_model || c->pretrain.layers_bad)
     return -1;  /* the names cannot be resolved soundly: the cause was reported */
   int i = layer_index(spec, s->name);
   if (i < 0) {
-    unknown_layer(c, &(Expr){.kind = EXPR_IDENT, .loc = s->name_loc, .text = s->name});
+    unknown_layer(c, s->name_loc, s->name);
     return -1;
   }
   for (int k = 0; k < spec->pretrain.nstages; k++)

@@ -131,7 +131,7 @@ typedef struct Ast {
 Ast *parse_source(const Source *src, Diag *diag);
 void ast_free(Ast *ast);
 
-/* ---- check.c: the checked model ------------------------------------------ */
+/* ---- check*.c: the checked model ------------------------------------------ */
 
 /* Every setting has a default; a Loc with line 0 means "not written in the
  * file" (the default applies). */

@@ -61,9 +61,13 @@ static int read_part(Setter *st, int begin, int end, Part *part) {
     diag_error(st->diag, span(st->src, begin, 1), "missing name in the path");
     return 0;
   }
-  if (!is_name(text + begin, len) || len > MAX_NAME_LEN) {
-    diag_error(st->diag, span(st->src, begin, len), "'%.*s' is not a name", len > 40 ? 40 : len,
-               text + begin);
+  if (len > MAX_NAME_LEN) {
+    diag_error(st->diag, span(st->src, begin, len), "name too long: %d bytes, at most %d", len,
+               MAX_NAME_LEN);
+    return 0;
+  }
+  if (!is_name(text + begin, len)) {
+    diag_error(st->diag, span(st->src, begin, len), "'%.*s' is not a name", len, text + begin);
     return 0;
   }
   memcpy(part->name, text + begin, len);
@@ -191,7 +195,11 @@ static int set_in_block(Setter *st, const Path *path, Expr *value) {
   }
   if (find_name(key->name, names) < 0) {
     diag_error(st->diag, key->loc, "unknown setting '%s' in '%s' block", key->name, block);
-    diag_suggest(st->diag, key->loc, key->name, names);
+    if (strcmp(block, "pretrain") == 0 && find_layer(st->ast, key->name))
+      diag_note(st->diag, key->loc, "a layer's pretraining settings are pretrain.%s.SETTING",
+                key->name);
+    else
+      diag_suggest(st->diag, key->loc, key->name, names);
     return 0;
   }
   StmtKind kind = value->kind == EXPR_SET && language_takes_set(block, key->name) ? STMT_IN

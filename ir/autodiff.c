@@ -15,6 +15,7 @@
 
 typedef struct Sweep {
   Module *m;
+  const Objective *objective;
   Program *out;
   int nforward_values; /* grad[] covers the values that existed before the sweep */
   int *grad;           /* value -> its gradient's value, or -1 */
@@ -40,9 +41,9 @@ static void accumulate(Sweep *s, int v, int g) {
   s->grad[v] = sum;
 }
 
-static int is_loss_term(const Module *m, int op_index) {
-  for (int k = 0; k < m->nloss_terms; k++)
-    if (m->loss_terms[k] == op_index)
+static int is_loss_term(const Objective *o, int op_index) {
+  for (int k = 0; k < o->nloss; k++)
+    if (o->loss_ops[k] == op_index)
       return 1;
   return 0;
 }
@@ -104,7 +105,7 @@ static OpKind activation_grad(OpKind kind) {
 }
 
 static void backward_op(Sweep *s, const Op *op, int op_index) {
-  if (is_loss_term(s->m, op_index)) {
+  if (is_loss_term(s->objective, op_index)) {
     backward_loss_term(s, op);
     return;
   }
@@ -152,8 +153,9 @@ static void backward_op(Sweep *s, const Op *op, int op_index) {
 }
 
 static void mark_needs_grad(Sweep *s, const Program *p) {
+  const char *trainable = s->objective->trainable;
   for (int v = 0; v < s->nforward_values; v++)
-    s->needs_grad[v] = s->m->values[v].kind == VAL_PARAM;
+    s->needs_grad[v] = s->m->values[v].kind == VAL_PARAM && (!trainable || trainable[v]);
   for (int i = 0; i < p->nops; i++) {
     const Op *op = &p->ops[i];
     int any = 0;
@@ -166,9 +168,9 @@ static void mark_needs_grad(Sweep *s, const Program *p) {
 
 /* Plain SGD: p -= lr g. With momentum mu: v = mu v - lr g; p += v, where the
  * velocity v is optimiser state, zero at the start. */
-static void emit_update(Module *m, Program *train, int param, int grad) {
+static void emit_update(Module *m, const Objective *o, Program *train, int param, int grad) {
   Op *u;
-  if (m->momentum > 0) {
+  if (o->momentum > 0) {
     char name[256];
     snprintf(name, sizeof name, "%s.velocity", m->values[param].name);
     int v = value_new(m, name, VAL_STATE, m->values[param].rows, m->values[param].cols);
@@ -177,18 +179,18 @@ static void emit_update(Module *m, Program *train, int param, int grad) {
     u->in[0] = param;
     u->in[1] = v;
     u->in[2] = grad;
-    u->coef2 = m->momentum;
+    u->coef2 = o->momentum;
   } else {
     u = op_emit(train, OP_SGD_UPDATE);
     u->nin = 2;
     u->in[0] = param;
     u->in[1] = grad;
   }
-  u->coef = m->lr;
+  u->coef = o->lr;
 }
 
-void autodiff_append(Module *m, Program *train) {
-  Sweep s = {.m = m, .out = train, .nforward_values = m->nvalues};
+void autodiff_append(Module *m, Program *train, const Objective *o) {
+  Sweep s = {.m = m, .objective = o, .out = train, .nforward_values = m->nvalues};
   s.grad = malloc(sizeof(int) * m->nvalues);
   s.needs_grad = malloc(m->nvalues);
   if (!s.grad || !s.needs_grad) {
@@ -205,8 +207,8 @@ void autodiff_append(Module *m, Program *train) {
     backward_op(&s, &op, i);
   }
   for (int v = 0; v < s.nforward_values; v++)
-    if (m->values[v].kind == VAL_PARAM && s.grad[v] >= 0)
-      emit_update(m, train, v, s.grad[v]);
+    if (s.needs_grad[v] && m->values[v].kind == VAL_PARAM && s.grad[v] >= 0)
+      emit_update(m, o, train, v, s.grad[v]);
   free(s.grad);
   free(s.needs_grad);
 }

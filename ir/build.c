@@ -33,26 +33,22 @@ static ParamInit weight_init(InitKind kind) {
   }
 }
 
-/* Emits matmul + bias_add (+ the L2 term); returns the pre-activation. */
-static int build_affine(Module *m, const LayerSpec *l, int in, int in_width) {
+static LayerParams create_params(Module *m, const LayerSpec *l, int in_width) {
+  LayerParams lp = {.signs = -1, .in_width = in_width};
   char name[256];
   snprintf(name, sizeof name, "%s.w", l->name);
-  int w = param_new(m, name, in_width, l->units, weight_init(l->init.kind), in_width, l->units);
-  m->values[w].init_arg = l->init.a;
+  lp.w = param_new(m, name, in_width, l->units, weight_init(l->init.kind), in_width, l->units);
+  m->values[lp.w].init_arg = l->init.a;
   snprintf(name, sizeof name, "%s.b", l->name);
-  int b = param_new(m, name, 1, l->units, l->bias != 0 ? PINIT_CONSTANT : PINIT_ZERO, in_width,
-                    l->units);
-  m->values[b].init_arg = l->bias;
-  if (l->l2 > 0 || l->l2_loc.line > 0) { /* a written 0 is emitted: prune-zero removes it */
-    int pen = temp(m, l->name, ".l2", 1, 1);
-    op_emit2(&m->forward, OP_L2, pen, w, -1)->coef = l->l2;
-    add_loss_term(m);
+  lp.b = param_new(m, name, 1, l->units, l->bias != 0 ? PINIT_CONSTANT : PINIT_ZERO, in_width,
+                   l->units);
+  m->values[lp.b].init_arg = l->bias;
+  if (l->sign_trick) {
+    snprintf(name, sizeof name, "%s.signs", l->name);
+    lp.signs = value_new(m, name, VAL_CONST, 1, l->units);
+    m->values[lp.signs].init = PINIT_SIGNS;
   }
-  int z = temp(m, l->name, ".z", ROWS_BATCH, l->units);
-  op_emit2(&m->forward, OP_MATMUL, z, in, w);
-  int a = temp(m, l->name, ".a", ROWS_BATCH, l->units);
-  op_emit2(&m->forward, OP_BIAS_ADD, a, z, b);
-  return a;
+  return lp;
 }
 
 static const OpKind activation_ops[ACT_COUNT_] = {
@@ -60,27 +56,42 @@ static const OpKind activation_ops[ACT_COUNT_] = {
     [ACT_SIGMOID] = OP_SIGMOID, [ACT_LINEAR] = OP_COUNT_, [ACT_SOFTMAX] = OP_COUNT_,
 };
 
-/* act(a), then the sign trick; returns the layer's output. */
-static int build_activation(Module *m, const LayerSpec *l, int a) {
+int emit_dense(Module *m, Program *p, const LayerSpec *l, const LayerParams *lp, int in,
+               const char *prefix, int *pre_activation) {
+  char name[200]; /* names are at most 128 bytes (the frontend checks) */
+  snprintf(name, sizeof name, "%s%s", prefix, l->name);
+  int z = temp(m, name, ".z", ROWS_BATCH, l->units);
+  op_emit2(p, OP_MATMUL, z, in, lp->w);
+  int a = temp(m, name, ".a", ROWS_BATCH, l->units);
+  op_emit2(p, OP_BIAS_ADD, a, z, lp->b);
+  if (pre_activation)
+    *pre_activation = a;
   int h = a;
   if (activation_ops[l->act] != OP_COUNT_) {
-    h = temp(m, l->name, l->sign_trick ? ".act" : "", ROWS_BATCH, l->units);
-    op_emit2(&m->forward, activation_ops[l->act], h, a, -1);
+    h = temp(m, name, lp->signs >= 0 ? ".act" : "", ROWS_BATCH, l->units);
+    op_emit2(p, activation_ops[l->act], h, a, -1);
   }
-  if (l->sign_trick) {
-    char name[256];
-    snprintf(name, sizeof name, "%s.signs", l->name);
-    int s = value_new(m, name, VAL_CONST, 1, l->units);
-    m->values[s].init = PINIT_SIGNS;
-    int out = temp(m, l->name, "", ROWS_BATCH, l->units);
-    op_emit2(&m->forward, OP_SCALE_COLS, out, h, s);
+  if (lp->signs >= 0) {
+    int out = temp(m, name, "", ROWS_BATCH, l->units);
+    op_emit2(p, OP_SCALE_COLS, out, h, lp->signs);
     h = out;
   }
   return h;
 }
 
-static int build_hidden(Module *m, const LayerSpec *l, int in, int in_width) {
-  int h = build_activation(m, l, build_affine(m, l, in, in_width));
+static void build_l2(Module *m, const LayerSpec *l, const LayerParams *lp) {
+  if (l->l2 > 0 || l->l2_loc.line > 0) { /* a written 0 is emitted: prune-zero removes it */
+    int pen = temp(m, l->name, ".l2", 1, 1);
+    op_emit2(&m->forward, OP_L2, pen, lp->w, -1)->coef = l->l2;
+    add_loss_term(m);
+  }
+}
+
+static int build_hidden(Module *m, int index, const LayerSpec *l, int in, int in_width) {
+  LayerParams *lp = &m->layers[index];
+  *lp = create_params(m, l, in_width);
+  build_l2(m, l, lp);
+  int h = emit_dense(m, &m->forward, l, lp, in, "", NULL);
   if (l->l1 > 0 || l->l1_loc.line > 0) {
     int pen = temp(m, l->name, ".l1", 1, 1);
     op_emit2(&m->forward, OP_L1, pen, h, -1)->coef = l->l1;
@@ -96,8 +107,13 @@ static int build_hidden(Module *m, const LayerSpec *l, int in, int in_width) {
 }
 
 /* The head: predictions in m->probs, the batch's mean loss in m->head_loss. */
-static void build_output(Module *m, const Spec *spec, const LayerSpec *l, int in, int in_width) {
-  int a = build_affine(m, l, in, in_width);
+static void build_output(Module *m, const Spec *spec, int index, int in, int in_width) {
+  const LayerSpec *l = &spec->layers[index];
+  LayerParams *lp = &m->layers[index];
+  *lp = create_params(m, l, in_width);
+  build_l2(m, l, lp);
+  int a;
+  emit_dense(m, &m->forward, l, lp, in, "", &a); /* the head applies the output activation */
   m->head_loss = value_new(m, loss_name(spec->loss), VAL_TEMP, 1, 1);
   if (spec->loss == LOSS_SQUARED_ERROR) {
     m->probs = a; /* a linear output is its own prediction */
@@ -135,7 +151,8 @@ static void build_objective(Module *m) {
  * are the predictions, the head's loss and the zero counts. */
 static void derive_programs(Module *m) {
   program_copy(&m->train, &m->forward, "train");
-  autodiff_append(m, &m->train);
+  Objective o = {m->loss_terms, m->nloss_terms, NULL, m->lr, m->momentum};
+  autodiff_append(m, &m->train, &o);
   m->train.live[m->train.nlive++] = m->train_loss;
   pass_dce(m, &m->train);
 
@@ -160,15 +177,20 @@ Module *module_build(const Spec *spec, char *err, int errlen) {
   m->y = value_new(m, "y", VAL_LABELS, ROWS_BATCH, 1);
   int in = m->x, width = spec->input;
   for (int i = 0; i < spec->nlayers - 1; i++) {
-    in = build_hidden(m, &spec->layers[i], in, width);
+    in = build_hidden(m, i, &spec->layers[i], in, width);
     width = spec->layers[i].units;
   }
-  build_output(m, spec, &spec->layers[spec->nlayers - 1], in, width);
+  build_output(m, spec, spec->nlayers - 1, in, width);
   build_objective(m);
   derive_programs(m);
-
-  const Program *programs[] = {&m->forward, &m->train, &m->infer};
-  for (int i = 0; i < 3; i++) {
+  if (pretrain_build(m, spec, err, errlen) != 0) {
+    module_free(m);
+    return NULL;
+  }
+  const Program *programs[3 + SPEC_MAX_LAYERS];
+  int n = module_programs(m, programs);
+  programs[n++] = &m->forward;
+  for (int i = 0; i < n; i++) {
     if (verify_program(m, programs[i], err, errlen) != 0) {
       module_free(m);
       return NULL;

@@ -85,16 +85,22 @@ static void run_softmax_nll(const Run *r, const Op *op) {
   f32(r, op->out[1])[0] = (float)(total / rows);
 }
 
+/* A head's target at row i, column j: one-hot labels or a float tensor. */
+static double target(const Run *r, int t, int i, int j, int cols) {
+  if (r->m->values[t].kind == VAL_LABELS)
+    return ((const int32_t *)r->slots[t])[i] == j;
+  return f32(r, t)[(size_t)i * cols + j];
+}
+
 /* softmax_nll_grad, sigmoid_ce_grad, squared_error_grad:
- * dx[i,j] = (p[i,j] - t[i,j]) / rows, t[i,j] = [j == y_i] */
-static void run_onehot_grad(const Run *r, const Op *op) {
+ * dx[i,j] = (p[i,j] - t[i,j]) / rows, t the target (one-hot or a tensor) */
+static void run_target_grad(const Run *r, const Op *op) {
   const float *probs = f32(r, op->in[0]);
-  const int32_t *y = r->slots[op->in[1]];
   float *dx = f32(r, op->out[0]);
   int rows = rows_of(r, op->in[0]), n = cols_of(r, op->in[0]);
   for (int i = 0; i < rows; i++)
     for (int j = 0; j < n; j++)
-      dx[(size_t)i * n + j] = (probs[(size_t)i * n + j] - (j == y[i])) / rows;
+      dx[(size_t)i * n + j] = (float)((probs[(size_t)i * n + j] - target(r, op->in[1], i, j, n)) / rows);
 }
 
 static double softplus(double x) {
@@ -104,14 +110,13 @@ static double softplus(double x) {
 /* sigmoid_ce: probs = sigmoid(z); loss = 1/rows sum_ij CE(t_ij, probs_ij), where
  *   CE = -t log p - (1-t) log(1-p) = softplus(z) - t z   (stable for any z)
  * squared_error: loss = 1/rows sum_ij (pred_ij - t_ij)^2 / 2 */
-static void run_onehot_loss(const Run *r, const Op *op) {
+static void run_target_loss(const Run *r, const Op *op) {
   const float *z = f32(r, op->in[0]);
-  const int32_t *y = r->slots[op->in[1]];
   int rows = rows_of(r, op->in[0]), n = cols_of(r, op->in[0]);
   double total = 0;
   for (int i = 0; i < rows; i++)
     for (int j = 0; j < n; j++) {
-      double v = z[(size_t)i * n + j], t = j == y[i];
+      double v = z[(size_t)i * n + j], t = target(r, op->in[1], i, j, n);
       if (op->kind == OP_SIGMOID_CE) {
         f32(r, op->out[0])[(size_t)i * n + j] = (float)(1 / (1 + exp(-v)));
         total += softplus(v) - t * v;
@@ -215,6 +220,61 @@ static void run_bias_act_grad(const Run *r, const Op *op) {
   }
 }
 
+/* max_abs: out = max |x|;  div_scalar: out = s != 0 ? x / s : 0 */
+static void run_max_abs(const Run *r, const Op *op) {
+  const float *x = f32(r, op->in[0]);
+  float max = 0;
+  for (size_t k = 0; k < count_of(r, op->in[0]); k++)
+    max = fabsf(x[k]) > max ? fabsf(x[k]) : max;
+  f32(r, op->out[0])[0] = max;
+}
+
+static void run_div_scalar(const Run *r, const Op *op) {
+  const float *x = f32(r, op->in[0]);
+  float s = f32(r, op->in[1])[0], *out = f32(r, op->out[0]);
+  for (size_t k = 0; k < count_of(r, op->in[0]); k++)
+    out[k] = s != 0 ? x[k] / s : 0;
+}
+
+/* The noise generator (docs/ir.md), per element k of a step's batch:
+ *   z = (step << 32 | k) + seed * 0x9E3779B97F4A7C15, then splitmix64's
+ *   finaliser; u = top 24 bits / 2^24, u2 = bits 16..39 / 2^24, bit = z & 1
+ *   masking      u < p ? 0 : x
+ *   salt_pepper  u < p ? bit : x
+ *   gaussian     x + sigma sqrt(-2 ln(1 - u)) cos(2 pi u2) */
+static uint64_t noise_bits(uint32_t seed, uint32_t step, uint32_t k) {
+  uint64_t z = ((uint64_t)step << 32 | k) + (uint64_t)seed * 0x9E3779B97F4A7C15u;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+  return z ^ (z >> 31);
+}
+
+static void run_noise(const Run *r, const Op *op) {
+  const float *x = f32(r, op->in[0]);
+  float *out = f32(r, op->out[0]);
+  uint32_t step, seed = (uint32_t)op->coef2;
+  memcpy(&step, r->slots[op->in[1]], 4);
+  float p = (float)op->coef;
+  for (size_t k = 0; k < count_of(r, op->in[0]); k++) {
+    uint64_t z = noise_bits(seed, step, (uint32_t)k);
+    float u = (float)(z >> 40) * 0x1p-24f, u2 = (float)((z >> 16) & 0xffffff) * 0x1p-24f;
+    switch (op->noise) {
+    case NOISE_MASKING: out[k] = u < p ? 0 : x[k]; break;
+    case NOISE_SALT_PEPPER: out[k] = u < p ? (float)(z & 1) : x[k]; break;
+    case NOISE_GAUSSIAN:
+      out[k] = x[k] + p * (sqrtf(-2 * logf(1 - u)) * cosf(6.28318530718f * u2));
+      break;
+    }
+  }
+}
+
+static void run_step(const Run *r, const Op *op) {
+  uint32_t step;
+  memcpy(&step, r->slots[op->in[0]], 4);
+  step++;
+  memcpy(r->slots[op->in[0]], &step, 4);
+}
+
 /* l1 = coef * (1/rows) * sum |x|;  dx = coef * (1/rows) * sign(x) */
 static void run_l1(const Run *r, const Op *op, int grad) {
   const float *x = f32(r, op->in[0]);
@@ -281,14 +341,18 @@ void interp_run(const Module *m, const Program *p, void **slots, int rows) {
     case OP_BIAS_ADD: run_bias_add(&r, op); break;
     case OP_SOFTMAX_NLL: run_softmax_nll(&r, op); break;
     case OP_SIGMOID_CE:
-    case OP_SQUARED_ERROR: run_onehot_loss(&r, op); break;
+    case OP_SQUARED_ERROR: run_target_loss(&r, op); break;
     case OP_SOFTMAX_NLL_GRAD:
     case OP_SIGMOID_CE_GRAD:
-    case OP_SQUARED_ERROR_GRAD: run_onehot_grad(&r, op); break;
+    case OP_SQUARED_ERROR_GRAD: run_target_grad(&r, op); break;
     case OP_L2: run_l2(&r, op); break;
     case OP_SCALE_COLS: run_scale_cols(&r, op); break;
     case OP_MOMENTUM_UPDATE: run_momentum(&r, op); break;
     case OP_BIAS_ACT: run_bias_act(&r, op); break;
+    case OP_MAX_ABS: run_max_abs(&r, op); break;
+    case OP_DIV_SCALAR: run_div_scalar(&r, op); break;
+    case OP_NOISE: run_noise(&r, op); break;
+    case OP_STEP: run_step(&r, op); break;
     case OP_BIAS_ACT_GRAD: run_bias_act_grad(&r, op); break;
     case OP_L1: run_l1(&r, op, 0); break;
     case OP_L1_GRAD: run_l1(&r, op, 1); break;

@@ -87,6 +87,15 @@ void program_copy(Program *dst, const Program *src, const char *name) {
   memcpy(dst->ops, src->ops, sizeof(Op) * src->nops);
 }
 
+int module_programs(const Module *m, const Program **out) {
+  int n = 0;
+  out[n++] = &m->train;
+  out[n++] = &m->infer;
+  for (int i = 0; i < m->npretrain; i++)
+    out[n++] = &m->pretrain[i].program;
+  return n;
+}
+
 static void program_free(Program *p) {
   free(p->name);
   free(p->ops);
@@ -103,6 +112,8 @@ void module_free(Module *m) {
   program_free(&m->forward);
   program_free(&m->train);
   program_free(&m->infer);
+  for (int i = 0; i < m->npretrain; i++)
+    program_free(&m->pretrain[i].program);
   free(m);
 }
 
@@ -120,6 +131,10 @@ static const char *const op_names[OP_COUNT_] = {
     [OP_L1] = "l1_penalty",
     [OP_L2] = "l2_penalty",
     [OP_COUNT_ZERO] = "count_zero",
+    [OP_MAX_ABS] = "max_abs",
+    [OP_DIV_SCALAR] = "div_scalar",
+    [OP_NOISE] = "noise",
+    [OP_STEP] = "step",
     [OP_ADD] = "add",
     [OP_SOFTMAX_NLL_GRAD] = "softmax_nll_grad",
     [OP_SIGMOID_CE_GRAD] = "sigmoid_ce_grad",
@@ -143,7 +158,8 @@ const char *op_name(OpKind kind) {
 }
 
 int op_is_effect(const Op *op) {
-  return op->kind == OP_SGD_UPDATE || op->kind == OP_MOMENTUM_UPDATE || op->kind == OP_MATMUL_SGD;
+  return op->kind == OP_SGD_UPDATE || op->kind == OP_MOMENTUM_UPDATE ||
+         op->kind == OP_MATMUL_SGD || op->kind == OP_STEP;
 }
 
 const char *value_kind_name(ValueKind kind) {

@@ -67,6 +67,11 @@ typedef enum OpKind {
   OP_L1,               /* loss = coef * (1/rows) * sum |x| */
   OP_L2,               /* loss = coef / 2 * sum w^2 */
   OP_COUNT_ZERO,       /* out = number of x[i,j] == 0 */
+  OP_MAX_ABS,          /* out = max over all |x[i,j]| */
+  OP_DIV_SCALAR,       /* out = x / s[0,0], or 0 where s[0,0] == 0 */
+  OP_NOISE,            /* out = corrupt(x) by `noise` with parameter coef, seeded by coef2
+                          and the step counter in[1] (see docs/ir.md for the generator) */
+  OP_STEP,             /* in[0] (a uint32 counter in a state slot) += 1: an effect */
   OP_ADD,              /* out = a + b, same shapes */
   /* backward; t = onehot(y) */
   OP_SOFTMAX_NLL_GRAD, /* dlogits = (probs - t) / rows */
@@ -99,6 +104,7 @@ typedef struct Op {
   int out[OP_MAX_OUT];
   int trans_a, trans_b; /* matmul */
   OpKind act;           /* bias_act(_grad): the activation, or OP_COUNT_ for linear */
+  NoiseKind noise;      /* noise */
   double coef;          /* l1/l2 lambda, learning rate */
   double coef2;         /* momentum */
 } Op;
@@ -118,6 +124,26 @@ typedef struct HiddenLayer {
   int zeros;           /* 1x1 count of exact zeros, in the infer program */
 } HiddenLayer;
 
+/* The parameters of each dense layer, so that programs other than the
+ * forward one (pretraining) compute with the same weights. */
+typedef struct LayerParams {
+  int w, b;            /* weights [in x units], bias [1 x units] */
+  int signs;           /* sign-trick constant [1 x units], or -1 */
+  int in_width;
+} LayerParams;
+
+/* One greedy denoising-autoencoder stage (ir/pretrain.c): its program
+ * trains one hidden layer's encoder (and its decoder) to reconstruct the
+ * clean codes of the layer below from a corrupted copy. */
+typedef struct PretrainProgram {
+  Program program;     /* named pretrain_<layer> */
+  int layer;           /* index into the spec's layers (a hidden layer) */
+  int cost;            /* 1x1: mean reconstruction cost of the batch */
+  int input_max;       /* 1x1: largest clean input code (0: the layer below is dead) */
+  int epochs, batch;
+  double lr;
+} PretrainProgram;
+
 typedef struct Module {
   Value *values;
   int nvalues, cap;
@@ -132,6 +158,9 @@ typedef struct Module {
   int loss_terms[2 * SPEC_MAX_LAYERS + 1]; /* ops of the forward program whose outputs sum to the objective */
   HiddenLayer hidden[SPEC_MAX_LAYERS];
   int nhidden;
+  LayerParams layers[SPEC_MAX_LAYERS];
+  PretrainProgram pretrain[SPEC_MAX_LAYERS];
+  int npretrain;
   int classes;
   double lr, momentum;
 } Module;
@@ -145,6 +174,9 @@ const char *value_kind_name(ValueKind kind);
 Op *op_emit(Program *p, OpKind kind); /* appends a zeroed op */
 Op *op_emit2(Program *p, OpKind kind, int out, int a, int b); /* out = kind(a, b); b may be -1 */
 void program_copy(Program *dst, const Program *src, const char *name);
+/* The programs the backend compiles: train, infer, then each pretraining
+ * stage's. `out` must hold 2 + SPEC_MAX_LAYERS; returns the count. */
+int module_programs(const Module *m, const Program **out);
 void module_free(Module *m);
 const char *op_name(OpKind kind);
 int op_is_effect(const Op *op);
@@ -152,12 +184,35 @@ int op_is_effect(const Op *op);
 /* ---- build.c / autodiff.c ------------------------------------------------ */
 
 /* Builds the whole module: forward, then train (autodiff) and infer, each
- * cleaned by dce. Returns NULL with a message in err on failure. */
+ * cleaned by dce, and a pretraining program per stage of the spec's pretrain
+ * block. Returns NULL with a message in err on failure. */
 Module *module_build(const Spec *spec, char *err, int errlen);
 
-/* Appends to `train` the gradient of the objective (sum of the loss terms)
- * with respect to every parameter, and an SGD update of each. */
-void autodiff_append(Module *m, Program *train);
+/* Emits dense layer `l` with parameters `lp` on input `in` into `p`: matmul,
+ * bias_add, the activation (none for linear and for softmax, which the head
+ * applies) and the sign trick; temporaries are named prefix + layer name.
+ * Returns the layer's output; *pre_activation (if not NULL) gets the
+ * bias_add's result. */
+int emit_dense(Module *m, Program *p, const LayerSpec *l, const LayerParams *lp, int in,
+               const char *prefix, int *pre_activation);
+
+/* Appends to `p` the gradient of an objective, the sum of the outputs of the
+ * ops at indices `loss_ops` (each a loss term: its gradient seed is 1), with
+ * respect to the parameters marked in `trainable` (NULL: every parameter),
+ * and an update of each: SGD with `lr`, with momentum if momentum > 0. */
+typedef struct Objective {
+  const int *loss_ops;
+  int nloss;
+  const char *trainable;
+  double lr, momentum;
+} Objective;
+void autodiff_append(Module *m, Program *p, const Objective *o);
+
+/* ---- pretrain.c ---------------------------------------------------------- */
+
+/* Adds one PretrainProgram per stage of spec->pretrain (after the forward
+ * program and its parameters exist). 0, or -1 with a message. */
+int pretrain_build(Module *m, const Spec *spec, char *err, int errlen);
 
 /* ---- verify.c ------------------------------------------------------------ */
 

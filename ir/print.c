@@ -61,6 +61,8 @@ static void print_outputs(const Module *m, const Op *op, FILE *out) {
 }
 
 static void print_attributes(const Op *op, FILE *out) {
+  if (op->kind == OP_NOISE)
+    fprintf(out, ", %s(%g), seed=%.0f", noise_name(op->noise), op->coef, op->coef2);
   if (op->kind == OP_BIAS_ACT || op->kind == OP_BIAS_ACT_GRAD)
     fprintf(out, ", act=%s", op->act == OP_COUNT_ ? "linear" : op_name(op->act));
   if (op->kind == OP_L1 || op->kind == OP_L1_GRAD || op->kind == OP_L2 || op->kind == OP_L2_GRAD ||
@@ -103,4 +105,8 @@ void print_module(const Module *m, FILE *out) {
   print_program(m, &m->train, out);
   fputc('\n', out);
   print_program(m, &m->infer, out);
+  for (int i = 0; i < m->npretrain; i++) {
+    fputc('\n', out);
+    print_program(m, &m->pretrain[i].program, out);
+  }
 }

@@ -82,9 +82,11 @@ static int check_matmul(Check *c, const Op *op) {
   return 0;
 }
 
+/* A head's target: class labels (one-hot targets) or a float tensor of the
+ * prediction's shape (reconstruction targets). */
 static int check_labels(Check *c, int logits, int labels) {
   if (c->m->values[labels].kind != VAL_LABELS)
-    return fail(c, "%s is not a labels value", c->m->values[labels].name);
+    return expect_same(c, labels, logits);
   if (shape(c, labels).rows != shape(c, logits).rows)
     return fail(c, "labels and %s differ in rows", c->m->values[logits].name);
   return 0;
@@ -135,7 +137,18 @@ static int check_shapes(Check *c, const Op *op) {
   case OP_L1:
   case OP_L2:
   case OP_COUNT_ZERO:
+  case OP_MAX_ABS:
     return expect_scalar(c, op->out[0]);
+  case OP_DIV_SCALAR:
+    return expect_scalar(c, op->in[1]) || expect_same(c, op->out[0], op->in[0]);
+  case OP_NOISE:
+    if (c->m->values[op->in[1]].kind != VAL_STATE)
+      return fail(c, "the step counter %s must be state", c->m->values[op->in[1]].name);
+    return expect_scalar(c, op->in[1]) || expect_same(c, op->out[0], op->in[0]);
+  case OP_STEP:
+    if (c->m->values[op->in[0]].kind != VAL_STATE)
+      return fail(c, "the step counter %s must be state", c->m->values[op->in[0]].name);
+    return expect_scalar(c, op->in[0]);
   case OP_BIAS_GRAD: {
     Shape out = shape(c, op->out[0]);
     if (out.rows != 1 || out.cols != shape(c, op->in[0]).cols)
@@ -182,7 +195,8 @@ static const int arity[OP_COUNT_][2] = {
     [OP_SIGMOID_CE_GRAD] = {2, 1},  [OP_SQUARED_ERROR_GRAD] = {2, 1}, [OP_RELU_GRAD] = {2, 1},
     [OP_TANH_GRAD] = {2, 1},        [OP_SIGMOID_GRAD] = {2, 1},    [OP_SOFTPLUS_GRAD] = {2, 1},
     [OP_L1_GRAD] = {1, 1},          [OP_L2_GRAD] = {1, 1},         [OP_BIAS_GRAD] = {1, 1},
-    [OP_BIAS_ACT] = {2, 3},         [OP_BIAS_ACT_GRAD] = {2, 2},
+    [OP_MAX_ABS] = {1, 1},          [OP_DIV_SCALAR] = {2, 1},      [OP_NOISE] = {2, 1},
+    [OP_STEP] = {1, 0},             [OP_BIAS_ACT] = {2, 3},         [OP_BIAS_ACT_GRAD] = {2, 2},
     [OP_SGD_UPDATE] = {2, 0},       [OP_MOMENTUM_UPDATE] = {3, 0}, [OP_MATMUL_SGD] = {3, 0},
 };
 

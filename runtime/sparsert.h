@@ -139,6 +139,17 @@ typedef struct SrSlot {
 
 #define SR_MAX_HIDDEN 64
 
+#define SR_MAX_PRETRAIN SR_MAX_HIDDEN
+
+/* One greedy pretraining stage: a denoising autoencoder for one hidden layer. */
+typedef struct SrPretrainStage {
+  const char *layer;   /* the hidden layer whose encoder it trains */
+  SrKernel step;       /* x -> cost, input_max; updates encoder and decoder */
+  int slot_cost;       /* 1x1: mean reconstruction cost of the batch */
+  int slot_input_max;  /* 1x1: largest |input code| of the batch (0: layer below dead) */
+  int epochs, batch;
+} SrPretrainStage;
+
 typedef struct SrModel {
   const SrSlot *slots;
   int nslots;
@@ -153,6 +164,8 @@ typedef struct SrModel {
   const char *hidden_names[SR_MAX_HIDDEN];
   int hidden_units[SR_MAX_HIDDEN];
   int slot_zeros[SR_MAX_HIDDEN]; /* 1x1: exact zeros in that layer's batch output, infer */
+  int npretrain;
+  SrPretrainStage pretrain[SR_MAX_PRETRAIN];
   long arena_bytes;    /* size of the shared arena of planned temps (0: none) */
   int arena_rows;      /* the batch size the plan was made for */
 } SrModel;
@@ -221,6 +234,22 @@ int sr_checkpoint_save(const SrState *st, const char *path, SrError *err);
  * (header JSON, names, dtypes, shapes, offsets, size): on any error st is
  * unchanged and the message names what differs. */
 int sr_checkpoint_load(SrState *st, const char *path, SrError *err);
+
+/* ---- pretrain.c ---------------------------------------------------------- */
+
+typedef struct SrPretrainConfig {
+  uint64_t seed;       /* shuffling (a stream of its own per stage) */
+  FILE *log;           /* one line per stage and epoch; NULL = quiet */
+  int progress;        /* a progress bar on stderr within each epoch */
+} SrPretrainConfig;
+
+/* Runs every stage of the model in order: per epoch, shuffled minibatches
+ * of the stage's size through its step, the mean reconstruction cost
+ * logged. Stops with an error naming the layer and epoch if the cost or a
+ * parameter becomes non-finite (the parameters from before the stage are
+ * restored, so nothing non-finite survives) or if the stage's input codes
+ * are zero on every example of an epoch (the layer below is dead). */
+int sr_pretrain(SrState *st, const SrPretrainConfig *cfg, const SrDataset *train, SrError *err);
 
 /* ---- train.c: the minibatch loop ----------------------------------------- */
 

@@ -24,6 +24,12 @@ int sr_state_find_nonfinite(const SrState *st, int *slot, size_t *index);
  * which means nothing to a user. */
 const char *sr_nonfinite_name(double x);
 
+/* ---- train.c ------------------------------------------------------------- */
+
+/* Copies the examples perm[0..rows) into the input and label slots. */
+void sr_gather_batch(SrState *st, const SrDataset *ds, const int32_t *perm, int rows);
+double sr_now(void); /* seconds, monotonic */
+
 /* ---- metrics.c ----------------------------------------------------------- */
 
 /* Writes s as a JSON string: quotes, backslashes and control characters

@@ -19,7 +19,7 @@
 /* Distinguishes the shuffling stream from the init stream (see start_fit). */
 #define SHUFFLE_STREAM 0x53485546464c45u /* "SHUFFLE" */
 
-static double now_seconds(void) {
+double sr_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
@@ -175,8 +175,7 @@ static int check_fit_args(const SrState *st, const SrTrainConfig *cfg, const SrD
   return 0;
 }
 
-/* Copies the examples perm[0..rows) into the input and label slots. */
-static void gather_batch(SrState *st, const SrDataset *ds, const int32_t *perm, int rows) {
+void sr_gather_batch(SrState *st, const SrDataset *ds, const int32_t *perm, int rows) {
   const SrModel *m = st->model;
   float *x = st->slots[m->slot_x];
   int32_t *y = st->slots[m->slot_y];
@@ -212,10 +211,10 @@ static int train_epoch(Fit *f, int epoch, double *mean_loss, SrError *err) {
   int n = f->train->n, batch = f->cfg->batch;
   double sum = 0;
   sr_rng_shuffle(&f->rng, f->perm, n);
-  sr_progress_start(&f->bar, f->cfg->progress ? stderr : NULL, epoch, n, now_seconds());
+  sr_progress_start(&f->bar, f->cfg->progress ? stderr : NULL, epoch, n, sr_now());
   for (int start = 0, b = 1; start < n; start += batch, b++) {
     int rows = n - start < batch ? n - start : batch;
-    gather_batch(f->st, f->train, f->perm + start, rows);
+    sr_gather_batch(f->st, f->train, f->perm + start, rows);
     m->train_step(f->st->slots, rows);
     float loss = read_scalar(f->st, m->slot_train_loss);
     if (!isfinite(loss))
@@ -224,7 +223,7 @@ static int train_epoch(Fit *f, int epoch, double *mean_loss, SrError *err) {
                      "try a smaller learning rate",
                      epoch, b, sr_nonfinite_name(loss));
     sum += (double)loss * rows;
-    sr_progress_update(&f->bar, start + rows, now_seconds());
+    sr_progress_update(&f->bar, start + rows, sr_now());
   }
   *mean_loss = sum / n;
   return 0;
@@ -326,7 +325,7 @@ static void log_early_stop(const Fit *f, int epoch) {
 /* One epoch: train, check, evaluate, keep score, report. */
 static int run_epoch(Fit *f, int epoch, SrError *err) {
   SrMetrics valid = {0}, test = {0};
-  double t0 = now_seconds(), loss = 0;
+  double t0 = sr_now(), loss = 0;
   if (train_epoch(f, epoch, &loss, err) < 0 || check_params(f, epoch, err) < 0)
     return -1;
   if (f->valid)
@@ -335,7 +334,7 @@ static int run_epoch(Fit *f, int epoch, SrError *err) {
     evaluate_batches(f->st, f->test, &test);
   f->out->epochs_run = epoch;
   track_best(f, epoch, &valid, &test);
-  double seconds = now_seconds() - t0;
+  double seconds = sr_now() - t0;
   clear_bar(f);
   log_epoch(f, epoch, loss, &valid, &test, seconds);
   return write_metrics(f, epoch, loss, &valid, &test, seconds, err);
@@ -382,13 +381,13 @@ int sr_fit(SrState *st, const SrTrainConfig *cfg, const SrDataset *train, const 
     return -1;
   Fit f = {.st = st, .cfg = cfg, .train = train, .test = test, .out = out};
   f.valid = valid && valid->n > 0 ? valid : NULL;
-  double t0 = now_seconds();
+  double t0 = sr_now();
   int rc = start_fit(&f, err);
   if (rc == 0) {
     rc = run_epochs(&f, err);
     sr_state_copy_params(st, &f.best);
   }
-  out->seconds = now_seconds() - t0;
+  out->seconds = sr_now() - t0;
   sr_state_free(&f.best);
   free(f.perm);
   return rc;

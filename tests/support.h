@@ -18,6 +18,13 @@ typedef struct NetOptions {
   int sign_trick;
   InitKind init;
   double init_a;
+  /* a pretrain block over every hidden layer when pretrain is set */
+  int pretrain;
+  NoiseKind noise;
+  double noise_p;
+  Reconstruction recon;
+  int untied;
+  double code_l1, pretrain_lr;
 } NetOptions;
 
 static inline Activation output_activation(Loss loss) {
@@ -47,6 +54,23 @@ static inline Spec *test_spec_with(int input, const int *widths, int n, const Ne
     l->init.a = o->init_a;
   }
   s->loss = o->loss;
+  if (o->pretrain) {
+    s->pretrain.present = 1;
+    s->pretrain.nstages = n - 1;
+    s->pretrain.stages = calloc(n - 1, sizeof *s->pretrain.stages);
+    for (int i = 0; i < n - 1; i++) {
+      PretrainStage *st = &s->pretrain.stages[i];
+      st->layer = i;
+      st->noise.kind = o->noise;
+      st->noise.p = o->noise_p;
+      st->recon = o->recon;
+      st->tied = !o->untied;
+      st->epochs = 1;
+      st->batch = 4;
+      st->lr = o->pretrain_lr > 0 ? o->pretrain_lr : 0.01;
+      st->l1 = o->code_l1;
+    }
+  }
   s->train.lr = lr;
   s->train.momentum = o->momentum;
   s->train.batch = 4;
@@ -61,6 +85,7 @@ static inline Spec *test_spec(int input, const int *widths, int n, double l1, do
 }
 
 static inline void test_spec_free(Spec *s) {
+  free(s->pretrain.stages);
   for (int i = 0; i < s->nlayers; i++)
     free(s->layers[i].name);
   free(s->layers);

@@ -22,10 +22,11 @@ static void run_pass(Module *m, Program *p, int pass) {
 int optimise_module(Module *m, const PassOptions *o, char *err, int errlen) {
   if (!o->enabled)
     return 0;
-  Program *programs[] = {&m->train, &m->infer};
+  const Program *programs[2 + SPEC_MAX_LAYERS];
+  int n = module_programs(m, programs);
   for (int pass = 0; pass_names[pass]; pass++) {
-    for (int k = 0; k < 2; k++) {
-      run_pass(m, programs[k], pass);
+    for (int k = 0; k < n; k++) {
+      run_pass(m, (Program *)programs[k], pass);
       char msg[512];
       if (verify_program(m, programs[k], msg, sizeof msg) != 0) {
         snprintf(err, errlen, "internal error after pass %s: %s", pass_names[pass], msg);

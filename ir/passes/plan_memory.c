@@ -2,8 +2,9 @@
  * temporaries may share bytes when they are never live at the same time.
  *
  * A temporary is live in a program from the op that defines it to its last
- * reader (to the end if it is an output). train and infer never run at the
- * same time and each starts from fresh inputs, so two values conflict only if
+ * reader (to the end if it is an output). The programs (train, infer, each
+ * pretraining stage) never run at the same time and each starts from fresh
+ * inputs, so two values conflict only if
  * their live ranges overlap within the same program. Placement is greedy:
  * largest first, each at the lowest offset clear of the conflicting values
  * already placed (first fit over sorted intervals). */
@@ -18,10 +19,13 @@ typedef struct Range {
   int def, last;       /* op indices; def = -1 if not in the program */
 } Range;
 
+#define MAX_PROGRAMS (2 + SPEC_MAX_LAYERS)
+
 typedef struct Temp {
   int value;
   long bytes;
-  Range in[2];         /* train, infer */
+  int nprograms;
+  Range in[MAX_PROGRAMS]; /* per program of module_programs() */
 } Temp;
 
 static long temp_bytes(const Value *v, int max_rows) {
@@ -52,7 +56,10 @@ static int overlap(Range a, Range b) {
 }
 
 static int conflict(const Temp *a, const Temp *b) {
-  return overlap(a->in[0], b->in[0]) || overlap(a->in[1], b->in[1]);
+  for (int p = 0; p < a->nprograms; p++)
+    if (overlap(a->in[p], b->in[p]))
+      return 1;
+  return 0;
 }
 
 static int by_size_desc(const void *x, const void *y) {
@@ -81,23 +88,31 @@ static long first_fit(const Temp *t, const Temp *placed, int nplaced, const long
 int plan_memory(const Module *m, int max_rows, MemoryPlan *out) {
   memset(out, 0, sizeof *out);
   int n = m->nvalues;
-  Range *train = malloc(sizeof(Range) * n), *infer = malloc(sizeof(Range) * n);
+  const Program *programs[MAX_PROGRAMS];
+  int nprograms = module_programs(m, programs);
+  Range *ranges = malloc(sizeof(Range) * n * nprograms);
   Temp *temps = malloc(sizeof(Temp) * n);
   out->offset = malloc(sizeof(long) * n);
-  if (!train || !infer || !temps || !out->offset) {
-    free(train), free(infer), free(temps), free(out->offset);
+  if (!ranges || !temps || !out->offset) {
+    free(ranges), free(temps), free(out->offset);
     out->offset = NULL;
     return -1;
   }
-  live_ranges(&m->train, train, n);
-  live_ranges(&m->infer, infer, n);
+  for (int p = 0; p < nprograms; p++)
+    live_ranges(programs[p], ranges + (size_t)p * n, n);
   int ntemps = 0;
   for (int v = 0; v < n; v++) {
     out->offset[v] = -1;
-    if (m->values[v].kind != VAL_TEMP || (train[v].def < 0 && infer[v].def < 0))
+    Temp t = {v, temp_bytes(&m->values[v], max_rows), nprograms, {{0, 0}}};
+    int used = 0;
+    for (int p = 0; p < nprograms; p++) {
+      t.in[p] = ranges[(size_t)p * n + v];
+      used |= t.in[p].def >= 0;
+    }
+    if (m->values[v].kind != VAL_TEMP || !used)
       continue;
-    temps[ntemps++] = (Temp){v, temp_bytes(&m->values[v], max_rows), {train[v], infer[v]}};
-    out->unplanned_bytes += temps[ntemps - 1].bytes;
+    temps[ntemps++] = t;
+    out->unplanned_bytes += t.bytes;
   }
   qsort(temps, ntemps, sizeof *temps, by_size_desc);
   for (int k = 0; k < ntemps; k++) {
@@ -106,8 +121,7 @@ int plan_memory(const Module *m, int max_rows, MemoryPlan *out) {
     if (at + temps[k].bytes > out->arena_bytes)
       out->arena_bytes = at + temps[k].bytes;
   }
-  free(train);
-  free(infer);
+  free(ranges);
   free(temps);
   return 0;
 }

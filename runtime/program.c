@@ -1,0 +1,289 @@
+/* program.c: the command line of a program built by `sparsec build -o
+ * PROG`: train, eval, predict. Everything it runs is the runtime's (data
+ * loaders, sr_fit, sr_evaluate, checkpoints) and the object's kernels;
+ * train does what `sparsec run` does with the same spec, so that with the
+ * same seed both give the same weights, bit for bit. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "program.h"
+
+/* At small batches one OpenBLAS thread is fastest (see driver/run.c), and
+ * it makes runs repeatable. */
+#define DEFAULT_THREADS 1
+
+typedef struct Options {
+  const char *command;
+  int epochs;          /* 0: the spec's */
+  int has_seed;
+  uint64_t seed;
+  int threads;
+  const char *save, *weights, *input, *label;
+} Options;
+
+static void usage(const SrProgramConfig *cfg, const char *prog, FILE *out) {
+  fprintf(out,
+          "usage: %s <command> [options]\n"
+          "The model of %s.spn (%d inputs, %d classes), compiled by sparsec for %s (%s).\n"
+          "\n"
+          "commands:\n"
+          "  train [--epochs N] [--seed N] [--save FILE] [--threads N]\n"
+          "      trains on the spec's data as its train block says (lr %g, batch %d, %d epochs,\n"
+          "      seed %" PRIu64 ") and saves the best-validation weights as safetensors to FILE\n"
+          "      (default %s)\n"
+          "  eval [--weights FILE] [--threads N]\n"
+          "      loss, error and hidden sparsity on the spec's test set\n"
+          "  predict [--weights FILE] --input FILE [--label COLUMN] [--threads N]\n"
+          "      one line per example of FILE (IDX images, or CSV with a header): the class,\n"
+          "      then the probability of each class\n"
+          "  --help\n"
+          "\n"
+          "Without --weights, eval and predict use the weights embedded in the program, if any%s.\n",
+          prog, cfg->name, cfg->input, cfg->classes, cfg->target, cfg->cpu, cfg->lr, cfg->batch,
+          cfg->epochs, cfg->seed, cfg->checkpoint ? cfg->checkpoint : "NAME.safetensors",
+          cfg->weights ? " (there are)" : " (there are none)");
+}
+
+/* ---- options --------------------------------------------------------------- */
+
+static int parse_count(const char *opt, const char *text, int *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (errno || end == text || *end || v < 1 || v > 1000000) {
+    fprintf(stderr, "error: %s takes a whole number from 1 to 1000000, not '%s'\n", opt, text);
+    return -1;
+  }
+  *out = (int)v;
+  return 0;
+}
+
+static int parse_seed(const char *text, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno || end == text || *end || text[0] == '-') {
+    fprintf(stderr, "error: --seed takes a whole number >= 0, not '%s'\n", text);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Which options each command takes, as a space-separated list. */
+static const char *options_of(const char *command) {
+  if (strcmp(command, "train") == 0)
+    return " --epochs --seed --save --threads ";
+  if (strcmp(command, "eval") == 0)
+    return " --weights --threads ";
+  return " --weights --input --label --threads ";
+}
+
+static int take_option(Options *o, const char *opt, const char *value) {
+  if (strcmp(opt, "--epochs") == 0)
+    return parse_count(opt, value, &o->epochs);
+  if (strcmp(opt, "--threads") == 0)
+    return parse_count(opt, value, &o->threads);
+  if (strcmp(opt, "--seed") == 0)
+    return o->has_seed = 1, parse_seed(value, &o->seed);
+  const char **slot = strcmp(opt, "--save") == 0      ? &o->save
+                      : strcmp(opt, "--weights") == 0 ? &o->weights
+                      : strcmp(opt, "--input") == 0   ? &o->input
+                                                      : &o->label;
+  *slot = value;
+  return 0;
+}
+
+/* 0 when parsed, 1 for --help, -1 after a message. */
+static int parse(Options *o, int argc, char **argv) {
+  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+    return argc < 2 ? -1 : 1;
+  o->command = argv[1];
+  if (strcmp(o->command, "train") && strcmp(o->command, "eval") && strcmp(o->command, "predict")) {
+    fprintf(stderr, "error: unknown command '%s'\n", o->command);
+    return -1;
+  }
+  const char *allowed = options_of(o->command);
+  for (int i = 2; i < argc; i++) {
+    char key[32];
+    snprintf(key, sizeof key, " %s ", argv[i]);
+    if (strcmp(argv[i], "--help") == 0)
+      return 1;
+    if (argv[i][0] != '-' || strlen(argv[i]) > 20 || !strstr(allowed, key)) {
+      fprintf(stderr, "error: %s does not take '%s'\n", o->command, argv[i]);
+      return -1;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "error: %s needs a value\n", argv[i]);
+      return -1;
+    }
+    if (take_option(o, argv[i], argv[i + 1]) != 0)
+      return -1;
+    i++;
+  }
+  if (strcmp(o->command, "predict") == 0 && !o->input) {
+    fputs("error: predict needs --input FILE\n", stderr);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- commands ---------------------------------------------------------------- */
+
+static int fail(const SrError *err) {
+  fprintf(stderr, "error: %s\n", err->msg);
+  return 1;
+}
+
+static void print_sparsity(const SrModel *m, const SrMetrics *r) {
+  for (int i = 0; i < m->nhidden; i++)
+    printf(" %s %.1f%%", m->hidden_names[i], 100 * r->sparsity[i]);
+  printf("; mean %.1f%%\n", 100 * r->mean_sparsity);
+}
+
+static void print_fit(const SrModel *m, const SrFitResult *r, int has_valid) {
+  if (has_valid)
+    printf("best validation error at epoch %d%s: valid %.2f%%, test %.2f%%\n", r->best_epoch,
+           r->stopped_early ? " (stopped early)" : "", 100 * r->best_valid.error,
+           100 * r->best_test.error);
+  printf("hidden activations exactly zero (test set):");
+  print_sparsity(m, &r->best_test);
+  printf("test error: %.2f%%\n", 100 * r->best_test.error);
+}
+
+static SrMetricsWriter *open_metrics(const SrModel *m, const SrProgramConfig *cfg, SrError *err) {
+  SrMetricsFormat format = cfg->metrics_format == SR_METRICS_JSONL ? SR_METRICS_JSONL
+                                                                   : SR_METRICS_CSV;
+  return sr_metrics_open(cfg->metrics, format, m, err);
+}
+
+static int fit(SrState *st, const SrModel *m, const SrProgramConfig *cfg, const Options *o,
+               const SrProgramData *d, SrFitResult *result, SrError *err) {
+  SrMetricsWriter *metrics = NULL;
+  if (cfg->metrics && !(metrics = open_metrics(m, cfg, err)))
+    return -1;
+  SrTrainConfig tc = {.epochs = o->epochs ? o->epochs : cfg->epochs,
+                      .batch = cfg->batch,
+                      .seed = o->has_seed ? o->seed : cfg->seed,
+                      .patience = cfg->patience,
+                      .log = stdout,
+                      .progress = cfg->progress < 0 ? isatty(fileno(stderr)) : cfg->progress,
+                      .metrics = metrics};
+  int rc = sr_fit(st, &tc, &d->train, &d->valid, &d->test, result, err);
+  if (metrics && sr_metrics_close(metrics, rc == 0 ? err : NULL) != 0)
+    rc = -1;
+  return rc;
+}
+
+static int cmd_train(const SrModel *m, const SrProgramConfig *cfg, const Options *o) {
+  SrError err = {{0}};
+  SrProgramData d;
+  SrState st = {0};
+  SrFitResult result;
+  char fallback[300];
+  snprintf(fallback, sizeof fallback, "%s.safetensors", cfg->name);
+  const char *save = o->save ? o->save : cfg->checkpoint ? cfg->checkpoint : fallback;
+  if (!m->train_step) {
+    fputs("error: this model was compiled for inference only (a bundle)\n", stderr);
+    return 1;
+  }
+  int rc = sr_program_load_data(cfg, &d, &err);
+  if (rc == 0)
+    printf("data: %d train, %d validation, %d test examples\n", d.train.n, d.valid.n, d.test.n);
+  if (rc == 0)
+    rc = sr_state_init(&st, m, cfg->max_rows, o->has_seed ? o->seed : cfg->seed, &err);
+  if (rc == 0)
+    rc = fit(&st, m, cfg, o, &d, &result, &err);
+  if (rc == 0) {
+    print_fit(m, &result, d.valid.n > 0);
+    rc = sr_checkpoint_save(&st, save, &err);
+  }
+  if (rc == 0)
+    printf("checkpoint: %s\n", save);
+  sr_state_free(&st);
+  sr_program_data_free(&d);
+  return rc == 0 ? 0 : fail(&err);
+}
+
+static int cmd_eval(const SrModel *m, const SrProgramConfig *cfg, const Options *o) {
+  SrError err = {{0}};
+  SrBundle *b = sr_bundle_create(m, cfg, o->weights, err.msg, sizeof err.msg);
+  SrDataset test = {0};
+  SrMetrics r;
+  int rc = b ? sr_program_load_set(cfg, &cfg->test, "test data", &test, &err) : -1;
+  if (rc == 0)
+    rc = sr_evaluate(sr_bundle_state(b), &test, &r, &err);
+  if (rc == 0) {
+    printf("test: %d examples, loss %.4f, error %.2f%%\n", test.n, r.loss, 100 * r.error);
+    printf("hidden activations exactly zero:");
+    print_sparsity(m, &r);
+  }
+  sr_dataset_free(&test);
+  sr_bundle_free(b);
+  return rc == 0 ? 0 : fail(&err);
+}
+
+/* The class is the first of the largest probabilities, as in evaluation;
+ * %.9g gives each float back exactly. */
+static void print_predictions(const float *probs, int rows, int classes) {
+  for (int r = 0; r < rows; r++) {
+    const float *p = probs + (size_t)r * (size_t)classes;
+    int best = 0;
+    for (int k = 1; k < classes; k++)
+      if (p[k] > p[best])
+        best = k;
+    printf("%d", best);
+    for (int k = 0; k < classes; k++)
+      printf(" %.9g", p[k]);
+    putchar('\n');
+  }
+}
+
+static const char *label_column(const SrProgramConfig *cfg, const Options *o) {
+  if (o->label)
+    return o->label;
+  return cfg->test.format == SR_DATA_CSV && cfg->test.label_column ? cfg->test.label_column
+                                                                     : "label";
+}
+
+static int cmd_predict(const SrModel *m, const SrProgramConfig *cfg, const Options *o) {
+  SrError err = {{0}};
+  SrBundle *b = sr_bundle_create(m, cfg, o->weights, err.msg, sizeof err.msg);
+  SrDataset in = {0};
+  float *probs = NULL;
+  int rc = b ? sr_program_load_inputs(cfg, o->input, label_column(cfg, o), &in, &err) : -1;
+  if (rc == 0 && !(probs = malloc(((size_t)in.n + 1) * (size_t)cfg->classes * sizeof *probs)))
+    rc = sr_fail(&err, "out of memory for %d predictions", in.n);
+  if (rc == 0 && sr_bundle_infer(b, in.x, in.n, probs) != 0)
+    rc = sr_fail(&err, "inference failed");
+  if (rc == 0)
+    print_predictions(probs, in.n, cfg->classes);
+  if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
+    rc = sr_fail(&err, "writing the predictions: %s", strerror(errno));
+  free(probs);
+  sr_dataset_free(&in);
+  sr_bundle_free(b);
+  return rc == 0 ? 0 : fail(&err);
+}
+
+int sr_program_main(const SrModel *m, const SrProgramConfig *cfg, int argc, char **argv) {
+  const char *prog = argc > 0 ? argv[0] : "prog";
+  SrError err = {{0}};
+  if (sr_program_check(m, cfg, &err) != 0)
+    return fail(&err);
+  Options o = {.threads = DEFAULT_THREADS};
+  int parsed = parse(&o, argc, argv);
+  if (parsed != 0) {
+    usage(cfg, prog, parsed > 0 ? stdout : stderr);
+    return parsed > 0 ? 0 : 2;
+  }
+  sr_blas_threads(o.threads);
+  if (strcmp(o.command, "train") == 0)
+    return cmd_train(m, cfg, &o);
+  if (strcmp(o.command, "eval") == 0)
+    return cmd_eval(m, cfg, &o);
+  return cmd_predict(m, cfg, &o);
+}

@@ -1,0 +1,116 @@
+/* program.h: what an ahead-of-time compiled object gives the runtime, and
+ * what the runtime gives back (docs/aot.md).
+ *
+ * `sparsec build` emits an object file holding the model's kernels and,
+ * as LLVM globals, its SrModel (slot table, roles) and an SrProgramConfig
+ * (the spec's schedule, data and outputs). No C is generated: the object
+ * exports
+ *
+ *   const SrModel *PREFIX_model(void);
+ *   const SrProgramConfig *PREFIX_config(void);
+ *
+ * with PREFIX `sparsec` for programs and the bundle's name for bundles,
+ * whose object also exports NAME_create/NAME_infer/NAME_free, thin
+ * wrappers around sr_bundle_create/sr_bundle_infer/sr_bundle_free.
+ *
+ *   program.c       PROG's subcommands (sr_program_main)
+ *   program_data.c  the spec's data sets and prediction inputs
+ *   program_main.c  main() for PROG (library sparsert_main)
+ *   bundle.c        a model ready for inference: weights, batching
+ */
+#ifndef SPARSEC_PROGRAM_H
+#define SPARSEC_PROGRAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sparsert.h"
+
+/* Bumped whenever SrProgramConfig, SrModel or SrSlot change meaning; the
+ * sizes below catch a changed layout as well. */
+#define SR_PROGRAM_ABI 1
+
+typedef enum SrDataFormat { SR_DATA_IDX, SR_DATA_CSV } SrDataFormat;
+
+/* One data set as the spec names it (paths absolute, resolved at build). */
+typedef struct SrDataFile {
+  const char *path;         /* IDX images, or the CSV file */
+  const char *labels;       /* IDX labels; NULL for CSV */
+  const char *label_column; /* CSV; NULL for IDX */
+  int format;               /* SrDataFormat */
+} SrDataFile;
+
+typedef struct SrProgramConfig {
+  int abi;                  /* SR_PROGRAM_ABI */
+  int sizeof_config, sizeof_model, sizeof_slot; /* as laid out by the compiler */
+  const char *name;         /* the spec's name */
+  const char *target;       /* triple the code was compiled for */
+  const char *cpu;          /* and its CPU */
+  int input, classes;
+  int max_rows;             /* rows of batch-sized buffers (the memory plan's) */
+  int epochs, batch, patience;
+  uint64_t seed;            /* parameter init and shuffling, as `sparsec run` */
+  double lr, momentum;      /* compiled into the training step: shown, not settable */
+  SrDataFile train, test;
+  double scale;             /* multiplies raw feature values */
+  double validation_fraction; /* of the training set held out, or 0 */
+  int validation;           /* examples held out, when the fraction is 0 */
+  int limit;                /* only the first `limit` training examples; 0 = all */
+  const char *checkpoint;   /* where `train` saves; NULL = NAME.safetensors */
+  const char *metrics;      /* per-epoch metrics file, or NULL */
+  int metrics_format;       /* SrMetricsFormat */
+  int progress;             /* progress bar: -1 on a terminal, 0 off, 1 on */
+  /* Weights compiled into the object (--embed-weights): one pointer per
+   * slot, NULL for slots that are not PARAM or CONST; NULL when none. */
+  const float *const *weights;
+} SrProgramConfig;
+
+/* Checks that the object was emitted for this runtime (ABI version and
+ * struct sizes) and that its roles name existing slots. */
+int sr_program_check(const SrModel *m, const SrProgramConfig *cfg, SrError *err);
+
+/* ---- program.c ----------------------------------------------------------- */
+
+/* PROG's command line: train, eval, predict, --help. Returns the exit
+ * status. */
+int sr_program_main(const SrModel *m, const SrProgramConfig *cfg, int argc, char **argv);
+
+/* ---- program_data.c ------------------------------------------------------ */
+
+typedef struct SrProgramData {
+  SrDataset train_all, test;
+  SrDataset train, valid;   /* views into train_all */
+} SrProgramData;
+
+/* The spec's training set (limited, split into train and validation) and
+ * test set, checked against the model (sr_program_data_free even on error). */
+int sr_program_load_data(const SrProgramConfig *cfg, SrProgramData *d, SrError *err);
+/* One data set of the spec, checked; `what` names it in messages. */
+int sr_program_load_set(const SrProgramConfig *cfg, const SrDataFile *f, const char *what,
+                        SrDataset *out, SrError *err);
+void sr_program_data_free(SrProgramData *d);
+/* Examples to predict: an IDX images file (gzip'd or raw; no labels
+ * needed) or a CSV file with a header and the column `label_column`
+ * (its values are ignored). Features are multiplied by cfg->scale. */
+int sr_program_load_inputs(const SrProgramConfig *cfg, const char *path, const char *label_column,
+                           SrDataset *out, SrError *err);
+
+/* ---- bundle.c ------------------------------------------------------------ */
+
+typedef struct SrBundle SrBundle;
+
+/* A model ready for inference: weights from the safetensors file
+ * `weights`, or (weights == NULL) those embedded in the object. NULL on
+ * failure, with a message in err[0..errlen) if err is not NULL. */
+SrBundle *sr_bundle_create(const SrModel *m, const SrProgramConfig *cfg, const char *weights,
+                           char *err, size_t errlen);
+/* probs[rows * classes] = the model's output for x[rows * inputs]; any
+ * number of rows (run in batches of cfg->max_rows). 0, or -1 for bad
+ * arguments. */
+int sr_bundle_infer(SrBundle *b, const float *x, int rows, float *probs);
+void sr_bundle_free(SrBundle *b);
+
+/* The state behind a bundle, e.g. to evaluate it on a data set. */
+SrState *sr_bundle_state(SrBundle *b);
+
+#endif

@@ -1,0 +1,109 @@
+/* program_data.c: the data a compiled program reads: the spec's training
+ * and test sets, prepared exactly as `sparsec run` prepares them (so that
+ * PROG train repeats run's experiment), and the inputs of `predict`. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "program.h"
+
+static int load_file(const SrDataFile *f, float scale, SrDataset *out, SrError *err) {
+  if (!f->path || (f->format == SR_DATA_IDX && !f->labels) ||
+      (f->format == SR_DATA_CSV && !f->label_column))
+    return sr_fail(err, "the model's data block names no complete data set");
+  if (f->format == SR_DATA_CSV)
+    return sr_dataset_load_csv(f->path, f->label_column, scale, out, err);
+  return sr_dataset_load_idx(f->path, f->labels, scale, out, err);
+}
+
+int sr_program_load_set(const SrProgramConfig *cfg, const SrDataFile *f, const char *what,
+                        SrDataset *out, SrError *err) {
+  memset(out, 0, sizeof *out);
+  if (load_file(f, (float)cfg->scale, out, err) == 0 &&
+      sr_dataset_check(out, cfg->input, cfg->classes, what, err) == 0)
+    return 0;
+  sr_dataset_free(out);
+  return -1;
+}
+
+static int holdout_count(const SrProgramConfig *cfg, int n) {
+  if (cfg->validation_fraction > 0)
+    return (int)(cfg->validation_fraction * n);
+  return cfg->validation;
+}
+
+int sr_program_load_data(const SrProgramConfig *cfg, SrProgramData *d, SrError *err) {
+  memset(d, 0, sizeof *d);
+  if (sr_program_load_set(cfg, &cfg->train, "train data", &d->train_all, err) != 0 ||
+      sr_program_load_set(cfg, &cfg->test, "test data", &d->test, err) != 0)
+    return -1;
+  if (cfg->limit > 0 && cfg->limit < d->train_all.n)
+    d->train_all.n = cfg->limit; /* the first `limit` examples */
+  int holdout = holdout_count(cfg, d->train_all.n);
+  if (holdout >= d->train_all.n)
+    return sr_fail(err, "the validation hold-out (%d examples) leaves no training data (%d in all)",
+                   holdout, d->train_all.n);
+  return sr_dataset_split_tail(&d->train_all, holdout, &d->train, &d->valid, err);
+}
+
+void sr_program_data_free(SrProgramData *d) {
+  sr_dataset_free(&d->train_all);
+  sr_dataset_free(&d->test);
+  memset(d, 0, sizeof *d);
+}
+
+/* ---- inputs to predict ------------------------------------------------------ */
+
+/* IDX files start with two zero bytes, gzip'd ones with 1f 8b; anything
+ * else is taken for CSV. 1 for IDX, 0 for CSV, -1 if unreadable. */
+static int looks_like_idx(const char *path, SrError *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return sr_fail(err, "%s: cannot open: %s", path, strerror(errno));
+  unsigned char head[2] = {0xff, 0xff};
+  size_t n = fread(head, 1, 2, f);
+  fclose(f);
+  return n == 2 && ((head[0] == 0 && head[1] == 0) || (head[0] == 0x1f && head[1] == 0x8b));
+}
+
+/* Images alone, n x d or n x h x w: predicting needs no labels. */
+static int load_idx_images(const SrProgramConfig *cfg, const char *path, SrDataset *out,
+                           SrError *err) {
+  SrIdx img;
+  if (sr_idx_load(path, &img, err) != 0)
+    return -1;
+  int dim = img.ndim == 3 ? img.dims[1] * img.dims[2] : img.ndim == 2 ? img.dims[1] : -1;
+  int rc = 0;
+  if (dim != cfg->input)
+    rc = sr_fail(err, "%s: %s, the model's input is %d features", path,
+                 dim < 0 ? "images must have 2 or 3 dimensions" : "examples have another width",
+                 cfg->input);
+  if (rc == 0) {
+    out->n = img.dims[0];
+    out->dim = dim;
+    out->owns = 1;
+    out->x = malloc(img.count * sizeof *out->x);
+    out->y = calloc((size_t)out->n + 1, sizeof *out->y);
+    if (!out->x || !out->y)
+      rc = sr_fail(err, "%s: out of memory for %d examples", path, out->n);
+  }
+  for (size_t i = 0; rc == 0 && i < img.count; i++)
+    out->x[i] = (float)img.data[i] * (float)cfg->scale;
+  sr_idx_free(&img);
+  return rc;
+}
+
+int sr_program_load_inputs(const SrProgramConfig *cfg, const char *path, const char *label_column,
+                           SrDataset *out, SrError *err) {
+  memset(out, 0, sizeof *out);
+  int idx = looks_like_idx(path, err);
+  int rc = idx < 0 ? -1
+           : idx  ? load_idx_images(cfg, path, out, err)
+                  : sr_dataset_load_csv(path, label_column, (float)cfg->scale, out, err);
+  if (rc == 0 && out->dim != cfg->input)
+    rc = sr_fail(err, "%s: examples have %d features, the model's input is %d", path, out->dim,
+                 cfg->input);
+  if (rc != 0)
+    sr_dataset_free(out);
+  return rc;
+}

@@ -1,0 +1,251 @@
+/* Denoising-autoencoder pretraining programs: their gradients against
+ * central differences (noise held fixed), generated code against the
+ * interpreter, and the reconstruction cost going down on a small set. */
+#include <criterion/criterion.h>
+
+#include "support.h"
+
+#define STEP 1e-3
+
+static Module *build(const NetOptions *o, int optimise) {
+  int widths[] = {7, 5, 3};
+  Spec *s = test_spec_with(6, widths, 3, o, 0.1);
+  char err[512];
+  Module *m = module_build(s, err, sizeof err);
+  test_spec_free(s);
+  cr_assert_not_null(m, "%s", err);
+  PassOptions passes = {.enabled = optimise};
+  cr_assert_eq(optimise_module(m, &passes, err, sizeof err), 0, "%s", err);
+  return m;
+}
+
+/* Non-negative inputs in [0, 1), like pixels. */
+static void fill_inputs(void **slots, const Module *m, int rows, SrRng *rng) {
+  float *x = slots[m->x];
+  for (int i = 0; i < rows * m->values[m->x].cols; i++)
+    x[i] = (float)sr_rng_uniform(rng);
+}
+
+typedef struct Stage {
+  Module *m;
+  const PretrainProgram *pp;
+  TestState t;
+  int rows, step, code;
+  double l1_coef;
+} Stage;
+
+static float objective(Stage *s, int *mask) {
+  void **slots = s->t.st.slots;
+  memset(slots[s->step], 0, 4); /* the same noise every time */
+  interp_run(s->m, &s->pp->program, slots, s->rows);
+  const float *c = slots[s->code];
+  for (size_t k = 0; k < value_count(s->m, s->code, s->rows); k++)
+    mask[k] = (c[k] > 0) - (c[k] < 0);
+  /* the program does not compute the penalty's value (dce: nothing reads
+   * it; only its gradient is needed), so the objective adds it here */
+  double abs_sum = 0;
+  for (size_t k = 0; k < value_count(s->m, s->code, s->rows); k++)
+    abs_sum += fabs(c[k]);
+  return ((float *)slots[s->pp->cost])[0] + (float)(s->l1_coef / s->rows * abs_sum);
+}
+
+/* lr 0 makes the updates no-ops, so the program evaluates objective and
+ * gradients without moving the parameters. */
+static void gradient_check(NetOptions o, int stage, uint64_t seed) {
+  o.pretrain = 1;
+  o.pretrain_lr = 1e-300;
+  Stage s = {.rows = 5};
+  s.m = build(&o, 0);
+  s.pp = &s.m->pretrain[stage];
+  for (int i = 0; i < s.m->pretrain[stage].program.nops; i++)
+    if (s.pp->program.ops[i].kind == OP_SGD_UPDATE)
+      s.m->pretrain[stage].program.ops[i].coef = 0;
+  s.step = value_named(s.m, "noise.step");
+  char name[64];
+  snprintf(name, sizeof name, "pt.h%d.h%d", stage + 1, stage + 1);
+  s.code = value_named(s.m, name);
+  s.l1_coef = o.code_l1;
+  cr_assert_geq(s.code, 0);
+  cr_assert_eq(test_state_init(&s.t, s.m, s.rows, seed), 0);
+  SrRng rng;
+  sr_rng_seed(&rng, seed);
+  fill_inputs(s.t.st.slots, s.m, s.rows, &rng);
+  size_t nmask = value_count(s.m, s.code, s.rows);
+  int *base = malloc(nmask * sizeof(int)), *plus = malloc(nmask * sizeof(int)),
+      *minus = malloc(nmask * sizeof(int));
+  objective(&s, base); /* fills the gradient temporaries */
+  int checked = 0, total = 0;
+  for (int i = 0; i < s.pp->program.nops; i++) {
+    const Op *u = &s.pp->program.ops[i];
+    if (u->kind != OP_SGD_UPDATE)
+      continue;
+    int p = u->in[0];
+    size_t count = value_count(s.m, p, s.rows);
+    float *grad = malloc(count * sizeof *grad), *w = s.t.st.slots[p];
+    memcpy(grad, s.t.st.slots[u->in[1]], count * sizeof *grad);
+    for (size_t k = 0; k < count; k++, total++) {
+      float saved = w[k];
+      w[k] = saved + (float)STEP;
+      float lp = objective(&s, plus);
+      w[k] = saved - (float)STEP;
+      float lm = objective(&s, minus);
+      w[k] = saved;
+      if (memcmp(plus, minus, nmask * sizeof(int)) != 0)
+        continue; /* a kink of relu or |c| between the two points */
+      double numeric = ((double)lp - lm) / (2 * STEP);
+      cr_expect(fabs(numeric - grad[k]) <= 2e-3 + 2e-2 * fabs(grad[k]),
+                "recon %d untied %d noise %d stage %d %s[%zu]: analytic %g, numeric %g", o.recon, o.untied, o.noise, stage, s.m->values[p].name, k,
+                grad[k], numeric);
+      checked++;
+    }
+    free(grad);
+  }
+  cr_expect_gt(checked, total / 2, "only %d of %d away from a kink", checked, total);
+  free(base), free(plus), free(minus);
+  test_state_free(&s.t);
+  module_free(s.m);
+}
+
+Test(pretrain, gradients_of_every_reconstruction_tied_and_untied) {
+  const Reconstruction recons[] = {RECON_SOFTPLUS_QUADRATIC, RECON_SCALED_SIGMOID_CE,
+                                   RECON_LINEAR_QUADRATIC};
+  for (int r = 0; r < 3; r++)
+    for (int untied = 0; untied < 2; untied++)
+      for (int stage = 0; stage < 2; stage++) {
+        NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .recon = recons[r], .untied = untied,
+                        .noise = NOISE_MASKING, .noise_p = 0.25, .code_l1 = 0.01};
+        gradient_check(o, stage, 10 + r * 4 + untied * 2 + stage);
+      }
+}
+
+Test(pretrain, gradients_with_each_noise_and_activation) {
+  const NoiseKind noises[] = {NOISE_MASKING, NOISE_SALT_PEPPER, NOISE_GAUSSIAN};
+  const Activation acts[] = {ACT_RELU, ACT_TANH, ACT_SOFTPLUS};
+  for (int n = 0; n < 3; n++)
+    for (int a = 0; a < 3; a++) {
+      NetOptions o = {.act = acts[a], .loss = LOSS_NLL, .recon = RECON_LINEAR_QUADRATIC,
+                      .noise = noises[n], .noise_p = noises[n] == NOISE_GAUSSIAN ? 0.3 : 0.2};
+      gradient_check(o, 1, 40 + n * 3 + a);
+    }
+}
+
+/* Generated code against the interpreter, several steps (noise changes per step). */
+static void compare(NetOptions o, uint64_t seed) {
+  o.pretrain = 1;
+  o.pretrain_lr = 0.05;
+  Module *m = build(&o, 1);
+  char err[512];
+  Jit *jit = jit_compile(m, err, sizeof err);
+  cr_assert_not_null(jit, "%s", err);
+  TestState a, b;
+  int rows = 6;
+  cr_assert_eq(test_state_init_planned(&a, m, rows, seed), 0);
+  cr_assert_eq(test_state_init_planned(&b, m, rows, seed), 0);
+  for (int stage = 0; stage < m->npretrain; stage++) {
+    const PretrainProgram *pp = &m->pretrain[stage];
+    for (int step = 0; step < 3; step++) {
+      SrRng r1, r2;
+      sr_rng_seed(&r1, seed + step);
+      sr_rng_seed(&r2, seed + step);
+      fill_inputs(a.st.slots, m, rows, &r1);
+      fill_inputs(b.st.slots, m, rows, &r2);
+      jit_pretrain(jit)[stage](a.st.slots, rows);
+      interp_run(m, &pp->program, b.st.slots, rows);
+      int live[] = {pp->cost, pp->input_max};
+      for (int k = 0; k < 2; k++) {
+        double d = max_rel_diff(a.st.slots[live[k]], b.st.slots[live[k]], 1, 1e-6);
+        cr_expect_leq(d, 1e-5, "%s: %s differs by %g", pp->program.name, m->values[live[k]].name, d);
+      }
+      for (int v = 0; v < m->nvalues; v++)
+        if (m->values[v].kind == VAL_PARAM) {
+          double d = max_rel_diff(a.st.slots[v], b.st.slots[v], value_count(m, v, rows), 1e-6);
+          cr_expect_leq(d, 1e-5, "%s: %s differs by %g", pp->program.name, m->values[v].name, d);
+        }
+    }
+  }
+  test_state_free(&a);
+  test_state_free(&b);
+  jit_free(jit);
+  module_free(m);
+}
+
+Test(pretrain, jit_matches_interpreter) {
+  const Reconstruction recons[] = {RECON_SOFTPLUS_QUADRATIC, RECON_SCALED_SIGMOID_CE,
+                                   RECON_LINEAR_QUADRATIC};
+  const NoiseKind noises[] = {NOISE_MASKING, NOISE_SALT_PEPPER, NOISE_GAUSSIAN};
+  for (int r = 0; r < 3; r++)
+    for (int n = 0; n < 3; n++)
+      for (int untied = 0; untied < 2; untied++) {
+        NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .recon = recons[r], .noise = noises[n],
+                        .noise_p = 0.25, .untied = untied, .code_l1 = 0.001};
+        compare(o, 100 + r * 6 + n * 2 + untied);
+      }
+}
+
+/* Masking noise zeroes about p of the inputs, and a different set each step. */
+Test(pretrain, masking_noise_rate_and_freshness) {
+  NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .pretrain = 1, .noise = NOISE_MASKING,
+                  .noise_p = 0.25, .recon = RECON_LINEAR_QUADRATIC};
+  Module *m = build(&o, 0);
+  TestState t;
+  int rows = 400;
+  cr_assert_eq(test_state_init(&t, m, rows, 1), 0);
+  float *x = t.st.slots[m->x];
+  for (int i = 0; i < rows * 6; i++)
+    x[i] = 1;
+  int noisy = value_named(m, "pt.h1.noisy");
+  float *first = malloc(rows * 6 * sizeof(float));
+  interp_run(m, &m->pretrain[0].program, t.st.slots, rows);
+  memcpy(first, t.st.slots[noisy], rows * 6 * sizeof(float));
+  interp_run(m, &m->pretrain[0].program, t.st.slots, rows);
+  int zeros = 0, changed = 0;
+  const float *second = t.st.slots[noisy];
+  for (int i = 0; i < rows * 6; i++) {
+    zeros += first[i] == 0;
+    changed += first[i] != second[i];
+  }
+  cr_expect(zeros > 0.22 * rows * 6 && zeros < 0.28 * rows * 6, "%d of %d zeroed", zeros, rows * 6);
+  cr_expect_gt(changed, rows, "the second step draws new noise");
+  free(first);
+  test_state_free(&t);
+  module_free(m);
+}
+
+/* Two Gaussian blobs in 6-d [0,1] space: every strategy's cost falls. */
+Test(pretrain, cost_decreases_for_each_strategy) {
+  const Reconstruction recons[] = {RECON_SOFTPLUS_QUADRATIC, RECON_SCALED_SIGMOID_CE,
+                                   RECON_LINEAR_QUADRATIC};
+  for (int r = 0; r < 3; r++) {
+    NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .pretrain = 1, .noise = NOISE_MASKING,
+                    .noise_p = 0.25, .recon = recons[r], .pretrain_lr = 0.1};
+    Module *m = build(&o, 1);
+    char err[512];
+    Jit *jit = jit_compile(m, err, sizeof err);
+    cr_assert_not_null(jit, "%s", err);
+    TestState t;
+    int rows = 4, n = 400;
+    cr_assert_eq(test_state_init_planned(&t, m, rows, 5), 0);
+    SrRng rng;
+    sr_rng_seed(&rng, 9);
+    float *data = malloc(sizeof(float) * n * 6);
+    for (int i = 0; i < n * 6; i++)
+      data[i] = (float)(((i / 6) % 2 ? 0.8 : 0.2) + 0.1 * (sr_rng_uniform(&rng) - 0.5));
+    double first = 0, last = 0;
+    for (int epoch = 0; epoch < 20; epoch++) {
+      double sum = 0;
+      for (int b = 0; b < n / rows; b++) {
+        memcpy(t.st.slots[m->x], data + b * rows * 6, sizeof(float) * rows * 6);
+        jit_pretrain(jit)[0](t.st.slots, rows);
+        sum += ((float *)t.st.slots[m->pretrain[0].cost])[0];
+      }
+      if (epoch == 0)
+        first = sum;
+      last = sum;
+    }
+    cr_expect_lt(last, 0.9 * first, "%s: cost %g -> %g", reconstruction_name(recons[r]), first, last);
+    free(data);
+    test_state_free(&t);
+    jit_free(jit);
+    module_free(m);
+  }
+}
