@@ -199,3 +199,35 @@ Test(driver, usage_errors) {
   cr_expect(strstr(out, "/nonexistent/model.spn") != NULL, "%s", out);
   free(out);
 }
+
+Test(driver, sweep_keeps_the_best_and_writes_outputs, .init = make_dir, .fini = remove_dir) {
+  write_blobs("train", 600, 1);
+  write_blobs("test", 200, 2);
+  char *spec = malloc(strlen(blob_spec) + 256);
+  strcpy(spec, blob_spec);
+  char *lr = strstr(spec, "lr = 0.1");
+  memmove(lr + strlen("lr in {0.1, 0.0001}"), lr + strlen("lr = 0.1"), strlen(lr + strlen("lr = 0.1")) + 1);
+  memcpy(lr, "lr in {0.1, 0.0001}", strlen("lr in {0.1, 0.0001}"));
+  strcat(spec, "output {\n  metrics = \"m.csv\"\n  checkpoint = \"best.safetensors\"\n}\n");
+  write_file("sweep.spn", spec);
+  free(spec);
+  char *out;
+  cr_assert_eq(run("run sweep.spn", &out), 0, "%s", out);
+  cr_expect(strstr(out, "sweep: kept lr 0.1") != NULL, "%s", out);
+  cr_expect(strstr(out, "checkpoint: ") != NULL, "%s", out);
+  free(out);
+  char path[256];
+  snprintf(path, sizeof path, "%s/m.csv", dir);
+  FILE *f = fopen(path, "r");
+  cr_assert_not_null(f);
+  char line[512];
+  int lines = 0;
+  while (fgets(line, sizeof line, f))
+    lines++;
+  fclose(f);
+  cr_expect_eq(lines, 1 + 2 * 4, "a header and 4 epochs for each of 2 learning rates");
+  snprintf(path, sizeof path, "%s/best.safetensors", dir);
+  f = fopen(path, "rb");
+  cr_assert_not_null(f, "the checkpoint exists");
+  fclose(f);
+}
