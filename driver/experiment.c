@@ -10,6 +10,10 @@
 #include "backend.h"
 #include "driver.h"
 
+/* Evaluation runs in batches of this many rows; batch-sized buffers are
+ * allocated for max(train batch, this). */
+#define EVAL_ROWS 500
+
 typedef struct Data {
   SrDataset train_all, test;
   SrDataset train, valid; /* views into train_all */
@@ -76,18 +80,27 @@ static void trained_free(Trained *t) {
   memset(t, 0, sizeof *t);
 }
 
-/* The module as `sparsec build` prepares it too (backend/prepare.c), then
- * JIT-compiled: run and build execute the same code. */
+/* Batch-sized buffers hold the largest batch any program runs. */
+static int eval_rows(const Spec *spec) {
+  int rows = spec->train.batch > EVAL_ROWS ? spec->train.batch : EVAL_ROWS;
+  for (int i = 0; i < spec->pretrain.nstages; i++)
+    if (spec->pretrain.stages[i].batch > rows)
+      rows = spec->pretrain.stages[i].batch;
+  return rows;
+}
+
+/* Builds the module, optimises it, plans its memory and JIT-compiles it. */
 static int compile(const Spec *spec, double lr, const PassOptions *passes, Trained *t) {
+  Spec at_lr = *spec; /* module_build reads the spec; only the lr differs */
+  at_lr.train.lr = lr;
   char err[1024];
-  PreparedModel p;
   t->lr = lr;
-  if (prepare_model(spec, lr, passes, &p, err, sizeof err) == 0) {
-    t->m = p.m;
-    t->slots = p.slots;
-    t->model = p.model;
-    t->jit = jit_compile(t->m, err, sizeof err);
+  t->m = module_build(&at_lr, err, sizeof err);
+  if (t->m && optimise_module(t->m, passes, err, sizeof err) != 0) {
+    module_free(t->m);
+    t->m = NULL;
   }
+  t->jit = t->m ? jit_compile(t->m, err, sizeof err) : NULL;
   if (!t->jit) {
     fprintf(stderr, "sparsec: %s\n", err);
     return -1;
@@ -98,10 +111,22 @@ static int compile(const Spec *spec, double lr, const PassOptions *passes, Train
          spec->name, spec->nlayers, lr, times.codegen_ms + times.optimise_ms + times.compile_ms,
          times.codegen_ms, times.optimise_ms, times.compile_ms);
   fflush(stdout);
-  t->model.train_step = jit_train_step(t->jit);
-  t->model.infer = jit_infer(t->jit);
-  for (int i = 0; i < t->model.npretrain; i++)
-    t->model.pretrain[i].step = jit_pretrain(t->jit)[i];
+  t->slots = calloc(t->m->nvalues, sizeof *t->slots);
+  if (!t->slots) {
+    fputs("sparsec: out of memory\n", stderr);
+    return -1;
+  }
+  abi_describe(t->m, t->slots, jit_train_step(t->jit), jit_infer(t->jit), &t->model);
+  abi_describe_pretrain(t->m, jit_pretrain(t->jit), &t->model);
+  if (passes->enabled) {
+    MemoryPlan plan;
+    if (plan_memory(t->m, eval_rows(spec), &plan) != 0) {
+      fputs("sparsec: out of memory\n", stderr);
+      return -1;
+    }
+    abi_use_plan(&plan, eval_rows(spec), t->slots, &t->model);
+    memory_plan_free(&plan);
+  }
   return 0;
 }
 
@@ -111,7 +136,7 @@ static int train_at(const Spec *spec, const RunOptions *o, double lr, const Data
     return -1;
   char run[64];
   snprintf(run, sizeof run, "lr=%g", lr);
-  int rows = prepare_max_rows(spec);
+  int rows = eval_rows(spec);
   int progress = spec->output.progress < 0 ? isatty(fileno(stderr)) : spec->output.progress;
   SrTrainConfig cfg = {.epochs = spec->train.epochs,
                        .batch = spec->train.batch,

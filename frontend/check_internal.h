@@ -81,7 +81,7 @@ typedef struct Setting {
 } Setting;
 
 typedef struct BlockRules {
-  const char *name;                          /* in messages: "'train' block" */
+  const char *name;                          /* the block the rules are for */
   const Setting *settings;                   /* ends with a NULL key */
   void (*layer)(Checker *c, const Stmt *s);  /* `layer x = ...`; NULL: not here */
   void (*nested)(Checker *c, const Stmt *s); /* `x { ... }`; NULL: not here */

@@ -6,11 +6,12 @@
  *   lexer.l    tokens (flex, reentrant)
  *   parser.y   grammar -> generic AST (bison, pure)
  *   ast.c      AST constructors, free and dump
+ *   suggest.c  looking names up; "did you mean"
  *   check*.c   AST -> Spec: names, types, ranges, defaults (one file a block)
  *   override.c command-line `--set PATH=VALUE`, applied to the AST
  *
  * The AST is generic (blocks of `key = value` settings); all meaning lives in
- * check.c, so adding a setting never touches the grammar. docs/language.md is
+ * check*.c, so adding a setting never touches the grammar. docs/language.md is
  * the user-facing description.
  */
 #ifndef SPARSEC_FRONTEND_H

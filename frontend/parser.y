@@ -1,10 +1,14 @@
 /* parser.y: tokens -> generic AST.
  *
  * The grammar knows blocks, statements and expressions, nothing about which
- * names mean what (that is check.c). Syntax errors are reported as
+ * names mean what (that is check*.c). Syntax errors are reported as
  * "expected X, found Y"; the `error` rules resynchronise at the next
- * statement, at a ')' closing a call, or at a '}' closing a block, so one run
- * shows every syntax error instead of the first. */
+ * statement, at a ')' closing a call, or at a '}' closing a set or a block,
+ * so one run shows every syntax error instead of the first.
+ *
+ * Two entries: a whole spec (parse_source) and one expression, the VALUE of
+ * a --set override (parse_expression). The lexer hands out a first token
+ * that is not in the text to say which. */
 
 %code requires {
 #include "frontend_internal.h"

@@ -72,6 +72,8 @@ static inline Spec *test_spec_with(int input, const int *widths, int n, const Ne
     }
   }
   s->train.lr = lr;
+  s->train.lrs[0] = lr;
+  s->train.nlrs = 1;
   s->train.momentum = o->momentum;
   s->train.batch = 4;
   s->train.epochs = 1;

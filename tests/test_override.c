@@ -233,6 +233,14 @@ Test(override, unknown_pretrain_layer_and_setting) {
                 "--set 1:1:13: note: did you mean 'epochs'?\n");
 }
 
+Test(override, layer_name_where_a_pretrain_setting_belongs) {
+  expect_output(LOAD("pretrain.h2=3"),
+                "--set 1:1:10: error: unknown setting 'h2' in 'pretrain' block\n"
+                "    1 | pretrain.h2=3\n"
+                "      |          ^~\n"
+                "--set 1:1:10: note: a layer's pretraining settings are pretrain.h2.SETTING\n");
+}
+
 Test(override, malformed_paths) {
   expect_output(LOAD("train.lr"),
                 "--set 1:1:1: error: expected PATH=VALUE, like train.lr=0.01\n"
@@ -261,6 +269,10 @@ Test(override, malformed_paths) {
                 "--set 1:1:7: error: '2x' is not a name\n"
                 "    1 | train.2x=1\n"
                 "      |       ^~\n");
+  expect_output(LOAD(" train . lr = 0.5 ", "data.limit = 0"),
+                "--set 2:1:14: error: 'limit' must be at least 1, not 0\n"
+                "    1 | data.limit = 0\n"
+                "      |              ^\n");
 }
 
 /* ---- errors in the value: shown in the override ------------------------------------ */
