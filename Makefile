@@ -2,12 +2,18 @@
 # and builds with CMake, then does its job.
 #   make demo   train the paper's network on Fashion-MNIST (examples/fashion_mnist_relu.spn)
 #   make test   every test suite, then the same suites under ASan + UBSan
+#   make data   Fashion-MNIST and MNIST-10k into data/ (scripts/get-data.sh)
+#   make reproduce        the paper's experiments and the sparsity sweep -> docs/results.md
+#   make reproduce-quick  the same, cut short (also: make reproduce QUICK=1), under 5 minutes
+#   make bench  sparse path vs dense path vs PyTorch, timed (bench/README.md)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+# experiments that make reproduce runs at once, one core each
+REPRODUCE_JOBS ?= 2
 
-.PHONY: all deps build demo test test-fast test-asan clean
+.PHONY: all deps build demo test test-fast test-asan clean data reproduce reproduce-quick bench
 
 all: build
 
@@ -30,6 +36,18 @@ test-asan: deps
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 test: test-fast test-asan
+
+data: deps
+	BUILD=$(BUILD) ./scripts/get-data.sh
+
+reproduce: build data
+	BUILD=$(BUILD) JOBS=$(REPRODUCE_JOBS) ./scripts/reproduce.sh $(if $(QUICK),--quick)
+
+reproduce-quick: build data
+	BUILD=$(BUILD) JOBS=$(REPRODUCE_JOBS) ./scripts/reproduce.sh --quick
+
+bench: build
+	BUILD=$(abspath $(BUILD)) ./bench/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

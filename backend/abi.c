@@ -72,3 +72,32 @@ void abi_use_plan(const MemoryPlan *plan, int rows, SrSlot *slots, SrModel *out)
   out->arena_bytes = plan->arena_bytes;
   out->arena_rows = rows;
 }
+
+/* ---- data parallelism --------------------------------------------------- */
+
+/* The counter a pretraining program's noise is keyed by (its `step` op's
+ * operand), or -1: the runtime gives each rank a counter of its own. */
+static int noise_step_slot(const Program *p) {
+  for (int i = 0; i < p->nops; i++)
+    if (p->ops[i].kind == OP_STEP)
+      return p->ops[i].in[0];
+  return -1;
+}
+
+static void describe_split(const SplitStep *s, SrSplitStep *out, SrModel *model) {
+  out->first = model->ngradients;
+  out->count = 0;
+  for (int k = 0; s->present && k < s->ngrads && model->ngradients < SR_MAX_GRADIENTS; k++) {
+    model->gradients[model->ngradients++] = (SrGradient){s->grad[k], s->param[k]};
+    out->count++;
+  }
+}
+
+void abi_describe_split(const Module *m, SrModel *out) {
+  out->ngradients = 0;
+  describe_split(&m->train_split, &out->train_split, out);
+  for (int i = 0; i < m->npretrain && i < SR_MAX_PRETRAIN; i++) {
+    describe_split(&m->pretrain[i].split, &out->pretrain[i].split, out);
+    out->pretrain[i].slot_noise_step = noise_step_slot(&m->pretrain[i].program);
+  }
+}

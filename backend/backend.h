@@ -5,6 +5,14 @@
  *   codegen.c  a program -> one LLVM function `void NAME(void **slots, i64 rows)`
  *   jit.c      optimise (new pass manager, default<O2>) and run on ORC LLJIT
  *   abi.c      the runtime's description of a module (SrModel: slots, roles)
+ *   prepare.c  spec -> optimised module + description + memory plan (run and build)
+ *   aot.c      ahead of time: an object file, assembly or LLVM IR (sparsec build)
+ *   descriptor.c  the description and config as LLVM globals, the exported API
+ *   outfile.c  files written atomically (temporary file, fsync, rename)
+ *   link.c     the system C compiler links an object with the static runtime
+ *   bundle_header.c  NAME.h of a bundle
+ *   sparse_kernels.c the sparse products (sparse_products pass), with their dense variants
+ *   dead_units.c  per-unit activity of a trained model, for static pruning (prune_dead.c)
  *
  * Generated functions follow runtime/sparsert.h's ABI: slot k holds value k
  * of the module; dense products call cblas_sgemm, everything else is IR. */
@@ -15,6 +23,7 @@
 #include <llvm-c/TargetMachine.h>
 
 #include "ir.h"
+#include "program.h"
 #include "sparsert.h"
 
 /* ---- target.c ------------------------------------------------------------ */
@@ -23,6 +32,18 @@
  * with a message. */
 LLVMTargetMachineRef target_host_machine(char *err, int errlen);
 void target_prepare_module(LLVMModuleRef mod, LLVMTargetMachineRef tm);
+
+/* Any target LLVM knows, for ahead-of-time compilation. */
+typedef struct TargetSpec {
+  const char *triple;  /* NULL: the host's */
+  const char *cpu;     /* NULL or "native": the host CPU and its features (host triple
+                          only; "generic" for another triple); else this CPU alone */
+  int for_jit;         /* the JIT's code model; else the default (objects, PIC) */
+} TargetSpec;
+LLVMTargetMachineRef target_machine(const TargetSpec *t, char *err, int errlen);
+
+/* Verifies the module, then runs default<O2> tuned for `tm`. */
+int target_optimise_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, char *err, int errlen);
 
 /* ---- codegen.c ----------------------------------------------------------- */
 
@@ -44,6 +65,9 @@ Jit *jit_compile(const Module *m, char *err, int errlen);
 SrKernel jit_train_step(const Jit *jit);
 SrKernel jit_infer(const Jit *jit);
 const SrKernel *jit_pretrain(const Jit *jit); /* one per m->pretrain stage */
+/* The split steps' kernels (train_split, pretrain[i].split), when the
+ * module has them (PassOptions.data_parallel). */
+void jit_use_split(const Jit *jit, SrModel *model);
 JitTimes jit_times(const Jit *jit);
 void jit_free(Jit *jit);
 
@@ -60,5 +84,109 @@ void abi_describe_pretrain(const Module *m, const SrKernel *steps, SrModel *out)
 /* Places the planned temporaries in the model's arena (ir plan_memory for
  * batches of at most `rows` rows). */
 void abi_use_plan(const MemoryPlan *plan, int rows, SrSlot *slots, SrModel *out);
+/* Data parallelism: the gradients of each split step (module optimised
+ * with PassOptions.data_parallel; none otherwise) and each pretraining
+ * stage's noise counter. Kernels are set by jit_use_split. */
+void abi_describe_split(const Module *m, SrModel *out);
+
+/* ---- prepare.c ----------------------------------------------------------- */
+
+/* Evaluation runs in batches of this many rows; batch-sized buffers (and
+ * the memory plan) are for max(train batch, this) rows. */
+#define PREPARE_EVAL_ROWS 500
+
+/* A spec compiled down to what the runtime needs, but the kernels. */
+typedef struct PreparedModel {
+  Module *m;
+  SrSlot *slots;       /* m->nvalues entries; model.slots points here */
+  SrModel model;       /* kernels unset: train_step, infer, pretrain[].step */
+  int max_rows;        /* prepare_max_rows(spec) */
+} PreparedModel;
+
+int prepare_max_rows(const Spec *spec);
+/* module_build at learning rate `lr`, optimise_module, abi_describe(_pretrain)
+ * and, with the passes on, plan_memory + abi_use_plan for max_rows rows. */
+int prepare_model(const Spec *spec, double lr, const PassOptions *passes, PreparedModel *out,
+                  char *err, int errlen);
+void prepared_model_free(PreparedModel *p);
+
+/* ---- aot.c --------------------------------------------------------------- */
+
+typedef enum AotKind { AOT_OBJECT, AOT_ASSEMBLY, AOT_LLVM } AotKind;
+
+typedef struct AotOptions {
+  TargetSpec target;
+  const char *prefix;            /* of every exported symbol: PREFIX_model, PREFIX_config */
+  int bundle;                    /* inference only, plus PREFIX_create/_infer/_free */
+  const SrProgramConfig *config; /* abi, sizes, target and cpu are filled in */
+  const SrState *weights;        /* PARAM and CONST slots to embed, or NULL */
+} AotOptions;
+
+typedef struct AotResult {
+  char *data;                    /* the object, assembly or IR text; free() it */
+  size_t size;
+  char triple[160], cpu[80];     /* what it was compiled for */
+  double codegen_ms, optimise_ms, emit_ms;
+} AotResult;
+
+/* Compiles the prepared model's programs (module_programs; infer only for
+ * a bundle) exactly as the JIT does, adds the descriptor and emits `kind`. */
+int aot_compile(const PreparedModel *p, const AotOptions *o, AotKind kind, AotResult *out,
+                char *err, int errlen);
+
+/* ---- descriptor.c -------------------------------------------------------- */
+
+/* The kernels of one object: NULL where not compiled (a bundle's). */
+typedef struct AotKernels {
+  LLVMValueRef train, infer;
+  LLVMValueRef pretrain[SR_MAX_PRETRAIN];
+  /* data parallelism: the split steps (module_split_programs), or NULL */
+  LLVMValueRef train_grads, train_apply;
+  LLVMValueRef pretrain_grads[SR_MAX_PRETRAIN], pretrain_apply[SR_MAX_PRETRAIN];
+} AotKernels;
+
+/* Adds to `mod` the SrModel (slot table, roles, pretraining stages) and
+ * SrProgramConfig as constant globals, PREFIX_model() and PREFIX_config(),
+ * the embedded weights, and for a bundle PREFIX_create/_infer/_free. */
+int descriptor_emit(LLVMModuleRef mod, LLVMTargetMachineRef tm, const PreparedModel *p,
+                    const AotKernels *k, const AotOptions *o, char *err, int errlen);
+
+/* ---- outfile.c ----------------------------------------------------------- */
+
+/* Creates an empty temporary file next to `path` ("PATH.tmp.XXXXXX");
+ * returns its malloc'd name, or NULL with a message naming the folder. */
+char *outfile_temp(const char *path, char *err, int errlen);
+/* fsyncs `temp`, gives it the usual permissions (0666, or 0777 if
+ * executable, minus the umask) and renames it over `path`; on failure
+ * `temp` is removed and `path` is left as it was. */
+int outfile_commit(const char *temp, const char *path, int executable, char *err, int errlen);
+/* Both, for bytes in memory: `path` holds all of them or is untouched. */
+int write_file_atomic(const char *path, const void *data, size_t size, int executable, char *err,
+                      int errlen);
+
+/* ---- link.c -------------------------------------------------------------- */
+
+/* Links `object` (in memory) with the static runtime (libsparsert_main.a,
+ * libsparsert.a from $SPARSEC_RUNTIME_DIR or the build tree) and OpenBLAS,
+ * zlib, libm by $CC (default cc) into the executable `output`, atomically.
+ * The linker's messages go to stderr as it prints them. */
+int link_program(const void *object, size_t size, const char *output, double *ms, char *err,
+                 int errlen);
+/* The folder holding libsparsert.a, and what else a program links. */
+const char *link_runtime_dir(void);
+const char *link_flags(void);
+
+/* ---- dead_units.c -------------------------------------------------------- */
+
+/* active[k][u] = examples of ds on which unit u of hidden layer k is nonzero,
+ * for the trained state of the model compiled from m (its infer kernel). */
+int dead_unit_activity(const Module *m, const SrModel *model, const SrState *trained,
+                       const SrDataset *ds, int32_t *const *active, SrError *err);
+
+/* ---- bundle_header.c ----------------------------------------------------- */
+
+/* Writes NAME.h: the documented C API of a bundle named `name`. */
+int bundle_header_write(const char *path, const char *name, const SrProgramConfig *cfg,
+                        int embedded, char *err, int errlen);
 
 #endif

@@ -40,4 +40,9 @@ LLVMValueRef call_unary(Gen *g, const char *name, LLVMTypeRef type, LLVMValueRef
 /* kernels.c */
 void emit_op(Gen *g, const Op *op);
 
+/* sparse_kernels.c: the sparse products, each with its dense variant */
+void emit_active_units(Gen *g, const Op *op);
+void emit_sparse_matmul(Gen *g, const Op *op);
+void emit_sparse_backward(Gen *g, const Op *op);
+
 #endif

@@ -22,6 +22,7 @@ struct Jit {
   LLVMOrcLLJITRef lljit;
   SrKernel train_step, infer;
   SrKernel pretrain[SPEC_MAX_LAYERS];
+  SrSplitStep train_split, pretrain_split[SPEC_MAX_LAYERS]; /* kernels only */
   JitTimes times;
 };
 
@@ -67,6 +68,7 @@ static int define_host_symbols(LLVMOrcLLJITRef lljit, char *err, int errlen) {
       {"expm1f", (void *)expm1f},
       {"tanhf", (void *)tanhf},
       {"cosf", (void *)cosf},
+      {"sr_parallel", (void *)sr_parallel}, /* the sparse kernels' thread pool */
   };
   enum { N = sizeof symbols / sizeof symbols[0] };
   LLVMOrcCSymbolMapPair pairs[N];
@@ -109,6 +111,13 @@ static int lookup(Jit *jit, const char *name, SrKernel *out, char *err, int errl
   return 0;
 }
 
+static int lookup_split(Jit *jit, const SplitStep *s, SrSplitStep *out, char *err, int errlen) {
+  if (!s->present)
+    return 0;
+  return lookup(jit, s->grads.name, &out->grads, err, errlen) ||
+         lookup(jit, s->apply.name, &out->apply, err, errlen);
+}
+
 /* Builds, optimises and hands over the module; the context goes with it. */
 static int add_programs(Jit *jit, const Module *m, char *err, int errlen) {
   double t0 = now_ms();
@@ -119,6 +128,9 @@ static int add_programs(Jit *jit, const Module *m, char *err, int errlen) {
   int n = module_programs(m, programs);
   for (int i = 0; i < n; i++)
     codegen_program(mod, m, programs[i]);
+  const Program *split[MODULE_MAX_SPLIT_PROGRAMS]; /* data parallelism only */
+  for (int i = 0, ns = module_split_programs(m, split); i < ns; i++)
+    codegen_program(mod, m, split[i]);
   double t1 = now_ms();
   LLVMTargetMachineRef tm = target_host_machine(err, errlen);
   int rc = tm ? 0 : -1;
@@ -159,6 +171,9 @@ Jit *jit_compile(const Module *m, char *err, int errlen) {
            lookup(jit, m->infer.name, &jit->infer, err, errlen) != 0;
   for (int i = 0; i < m->npretrain && rc == 0; i++)
     rc = lookup(jit, m->pretrain[i].program.name, &jit->pretrain[i], err, errlen) != 0;
+  rc = rc || lookup_split(jit, &m->train_split, &jit->train_split, err, errlen) != 0;
+  for (int i = 0; i < m->npretrain && rc == 0; i++)
+    rc = lookup_split(jit, &m->pretrain[i].split, &jit->pretrain_split[i], err, errlen) != 0;
   if (rc) {
     jit_free(jit);
     return NULL;
@@ -171,6 +186,15 @@ SrKernel jit_train_step(const Jit *jit) { return jit->train_step; }
 SrKernel jit_infer(const Jit *jit) { return jit->infer; }
 const SrKernel *jit_pretrain(const Jit *jit) { return jit->pretrain; }
 JitTimes jit_times(const Jit *jit) { return jit->times; }
+
+void jit_use_split(const Jit *jit, SrModel *model) {
+  model->train_split.grads = jit->train_split.grads;
+  model->train_split.apply = jit->train_split.apply;
+  for (int i = 0; i < model->npretrain && i < SPEC_MAX_LAYERS; i++) {
+    model->pretrain[i].split.grads = jit->pretrain_split[i].grads;
+    model->pretrain[i].split.apply = jit->pretrain_split[i].apply;
+  }
+}
 
 void jit_free(Jit *jit) {
   if (!jit)

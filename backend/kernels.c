@@ -535,6 +535,9 @@ void emit_op(Gen *g, const Op *op) {
   case OP_NOISE: emit_noise(g, op); break;
   case OP_STEP: emit_step(g, op); break;
   case OP_BIAS_ACT_GRAD: emit_bias_act_grad(g, op); break;
+  case OP_ACTIVE_UNITS: emit_active_units(g, op); break;
+  case OP_SPARSE_MATMUL: emit_sparse_matmul(g, op); break;
+  case OP_SPARSE_BACKWARD_SGD: emit_sparse_backward(g, op); break;
   default: emit_elementwise(g, op); break;
   }
 }

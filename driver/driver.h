@@ -3,11 +3,13 @@
 #ifndef SPARSEC_DRIVER_H
 #define SPARSEC_DRIVER_H
 
+#include "dist.h"
 #include "ir.h"
 
 int cmd_run(int argc, char **argv);
 int cmd_ir(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_repl(int argc, char **argv);
 
 /* Options every command that reads a spec takes: `--set PATH=VALUE`. */
 #define MAX_OVERRIDES 64
@@ -26,11 +28,34 @@ int spec_args_take(SpecArgs *a, int argc, char **argv, int *i);
  * after printing an error. */
 int spec_args_parse(SpecArgs *a, int argc, char **argv);
 
+/* ir_print.c: what `ir` prints, for `sparsec ir` and the REPL. */
+typedef struct IrOptions {
+  const char *program; /* train, infer, pretrain:LAYER, or NULL for the whole module */
+  PassOptions passes;  /* enabled = 1 unless --passes none; stop_after from --after */
+  int stats;
+} IrOptions;
+
+/* Consumes argv[*i] (and its value) if it is an ir option (--program,
+ * --after, --passes, --stats): 1 if consumed, 0 if not an ir option, -1
+ * after printing an error to `err`. */
+int ir_option_take(IrOptions *o, int argc, char *const *argv, int *i, FILE *err);
+/* Builds and optimises the spec's module and prints what `o` asks for;
+ * 0, or 1 after a message to `err`. */
+int ir_print(const Spec *spec, const IrOptions *o, FILE *out, FILE *err);
+
 /* experiment.c: trains the spec's model (every lr of a sweep) and writes its
  * outputs; returns the exit status. */
 typedef struct RunOptions {
   PassOptions passes;  /* --passes none turns the optimiser off */
+  SrDist *dist;        /* under mpirun: the job's ranks (runtime/dist.h); NULL = one process */
+  int threads;         /* --threads N: OpenBLAS and the sparse kernels (default 1) */
+  int prune_dead;      /* --prune-dead: report the dead units and the pruned size */
 } RunOptions;
 int run_experiment(const Spec *spec, const RunOptions *o);
+
+/* prune_report.c: the kept model's units dead on the training set, and the
+ * inference weights before and after cutting them (ir/passes/prune_dead.c). */
+int report_dead_units(const Spec *spec, const Module *m, const SrModel *model,
+                      const SrState *trained, const SrDataset *train);
 
 #endif

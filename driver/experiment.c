@@ -7,136 +7,85 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend.h"
 #include "driver.h"
-
-/* Evaluation runs in batches of this many rows; batch-sized buffers are
- * allocated for max(train batch, this). */
-#define EVAL_ROWS 500
-
-typedef struct Data {
-  SrDataset train_all, test;
-  SrDataset train, valid; /* views into train_all */
-} Data;
+#include "model.h"
 
 /* One compiled and trained model. */
 typedef struct Trained {
-  double lr;
-  Module *m;
-  Jit *jit;
-  SrSlot *slots;
-  SrModel model;
+  CompiledModel c;
   SrState state;
   SrFitResult result;
 } Trained;
 
-static int load_source(const DataSource *src, float scale, SrDataset *out, SrError *err) {
-  if (src->format == DATA_CSV)
-    return sr_dataset_load_csv(src->images, src->label_column, scale, out, err);
-  return sr_dataset_load_idx(src->images, src->labels, scale, out, err);
+/* Whether the path is in one of the folders scripts/get-data.sh fills:
+ * data/fashion-mnist/ or data/mnist10k/, relative or not. */
+static int from_get_data(const char *path) {
+  const char *folders[] = {"data/fashion-mnist/", "data/mnist10k/"};
+  for (int i = 0; i < 2; i++) {
+    const char *at = strstr(path, folders[i]);
+    if (at && (at == path || at[-1] == '/'))
+      return 1;
+  }
+  return 0;
 }
 
-static int holdout_count(const Spec *spec, int n) {
-  if (spec->data.validation_fraction > 0)
-    return (int)(spec->data.validation_fraction * n);
-  return spec->data.validation;
-}
-
-static int load_data(const Spec *spec, int classes, Data *d, SrError *err) {
-  float scale = (float)spec->data.scale;
-  if (load_source(&spec->data.train, scale, &d->train_all, err) != 0 ||
-      load_source(&spec->data.test, scale, &d->test, err) != 0 ||
-      sr_dataset_check(&d->train_all, spec->input, classes, "train data", err) != 0 ||
-      sr_dataset_check(&d->test, spec->input, classes, "test data", err) != 0)
-    return -1;
-  if (spec->data.limit > 0 && spec->data.limit < d->train_all.n)
-    d->train_all.n = spec->data.limit; /* the first `limit` examples */
-  int holdout = holdout_count(spec, d->train_all.n);
-  if (holdout >= d->train_all.n)
-    return sr_fail(err, "the validation hold-out (%d examples) leaves no training data (%d in all)",
-                   holdout, d->train_all.n);
-  return sr_dataset_split_tail(&d->train_all, holdout, &d->train, &d->valid, err);
-}
-
-/* A data set from a Debian package names the package that brings it. */
+/* A data set that is missing names the command that brings it: Debian's
+ * package for /usr/share/datasets, scripts/get-data.sh for data/. */
 static void hint_missing_package(const Spec *spec) {
   const char *fashion = "/usr/share/datasets/fashion-mnist/";
   const DataSource *sources[] = {&spec->data.train, &spec->data.test};
-  for (int i = 0; i < 2; i++)
-    if (strncmp(sources[i]->images, fashion, strlen(fashion)) == 0 &&
-        access(sources[i]->images, R_OK) != 0) {
-      fputs("sparsec: note: Fashion-MNIST comes from Debian's dataset-fashion-mnist package; "
-            "scripts/install-deps.sh installs it\n",
-            stderr);
+  for (int i = 0; i < 2; i++) {
+    const char *paths[] = {sources[i]->images, sources[i]->labels};
+    for (int k = 0; k < 2; k++) {
+      const char *p = paths[k];
+      if (!p || access(p, R_OK) == 0)
+        continue;
+      if (strncmp(p, fashion, strlen(fashion)) == 0)
+        fputs("sparsec: note: Fashion-MNIST comes from Debian's dataset-fashion-mnist package; "
+              "scripts/install-deps.sh installs it\n",
+              stderr);
+      else if (from_get_data(p))
+        fputs("sparsec: note: scripts/get-data.sh (or `make data`) fetches the data sets of "
+              "examples/paper/ into data/\n",
+              stderr);
+      else
+        continue;
       return;
     }
+  }
 }
 
 static void trained_free(Trained *t) {
   sr_state_free(&t->state);
-  free(t->slots);
-  jit_free(t->jit);
-  module_free(t->m);
+  model_free(&t->c);
   memset(t, 0, sizeof *t);
 }
 
-/* Batch-sized buffers hold the largest batch any program runs. */
-static int eval_rows(const Spec *spec) {
-  int rows = spec->train.batch > EVAL_ROWS ? spec->train.batch : EVAL_ROWS;
-  for (int i = 0; i < spec->pretrain.nstages; i++)
-    if (spec->pretrain.stages[i].batch > rows)
-      rows = spec->pretrain.stages[i].batch;
-  return rows;
-}
-
-/* Builds the module, optimises it, plans its memory and JIT-compiles it. */
+/* The module as `sparsec build` prepares it too (backend/prepare.c), then
+ * JIT-compiled (model.c): run and build execute the same code. */
 static int compile(const Spec *spec, double lr, const PassOptions *passes, Trained *t) {
-  Spec at_lr = *spec; /* module_build reads the spec; only the lr differs */
-  at_lr.train.lr = lr;
   char err[1024];
-  t->lr = lr;
-  t->m = module_build(&at_lr, err, sizeof err);
-  if (t->m && optimise_module(t->m, passes, err, sizeof err) != 0) {
-    module_free(t->m);
-    t->m = NULL;
-  }
-  t->jit = t->m ? jit_compile(t->m, err, sizeof err) : NULL;
-  if (!t->jit) {
+  CompileOptions o = {.passes = *passes};
+  if (model_compile(spec, lr, &o, &t->c, err, sizeof err) != 0) {
     fprintf(stderr, "sparsec: %s\n", err);
     return -1;
   }
-  JitTimes times = jit_times(t->jit);
+  JitTimes times = model_jit_times(&t->c);
   printf("sparsec: %s: %d layers, lr %g, compiled in %.0f ms (codegen %.1f, optimise %.1f, "
          "machine code %.1f)\n",
          spec->name, spec->nlayers, lr, times.codegen_ms + times.optimise_ms + times.compile_ms,
          times.codegen_ms, times.optimise_ms, times.compile_ms);
   fflush(stdout);
-  t->slots = calloc(t->m->nvalues, sizeof *t->slots);
-  if (!t->slots) {
-    fputs("sparsec: out of memory\n", stderr);
-    return -1;
-  }
-  abi_describe(t->m, t->slots, jit_train_step(t->jit), jit_infer(t->jit), &t->model);
-  abi_describe_pretrain(t->m, jit_pretrain(t->jit), &t->model);
-  if (passes->enabled) {
-    MemoryPlan plan;
-    if (plan_memory(t->m, eval_rows(spec), &plan) != 0) {
-      fputs("sparsec: out of memory\n", stderr);
-      return -1;
-    }
-    abi_use_plan(&plan, eval_rows(spec), t->slots, &t->model);
-    memory_plan_free(&plan);
-  }
   return 0;
 }
 
-static int train_at(const Spec *spec, const RunOptions *o, double lr, const Data *d,
+static int train_at(const Spec *spec, const RunOptions *o, double lr, const ExperimentData *d,
                     SrMetricsWriter *metrics, Trained *t) {
   if (compile(spec, lr, &o->passes, t) != 0)
     return -1;
   char run[64];
   snprintf(run, sizeof run, "lr=%g", lr);
-  int rows = eval_rows(spec);
+  int rows = prepare_max_rows(spec);
   int progress = spec->output.progress < 0 ? isatty(fileno(stderr)) : spec->output.progress;
   SrTrainConfig cfg = {.epochs = spec->train.epochs,
                        .batch = spec->train.batch,
@@ -145,11 +94,13 @@ static int train_at(const Spec *spec, const RunOptions *o, double lr, const Data
                        .log = stdout,
                        .progress = progress,
                        .run = spec->train.nlrs > 1 ? run : NULL,
-                       .metrics = metrics};
-  SrPretrainConfig pre = {.seed = spec->train.seed, .log = stdout, .progress = progress};
+                       .metrics = metrics,
+                       .dist = o->dist};
+  SrPretrainConfig pre = {
+      .seed = spec->train.seed, .log = stdout, .progress = progress, .dist = o->dist};
   SrError err = {{0}};
-  if (sr_state_init(&t->state, &t->model, rows, spec->train.seed, &err) != 0 ||
-      (t->model.npretrain > 0 && sr_pretrain(&t->state, &pre, &d->train, &err) != 0) ||
+  if (sr_state_init(&t->state, &t->c.model, rows, spec->train.seed, &err) != 0 ||
+      (t->c.model.npretrain > 0 && sr_pretrain(&t->state, &pre, &d->train, &err) != 0) ||
       sr_fit(&t->state, &cfg, &d->train, &d->valid, &d->test, &t->result, &err) != 0) {
     fprintf(stderr, "sparsec: %s\n", err.msg);
     return -1;
@@ -163,14 +114,14 @@ static void print_sparsity(const SrModel *model, const SrMetrics *m) {
   printf("; mean %.1f%%\n", 100 * m->mean_sparsity);
 }
 
-static void print_result(const Trained *best, const Data *d) {
+static void print_result(const Trained *best, const ExperimentData *d) {
   const SrFitResult *r = &best->result;
   if (d->valid.n > 0)
     printf("best validation error at epoch %d%s: valid %.2f%%, test %.2f%%\n", r->best_epoch,
            r->stopped_early ? " (stopped early)" : "", 100 * r->best_valid.error,
            100 * r->best_test.error);
   printf("hidden activations exactly zero (test set):");
-  print_sparsity(&best->model, &r->best_test);
+  print_sparsity(&best->c.model, &r->best_test);
   printf("test error: %.2f%%\n", 100 * r->best_test.error);
 }
 
@@ -187,8 +138,8 @@ static int write_outputs(const Spec *spec, Trained *best) {
 }
 
 /* Trains every lr of the sweep; the best stays in *best. */
-static int sweep(const Spec *spec, const RunOptions *o, const Data *d, SrMetricsWriter *metrics,
-                 Trained *best) {
+static int sweep(const Spec *spec, const RunOptions *o, const ExperimentData *d,
+                 SrMetricsWriter *metrics, Trained *best) {
   for (int i = 0; i < spec->train.nlrs; i++) {
     Trained t = {0};
     if (train_at(spec, o, spec->train.lrs[i], d, metrics, &t) != 0) {
@@ -196,18 +147,18 @@ static int sweep(const Spec *spec, const RunOptions *o, const Data *d, SrMetrics
       return -1;
     }
     if (spec->train.nlrs > 1)
-      printf("lr %g: best validation error %.2f%% at epoch %d\n", t.lr,
+      printf("lr %g: best validation error %.2f%% at epoch %d\n", t.c.lr,
              100 * t.result.best_valid.error, t.result.best_epoch);
     if (i == 0 || t.result.best_valid.error < best->result.best_valid.error) {
       trained_free(best);
       *best = t;
-      best->state.model = &best->model; /* the state points at its model: move it too */
+      best->state.model = &best->c.model; /* the state points at its model: move it too */
     } else {
       trained_free(&t);
     }
   }
   if (spec->train.nlrs > 1)
-    printf("sweep: kept lr %g\n", best->lr);
+    printf("sweep: kept lr %g\n", best->c.lr);
   return 0;
 }
 
@@ -223,13 +174,15 @@ static void describe_hidden(const Spec *spec, SrModel *out) {
 
 int run_experiment(const Spec *spec, const RunOptions *o) {
   int classes = spec->layers[spec->nlayers - 1].units;
-  Data d = {0};
+  ExperimentData d = {0};
   SrError err = {{0}};
-  if (load_data(spec, classes, &d, &err) != 0) {
+  int loaded = data_load(spec, classes, &d, &err);
+  if (o->dist) /* every rank has its data, or every rank stops (none waits for another) */
+    loaded = sr_dist_agree(o->dist, loaded, &err);
+  if (loaded != 0) {
     fprintf(stderr, "sparsec: %s\n", err.msg);
     hint_missing_package(spec);
-    sr_dataset_free(&d.train_all);
-    sr_dataset_free(&d.test);
+    data_free(&d);
     return 1;
   }
   printf("data: %d train, %d validation, %d test examples\n", d.train.n, d.valid.n, d.test.n);
@@ -241,7 +194,7 @@ int run_experiment(const Spec *spec, const RunOptions *o) {
   }
   SrMetricsWriter *metrics = NULL;
   SrModel names; /* what the metrics writer reads: the hidden layers, named by the spec */
-  if (rc == 0 && spec->output.metrics) {
+  if (rc == 0 && spec->output.metrics && sr_dist_is_root(o->dist)) { /* rank 0 writes files */
     describe_hidden(spec, &names);
     SrMetricsFormat format = spec->output.metrics_format == METRICS_JSONL ? SR_METRICS_JSONL
                                                                           : SR_METRICS_CSV;
@@ -255,14 +208,16 @@ int run_experiment(const Spec *spec, const RunOptions *o) {
     rc = sweep(spec, o, &d, metrics, &best);
   if (rc == 0) {
     print_result(&best, &d);
-    rc = write_outputs(spec, &best);
+    if (o->prune_dead && sr_dist_is_root(o->dist))
+      rc = report_dead_units(spec, best.c.m, &best.c.model, &best.state, &d.train);
+    if (rc == 0)
+      rc = sr_dist_is_root(o->dist) ? write_outputs(spec, &best) : 0;
   }
   if (metrics && sr_metrics_close(metrics, &err) != 0) {
     fprintf(stderr, "sparsec: %s\n", err.msg);
     rc = -1;
   }
   trained_free(&best);
-  sr_dataset_free(&d.train_all);
-  sr_dataset_free(&d.test);
+  data_free(&d);
   return rc == 0 ? 0 : 1;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "build.h"
 #include "driver.h"
 
 static void usage(FILE *out) {
@@ -12,6 +13,8 @@ static void usage(FILE *out) {
         "  run FILE.spn        JIT-compile the spec's model and run its experiment\n"
         "  check FILE.spn...   check specs without running them\n"
         "  ir FILE.spn         print the IR of the training step and the inference function\n"
+        "  build FILE.spn      compile ahead of time: a program (-o PROG) or a bundle for C\n"
+        "  repl [FILE.spn]     an interactive session: change settings, train, look at sparsity\n"
         "  help                this message\n"
         "\n"
         "`sparsec <command> --help` describes a command's options.\n",
@@ -30,6 +33,10 @@ int main(int argc, char **argv) {
     return cmd_check(argc - 1, argv + 1);
   if (strcmp(cmd, "ir") == 0)
     return cmd_ir(argc - 1, argv + 1);
+  if (strcmp(cmd, "build") == 0)
+    return cmd_build(argc - 1, argv + 1);
+  if (strcmp(cmd, "repl") == 0)
+    return cmd_repl(argc - 1, argv + 1);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
     usage(stdout);
     return 0;

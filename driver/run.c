@@ -1,37 +1,72 @@
-/* sparsec run FILE: check the spec, then run its experiment (experiment.c). */
+/* sparsec run FILE: check the spec, then run its experiment (experiment.c).
+ * Under `mpirun -np N`, every rank runs this; they train data-parallel
+ * (runtime/dist.h, docs/parallel.md) and rank 0 alone prints. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "driver.h"
 #include "sparsert.h"
 
-/* At small minibatches each product is too thin to pay for handing work to
- * a second thread. Measured on the paper's 784-1000-1000-1000-10 net, batch
- * 10, one epoch of Fashion-MNIST: 23.8 s with 1 OpenBLAS thread, 36.3 s with
- * 2 (and 14 s of system time spent spinning). A --threads option and
- * threaded sparse kernels come with the sparse path. */
-#define BLAS_THREADS 1
+/* One thread unless --threads says otherwise: at small minibatches a dense
+ * product is too thin to pay for a second thread (measured on the paper's
+ * 784-1000-1000-1000-10 net, batch 10, one epoch of Fashion-MNIST: 23.8 s
+ * with 1 OpenBLAS thread, 36.3 s with 2), and one thread is deterministic.
+ * --threads N gives N threads to OpenBLAS and to the sparse kernels' pool
+ * (runtime/parallel.c); bench/README.md has the measurements. */
+#define DEFAULT_THREADS 1
+#define MAX_THREADS 64
 
 static int usage(FILE *out, int status) {
   fputs("usage: sparsec run [options] FILE.spn\n"
         "JIT-compiles the model of FILE.spn and trains it as its train block says,\n"
         "printing one line per epoch and the test error at the best validation epoch.\n"
         "  --set PATH=VALUE   override a setting, e.g. --set train.lr=0.05 --set h2.l1=0\n"
-        "  --passes none      compile the derived programs without optimising them\n",
+        "  --passes none      compile the derived programs without optimising them\n"
+        "  --passes dense     optimise, but keep every product dense (cblas_sgemm)\n"
+        "  --threads N        threads for dense products and sparse kernels (default 1)\n"
+        "  --prune-dead       after training, report the units dead on the training set\n"
+        "                     and the inference weights' size without them\n",
         out);
   return status;
 }
 
 /* run's own options; the rest go to spec_args_parse. */
+static int take_threads(RunOptions *o, const char *value) {
+  char *end;
+  long n = value ? strtol(value, &end, 10) : 0;
+  if (!value || *end || n < 1 || n > MAX_THREADS) {
+    fprintf(stderr, "sparsec: --threads takes a number from 1 to %d\n", MAX_THREADS);
+    return -1;
+  }
+  o->threads = (int)n;
+  return 0;
+}
+
 static int take_run_option(RunOptions *o, int *argc, char **argv) {
   for (int i = 1; i < *argc; i++) {
-    if (strcmp(argv[i], "--passes") != 0)
+    if (strcmp(argv[i], "--prune-dead") == 0) {
+      o->prune_dead = 1;
+      memmove(&argv[i], &argv[i + 1], sizeof *argv * (*argc - i - 1));
+      (*argc)--;
+      i--;
       continue;
-    if (i + 1 >= *argc || strcmp(argv[i + 1], "none") != 0) {
-      fputs("sparsec: --passes takes 'none'\n", stderr);
+    }
+    int passes = strcmp(argv[i], "--passes") == 0;
+    if (!passes && strcmp(argv[i], "--threads") != 0)
+      continue;
+    const char *value = i + 1 < *argc ? argv[i + 1] : NULL;
+    if (!passes) {
+      if (take_threads(o, value) != 0)
+        return -1;
+    } else if (value && strcmp(value, "none") == 0) {
+      o->passes.enabled = 0;
+    } else if (value && strcmp(value, "dense") == 0) {
+      o->passes.dense_only = 1;
+    } else {
+      fputs("sparsec: --passes takes 'none' or 'dense'\n", stderr);
       return -1;
     }
-    o->passes.enabled = 0;
     memmove(&argv[i], &argv[i + 2], sizeof *argv * (*argc - i - 2));
     *argc -= 2;
     i--;
@@ -39,8 +74,28 @@ static int take_run_option(RunOptions *o, int *argc, char **argv) {
   return 0;
 }
 
+/* Joins the MPI job if mpirun started this process as one of several
+ * ranks, runs the experiment, leaves the job: cleanly when every rank
+ * agreed on the outcome, else by ending the job (sr_dist_close). */
+static int run_parallel(const Spec *spec, RunOptions *options) {
+  SrError err = {{0}};
+  if (sr_dist_open(&options->dist, &err) != 0) {
+    fprintf(stderr, "sparsec: %s\n", err.msg);
+    return 1;
+  }
+  if (options->dist) {
+    options->passes.data_parallel = 1;
+    sr_dist_silence_others(options->dist);
+  }
+  int rc = run_experiment(spec, options);
+  if (rc == 0)
+    sr_dist_print_stats(options->dist, stdout);
+  sr_dist_close(options->dist, rc != 0);
+  return rc;
+}
+
 int cmd_run(int argc, char **argv) {
-  RunOptions options = {.passes = {.enabled = 1}};
+  RunOptions options = {.passes = {.enabled = 1}, .threads = DEFAULT_THREADS};
   if (take_run_option(&options, &argc, argv) != 0)
     return usage(stderr, 2);
   SpecArgs args = {0};
@@ -50,8 +105,9 @@ int cmd_run(int argc, char **argv) {
   Spec *spec = spec_load_with(args.path, args.overrides, args.noverrides, stderr);
   if (!spec)
     return 1;
-  sr_blas_threads(BLAS_THREADS);
-  int rc = run_experiment(spec, &options);
+  sr_blas_threads(options.threads);
+  sr_set_threads(options.threads);
+  int rc = run_parallel(spec, &options);
   spec_free(spec);
   return rc;
 }

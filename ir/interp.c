@@ -331,6 +331,87 @@ static void run_elementwise(const Run *r, const Op *op) {
     out[0] = (float)zeros;
 }
 
+/* active_units: the units (columns) of a that are nonzero in any row.
+ *   units[0] = #{k : exists i, a[i,k] != 0},  units[1] = #{(i,k) : a[i,k] != 0},
+ *   units[2 + q] = the q-th such k, ascending (small integers, exact as floats)
+ * and each row's nonzeros: rows[i, 0] = #{k : a[i,k] != 0}, rows[i, 1 + q] = the
+ * q-th such k, ascending. */
+static void run_active_units(const Run *r, const Op *op) {
+  const float *a = f32(r, op->in[0]);
+  float *out = f32(r, op->out[0]);
+  int rows = rows_of(r, op->in[0]), K = cols_of(r, op->in[0]), count = 0;
+  if (op->out[1] >= 0) {
+    float *lists = f32(r, op->out[1]);
+    for (int i = 0; i < rows; i++) {
+      float *row = lists + (size_t)i * (K + 1);
+      int n = 0;
+      for (int k = 0; k < K; k++)
+        if (a[(size_t)i * K + k] != 0)
+          row[1 + n++] = (float)k;
+      row[0] = (float)n;
+    }
+  }
+  double nonzeros = 0;
+  for (int k = 0; k < K; k++) {
+    int c = 0;
+    for (int i = 0; i < rows; i++)
+      c += a[(size_t)i * K + k] != 0;
+    nonzeros += c;
+    if (c)
+      out[2 + count++] = (float)k;
+  }
+  out[0] = (float)count;
+  out[1] = (float)nonzeros;
+}
+
+/* sparse_matmul: z[i,j] = sum over row i's listed nonzeros k of a[i,k] w[k,j]
+ * (the columns left out have a[i,k] = 0: this is a w) */
+static void run_sparse_matmul(const Run *r, const Op *op) {
+  const float *a = f32(r, op->in[0]), *w = f32(r, op->in[1]), *lists = f32(r, op->in[3]);
+  float *z = f32(r, op->out[0]);
+  int rows = rows_of(r, op->in[0]), K = cols_of(r, op->in[0]), N = cols_of(r, op->in[1]);
+  for (int i = 0; i < rows; i++) {
+    const float *row = lists + (size_t)i * (K + 1);
+    for (int j = 0; j < N; j++) {
+      double sum = 0;
+      for (int q = 0; q < (int)row[0]; q++) {
+        int k = (int)row[1 + q];
+        sum += (double)a[(size_t)i * K + k] * w[(size_t)k * N + j];
+      }
+      z[(size_t)i * N + j] = (float)sum;
+    }
+  }
+}
+
+/* sparse_backward_sgd w, a, dz, list -> da (optional):
+ *   da[i,k] = [a[i,k] > 0] sum_j dz[i,j] w[k,j]      (old w; the relu mask of a)
+ *   w[k,j] -= lr sum_i a[i,k] dz[i,j]                 for the listed k (the others
+ *                                                     have a zero gradient) */
+static void run_sparse_backward(const Run *r, const Op *op) {
+  float *w = f32(r, op->in[0]);
+  const float *a = f32(r, op->in[1]), *dz = f32(r, op->in[2]), *list = f32(r, op->in[3]);
+  int rows = rows_of(r, op->in[1]), K = cols_of(r, op->in[1]), N = cols_of(r, op->in[0]);
+  if (op->out[0] >= 0) {
+    float *da = f32(r, op->out[0]);
+    for (int i = 0; i < rows; i++)
+      for (int k = 0; k < K; k++) {
+        double sum = 0;
+        for (int j = 0; j < N; j++)
+          sum += (double)dz[(size_t)i * N + j] * w[(size_t)k * N + j];
+        da[(size_t)i * K + k] = a[(size_t)i * K + k] > 0 ? (float)sum : 0;
+      }
+  }
+  for (int q = 0; q < (int)list[0]; q++) {
+    int k = (int)list[2 + q];
+    for (int j = 0; j < N; j++) {
+      double sum = 0;
+      for (int i = 0; i < rows; i++)
+        sum += (double)a[(size_t)i * K + k] * dz[(size_t)i * N + j];
+      w[(size_t)k * N + j] = (float)(w[(size_t)k * N + j] - op->coef * sum);
+    }
+  }
+}
+
 void interp_run(const Module *m, const Program *p, void **slots, int rows) {
   Run r = {m, slots, rows};
   for (int i = 0; i < p->nops; i++) {
@@ -357,6 +438,9 @@ void interp_run(const Module *m, const Program *p, void **slots, int rows) {
     case OP_L1: run_l1(&r, op, 0); break;
     case OP_L1_GRAD: run_l1(&r, op, 1); break;
     case OP_BIAS_GRAD: run_bias_grad(&r, op); break;
+    case OP_ACTIVE_UNITS: run_active_units(&r, op); break;
+    case OP_SPARSE_MATMUL: run_sparse_matmul(&r, op); break;
+    case OP_SPARSE_BACKWARD_SGD: run_sparse_backward(&r, op); break;
     default: run_elementwise(&r, op); break;
     }
   }

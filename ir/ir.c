@@ -83,6 +83,8 @@ void program_copy(Program *dst, const Program *src, const char *name) {
   dst->nops = dst->cap = src->nops;
   dst->nlive = src->nlive;
   memcpy(dst->live, src->live, sizeof dst->live);
+  dst->ncarried = src->ncarried;
+  memcpy(dst->carried, src->carried, sizeof dst->carried);
   dst->ops = xrealloc(NULL, sizeof(Op) * (src->nops ? src->nops : 1));
   memcpy(dst->ops, src->ops, sizeof(Op) * src->nops);
 }
@@ -96,9 +98,29 @@ int module_programs(const Module *m, const Program **out) {
   return n;
 }
 
+static int split_programs(const SplitStep *s, const Program **out) {
+  if (!s->present)
+    return 0;
+  out[0] = &s->grads;
+  out[1] = &s->apply;
+  return 2;
+}
+
+int module_split_programs(const Module *m, const Program **out) {
+  int n = split_programs(&m->train_split, out);
+  for (int i = 0; i < m->npretrain; i++)
+    n += split_programs(&m->pretrain[i].split, out + n);
+  return n;
+}
+
 static void program_free(Program *p) {
   free(p->name);
   free(p->ops);
+}
+
+static void split_free(SplitStep *s) {
+  program_free(&s->grads);
+  program_free(&s->apply);
 }
 
 void module_free(Module *m) {
@@ -112,8 +134,11 @@ void module_free(Module *m) {
   program_free(&m->forward);
   program_free(&m->train);
   program_free(&m->infer);
-  for (int i = 0; i < m->npretrain; i++)
+  split_free(&m->train_split);
+  for (int i = 0; i < m->npretrain; i++) {
     program_free(&m->pretrain[i].program);
+    split_free(&m->pretrain[i].split);
+  }
   free(m);
 }
 
@@ -151,6 +176,9 @@ static const char *const op_names[OP_COUNT_] = {
     [OP_SGD_UPDATE] = "sgd_update",
     [OP_MOMENTUM_UPDATE] = "momentum_update",
     [OP_MATMUL_SGD] = "matmul_sgd",
+    [OP_ACTIVE_UNITS] = "active_units",
+    [OP_SPARSE_MATMUL] = "sparse_matmul",
+    [OP_SPARSE_BACKWARD_SGD] = "sparse_backward_sgd",
 };
 
 const char *op_name(OpKind kind) {
@@ -159,7 +187,7 @@ const char *op_name(OpKind kind) {
 
 int op_is_effect(const Op *op) {
   return op->kind == OP_SGD_UPDATE || op->kind == OP_MOMENTUM_UPDATE ||
-         op->kind == OP_MATMUL_SGD || op->kind == OP_STEP;
+         op->kind == OP_MATMUL_SGD || op->kind == OP_STEP || op->kind == OP_SPARSE_BACKWARD_SGD;
 }
 
 const char *value_kind_name(ValueKind kind) {

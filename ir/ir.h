@@ -91,10 +91,20 @@ typedef enum OpKind {
   OP_SGD_UPDATE,       /* p -= coef * g */
   OP_MOMENTUM_UPDATE,  /* v = coef2 * v - coef * g; p += v */
   OP_MATMUL_SGD,       /* p = coef2 * p - coef * op(a) op(b): the weight gradient never stored */
+  /* sparse products, chosen by ir/passes/sparse_products.c; a = a [n x K]
+   * relu output or the input, mostly zeros. Each picks, per batch, its sparse
+   * kernel when nonzeros(a) <= max_density * n * K, else the dense product. */
+  OP_ACTIVE_UNITS,     /* out[0] [1 x K+2]: [0] = #units (columns) of a nonzero in any row,
+                          [1] = #nonzeros of a, [2..] = those units, ascending;
+                          out[1] [n x K+1] (optional): row i = its #nonzeros, then their
+                          columns, ascending (small integers, exact as floats) */
+  OP_SPARSE_MATMUL,    /* in: a, w, units, rows. out = a w, summed over each row's nonzeros */
+  OP_SPARSE_BACKWARD_SGD, /* in: w, a, dz, active. da[i,k] = [a[i,k] > 0] (dz w^T)[i,k]
+                          (out[0], optional), then w -= coef a^T dz on active rows (effect) */
   OP_COUNT_
 } OpKind;
 
-#define OP_MAX_IN 3
+#define OP_MAX_IN 4 /* sparse_backward_sgd */
 #define OP_MAX_OUT 3
 
 typedef struct Op {
@@ -107,15 +117,38 @@ typedef struct Op {
   NoiseKind noise;      /* noise */
   double coef;          /* l1/l2 lambda, learning rate */
   double coef2;         /* momentum */
+  double max_density[4]; /* sparse products: the largest density (nonzeros / (n K)) run
+                            sparse, for batches of 1, <= 10, <= 32, more rows (SPARSE_CLASS_ROWS) */
 } Op;
+
+/* Enough for the objective (or cost and input max) and, in a split step's
+ * gradient program (passes/split_updates.c), a gradient per parameter. */
+#define PROGRAM_MAX_LIVE (2 * SPEC_MAX_LAYERS + 4)
 
 typedef struct Program {
   char *name;
   Op *ops;
   int nops, cap;
-  int live[SPEC_MAX_LAYERS + 2]; /* values the runtime reads after a run */
+  int live[PROGRAM_MAX_LIVE]; /* values the runtime reads after a run */
   int nlive;
+  /* Temporaries another program left in their slots for this one to read
+   * (a split step's gradients): defined on entry. */
+  int carried[PROGRAM_MAX_LIVE];
+  int ncarried;
 } Program;
+
+/* A training program cut in two for data parallelism (passes/split_updates.c):
+ * `grads` computes the objective and leaves each parameter's gradient in
+ * its slot, parameters untouched; the runtime averages the gradients across
+ * ranks; `apply` updates the parameters from them. grad[k] is the gradient
+ * of param[k]. */
+typedef struct SplitStep {
+  int present;
+  Program grads, apply;
+  int ngrads;
+  int grad[PROGRAM_MAX_LIVE];
+  int param[PROGRAM_MAX_LIVE];
+} SplitStep;
 
 typedef struct HiddenLayer {
   char *name;
@@ -142,6 +175,7 @@ typedef struct PretrainProgram {
   int input_max;       /* 1x1: largest clean input code (0: the layer below is dead) */
   int epochs, batch;
   double lr;
+  SplitStep split;     /* with data parallelism: pretrain_<layer>_grads/_apply */
 } PretrainProgram;
 
 typedef struct Module {
@@ -163,6 +197,7 @@ typedef struct Module {
   int npretrain;
   int classes;
   double lr, momentum;
+  SplitStep train_split; /* with data parallelism: train_grads, apply_updates */
 } Module;
 
 /* ---- ir.c ---------------------------------------------------------------- */
@@ -177,6 +212,11 @@ void program_copy(Program *dst, const Program *src, const char *name);
 /* The programs the backend compiles: train, infer, then each pretraining
  * stage's. `out` must hold 2 + SPEC_MAX_LAYERS; returns the count. */
 int module_programs(const Module *m, const Program **out);
+/* The split steps' programs, when the module was optimised for data
+ * parallelism: train_grads, apply_updates, then each pretraining stage's
+ * grads and apply. `out` must hold MODULE_MAX_SPLIT_PROGRAMS. */
+#define MODULE_MAX_SPLIT_PROGRAMS (2 + 2 * SPEC_MAX_LAYERS)
+int module_split_programs(const Module *m, const Program **out);
 void module_free(Module *m);
 const char *op_name(OpKind kind);
 int op_is_effect(const Op *op);
@@ -277,18 +317,68 @@ void memory_plan_free(MemoryPlan *plan);
  * weights with alpha = -lr, beta = 1 - lr * lambda. */
 void pass_fuse_sgd(Module *m, Program *p);
 
+/* split_updates.c: with data parallelism, train and each pretraining
+ * program also get a SplitStep (the program itself is left as it is, so
+ * one process keeps its fused step). The L2 term of a gradient moves to
+ * `apply`, so that what is exchanged is the data term alone. */
+void pass_split_updates(Module *m);
+
 /* schedule.c: each update moves up to just after its gradient is ready and
  * the parameter's last reader, so gradient buffers die early (plan-memory
  * reuses them) and are updated while still in cache. */
 void pass_schedule_updates(Module *m, Program *p);
 
+/* sparse_products.c: products whose left operand is a relu output or the
+ * input get sparse variants (active_units + sparse_matmul, and
+ * sparse_backward_sgd for the fused weight update, fused in turn with the
+ * masked input gradient); each switches to the dense product at run time
+ * when the batch's density exceeds its threshold: `threshold` for every
+ * batch size, or 0 for the defaults found by benchmark (bench/README.md),
+ * one per kind of op and class of batch size. */
+#define SPARSE_CLASSES 4
+#define SPARSE_CLASS_ROWS {1, 10, 32} /* the last class: any larger batch */
+extern const double sparse_forward_max_density[SPARSE_CLASSES];  /* sparse_matmul */
+extern const double sparse_backward_max_density[SPARSE_CLASSES]; /* sparse_backward_sgd */
+void pass_sparse_products(Module *m, Program *p, double threshold);
+
+/* prune_dead.c: static pruning for deployment. The spec's module built
+ * again without the hidden units whose activity count is 0 (dead on the
+ * data the counts came from: active[l][u] = examples where unit u of
+ * hidden layer l is nonzero), and the map that copies the original
+ * parameters into the smaller ones. */
+typedef struct PruneCopy {
+  int dst, src;        /* value ids: pruned module <- original */
+  int *rows, *cols;    /* source rows / columns kept, in order; NULL = all */
+  int nrows, ncols;    /* the destination's shape */
+} PruneCopy;
+
+typedef struct PrunedModule {
+  Module *m;           /* unoptimised: run optimise_module before compiling */
+  int nhidden;
+  int dead[SPEC_MAX_LAYERS];   /* units removed per hidden layer */
+  PruneCopy *copies;
+  int ncopies;
+  long bytes_before, bytes_after; /* parameter bytes: original, pruned */
+} PrunedModule;
+int prune_dead_units(const Spec *spec, const Module *orig, const int32_t *const *active,
+                     PrunedModule *out, char *err, int errlen);
+/* Fills the pruned module's parameter slots from the original's. */
+void prune_copy_weights(const PrunedModule *p, const Module *orig, void *const *src_slots,
+                        void **dst_slots);
+void pruned_module_free(PrunedModule *p);
+
 /* pipeline.c: the optimiser. Passes run in this order on train and infer:
- * prune-zero (with folding), fuse-relu, fuse-sgd, schedule-updates, dce;
+ * prune-zero (with folding), fuse-relu, split-updates (data parallelism
+ * only), fuse-sgd, schedule-updates, dce;
  * plan-memory is then done for a batch size by whoever allocates. `stop_after` (a pass name or NULL) stops the
  * pipeline after that pass, for `sparsec ir --after`. */
 typedef struct PassOptions {
   int enabled;         /* 0: --passes none */
   const char *stop_after;
+  int data_parallel;   /* split-updates adds the split steps (mpirun) */
+  int dense_only;      /* 1: skip sparse-products: every product through cblas_sgemm */
+  double sparse_threshold; /* sparse-products' switch for every batch size; 0: the
+                              benchmarked defaults (sparse_forward/backward_max_density) */
 } PassOptions;
 extern const char *const pass_names[]; /* NULL-terminated, in order */
 int optimise_module(Module *m, const PassOptions *o, char *err, int errlen);
@@ -297,6 +387,7 @@ int optimise_module(Module *m, const PassOptions *o, char *err, int errlen);
 typedef struct ProgramStats {
   int kernels;         /* ops: each is one loop nest or one BLAS call */
   int dense_products;
+  int sparse_products; /* sparse_matmul, sparse_backward_sgd (each with its dense variant) */
   int activation_passes; /* reads + writes of batch-sized tensors outside matmul */
   int hidden_passes[SPEC_MAX_LAYERS]; /* non-matmul ops touching each hidden output */
   long temp_bytes;     /* every batch-sized and scalar temporary, one buffer each */

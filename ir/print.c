@@ -68,8 +68,12 @@ static void print_attributes(const Op *op, FILE *out) {
   if (op->kind == OP_L1 || op->kind == OP_L1_GRAD || op->kind == OP_L2 || op->kind == OP_L2_GRAD ||
       ((op->kind == OP_BIAS_ACT || op->kind == OP_BIAS_ACT_GRAD) && op->coef != 0))
     fprintf(out, ", lambda=%g", op->coef);
-  if (op->kind == OP_SGD_UPDATE || op->kind == OP_MOMENTUM_UPDATE || op->kind == OP_MATMUL_SGD)
+  if (op->kind == OP_SGD_UPDATE || op->kind == OP_MOMENTUM_UPDATE || op->kind == OP_MATMUL_SGD ||
+      op->kind == OP_SPARSE_BACKWARD_SGD)
     fprintf(out, ", lr=%g", op->coef);
+  if (op->kind == OP_SPARSE_MATMUL || op->kind == OP_SPARSE_BACKWARD_SGD)
+    fprintf(out, ", max_density=%g/%g/%g/%g", op->max_density[0], op->max_density[1],
+            op->max_density[2], op->max_density[3]); /* batch 1, <= 10, <= 32, more */
   if (op->kind == OP_MATMUL_SGD && op->coef2 != 1)
     fprintf(out, ", decay=%g", op->coef2);
   if (op->kind == OP_MOMENTUM_UPDATE)
@@ -108,5 +112,10 @@ void print_module(const Module *m, FILE *out) {
   for (int i = 0; i < m->npretrain; i++) {
     fputc('\n', out);
     print_program(m, &m->pretrain[i].program, out);
+  }
+  const Program *split[MODULE_MAX_SPLIT_PROGRAMS]; /* data parallelism only */
+  for (int i = 0, n = module_split_programs(m, split); i < n; i++) {
+    fputc('\n', out);
+    print_program(m, split[i], out);
   }
 }

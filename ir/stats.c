@@ -40,6 +40,10 @@ void program_stats(const Module *m, const Program *p, int rows, ProgramStats *ou
       out->dense_products++;
       continue;
     }
+    if (op->kind == OP_SPARSE_MATMUL || op->kind == OP_SPARSE_BACKWARD_SGD) {
+      out->sparse_products++;
+      continue;
+    }
     for (int k = 0; k < op->nin; k++)
       out->activation_passes += batch_sized(m, op->in[k]);
     for (int k = 0; k < op->nout; k++)

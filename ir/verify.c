@@ -92,8 +92,65 @@ static int check_labels(Check *c, int logits, int labels) {
   return 0;
 }
 
+/* active [1 x K+2] must be the active_units of a [. x K], defined earlier
+ * in this program: a list of another tensor's units would be silently wrong. */
+static int check_active_list(Check *c, int active, int a) {
+  Shape s = shape(c, active);
+  if (s.rows != 1 || s.cols != shape(c, a).cols + 2)
+    return fail(c, "active list %s must be [1 x %d]", c->m->values[active].name,
+                shape(c, a).cols + 2);
+  int def = program_def(c->p, active);
+  if (def < 0 || def > c->op_index || c->p->ops[def].kind != OP_ACTIVE_UNITS ||
+      c->p->ops[def].in[0] != a)
+    return fail(c, "%s is not the active_units of %s", c->m->values[active].name,
+                c->m->values[a].name);
+  return 0;
+}
+
+/* rows [n x K+1] must be the row lists of the same active_units as `active` */
+static int check_row_lists(Check *c, int rows, int active, int a) {
+  int def = program_def(c->p, active);
+  if (c->p->ops[def].out[1] != rows)
+    return fail(c, "%s is not the row lists of %s", c->m->values[rows].name, c->m->values[a].name);
+  Shape s = shape(c, rows), sa = shape(c, a);
+  if (s.rows != sa.rows || s.cols != sa.cols + 1)
+    return fail(c, "row lists %s have the wrong shape", c->m->values[rows].name);
+  return 0;
+}
+
+/* sparse_matmul out = a w; sparse_backward_sgd w, a, dz -> da: the shapes
+ * of the dense product a w, the weight gradient a^T dz and dz w^T. */
+static int check_sparse_product(Check *c, const Op *op) {
+  int bwd = op->kind == OP_SPARSE_BACKWARD_SGD;
+  int w = op->in[bwd ? 0 : 1], a = op->in[bwd ? 1 : 0], active = op->in[bwd ? 3 : 2];
+  Shape sw = shape(c, w), sa = shape(c, a);
+  if (c->m->values[w].kind != VAL_PARAM)
+    return fail(c, "%s is not a parameter", c->m->values[w].name);
+  if (sa.cols != sw.rows)
+    return fail(c, "inner dimensions differ (%d vs %d)", sa.cols, sw.rows);
+  Shape z = shape(c, bwd ? op->in[2] : op->out[0]);
+  if (z.rows != sa.rows || z.cols != sw.cols)
+    return fail(c, "%s has the wrong shape", c->m->values[bwd ? op->in[2] : op->out[0]].name);
+  if (bwd && op->out[0] >= 0 && expect_same(c, op->out[0], a))
+    return -1;
+  if (check_active_list(c, active, a) != 0)
+    return -1;
+  return bwd ? 0 : check_row_lists(c, op->in[3], active, a);
+}
+
 static int check_shapes(Check *c, const Op *op) {
   switch (op->kind) {
+  case OP_ACTIVE_UNITS: {
+    Shape s = shape(c, op->out[0]), a = shape(c, op->in[0]);
+    if (s.rows != 1 || s.cols != a.cols + 2)
+      return fail(c, "result must be [1 x %d]", a.cols + 2);
+    if (op->out[1] >= 0 && (shape(c, op->out[1]).rows != a.rows || shape(c, op->out[1]).cols != a.cols + 1))
+      return fail(c, "row lists must be [%s x %d]", a.rows == ROWS_BATCH ? "n" : "rows", a.cols + 1);
+    return 0;
+  }
+  case OP_SPARSE_MATMUL:
+  case OP_SPARSE_BACKWARD_SGD:
+    return check_sparse_product(c, op);
   case OP_MATMUL:
   case OP_MATMUL_SGD:
     return check_matmul(c, op);
@@ -198,11 +255,13 @@ static const int arity[OP_COUNT_][2] = {
     [OP_MAX_ABS] = {1, 1},          [OP_DIV_SCALAR] = {2, 1},      [OP_NOISE] = {2, 1},
     [OP_STEP] = {1, 0},             [OP_BIAS_ACT] = {2, 3},         [OP_BIAS_ACT_GRAD] = {2, 2},
     [OP_SGD_UPDATE] = {2, 0},       [OP_MOMENTUM_UPDATE] = {3, 0}, [OP_MATMUL_SGD] = {3, 0},
+    [OP_ACTIVE_UNITS] = {1, 2},     [OP_SPARSE_MATMUL] = {4, 1},   [OP_SPARSE_BACKWARD_SGD] = {4, 1},
 };
 
 /* bias_act's penalty and zero count are produced only when something wants them. */
 static int optional_output(const Op *op, int k) {
-  return op->kind == OP_BIAS_ACT && k > 0;
+  return (op->kind == OP_BIAS_ACT && k > 0) || op->kind == OP_SPARSE_BACKWARD_SGD /* da */ ||
+         (op->kind == OP_ACTIVE_UNITS && k == 1); /* the row lists */
 }
 
 static int check_operands(Check *c, const Op *op, char *defined) {
@@ -240,6 +299,8 @@ int verify_program(const Module *m, const Program *p, char *err, int errlen) {
   }
   for (int v = 0; v < m->nvalues; v++)
     defined[v] = m->values[v].kind != VAL_TEMP;
+  for (int i = 0; i < p->ncarried; i++)
+    defined[p->carried[i]] = 1; /* left in its slot by another program */
   Check c = {.m = m, .p = p, .err = err, .errlen = errlen};
   int rc = 0;
   for (int i = 0; i < p->nops && rc == 0; i++) {

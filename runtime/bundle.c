@@ -52,6 +52,8 @@ int sr_program_check(const SrModel *m, const SrProgramConfig *cfg, SrError *err)
     return -1;
   if (!m->slots || m->nslots < 1 || !m->infer)
     return sr_fail(err, "model: no slots or no inference kernel");
+  if (!cfg->name || !cfg->target || !cfg->cpu)
+    return sr_fail(err, "model: the config lacks its name or target");
   if (cfg->input < 1 || cfg->classes < 1 || cfg->classes != m->classes || cfg->max_rows < 1)
     return sr_fail(err, "model: bad sizes (input %d, classes %d/%d, rows %d)", cfg->input,
                    cfg->classes, m->classes, cfg->max_rows);

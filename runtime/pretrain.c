@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist_internal.h"
 #include "sparsert_internal.h"
 
 #define PRETRAIN_STREAM 0x5052455452414eull /* "PRETRAN" */
@@ -43,7 +44,20 @@ static int run_epoch(Stage *s, int epoch, double *cost, float *input_max, SrErro
   *input_max = 0;
   sr_rng_shuffle(&s->rng, s->perm, n);
   sr_progress_start(&s->bar, s->cfg->progress ? stderr : NULL, epoch, n, sr_now());
+  if (s->cfg->dist) { /* minibatches shared by ranks (dist_train.c) */
+    int rc = sr_dist_pretrain_epoch(s->cfg->dist, s->st, s->stage, s->train, s->perm, epoch,
+                                    &s->bar, cost, input_max, err);
+    sr_progress_clear(&s->bar);
+    return rc;
+  }
   for (int start = 0; start < n; start += batch) {
+    if (s->cfg->stop && *s->cfg->stop) { /* Ctrl-C: checked once per minibatch */
+      sr_progress_clear(&s->bar);
+      return sr_fail(err,
+                     "pretraining %s interrupted in epoch %d: its parameters are as they were "
+                     "before the stage",
+                     s->stage->layer, epoch);
+    }
     int rows = n - start < batch ? n - start : batch;
     sr_gather_batch(s->st, s->train, s->perm + start, rows);
     s->stage->step(s->st->slots, rows);
@@ -79,6 +93,12 @@ static int check_epoch(const Stage *s, int epoch, float input_max, SrError *err)
   return 0;
 }
 
+static int end_epoch_dist(const Stage *s, int epoch, int rc, SrError *err) {
+  char when[160];
+  snprintf(when, sizeof when, "pretraining %s, epoch %d", s->stage->layer, epoch);
+  return sr_dist_end_epoch(s->cfg->dist, s->st, when, rc, err);
+}
+
 static int run_stage(Stage *s, int index, SrError *err) {
   sr_rng_seed(&s->rng, s->cfg->seed ^ PRETRAIN_STREAM ^ (uint64_t)index);
   for (int i = 0; i < s->train->n; i++)
@@ -86,8 +106,12 @@ static int run_stage(Stage *s, int index, SrError *err) {
   for (int epoch = 1; epoch <= s->stage->epochs; epoch++) {
     double t0 = sr_now(), cost = 0;
     float input_max;
-    if (run_epoch(s, epoch, &cost, &input_max, err) < 0 ||
-        check_epoch(s, epoch, input_max, err) < 0)
+    int rc = run_epoch(s, epoch, &cost, &input_max, err);
+    if (rc == 0)
+      rc = check_epoch(s, epoch, input_max, err);
+    if (s->cfg->dist) /* all ranks stop here together, or go on with identical weights */
+      rc = end_epoch_dist(s, epoch, rc, err);
+    if (rc < 0)
       return -1;
     if (s->cfg->log) {
       fprintf(s->cfg->log, "pretrain %s  epoch %3d  cost %.4f  %6.1f s\n", s->stage->layer, epoch,
@@ -102,9 +126,16 @@ int sr_pretrain(SrState *st, const SrPretrainConfig *cfg, const SrDataset *train
   const SrModel *m = st->model;
   if (train->n < 1)
     return sr_fail(err, "pretraining: the training set is empty");
-  for (int i = 0; i < m->npretrain; i++)
-    if (check_stage(st, &m->pretrain[i], err) < 0)
-      return -1;
+  int ok = 0;
+  for (int i = 0; i < m->npretrain && ok == 0; i++) {
+    ok = check_stage(st, &m->pretrain[i], err);
+    if (ok == 0 && cfg->dist)
+      ok = sr_dist_check_split(st, &m->pretrain[i].split, m->pretrain[i].layer, err);
+  }
+  if (cfg->dist) /* every rank starts, or none; from identical weights */
+    ok = sr_dist_start(cfg->dist, st, NULL, "pretraining", ok, err);
+  if (ok < 0)
+    return -1;
   Stage s = {.st = st, .cfg = cfg, .train = train};
   s.perm = malloc((size_t)train->n * sizeof *s.perm);
   SrState before; /* the parameters as they were before the running stage */

@@ -9,11 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dist.h"
 #include "program.h"
 
-/* At small batches one OpenBLAS thread is fastest (see driver/run.c), and
- * it makes runs repeatable. */
+/* At small batches one thread is fastest (see driver/run.c), and it makes
+ * runs repeatable. --threads goes to OpenBLAS and the sparse kernels' pool,
+ * as `sparsec run --threads` does. */
 #define DEFAULT_THREADS 1
+#define MAX_THREADS 64
 
 typedef struct Options {
   const char *command;
@@ -24,7 +27,14 @@ typedef struct Options {
   const char *save, *weights, *input, *label;
 } Options;
 
+/* Where train saves when --save is not given. */
+static const char *save_path(const SrProgramConfig *cfg, char *fallback, size_t size) {
+  snprintf(fallback, size, "%s.safetensors", cfg->name);
+  return cfg->checkpoint ? cfg->checkpoint : fallback;
+}
+
 static void usage(const SrProgramConfig *cfg, const char *prog, FILE *out) {
+  char fallback[300];
   fprintf(out,
           "usage: %s <command> [options]\n"
           "The model of %s.spn (%d inputs, %d classes), compiled by sparsec for %s (%s).\n"
@@ -43,18 +53,18 @@ static void usage(const SrProgramConfig *cfg, const char *prog, FILE *out) {
           "\n"
           "Without --weights, eval and predict use the weights embedded in the program, if any%s.\n",
           prog, cfg->name, cfg->input, cfg->classes, cfg->target, cfg->cpu, cfg->lr, cfg->batch,
-          cfg->epochs, cfg->seed, cfg->checkpoint ? cfg->checkpoint : "NAME.safetensors",
+          cfg->epochs, cfg->seed, save_path(cfg, fallback, sizeof fallback),
           cfg->weights ? " (there are)" : " (there are none)");
 }
 
 /* ---- options --------------------------------------------------------------- */
 
-static int parse_count(const char *opt, const char *text, int *out) {
+static int parse_count(const char *opt, const char *text, long max, int *out) {
   char *end;
   errno = 0;
   long v = strtol(text, &end, 10);
-  if (errno || end == text || *end || v < 1 || v > 1000000) {
-    fprintf(stderr, "error: %s takes a whole number from 1 to 1000000, not '%s'\n", opt, text);
+  if (errno || end == text || *end || v < 1 || v > max) {
+    fprintf(stderr, "error: %s takes a whole number from 1 to %ld, not '%s'\n", opt, max, text);
     return -1;
   }
   *out = (int)v;
@@ -84,9 +94,9 @@ static const char *options_of(const char *command) {
 
 static int take_option(Options *o, const char *opt, const char *value) {
   if (strcmp(opt, "--epochs") == 0)
-    return parse_count(opt, value, &o->epochs);
+    return parse_count(opt, value, 1000000, &o->epochs);
   if (strcmp(opt, "--threads") == 0)
-    return parse_count(opt, value, &o->threads);
+    return parse_count(opt, value, MAX_THREADS, &o->threads);
   if (strcmp(opt, "--seed") == 0)
     return o->has_seed = 1, parse_seed(value, &o->seed);
   const char **slot = strcmp(opt, "--save") == 0      ? &o->save
@@ -160,19 +170,28 @@ static SrMetricsWriter *open_metrics(const SrModel *m, const SrProgramConfig *cf
   return sr_metrics_open(cfg->metrics, format, m, err);
 }
 
+/* Greedy pretraining when the spec has it, then supervised training, as
+ * `sparsec run` does; the seed drives initialisation, pretraining and
+ * shuffling alike. */
 static int fit(SrState *st, const SrModel *m, const SrProgramConfig *cfg, const Options *o,
-               const SrProgramData *d, SrFitResult *result, SrError *err) {
+               const SrProgramData *d, SrDist *dist, SrFitResult *result, SrError *err) {
+  uint64_t seed = o->has_seed ? o->seed : cfg->seed;
+  int progress = cfg->progress < 0 ? isatty(fileno(stderr)) : cfg->progress;
+  SrPretrainConfig pre = {.seed = seed, .log = stdout, .progress = progress, .dist = dist};
   SrMetricsWriter *metrics = NULL;
-  if (cfg->metrics && !(metrics = open_metrics(m, cfg, err)))
+  if (cfg->metrics && sr_dist_is_root(dist) && !(metrics = open_metrics(m, cfg, err)))
     return -1;
   SrTrainConfig tc = {.epochs = o->epochs ? o->epochs : cfg->epochs,
                       .batch = cfg->batch,
-                      .seed = o->has_seed ? o->seed : cfg->seed,
+                      .seed = seed,
                       .patience = cfg->patience,
                       .log = stdout,
-                      .progress = cfg->progress < 0 ? isatty(fileno(stderr)) : cfg->progress,
-                      .metrics = metrics};
-  int rc = sr_fit(st, &tc, &d->train, &d->valid, &d->test, result, err);
+                      .progress = progress,
+                      .metrics = metrics,
+                      .dist = dist};
+  int rc = m->npretrain > 0 ? sr_pretrain(st, &pre, &d->train, err) : 0;
+  if (rc == 0)
+    rc = sr_fit(st, &tc, &d->train, &d->valid, &d->test, result, err);
   if (metrics && sr_metrics_close(metrics, rc == 0 ? err : NULL) != 0)
     rc = -1;
   return rc;
@@ -184,28 +203,37 @@ static int cmd_train(const SrModel *m, const SrProgramConfig *cfg, const Options
   SrState st = {0};
   SrFitResult result;
   char fallback[300];
-  snprintf(fallback, sizeof fallback, "%s.safetensors", cfg->name);
-  const char *save = o->save ? o->save : cfg->checkpoint ? cfg->checkpoint : fallback;
+  const char *save = o->save ? o->save : save_path(cfg, fallback, sizeof fallback);
   if (!m->train_step) {
     fputs("error: this model was compiled for inference only (a bundle)\n", stderr);
     return 1;
   }
+  SrDist *dist; /* under mpirun: data-parallel across the ranks (dist.h) */
+  if (sr_dist_open(&dist, &err) != 0)
+    return fail(&err);
+  sr_dist_silence_others(dist);
   int rc = sr_program_load_data(cfg, &d, &err);
+  if (dist) /* every rank has its data, or every rank stops */
+    rc = sr_dist_agree(dist, rc, &err);
   if (rc == 0)
     printf("data: %d train, %d validation, %d test examples\n", d.train.n, d.valid.n, d.test.n);
   if (rc == 0)
     rc = sr_state_init(&st, m, cfg->max_rows, o->has_seed ? o->seed : cfg->seed, &err);
   if (rc == 0)
-    rc = fit(&st, m, cfg, o, &d, &result, &err);
+    rc = fit(&st, m, cfg, o, &d, dist, &result, &err);
   if (rc == 0) {
     print_fit(m, &result, d.valid.n > 0);
-    rc = sr_checkpoint_save(&st, save, &err);
+    rc = sr_dist_is_root(dist) ? sr_checkpoint_save(&st, save, &err) : 0; /* rank 0 writes */
   }
-  if (rc == 0)
+  if (rc == 0) {
     printf("checkpoint: %s\n", save);
+    sr_dist_print_stats(dist, stdout);
+  }
   sr_state_free(&st);
   sr_program_data_free(&d);
-  return rc == 0 ? 0 : fail(&err);
+  int status = rc == 0 ? 0 : fail(&err);
+  sr_dist_close(dist, rc != 0);
+  return status;
 }
 
 static int cmd_eval(const SrModel *m, const SrProgramConfig *cfg, const Options *o) {
@@ -281,6 +309,7 @@ int sr_program_main(const SrModel *m, const SrProgramConfig *cfg, int argc, char
     return parsed > 0 ? 0 : 2;
   }
   sr_blas_threads(o.threads);
+  sr_set_threads(o.threads);
   if (strcmp(o.command, "train") == 0)
     return cmd_train(m, cfg, &o);
   if (strcmp(o.command, "eval") == 0)

@@ -3,6 +3,7 @@
  * No LLVM here, only libc, libm, zlib and OpenBLAS, so that ahead-of-time
  * compiled programs carry nothing else. One concern per file:
  *   blas.c     OpenBLAS settings
+ *   parallel.c the thread pool of the sparse kernels (sr_parallel)
  *   error.c    SrError formatting
  *   idx.c      IDX files (gzip'd or raw), validated
  *   dataset.c  examples in memory, hold-out split, width/label checks
@@ -14,6 +15,8 @@
  *   progress.c the progress bar within an epoch (terminals only)
  *   metrics.c  per-epoch metrics as CSV or JSON lines
  *   checkpoint.c  parameters as safetensors, written atomically, validated on load
+ *   dist*.c    data-parallel training across MPI ranks (dist.h)
+ *   activity.c per-unit activity of the hidden layers over a data set (dead units)
  *
  * Every function that reads outside data validates it and reports through
  * SrError; nothing here aborts on bad input.
@@ -21,6 +24,7 @@
 #ifndef SPARSEC_SPARSERT_H
 #define SPARSEC_SPARSERT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -95,6 +99,24 @@ void sr_rng_shuffle(SrRng *rng, int32_t *idx, int n); /* Fisher-Yates */
 /* Threads OpenBLAS may use for each dense product. */
 void sr_blas_threads(int n);
 
+/* ---- parallel.c: the thread pool of the sparse kernels -------------------- */
+
+/* One part of a sparse kernel: generated code splits its work into nparts
+ * pieces that write disjoint memory; part runs on thread `part`. */
+typedef void (*SrPartKernel)(void **slots, int64_t rows, int64_t part, int64_t nparts);
+
+/* Threads the sparse kernels use (1..64, the caller included; default 1);
+ * returns the number set. Workers start on first use. */
+int sr_set_threads(int n);
+int sr_threads(void);
+/* Runs fn for parts 0..sr_threads()-1, part 0 on the calling thread, and
+ * returns when all are done; or fn(slots, rows, 0, 1) alone when `work`
+ * (multiply-adds) is below the minimum, where waking threads costs more
+ * than it saves. Called by generated code; one caller at a time. */
+void sr_parallel(SrPartKernel fn, void **slots, int64_t rows, int64_t work);
+/* That minimum (default 1 << 17: about 10 us of work); tests set 0. */
+void sr_set_parallel_min_work(int64_t work);
+
 /* ---- the ABI between generated code and the runtime ---------------------- */
 
 /* A compiled model is a table of slots (buffers) and kernels that read and
@@ -141,6 +163,27 @@ typedef struct SrSlot {
 
 #define SR_MAX_PRETRAIN SR_MAX_HIDDEN
 
+/* A training step cut in two for data parallelism (dist.h): `grads` leaves
+ * the loss and each parameter's gradient in their slots, parameters
+ * untouched; the runtime averages the gradients across ranks in place;
+ * `apply` updates the parameters from them (SGD or momentum, L2 decay).
+ * Its gradients are SrModel.gradients[first .. first + count). */
+typedef struct SrSplitStep {
+  SrKernel grads;      /* NULL: not compiled for data parallelism */
+  SrKernel apply;
+  int first, count;
+} SrSplitStep;
+
+/* A gradient the ranks exchange: a float slot of its parameter's shape. */
+typedef struct SrGradient {
+  int slot;
+  int param;           /* the parameter slot it is the gradient of */
+} SrGradient;
+
+/* Weights and biases of every layer, plus each pretraining stage's
+ * encoder and decoder. */
+#define SR_MAX_GRADIENTS (2 * (SR_MAX_HIDDEN + 1) + 4 * SR_MAX_PRETRAIN)
+
 /* One greedy pretraining stage: a denoising autoencoder for one hidden layer. */
 typedef struct SrPretrainStage {
   const char *layer;   /* the hidden layer whose encoder it trains */
@@ -148,6 +191,8 @@ typedef struct SrPretrainStage {
   int slot_cost;       /* 1x1: mean reconstruction cost of the batch */
   int slot_input_max;  /* 1x1: largest |input code| of the batch (0: layer below dead) */
   int epochs, batch;
+  SrSplitStep split;   /* its step cut in two (data parallelism) */
+  int slot_noise_step; /* uint32 counter of its noise generator, or -1 */
 } SrPretrainStage;
 
 typedef struct SrModel {
@@ -168,6 +213,9 @@ typedef struct SrModel {
   SrPretrainStage pretrain[SR_MAX_PRETRAIN];
   long arena_bytes;    /* size of the shared arena of planned temps (0: none) */
   int arena_rows;      /* the batch size the plan was made for */
+  SrSplitStep train_split;  /* train_step cut in two (data parallelism) */
+  int ngradients;
+  SrGradient gradients[SR_MAX_GRADIENTS];
 } SrModel;
 
 /* ---- state.c ------------------------------------------------------------- */
@@ -237,10 +285,17 @@ int sr_checkpoint_load(SrState *st, const char *path, SrError *err);
 
 /* ---- pretrain.c ---------------------------------------------------------- */
 
+/* The ranks of a data-parallel job (dist.h); NULL = one process. */
+typedef struct SrDist SrDist;
+
 typedef struct SrPretrainConfig {
   uint64_t seed;       /* shuffling (a stream of its own per stage) */
   FILE *log;           /* one line per stage and epoch; NULL = quiet */
   int progress;        /* a progress bar on stderr within each epoch */
+  /* Checked before every minibatch; when it is non-zero the running stage
+   * stops (a signal handler sets it: Ctrl-C in the REPL). NULL = never. */
+  volatile sig_atomic_t *stop;
+  SrDist *dist;        /* data parallelism across ranks (dist.h); NULL = one process */
 } SrPretrainConfig;
 
 /* Runs every stage of the model in order: per epoch, shuffled minibatches
@@ -248,7 +303,10 @@ typedef struct SrPretrainConfig {
  * logged. Stops with an error naming the layer and epoch if the cost or a
  * parameter becomes non-finite (the parameters from before the stage are
  * restored, so nothing non-finite survives) or if the stage's input codes
- * are zero on every example of an epoch (the layer below is dead). */
+ * are zero on every example of an epoch (the layer below is dead).
+ * When *cfg->stop becomes non-zero the running stage is abandoned: its
+ * parameters are restored to what they were before it (earlier stages
+ * keep theirs) and sr_pretrain fails with a message saying so. */
 int sr_pretrain(SrState *st, const SrPretrainConfig *cfg, const SrDataset *train, SrError *err);
 
 /* ---- train.c: the minibatch loop ----------------------------------------- */
@@ -262,11 +320,16 @@ typedef struct SrTrainConfig {
   int progress;        /* draw a progress bar on stderr within each epoch */
   const char *run;     /* label for log lines and metrics (NULL = none) */
   SrMetricsWriter *metrics; /* NULL = none */
+  /* Checked before every minibatch; when it is non-zero training stops
+   * there (a signal handler sets it: Ctrl-C in the REPL). NULL = never. */
+  volatile sig_atomic_t *stop;
+  SrDist *dist;        /* data parallelism across ranks (dist.h); NULL = one process */
 } SrTrainConfig;
 
 typedef struct SrFitResult {
   int epochs_run;
   int stopped_early;   /* patience ran out */
+  int interrupted;     /* *cfg->stop was set: the epoch under way was abandoned */
   int best_epoch;      /* 1-based epoch of lowest validation error */
   SrMetrics best_valid, best_test; /* at best_epoch */
   double seconds;
@@ -276,8 +339,24 @@ typedef struct SrFitResult {
  * then evaluation on valid and test. Keeps the parameters of the epoch with
  * the lowest validation error and restores them at the end. A non-finite
  * training loss stops training with an error naming the epoch. `valid` may
- * have n == 0 (then the last epoch is kept); `test` may be NULL. */
+ * have n == 0 (then the last epoch is kept); `test` may be NULL.
+ * When *cfg->stop becomes non-zero, the epoch under way is abandoned at
+ * the next minibatch, out->interrupted is set and, as at the end of any
+ * run, the best complete epoch's parameters (or, before any epoch
+ * completed, the parameters sr_fit started from) are restored; that is
+ * not an error. */
 int sr_fit(SrState *st, const SrTrainConfig *cfg, const SrDataset *train,
            const SrDataset *valid, const SrDataset *test, SrFitResult *out, SrError *err);
+
+/* ---- activity.c ---------------------------------------------------------- */
+
+/* Runs `infer` over the data set in batches of at most st->max_rows and
+ * counts, for each of `nlayers` layers, on how many examples each unit is
+ * non-zero: active[k][u] for unit u of layer k. Slot slots[k] must hold
+ * that layer's output (rows x units) still intact when `infer` returns,
+ * i.e. be a live output of the inference program (a unit whose count is 0
+ * is dead on this data set). */
+int sr_unit_activity(SrState *st, const SrDataset *ds, const int *slots, int nlayers,
+                     int32_t *const *active, SrError *err);
 
 #endif

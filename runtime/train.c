@@ -8,12 +8,14 @@
  *
  * Each epoch may also draw a progress bar (progress.c) and write a metrics
  * record (metrics.c); the log line, the bar and the record all describe
- * the same epoch. */
+ * the same epoch. A caller's stop flag (SrTrainConfig.stop, raised by
+ * Ctrl-C in the REPL) ends the loop between two minibatches. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "dist_internal.h"
 #include "sparsert_internal.h"
 
 /* Distinguishes the shuffling stream from the init stream (see start_fit). */
@@ -204,15 +206,27 @@ static void clear_bar(Fit *f) {
   sr_progress_clear(&f->bar);
 }
 
+/* The caller's stop flag (Ctrl-C): read once per minibatch, which is as
+ * soon as training can stop with the parameters in one piece. */
+static int stop_requested(const SrTrainConfig *cfg) {
+  return cfg->stop && *cfg->stop;
+}
+
 /* One pass over the shuffled training set; *mean_loss gets the mean
- * training loss. Fails on the first non-finite batch loss. */
+ * training loss. Fails on the first non-finite batch loss; returns 1 if
+ * the stop flag was raised before the pass ended. */
 static int train_epoch(Fit *f, int epoch, double *mean_loss, SrError *err) {
   const SrModel *m = f->st->model;
   int n = f->train->n, batch = f->cfg->batch;
   double sum = 0;
   sr_rng_shuffle(&f->rng, f->perm, n);
   sr_progress_start(&f->bar, f->cfg->progress ? stderr : NULL, epoch, n, sr_now());
+  if (f->cfg->dist) /* minibatches shared by ranks (dist_train.c) */
+    return sr_dist_train_epoch(f->cfg->dist, f->st, f->train, f->perm, batch, epoch, &f->bar,
+                               mean_loss, err);
   for (int start = 0, b = 1; start < n; start += batch, b++) {
+    if (stop_requested(f->cfg))
+      return 1;
     int rows = n - start < batch ? n - start : batch;
     sr_gather_batch(f->st, f->train, f->perm + start, rows);
     m->train_step(f->st->slots, rows);
@@ -322,22 +336,46 @@ static void log_early_stop(const Fit *f, int epoch) {
   fflush(log);
 }
 
-/* One epoch: train, check, evaluate, keep score, report. */
+/* With ranks, each evaluates its part of the set and the sums are reduced. */
+static void evaluate_set(const Fit *f, const SrDataset *ds, SrMetrics *out) {
+  if (!ds)
+    return;
+  if (f->cfg->dist)
+    sr_dist_evaluate(f->cfg->dist, f->st, ds, out);
+  else
+    evaluate_batches(f->st, ds, out);
+}
+
+/* With ranks: all stop here together, or go on with identical weights. */
+static int end_epoch_dist(const Fit *f, int epoch, int rc, SrError *err) {
+  char when[32];
+  snprintf(when, sizeof when, "epoch %d", epoch);
+  return sr_dist_end_epoch(f->cfg->dist, f->st, when, rc, err);
+}
+
+/* One epoch: train, check, evaluate, keep score, report. 1 if it was
+ * interrupted: then it neither counts nor is reported. */
 static int run_epoch(Fit *f, int epoch, SrError *err) {
   SrMetrics valid = {0}, test = {0};
   double t0 = sr_now(), loss = 0;
-  if (train_epoch(f, epoch, &loss, err) < 0 || check_params(f, epoch, err) < 0)
+  int trained = train_epoch(f, epoch, &loss, err);
+  if (trained > 0)
+    return trained;
+  if (trained < 0 || check_params(f, epoch, err) < 0)
+    trained = -1;
+  if (f->cfg->dist)
+    trained = end_epoch_dist(f, epoch, trained, err);
+  if (trained < 0)
     return -1;
-  if (f->valid)
-    evaluate_batches(f->st, f->valid, &valid);
-  if (f->test)
-    evaluate_batches(f->st, f->test, &test);
+  evaluate_set(f, f->valid, &valid);
+  evaluate_set(f, f->test, &test);
   f->out->epochs_run = epoch;
   track_best(f, epoch, &valid, &test);
   double seconds = sr_now() - t0;
   clear_bar(f);
   log_epoch(f, epoch, loss, &valid, &test, seconds);
-  return write_metrics(f, epoch, loss, &valid, &test, seconds, err);
+  int rc = write_metrics(f, epoch, loss, &valid, &test, seconds, err);
+  return f->cfg->dist ? sr_dist_agree(f->cfg->dist, rc, err) : rc; /* rank 0 writes */
 }
 
 static int run_epochs(Fit *f, SrError *err) {
@@ -346,6 +384,10 @@ static int run_epochs(Fit *f, SrError *err) {
     clear_bar(f);
     if (rc < 0)
       return -1;
+    if (rc > 0) {
+      f->out->interrupted = 1;
+      break;
+    }
     if (out_of_patience(f, epoch)) {
       f->out->stopped_early = 1;
       log_early_stop(f, epoch);
@@ -377,7 +419,10 @@ static int start_fit(Fit *f, SrError *err) {
 int sr_fit(SrState *st, const SrTrainConfig *cfg, const SrDataset *train, const SrDataset *valid,
            const SrDataset *test, SrFitResult *out, SrError *err) {
   memset(out, 0, sizeof *out);
-  if (check_fit_args(st, cfg, train, valid, test, err) < 0)
+  int ok = check_fit_args(st, cfg, train, valid, test, err);
+  if (cfg->dist) /* every rank starts, or none; from identical weights */
+    ok = sr_dist_start(cfg->dist, st, &st->model->train_split, "training", ok, err);
+  if (ok < 0)
     return -1;
   Fit f = {.st = st, .cfg = cfg, .train = train, .test = test, .out = out};
   f.valid = valid && valid->n > 0 ? valid : NULL;

@@ -3,8 +3,8 @@
 # Idempotent: a second run installs nothing and prints nothing but a summary.
 set -eu
 
-PACKAGES="build-essential cmake pkg-config flex bison llvm-16-dev libopenblas-dev \
-libcriterion-dev zlib1g-dev dataset-fashion-mnist"
+PACKAGES="build-essential cmake pkg-config flex bison llvm-16-dev libopenblas-dev libedit-dev \
+libcriterion-dev zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin"
 
 missing=""
 for p in $PACKAGES; do

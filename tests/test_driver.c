@@ -128,14 +128,20 @@ Test(driver, prints_ir, .init = make_dir, .fini = remove_dir) {
   char *out;
   cr_assert_eq(run("ir blobs.spn", &out), 0, "%s", out);
   cr_expect(strstr(out, "program train(n) {") != NULL, "%s", out);
-  cr_expect(strstr(out, "matmul_sgd h1.w, x^T, d.h1.a, lr=0.1") != NULL, "%s", out);
+  cr_expect(strstr(out, "sparse_backward_sgd h1.w, x, d.h1.a, x.active, lr=0.1") != NULL, "%s", out);
   cr_expect(strstr(out, "program infer(n) {") != NULL, "%s", out);
+  free(out);
+  cr_assert_eq(run("ir --passes dense blobs.spn", &out), 0, "%s", out);
+  cr_expect(strstr(out, "matmul_sgd h1.w, x^T, d.h1.a, lr=0.1") != NULL, "%s", out);
   free(out);
   cr_assert_eq(run("ir --passes none blobs.spn", &out), 0, "%s", out);
   cr_expect(strstr(out, "sgd_update h1.w, d.h1.w, lr=0.1") != NULL, "%s", out);
   free(out);
-  cr_assert_eq(run("ir --stats blobs.spn", &out), 0, "%s", out);
+  cr_assert_eq(run("ir --stats --passes dense blobs.spn", &out), 0, "%s", out);
   cr_expect(strstr(out, "[per hidden output: h1 2, h2 2]") != NULL, "%s", out);
+  free(out);
+  cr_assert_eq(run("ir --stats blobs.spn", &out), 0, "%s", out);
+  cr_expect(strstr(out, "[per hidden output: h1 3, h2 3]") != NULL, "%s", out); /* + active_units */
   free(out);
   cr_expect_eq(run("ir --after fuse-rleu blobs.spn", &out), 2);
   cr_expect(strstr(out, "unknown pass 'fuse-rleu'") != NULL, "%s", out);

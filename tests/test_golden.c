@@ -38,14 +38,14 @@ static void expect_golden(const char *example, const char *pass) {
 }
 
 static const char *const passes[] = {"none", "prune-zero", "fuse-relu", "fuse-sgd",
-                                     "schedule-updates", "dce"};
+                                     "schedule-updates", "sparse-products", "dce"};
 
 Test(golden, paper_relu_net_after_each_pass) {
-  for (int i = 0; i < 6; i++)
+  for (int i = 0; i < 7; i++)
     expect_golden("fashion_mnist_relu", passes[i]);
 }
 
 Test(golden, pretraining_programs_after_each_pass) {
-  for (int i = 0; i < 6; i++)
+  for (int i = 0; i < 7; i++)
     expect_golden("fashion_mnist_relu_pretrain", passes[i]);
 }

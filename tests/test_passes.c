@@ -26,9 +26,20 @@ static Spec *paper_like(double l1) {
   return test_spec(40, widths, 4, l1, 0.05);
 }
 
+/* fuse-relu alone: sparse-products adds a pass over each hidden output
+ * (its active list; tests/test_sparse.c counts that one) */
+static Module *build_dense(const Spec *s) {
+  char err[512];
+  Module *m = module_build(s, err, sizeof err);
+  cr_assert_not_null(m, "%s", err);
+  PassOptions o = {.enabled = 1, .dense_only = 1};
+  cr_assert_eq(optimise_module(m, &o, err, sizeof err), 0, "%s", err);
+  return m;
+}
+
 Test(fuse_relu, fuses_each_hidden_layer_both_ways) {
   Spec *s = paper_like(0.001);
-  Module *m = build_opt(s, 1);
+  Module *m = build_dense(s);
   cr_expect_eq(count_ops(&m->train, OP_BIAS_ACT), 3);
   cr_expect_eq(count_ops(&m->train, OP_BIAS_ACT_GRAD), 3);
   cr_expect_eq(count_ops(&m->train, OP_RELU), 0);

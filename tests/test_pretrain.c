@@ -249,3 +249,40 @@ Test(pretrain, cost_decreases_for_each_strategy) {
     module_free(m);
   }
 }
+
+/* The stop flag (Ctrl-C in the REPL), raised before the first minibatch:
+ * sr_pretrain says so, and the parameters are those before the stage. */
+Test(pretrain, stop_flag_restores_the_stage) {
+  NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .pretrain = 1, .noise = NOISE_MASKING,
+                  .noise_p = 0.25, .recon = RECON_SOFTPLUS_QUADRATIC};
+  Module *m = build(&o, 1);
+  char err[512];
+  Jit *jit = jit_compile(m, err, sizeof err);
+  cr_assert_not_null(jit, "%s", err);
+  TestState t, before;
+  cr_assert_eq(test_state_init_planned(&t, m, 4, 5), 0);
+  cr_assert_eq(test_state_init(&before, m, 4, 5), 0);
+  abi_describe_pretrain(m, jit_pretrain(jit), &t.model);
+  enum { N = 40 };
+  float x[N * 6];
+  int32_t y[N] = {0};
+  SrRng rng;
+  sr_rng_seed(&rng, 3);
+  for (int i = 0; i < N * 6; i++)
+    x[i] = (float)sr_rng_uniform(&rng);
+  SrDataset data = {.n = N, .dim = 6, .x = x, .y = y};
+  volatile sig_atomic_t stop = 1;
+  SrPretrainConfig cfg = {.seed = 1, .stop = &stop};
+  SrError e;
+  cr_assert_eq(sr_pretrain(&t.st, &cfg, &data, &e), -1);
+  cr_expect_str_eq(e.msg, "pretraining h1 interrupted in epoch 1: its parameters are as they "
+                          "were before the stage");
+  for (int v = 0; v < m->nvalues; v++)
+    if (m->values[v].kind == VAL_PARAM)
+      cr_expect_arr_eq(t.st.slots[v], before.st.slots[v], value_count(m, v, 1) * sizeof(float),
+                       "%s", m->values[v].name);
+  test_state_free(&t);
+  test_state_free(&before);
+  jit_free(jit);
+  module_free(m);
+}

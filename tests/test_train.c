@@ -47,6 +47,8 @@ static long steps;          /* train_step calls so far */
 static long nan_at_step;    /* 0: never */
 static long wreck_after;    /* 0: never; else steps beyond it zero W and bias class 0 */
 static long nan_weight_at;  /* 0: never; else that step leaves a NaN in W, its loss finite */
+static long stop_at_step;   /* 0: never; else that step raises stop_flag, as Ctrl-C would */
+static volatile sig_atomic_t stop_flag;
 
 /* probs = softmax(x W + b); returns the mean negative log-likelihood. */
 static float forward(void **s, int64_t rows) {
@@ -105,6 +107,8 @@ static void misbehave(void **s) {
   }
   if (nan_weight_at && steps == nan_weight_at)
     w[1] = NAN; /* after the loss was computed: only the weights show it */
+  if (stop_at_step && steps == stop_at_step)
+    stop_flag = 1;
   if (wreck_after && steps > wreck_after) {
     memset(w, 0, DIM * CLASSES * sizeof *w);
     b[0] = 5, b[1] = 0, b[2] = 0; /* always predicts class 0 */
@@ -163,7 +167,8 @@ static SrDataset train, valid, test;
 
 static void setup(void) {
   learning_rate = 0.1f;
-  steps = nan_at_step = wreck_after = nan_weight_at = 0;
+  steps = nan_at_step = wreck_after = nan_weight_at = stop_at_step = 0;
+  stop_flag = 0;
   train = blobs(600, 1);
   valid = blobs(150, 2);
   test = blobs(150, 3);
@@ -968,4 +973,73 @@ Test(progress, fit_clears_the_bar_before_each_log_line) {
     cr_assert_eq(*cr, '\r', "%s", text); /* \r spaces \r: the bar is blanked */
   }
   free(text);
+}
+
+/* ---- stopping (Ctrl-C in the REPL) and unit activity --------------------------- */
+
+/* Raised before the first minibatch: nothing is trained, nothing fails. */
+Test(fit, stop_flag_before_any_batch_keeps_the_start) {
+  SrState st, init;
+  new_state(&st, 10);
+  new_state(&init, 10);
+  SrTrainConfig cfg = config(5, NULL);
+  cfg.stop = &stop_flag;
+  stop_flag = 1;
+  SrFitResult res;
+  SrError err;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, &test, &res, &err), 0, "%s", err.msg);
+  cr_assert(res.interrupted);
+  cr_assert_eq(res.epochs_run, 0);
+  cr_assert_eq(steps, 0);
+  assert_same_params(&st, &init);
+  sr_state_free(&st);
+  sr_state_free(&init);
+}
+
+/* Raised in epoch 3: the next minibatch does not run, and the parameters
+ * are those a two-epoch run keeps. */
+Test(fit, stop_flag_mid_epoch_keeps_the_best_complete_epoch) {
+  long per_epoch = 600 / 10;
+  SrState st, ref;
+  new_state(&st, 10);
+  SrTrainConfig cfg = config(5, NULL);
+  cfg.stop = &stop_flag;
+  stop_at_step = 2 * per_epoch + 7;
+  SrFitResult res;
+  SrError err;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, &test, &res, &err), 0, "%s", err.msg);
+  cr_assert(res.interrupted);
+  cr_assert_eq(res.epochs_run, 2);
+  cr_assert_eq(steps, stop_at_step, "stopped at the next minibatch");
+  stop_at_step = 0;
+  stop_flag = 0;
+  new_state(&ref, 10);
+  cfg.epochs = 2;
+  cr_assert_eq(sr_fit(&ref, &cfg, &train, &valid, &test, &res, &err), 0, "%s", err.msg);
+  cr_assert(!res.interrupted);
+  assert_same_params(&st, &ref);
+  sr_state_free(&st);
+  sr_state_free(&ref);
+}
+
+/* The input slot stands in for a layer's output: a feature that is zero on
+ * every example is a dead unit. */
+Test(evaluate, unit_activity_counts_nonzero_examples) {
+  SrState st;
+  new_state(&st, 32);
+  int zeros0 = 0;
+  for (int i = 0; i < valid.n; i++) {
+    valid.x[i * DIM + 1] = 0;
+    zeros0 += valid.x[i * DIM] == 0;
+  }
+  int32_t counts[DIM], *active[1] = {counts};
+  int slot = SLOT_X;
+  SrError err;
+  cr_assert_eq(sr_unit_activity(&st, &valid, &slot, 1, active, &err), 0, "%s", err.msg);
+  cr_assert_eq(counts[0], valid.n - zeros0);
+  cr_assert_eq(counts[1], 0, "dead");
+  int bad = SLOT_W; /* not one row per example */
+  cr_assert_eq(sr_unit_activity(&st, &valid, &bad, 1, active, &err), -1);
+  cr_assert_str_eq(err.msg, "model: layer 1's output slot 0 is not a batch-sized slot");
+  sr_state_free(&st);
 }

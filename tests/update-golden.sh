@@ -9,7 +9,7 @@ sparsec=${1:-$here/../build/sparsec}
 for example in fashion_mnist_relu fashion_mnist_relu_pretrain; do
   spec=$here/../examples/$example.spn
   "$sparsec" ir --passes none "$spec" > "$here/golden/$example.none.ir"
-  for pass in prune-zero fuse-relu fuse-sgd schedule-updates dce; do
+  for pass in prune-zero fuse-relu fuse-sgd schedule-updates sparse-products dce; do
     "$sparsec" ir --after $pass "$spec" > "$here/golden/$example.$pass.ir"
   done
 done

@@ -2,7 +2,8 @@
  * temporaries may share bytes when they are never live at the same time.
  *
  * A temporary is live in a program from the op that defines it to its last
- * reader (to the end if it is an output). The programs (train, infer, each
+ * reader (to the end if it is an output; from the start if another program
+ * left it for this one: a split step's gradients). The programs (train, infer, each
  * pretraining stage) never run at the same time and each starts from fresh
  * inputs, so two values conflict only if
  * their live ranges overlap within the same program. Placement is greedy:
@@ -19,7 +20,7 @@ typedef struct Range {
   int def, last;       /* op indices; def = -1 if not in the program */
 } Range;
 
-#define MAX_PROGRAMS (2 + SPEC_MAX_LAYERS)
+#define MAX_PROGRAMS (2 + SPEC_MAX_LAYERS + MODULE_MAX_SPLIT_PROGRAMS)
 
 typedef struct Temp {
   int value;
@@ -37,6 +38,8 @@ static long temp_bytes(const Value *v, int max_rows) {
 static void live_ranges(const Program *p, Range *r, int nvalues) {
   for (int v = 0; v < nvalues; v++)
     r[v] = (Range){-1, -1};
+  for (int i = 0; i < p->ncarried; i++)
+    r[p->carried[i]] = (Range){0, 0}; /* in its slot on entry (a split step's gradient) */
   for (int i = 0; i < p->nops; i++) {
     const Op *op = &p->ops[i];
     for (int k = 0; k < op->nout; k++)
@@ -90,6 +93,7 @@ int plan_memory(const Module *m, int max_rows, MemoryPlan *out) {
   int n = m->nvalues;
   const Program *programs[MAX_PROGRAMS];
   int nprograms = module_programs(m, programs);
+  nprograms += module_split_programs(m, programs + nprograms);
   Range *ranges = malloc(sizeof(Range) * n * nprograms);
   Temp *temps = malloc(sizeof(Temp) * n);
   out->offset = malloc(sizeof(long) * n);

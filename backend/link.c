@@ -1,0 +1,194 @@
+/* Linking a program: the system C compiler ($CC, default cc) links the
+ * emitted object with the static runtime (main() from libsparsert_main.a,
+ * the rest from libsparsert.a) and the shared libraries the runtime needs
+ * (OpenBLAS, zlib, libm). No LLVM library is involved: built programs run
+ * where no compiler lives.
+ *
+ * The runtime's folder is baked in at build time (SPARSEC_RUNTIME_DIR, the
+ * build tree) and may be overridden by the environment variable of that
+ * name. The object is written to a private temporary folder; the program
+ * is linked into a temporary file next to its final path and renamed over
+ * it (outfile.c). The linker's own messages reach stderr unchanged. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+
+#ifndef SPARSEC_RUNTIME_DIR
+#error "SPARSEC_RUNTIME_DIR (the folder of libsparsert.a) must be defined by the build"
+#endif
+#ifndef SPARSEC_LINK_FLAGS
+#define SPARSEC_LINK_FLAGS "-lopenblas -lz -lm"
+#endif
+
+#define MAX_ARGS 64
+
+const char *link_runtime_dir(void) {
+  const char *env = getenv("SPARSEC_RUNTIME_DIR");
+  return env && env[0] ? env : SPARSEC_RUNTIME_DIR;
+}
+
+/* --as-needed: a shared library the runtime may use (MPI, for data
+ * parallelism) is recorded only if the program calls it, so that a program
+ * that does not needs no more than OpenBLAS, zlib and libc. */
+#define LINK_FLAGS "-Wl,--as-needed " SPARSEC_LINK_FLAGS
+
+const char *link_flags(void) {
+  return LINK_FLAGS;
+}
+
+/* ---- the command line ------------------------------------------------------- */
+
+typedef struct Command {
+  char *argv[MAX_ARGS + 1];
+  int argc;
+  char *words;           /* CC and the flags, split in place */
+} Command;
+
+static int add(Command *c, char *arg) {
+  if (c->argc == MAX_ARGS)
+    return -1;
+  c->argv[c->argc++] = arg;
+  c->argv[c->argc] = NULL;
+  return 0;
+}
+
+/* Splits `text` at blanks ($CC may be "ccache gcc"); no quoting. */
+static int add_words(Command *c, char *text) {
+  for (char *w = strtok(text, " \t"); w; w = strtok(NULL, " \t"))
+    if (add(c, w) != 0)
+      return -1;
+  return 0;
+}
+
+static char *runtime_file(const char *name, char *err, int errlen) {
+  const char *dir = link_runtime_dir();
+  size_t size = strlen(dir) + strlen(name) + 2;
+  char *path = malloc(size);
+  if (path)
+    snprintf(path, size, "%s/%s", dir, name);
+  if (path && access(path, R_OK) == 0)
+    return path;
+  snprintf(err, errlen, "cannot find the runtime library %s/%s (%s): set SPARSEC_RUNTIME_DIR to "
+                        "the folder that holds libsparsert.a",
+           dir, name, path ? strerror(errno) : "out of memory");
+  free(path);
+  return NULL;
+}
+
+static void command_free(Command *c, char *libs[2]) {
+  free(c->words);
+  free(libs[0]);
+  free(libs[1]);
+}
+
+static int build_command(Command *c, char *libs[2], char *object, char *output, char *err,
+                         int errlen) {
+  const char *cc = getenv("CC");
+  cc = cc && cc[0] ? cc : "cc";
+  size_t size = strlen(cc) + sizeof LINK_FLAGS + 2;
+  memset(c, 0, sizeof *c);
+  libs[0] = runtime_file("libsparsert_main.a", err, errlen);
+  libs[1] = libs[0] ? runtime_file("libsparsert.a", err, errlen) : NULL;
+  if (!libs[1])
+    return -1;
+  if (!(c->words = malloc(size))) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  snprintf(c->words, size, "%s%c%s", cc, '\0', LINK_FLAGS);
+  char *flags = c->words + strlen(cc) + 1;
+  if (add_words(c, c->words) != 0 || c->argc == 0 || add(c, "-o") != 0 || add(c, output) != 0 ||
+      add(c, object) != 0 || add(c, libs[0]) != 0 || add(c, libs[1]) != 0 ||
+      add_words(c, flags) != 0) {
+    snprintf(err, errlen, "the link command has too many words (CC='%s')", cc);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- running it -------------------------------------------------------------- */
+
+static int run_linker(Command *c, char *err, int errlen) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    snprintf(err, errlen, "cannot start the linker: %s", strerror(errno));
+    return -1;
+  }
+  if (pid == 0) {
+    execvp(c->argv[0], c->argv);
+    fprintf(stderr, "sparsec: cannot run the linker '%s': %s\n", c->argv[0], strerror(errno));
+    _exit(127);
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) {
+      snprintf(err, errlen, "waiting for the linker: %s", strerror(errno));
+      return -1;
+    }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return 0;
+  if (WIFEXITED(status))
+    snprintf(err, errlen, "linking failed: %s exited with status %d (its message is above)",
+             c->argv[0], WEXITSTATUS(status));
+  else
+    snprintf(err, errlen, "linking failed: %s was killed by signal %d", c->argv[0],
+             WTERMSIG(status));
+  return -1;
+}
+
+/* The object, in a private folder that is removed afterwards. */
+static int write_object(const void *object, size_t size, char *dir, char *path, char *err,
+                        int errlen) {
+  const char *tmp = getenv("TMPDIR");
+  snprintf(dir, 512, "%s/sparsec-link-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+  if (!mkdtemp(dir)) {
+    snprintf(err, errlen, "cannot create a temporary folder for linking (%s): %s", dir,
+             strerror(errno));
+    dir[0] = '\0';
+    return -1;
+  }
+  snprintf(path, 600, "%s/model.o", dir);
+  return write_file_atomic(path, object, size, 0, err, errlen);
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int link_program(const void *object, size_t size, const char *output, double *ms, char *err,
+                 int errlen) {
+  double t0 = now_ms();
+  char dir[512] = "", path[600] = "";
+  char *temp = outfile_temp(output, err, errlen); /* fails early on a read-only folder */
+  if (!temp)
+    return -1;
+  int rc = write_object(object, size, dir, path, err, errlen);
+  Command c = {0};
+  char *libs[2] = {NULL, NULL};
+  if (rc == 0)
+    rc = build_command(&c, libs, path, temp, err, errlen);
+  if (rc == 0)
+    rc = run_linker(&c, err, errlen);
+  if (rc == 0)
+    rc = outfile_commit(temp, output, 1, err, errlen);
+  else
+    unlink(temp);
+  if (path[0])
+    unlink(path);
+  if (dir[0])
+    rmdir(dir);
+  command_free(&c, libs);
+  free(temp);
+  *ms = now_ms() - t0;
+  return rc;
+}

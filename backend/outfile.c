@@ -1,0 +1,100 @@
+/* Output files written atomically, as runtime/checkpoint.c writes
+ * checkpoints: everything goes to a temporary file in the same folder,
+ * which is fsync'd and then renamed over the target. At every moment the
+ * target is either its old self or complete; a failure (read-only folder,
+ * full disk, a linker error) leaves no partial file behind. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend.h"
+
+char *outfile_temp(const char *path, char *err, int errlen) {
+  char *temp = malloc(strlen(path) + sizeof ".tmp.XXXXXX");
+  if (!temp) {
+    snprintf(err, errlen, "%s: out of memory", path);
+    return NULL;
+  }
+  sprintf(temp, "%s.tmp.XXXXXX", path); /* fits: allocated for exactly this */
+  int fd = mkstemp(temp);
+  if (fd >= 0) {
+    close(fd);
+    return temp;
+  }
+  int e = errno;
+  char *folder = strdup(path);
+  snprintf(err, errlen, "%s: cannot create a file in '%s': %s", path,
+           folder ? dirname(folder) : "its folder", strerror(e));
+  free(folder);
+  free(temp);
+  return NULL;
+}
+
+/* mkstemp made the file 0600; users expect what a plain creat() would give.
+ * umask can only be read by setting it, briefly. */
+static int usual_permissions(int fd, int executable) {
+  mode_t mask = umask(0);
+  umask(mask);
+  return fchmod(fd, (executable ? 0777 : 0666) & ~mask);
+}
+
+static int make_durable(const char *temp, int executable) {
+  int fd = open(temp, O_RDWR);
+  if (fd < 0)
+    return -1;
+  int rc = usual_permissions(fd, executable) == 0 && fsync(fd) == 0 ? 0 : -1;
+  int e = errno;
+  if (close(fd) != 0 && rc == 0)
+    return -1;
+  errno = e;
+  return rc;
+}
+
+int outfile_commit(const char *temp, const char *path, int executable, char *err, int errlen) {
+  if (make_durable(temp, executable) != 0 || rename(temp, path) != 0) {
+    snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+    unlink(temp);
+    return -1;
+  }
+  return 0;
+}
+
+static int write_all(int fd, const char *data, size_t size) {
+  while (size > 0) {
+    ssize_t n = write(fd, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    data += n;
+    size -= (size_t)n;
+  }
+  return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t size, int executable, char *err,
+                      int errlen) {
+  char *temp = outfile_temp(path, err, errlen);
+  if (!temp)
+    return -1;
+  int fd = open(temp, O_WRONLY | O_TRUNC);
+  int ok = fd >= 0 && write_all(fd, data, size) == 0;
+  int e = errno;
+  if (fd >= 0 && close(fd) != 0 && ok)
+    ok = 0, e = errno;
+  int rc = 0;
+  if (!ok) {
+    snprintf(err, errlen, "%s: write error: %s", path, strerror(e ? e : EIO));
+    unlink(temp);
+    rc = -1;
+  } else {
+    rc = outfile_commit(temp, path, executable, err, errlen);
+  }
+  free(temp);
+  return rc;
+}

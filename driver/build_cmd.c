@@ -1,0 +1,322 @@
+/* sparsec build FILE: ahead-of-time compilation (docs/aot.md).
+ *
+ *   -o PROG        a standalone program: train, eval, predict
+ *   --bundle DIR   DIR/NAME.o + DIR/NAME.h, inference for a C program
+ *   --emit KIND    LLVM IR, assembly or the object instead of a program
+ *
+ * The model is prepared exactly as `sparsec run` prepares it (backend
+ * prepare.c), compiled by backend/aot.c and linked by backend/link.c. */
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "backend.h"
+#include "build.h"
+#include "driver.h"
+
+typedef struct BuildArgs {
+  SpecArgs spec;
+  const char *output, *bundle, *name, *weights;
+  TargetSpec target;
+  int emit;            /* --emit given */
+  AotKind kind;
+} BuildArgs;
+
+static int usage(FILE *out, int status) {
+  fputs("usage: sparsec build [options] FILE.spn\n"
+        "Compiles the spec's model ahead of time into a program that needs no LLVM:\n"
+        "  PROG train|eval|predict  (PROG --help says more).\n"
+        "  -o PROG               the program (default: the spec's name, here)\n"
+        "  --bundle DIR          instead, DIR/NAME.o and DIR/NAME.h: inference for C programs\n"
+        "  --name NAME           the bundle's name and symbol prefix (default: the spec's)\n"
+        "  --embed-weights FILE  compile these weights (safetensors) into the object\n"
+        "  --emit llvm|asm|obj   write the LLVM IR, assembly or object (to -o, default\n"
+        "                        NAME.ll/.s/.o; with --bundle, DIR/NAME.*) instead of linking\n"
+        "  --target TRIPLE       compile for this target (default: the host)\n"
+        "  --cpu NAME            for this CPU (default: the host's; x86-64: portable)\n"
+        "  --set PATH=VALUE      override a setting of the spec\n"
+        "Links with $CC (default cc) against $SPARSEC_RUNTIME_DIR/libsparsert.a.\n",
+        out);
+  return status;
+}
+
+/* ---- arguments ------------------------------------------------------------ */
+
+static const char *value_of(int argc, char **argv, int *i) {
+  if (*i + 1 < argc)
+    return argv[++*i];
+  fprintf(stderr, "sparsec: %s needs a value\n", argv[*i]);
+  return NULL;
+}
+
+static int parse_emit(const char *v, AotKind *kind) {
+  static const char *const names[] = {[AOT_OBJECT] = "obj", [AOT_ASSEMBLY] = "asm",
+                                      [AOT_LLVM] = "llvm"};
+  for (int k = 0; k < 3; k++)
+    if (v && strcmp(v, names[k]) == 0)
+      return *kind = (AotKind)k, 0;
+  fprintf(stderr, "sparsec: --emit takes llvm, asm or obj, not '%s'\n", v ? v : "");
+  return -1;
+}
+
+/* The options that take a value, and where it goes. */
+static const char **value_slot(BuildArgs *a, const char *opt) {
+  if (strcmp(opt, "-o") == 0)
+    return &a->output;
+  if (strcmp(opt, "--bundle") == 0)
+    return &a->bundle;
+  if (strcmp(opt, "--name") == 0)
+    return &a->name;
+  if (strcmp(opt, "--embed-weights") == 0)
+    return &a->weights;
+  if (strcmp(opt, "--target") == 0)
+    return &a->target.triple;
+  if (strcmp(opt, "--cpu") == 0)
+    return &a->target.cpu;
+  return NULL;
+}
+
+static int take(BuildArgs *a, int argc, char **argv, int *i) {
+  const char *arg = argv[*i];
+  const char **slot = value_slot(a, arg);
+  if (slot)
+    return (*slot = value_of(argc, argv, i)) ? 0 : -1;
+  if (strcmp(arg, "--emit") == 0)
+    return a->emit = 1, parse_emit(value_of(argc, argv, i), &a->kind);
+  if (arg[0] == '-' || a->spec.path) {
+    fprintf(stderr, "sparsec: unexpected argument '%s'\n", arg);
+    return -1;
+  }
+  a->spec.path = arg;
+  return 0;
+}
+
+/* 0 when parsed, 1 for --help, -1 after a message. */
+static int parse(BuildArgs *a, int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+      return 1;
+    int taken = spec_args_take(&a->spec, argc, argv, &i);
+    if (taken < 0 || (!taken && take(a, argc, argv, &i) != 0))
+      return -1;
+  }
+  if (!a->spec.path) {
+    fputs("sparsec: no spec file given\n", stderr);
+    return -1;
+  }
+  if (a->bundle && a->output) {
+    fputs("sparsec: -o and --bundle exclude each other\n", stderr);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- names ----------------------------------------------------------------- */
+
+static int is_identifier(const char *s) {
+  if (!s[0] || strlen(s) > 100 || isdigit((unsigned char)s[0]))
+    return 0;
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && *s != '_')
+      return 0;
+  return 1;
+}
+
+/* The spec's name as a C identifier: other characters become '_'. */
+static void default_name(const char *spec_name, char *out, size_t size) {
+  size_t n = 0;
+  if (isdigit((unsigned char)spec_name[0]) && size > 2)
+    out[n++] = 'm', out[n++] = '_';
+  for (; *spec_name && n + 1 < size && n < 100; spec_name++)
+    out[n++] = isalnum((unsigned char)*spec_name) ? *spec_name : '_';
+  out[n] = '\0';
+}
+
+static const char *extension(AotKind kind) {
+  return kind == AOT_LLVM ? ".ll" : kind == AOT_ASSEMBLY ? ".s" : ".o";
+}
+
+/* ---- building ---------------------------------------------------------------- */
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+typedef struct Build {
+  const BuildArgs *args;
+  const Spec *spec;
+  PreparedModel prepared;
+  BuildConfig config;
+  SrState weights;     /* --embed-weights, loaded and checked */
+  int has_weights;
+  char name[128];      /* symbol prefix of a bundle */
+  double start_ms;
+} Build;
+
+static int fail(const char *msg) {
+  fprintf(stderr, "sparsec: %s\n", msg);
+  return 1;
+}
+
+/* The checkpoint is validated against the model here, at build time, by
+ * the runtime's loader: a bad file never reaches the object. */
+static int load_weights(Build *b) {
+  SrError err = {{0}};
+  if (sr_state_init(&b->weights, &b->prepared.model, 1, 0, &err) != 0 ||
+      sr_checkpoint_load(&b->weights, b->args->weights, &err) != 0) {
+    sr_state_free(&b->weights);
+    return fail(err.msg);
+  }
+  b->has_weights = 1;
+  return 0;
+}
+
+static int compile(Build *b, int bundle, AotKind kind, AotResult *r) {
+  AotOptions o = {.target = b->args->target,
+                  .prefix = bundle ? b->name : "sparsec",
+                  .bundle = bundle,
+                  .config = &b->config.cfg,
+                  .weights = b->has_weights ? &b->weights : NULL};
+  char err[1024];
+  if (aot_compile(&b->prepared, &o, kind, r, err, sizeof err) != 0)
+    return fail(err);
+  return 0;
+}
+
+static void summary(const Build *b, const char *what, const AotResult *r, double link_ms) {
+  printf("sparsec: built %s for %s (%s) in %.0f ms (codegen %.1f, optimise %.1f, machine code "
+         "%.1f",
+         what, r->triple, r->cpu, now_ms() - b->start_ms, r->codegen_ms, r->optimise_ms,
+         r->emit_ms);
+  if (link_ms >= 0)
+    printf(", link %.1f", link_ms);
+  printf(")\n");
+}
+
+static long file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static int build_program(Build *b) {
+  const BuildArgs *a = b->args;
+  char fallback[300];
+  snprintf(fallback, sizeof fallback, "%s%s", b->spec->name, a->emit ? extension(a->kind) : "");
+  const char *out = a->output ? a->output : fallback;
+  AotResult r;
+  if (compile(b, 0, a->emit ? a->kind : AOT_OBJECT, &r) != 0)
+    return 1;
+  char err[1024];
+  double link_ms = -1;
+  int rc = a->emit ? write_file_atomic(out, r.data, r.size, 0, err, sizeof err)
+                   : link_program(r.data, r.size, out, &link_ms, err, sizeof err);
+  if (rc == 0) {
+    char what[400];
+    snprintf(what, sizeof what, "%s (%ld bytes)", out, file_size(out));
+    summary(b, what, &r, link_ms);
+  }
+  free(r.data);
+  return rc == 0 ? 0 : fail(err);
+}
+
+static int make_folder(const char *dir) {
+  if (mkdir(dir, 0777) == 0 || errno == EEXIST)
+    return 0;
+  fprintf(stderr, "sparsec: cannot create the folder '%s': %s\n", dir, strerror(errno));
+  return 1;
+}
+
+static int build_bundle(Build *b) {
+  const BuildArgs *a = b->args;
+  AotResult r;
+  if (make_folder(a->bundle) != 0 || compile(b, 1, a->emit ? a->kind : AOT_OBJECT, &r) != 0)
+    return 1;
+  char code[1200], header[1200], err[1024];
+  snprintf(code, sizeof code, "%s/%s%s", a->bundle, b->name, extension(a->emit ? a->kind : AOT_OBJECT));
+  snprintf(header, sizeof header, "%s/%s.h", a->bundle, b->name);
+  SrProgramConfig cfg = b->config.cfg;
+  cfg.target = r.triple;
+  cfg.cpu = r.cpu;
+  int rc = write_file_atomic(code, r.data, r.size, 0, err, sizeof err);
+  if (rc == 0)
+    rc = bundle_header_write(header, b->name, &cfg, b->has_weights, err, sizeof err);
+  if (rc == 0) {
+    char what[2600];
+    snprintf(what, sizeof what, "%s (%zu bytes) and %s", code, r.size, header);
+    summary(b, what, &r, -1);
+    if (!a->emit || a->kind == AOT_OBJECT)
+      printf("sparsec: link with: cc -I %s main.c %s %s/libsparsert.a %s\n", a->bundle, code,
+             link_runtime_dir(), link_flags());
+  }
+  free(r.data);
+  return rc == 0 ? 0 : fail(err);
+}
+
+/* A program trains, so it needs a single learning rate; a bundle only
+ * infers, which no learning rate changes. */
+static int check_spec(const Build *b) {
+  if (b->args->bundle || b->spec->train.nlrs <= 1)
+    return 0;
+  fprintf(stderr,
+          "sparsec: %s sweeps %d learning rates; a program trains with one: pick it with "
+          "--set train.lr=VALUE\n",
+          b->args->spec.path, b->spec->train.nlrs);
+  return 1;
+}
+
+static int choose_name(Build *b) {
+  const char *name = b->args->name;
+  if (name && !is_identifier(name)) {
+    fprintf(stderr, "sparsec: --name '%s' is not a C identifier (letters, digits, '_')\n", name);
+    return 1;
+  }
+  if (name)
+    snprintf(b->name, sizeof b->name, "%s", name);
+  else
+    default_name(b->spec->name, b->name, sizeof b->name);
+  return 0;
+}
+
+static int build(Build *b) {
+  char err[1024];
+  /* programs also carry the split step, for `mpirun -np N PROG train` */
+  PassOptions passes = {.enabled = 1, .data_parallel = !b->args->bundle};
+  if (check_spec(b) != 0 || choose_name(b) != 0)
+    return 1;
+  if (prepare_model(b->spec, b->spec->train.lr, &passes, &b->prepared, err, sizeof err) != 0)
+    return fail(err);
+  if (build_config(b->spec, b->prepared.max_rows, &b->config) != 0)
+    return fail("out of memory");
+  if (b->args->weights && load_weights(b) != 0)
+    return 1;
+  return b->args->bundle ? build_bundle(b) : build_program(b);
+}
+
+int cmd_build(int argc, char **argv) {
+  /* Past a file size limit, writes then fail with EFBIG (and leave no
+   * partial file) instead of the process being killed mid-write. */
+  signal(SIGXFSZ, SIG_IGN);
+  BuildArgs args = {0};
+  int parsed = parse(&args, argc, argv);
+  if (parsed != 0)
+    return parsed > 0 ? usage(stdout, 0) : usage(stderr, 2);
+  Build b = {.args = &args, .start_ms = now_ms()};
+  Spec *spec = spec_load_with(args.spec.path, args.spec.overrides, args.spec.noverrides, stderr);
+  if (!spec)
+    return 1;
+  b.spec = spec;
+  int rc = build(&b);
+  if (b.has_weights)
+    sr_state_free(&b.weights);
+  build_config_free(&b.config);
+  prepared_model_free(&b.prepared);
+  spec_free(spec);
+  return rc;
+}

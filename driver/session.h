@@ -1,0 +1,89 @@
+/* The REPL's session: a spec (the text of a file, with blocks typed in,
+ * plus overrides), checked into a Spec, compiled by the JIT, with a
+ * runtime state (the weights) and the data. Every change is checked and
+ * compiled in full before it replaces the session's state, so a change
+ * that fails leaves the session as it was.
+ *
+ * The session writes results to `out` and messages to `err`; it knows
+ * nothing of line editing (repl.c) or of how commands are spelt
+ * (repl_commands.c). Every function returns 0, or -1 after a message. */
+#ifndef SPARSEC_DRIVER_SESSION_H
+#define SPARSEC_DRIVER_SESSION_H
+
+#include <signal.h>
+
+#include "driver.h"
+#include "model.h"
+
+/* How long the last (re)compilation took, in ms. */
+typedef struct CompileTimes {
+  double check, prepare, codegen, optimise, machine, state, total;
+} CompileTimes;
+
+typedef struct Session {
+  FILE *out, *err;
+  volatile sig_atomic_t *stop; /* raised by Ctrl-C: training stops at the next minibatch */
+  PassOptions passes;          /* the optimiser, as `run --passes` sets it */
+  /* the spec */
+  char *path;                  /* the file loaded, or NULL */
+  char *text;                  /* its text, with the blocks typed in */
+  int edited;                  /* blocks were typed in */
+  char *overrides[MAX_OVERRIDES]; /* PATH=VALUE, at most one per path */
+  int noverrides;
+  Spec *spec;                  /* text + overrides, checked; NULL until a spec is loaded */
+  /* what it became */
+  CompiledModel c;
+  SrState state;
+  ExperimentData data;         /* read for spec's data block, split for its model */
+  CompileTimes times;
+  /* training so far, since the weights were initialised */
+  int epochs, steps;
+  int runs;                    /* train commands: each shuffles with a stream of its own */
+} Session;
+
+void session_init(Session *s, FILE *out, FILE *err);
+void session_free(Session *s);
+int session_ready(const Session *s, FILE *err); /* a spec is loaded; else a message */
+
+/* ---- changing the spec: each recompiles (session.c) ---------------------- */
+
+/* Loads a spec file: the overrides and the blocks typed so far are
+ * dropped, the weights initialised from the spec's seed. */
+int session_load(Session *s, const char *path);
+/* Adds (or replaces) an override, `PATH=VALUE` as `--set` takes it. */
+int session_set(Session *s, const char *assignment);
+/* Drops the override of PATH. */
+int session_unset(Session *s, const char *path);
+/* Spec text typed in: whole blocks, each replacing the block of its name.
+ * Overrides into a replaced block are dropped (the block says what it
+ * wants). */
+int session_define(Session *s, const char *typed);
+/* Initialises the weights again from the spec's seed. */
+int session_reset(Session *s);
+
+/* ---- using it (session_run.c) --------------------------------------------- */
+
+typedef enum DataPart { PART_VALID, PART_TEST, PART_TRAIN } DataPart;
+
+/* `count` epochs (0: the spec's), or `count` minibatches with steps set. */
+int session_train(Session *s, int count, int steps);
+/* The pretraining stage of `layer`, or every stage (NULL). */
+int session_pretrain(Session *s, const char *layer);
+int session_eval(Session *s, DataPart part);
+/* Zeros and dead units per hidden layer. */
+int session_sparsity(Session *s, DataPart part);
+int session_save(Session *s, const char *path);
+int session_restore(Session *s, const char *path);
+
+/* ---- showing it (session_show.c) ------------------------------------------ */
+
+void session_show_model(const Session *s);
+void session_show_spec(const Session *s);   /* the text, numbered, and the overrides */
+void session_show_times(const Session *s);  /* the last compilation */
+int session_ir(Session *s, const IrOptions *o);
+
+/* The names tab completion offers, NULL-terminated; the caller frees the
+ * array (not the names, which belong to the session). */
+const char **session_layer_names(const Session *s, int hidden_only);
+
+#endif

@@ -1,0 +1,307 @@
+/* session_run.c: what the session does with its model: train, pretrain,
+ * evaluate, count zeros and dead units, save and restore the weights. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "session.h"
+
+#define SAMPLE_STREAM 0x53544550ull /* "STEP": the examples `train N steps` draws */
+
+static int progress_bar(const Session *s) {
+  int p = s->spec->output.progress;
+  return p < 0 ? isatty(fileno(stderr)) : p;
+}
+
+/* Each train command shuffles with a stream of its own, so that two
+ * `train 1` differ; the first is the one `run` uses. */
+static uint64_t shuffle_seed(const Session *s) {
+  return s->spec->train.seed + (uint64_t)s->runs;
+}
+
+static int fail(const Session *s, const SrError *e) {
+  fprintf(s->err, "sparsec: %s\n", e->msg);
+  return -1;
+}
+
+static void print_zeros(FILE *out, const SrModel *m, const SrMetrics *metrics) {
+  fputs("zeros", out);
+  for (int k = 0; k < m->nhidden; k++)
+    fprintf(out, " %s %.1f%%", m->hidden_names[k], 100 * metrics->sparsity[k]);
+  fprintf(out, ", mean %.1f%%\n", 100 * metrics->mean_sparsity);
+}
+
+/* ---- train N epochs ----------------------------------------------------------- */
+
+static void report_fit(const Session *s, const SrFitResult *r, int epochs) {
+  FILE *out = s->out;
+  const char *valid = s->data.valid.n > 0 ? "valid" : "test";
+  const SrMetrics *best = s->data.valid.n > 0 ? &r->best_valid : &r->best_test;
+  if (r->interrupted && r->epochs_run == 0) {
+    fprintf(out, "interrupted in epoch 1: the weights are as they were before `train`\n");
+    return;
+  }
+  if (r->interrupted)
+    fprintf(out, "interrupted in epoch %d; kept epoch %d", r->epochs_run + 1, r->best_epoch);
+  else
+    fprintf(out, "kept epoch %d of %d%s", r->best_epoch, epochs,
+            r->stopped_early ? " (stopped early)" : "");
+  fprintf(out, ": %s %.2f%%, test %.2f%%\n", valid, 100 * best->error, 100 * r->best_test.error);
+}
+
+static int train_epochs(Session *s, int epochs) {
+  const Spec *spec = s->spec;
+  if (spec->train.nlrs > 1)
+    fprintf(s->out, "note: the session trains at lr %g, the first of the sweep\n", spec->train.lr);
+  SrTrainConfig cfg = {.epochs = epochs,
+                       .batch = spec->train.batch,
+                       .seed = shuffle_seed(s),
+                       .patience = spec->train.patience,
+                       .log = s->out,
+                       .progress = progress_bar(s),
+                       .stop = s->stop};
+  SrFitResult r;
+  SrError e = {{0}};
+  int rc = sr_fit(&s->state, &cfg, &s->data.train, &s->data.valid, &s->data.test, &r, &e);
+  s->runs++;
+  s->epochs += r.epochs_run;
+  if (rc != 0)
+    return fail(s, &e);
+  report_fit(s, &r, epochs);
+  return 0;
+}
+
+/* ---- train N steps -------------------------------------------------------------- */
+
+/* count examples of the training set, in random order (each pass over it
+ * a new shuffle), copied into *sample. */
+static int draw_sample(const Session *s, long count, SrDataset *sample, SrError *e) {
+  const SrDataset *train = &s->data.train;
+  if (train->n < 1)
+    return sr_fail(e, "train data: no examples");
+  if (count * train->dim > (1L << 31))
+    return sr_fail(e, "%ld examples at once is too many; train by epochs instead", count);
+  int n = (int)count;
+  int32_t *perm = malloc((size_t)train->n * sizeof *perm);
+  float *x = malloc((size_t)n * (size_t)train->dim * sizeof *x);
+  int32_t *y = malloc((size_t)n * sizeof *y);
+  if (!perm || !x || !y) {
+    free(perm), free(x), free(y);
+    return sr_fail(e, "out of memory for %d examples", n);
+  }
+  SrRng rng;
+  sr_rng_seed(&rng, shuffle_seed(s) ^ SAMPLE_STREAM);
+  for (int i = 0; i < n; i++) {
+    int at = i % train->n;
+    if (at == 0) {
+      for (int k = 0; k < train->n; k++)
+        perm[k] = k;
+      sr_rng_shuffle(&rng, perm, train->n);
+    }
+    memcpy(x + (size_t)i * train->dim, train->x + (size_t)perm[at] * train->dim,
+           (size_t)train->dim * sizeof *x);
+    y[i] = train->y[perm[at]];
+  }
+  free(perm);
+  *sample = (SrDataset){.n = n, .dim = train->dim, .x = x, .y = y, .owns = 1};
+  return 0;
+}
+
+/* sr_fit over exactly steps * batch examples: one epoch of a sample. */
+static int train_steps(Session *s, int steps) {
+  int batch = s->spec->train.batch;
+  SrDataset sample;
+  SrError e = {{0}};
+  if (draw_sample(s, (long)steps * batch, &sample, &e) != 0)
+    return fail(s, &e);
+  SrTrainConfig cfg = {.epochs = 1,
+                       .batch = batch,
+                       .seed = shuffle_seed(s),
+                       .progress = progress_bar(s),
+                       .stop = s->stop};
+  SrFitResult r;
+  SrMetrics m;
+  int rc = sr_fit(&s->state, &cfg, &sample, NULL, NULL, &r, &e);
+  s->runs++;
+  if (rc == 0 && r.interrupted)
+    fputs("interrupted: the weights are as they were before `train`\n", s->out);
+  if (rc == 0 && !r.interrupted && (rc = sr_evaluate(&s->state, &sample, &m, &e)) == 0) {
+    s->steps += steps;
+    fprintf(s->out, "%d steps (%d examples) in %.1f s: loss %.4f, error %.2f%% on those examples\n",
+            steps, sample.n, r.seconds, m.loss, 100 * m.error);
+  }
+  sr_dataset_free(&sample);
+  return rc == 0 ? 0 : fail(s, &e);
+}
+
+int session_train(Session *s, int count, int steps) {
+  if (!session_ready(s, s->err))
+    return -1;
+  if (steps)
+    return train_steps(s, count);
+  return train_epochs(s, count > 0 ? count : s->spec->train.epochs);
+}
+
+/* ---- pretrain ------------------------------------------------------------------- */
+
+static int find_stage(const SrModel *m, const char *layer) {
+  for (int i = 0; i < m->npretrain; i++)
+    if (strcmp(m->pretrain[i].layer, layer) == 0)
+      return i;
+  return -1;
+}
+
+static int no_stage(const Session *s, const char *layer) {
+  const SrModel *m = &s->c.model;
+  if (m->npretrain == 0) {
+    fputs("sparsec: the spec has no pretraining: type a pretrain block, or "
+          "`set pretrain.layers {h1}`\n",
+          s->err);
+    return -1;
+  }
+  fprintf(s->err, "sparsec: no pretraining stage for '%s'; the stages are", layer);
+  for (int i = 0; i < m->npretrain; i++)
+    fprintf(s->err, "%s%s", i ? ", " : " ", m->pretrain[i].layer);
+  fputc('\n', s->err);
+  return -1;
+}
+
+/* Runs the model's stages, or only `layer`'s: the state briefly sees a
+ * model with that one stage. */
+int session_pretrain(Session *s, const char *layer) {
+  if (!session_ready(s, s->err))
+    return -1;
+  SrModel only = s->c.model;
+  if (layer) {
+    int i = find_stage(&s->c.model, layer);
+    if (i < 0)
+      return no_stage(s, layer);
+    only.pretrain[0] = s->c.model.pretrain[i];
+    only.npretrain = 1;
+  } else if (only.npretrain == 0) {
+    return no_stage(s, "");
+  }
+  SrPretrainConfig cfg = {
+      .seed = shuffle_seed(s), .log = s->out, .progress = progress_bar(s), .stop = s->stop};
+  SrError e = {{0}};
+  s->state.model = &only;
+  int rc = sr_pretrain(&s->state, &cfg, &s->data.train, &e);
+  s->state.model = &s->c.model;
+  s->runs++;
+  return rc == 0 ? 0 : fail(s, &e);
+}
+
+/* ---- evaluate, sparsity ----------------------------------------------------------- */
+
+static const char *part_name(DataPart part) {
+  return part == PART_VALID ? "valid" : part == PART_TEST ? "test" : "train";
+}
+
+static const SrDataset *part_data(const Session *s, DataPart part) {
+  if (part == PART_VALID && s->data.valid.n == 0) {
+    fputs("sparsec: there is no validation set: `set data.validation N` holds out the last N "
+          "training examples\n",
+          s->err);
+    return NULL;
+  }
+  return part == PART_VALID ? &s->data.valid : part == PART_TEST ? &s->data.test : &s->data.train;
+}
+
+int session_eval(Session *s, DataPart part) {
+  if (!session_ready(s, s->err))
+    return -1;
+  const SrDataset *ds = part_data(s, part);
+  SrMetrics m;
+  SrError e = {{0}};
+  if (!ds)
+    return -1;
+  if (sr_evaluate(&s->state, ds, &m, &e) != 0)
+    return fail(s, &e);
+  fprintf(s->out, "%s (%d examples): loss %.4f, error %.2f%%; ", part_name(part), ds->n, m.loss,
+          100 * m.error);
+  print_zeros(s->out, &s->c.model, &m);
+  return 0;
+}
+
+/* Dead units of each hidden layer, or -1 where the output is not kept. */
+static int count_dead(Session *s, const SrDataset *ds, int *dead, SrError *e) {
+  const SrModel *m = &s->c.model;
+  int32_t *active[SR_MAX_HIDDEN];
+  int slots[SR_MAX_HIDDEN], n = 0, rc = 0;
+  for (int k = 0; k < m->nhidden; k++) {
+    dead[k] = -1;
+    if (s->c.hidden_outputs[k] >= 0) {
+      slots[n] = s->c.hidden_outputs[k];
+      active[n++] = calloc((size_t)m->hidden_units[k], sizeof(int32_t));
+      rc |= active[n - 1] == NULL;
+    }
+  }
+  if (rc == 0)
+    rc = sr_unit_activity(&s->state, ds, slots, n, active, e);
+  else
+    sr_fail(e, "out of memory");
+  for (int k = 0, j = 0; k < m->nhidden; k++) {
+    if (s->c.hidden_outputs[k] < 0)
+      continue;
+    dead[k] = 0;
+    for (int u = 0; rc == 0 && u < m->hidden_units[k]; u++)
+      dead[k] += active[j][u] == 0;
+    free(active[j++]);
+  }
+  return rc;
+}
+
+static void print_sparsity_row(FILE *out, const char *name, int units, double zeros, int dead) {
+  fprintf(out, "  %-10s %7d %7.1f%% ", name, units, 100 * zeros);
+  if (dead >= 0)
+    fprintf(out, "%6d (%.1f%%)\n", dead, 100.0 * dead / units);
+  else
+    fputs("  not available\n", out);
+}
+
+int session_sparsity(Session *s, DataPart part) {
+  if (!session_ready(s, s->err))
+    return -1;
+  const SrDataset *ds = part_data(s, part);
+  const SrModel *m = &s->c.model;
+  SrMetrics metrics;
+  SrError e = {{0}};
+  int dead[SR_MAX_HIDDEN], all_dead = 0, units = 0;
+  if (!ds)
+    return -1;
+  if (sr_evaluate(&s->state, ds, &metrics, &e) != 0 || count_dead(s, ds, dead, &e) != 0)
+    return fail(s, &e);
+  fprintf(s->out, "%s (%d examples): activations exactly zero, and dead units (zero on every "
+                  "example)\n  %-10s %7s %8s %s\n",
+          part_name(part), ds->n, "layer", "units", "zeros", "  dead");
+  for (int k = 0; k < m->nhidden; k++) {
+    print_sparsity_row(s->out, m->hidden_names[k], m->hidden_units[k], metrics.sparsity[k],
+                       dead[k]);
+    units += m->hidden_units[k];
+    all_dead = all_dead < 0 || dead[k] < 0 ? -1 : all_dead + dead[k];
+  }
+  print_sparsity_row(s->out, "all", units, metrics.mean_sparsity, all_dead);
+  return 0;
+}
+
+/* ---- weights -------------------------------------------------------------------- */
+
+int session_save(Session *s, const char *path) {
+  SrError e = {{0}};
+  if (!session_ready(s, s->err))
+    return -1;
+  if (sr_checkpoint_save(&s->state, path, &e) != 0)
+    return fail(s, &e);
+  fprintf(s->out, "saved the weights to %s\n", path);
+  return 0;
+}
+
+int session_restore(Session *s, const char *path) {
+  SrError e = {{0}};
+  if (!session_ready(s, s->err))
+    return -1;
+  if (sr_checkpoint_load(&s->state, path, &e) != 0)
+    return fail(s, &e);
+  fprintf(s->out, "restored the weights from %s\n", path);
+  return 0;
+}

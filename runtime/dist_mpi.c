@@ -1,0 +1,86 @@
+/* dist_mpi.c: the transport over MPI (built when CMake finds it). Every
+ * call is collective on MPI_COMM_WORLD and keeps MPI's default error
+ * handler, MPI_ERRORS_ARE_FATAL: a broken connection or a dead peer ends
+ * the job with MPI's message rather than returning into a loop that would
+ * wait for the dead rank. */
+#include <mpi.h>
+
+#include "dist_internal.h"
+
+#ifdef SPARSEC_KEEP_LIBRARIES_MAPPED
+/* Sanitized builds only. Open MPI leaks a little by design in MPI_Init and
+ * MPI_Finalize, much of it in plugins that it unloads (dlclose) before
+ * LeakSanitizer reports: their frames then show as "<unknown module>",
+ * which no suppression can match. Defined here, in the object every
+ * data-parallel program links, this dlclose keeps every library mapped,
+ * so that the report names them and tests/lsan-mpi.supp suppresses Open
+ * MPI's leaks by library and nothing of ours. */
+int dlclose(void *handle);
+
+int dlclose(void *handle) {
+  (void)handle;
+  return 0;
+}
+#endif
+
+int sr_net_init(SrDist *d, SrError *err) {
+  int provided;
+  if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+    return sr_fail(err, "MPI_Init failed");
+  d->mpi = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &d->rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &d->size);
+  return 0;
+}
+
+void sr_net_finalize(SrDist *d) {
+  if (d->mpi)
+    MPI_Finalize();
+  d->mpi = 0;
+}
+
+_Noreturn void sr_net_abort(SrDist *d) {
+  (void)d;
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  _Exit(1); /* MPI_Abort does not return; the compiler cannot know */
+}
+
+/* MPI counts are ints: large buffers go in chunks. */
+#define CHUNK (1 << 30)
+
+static void allreduce(SrDist *d, void *buf, size_t n, MPI_Datatype type, size_t size, MPI_Op op) {
+  if (!d->mpi)
+    return;
+  for (size_t at = 0; at < n; at += CHUNK) {
+    int count = n - at < CHUNK ? (int)(n - at) : CHUNK;
+    MPI_Allreduce(MPI_IN_PLACE, (char *)buf + at * size, count, type, op, MPI_COMM_WORLD);
+  }
+}
+
+void sr_net_sum_floats(SrDist *d, float *buf, size_t n) {
+  allreduce(d, buf, n, MPI_FLOAT, sizeof *buf, MPI_SUM);
+}
+
+void sr_net_sum_doubles(SrDist *d, double *buf, size_t n) {
+  allreduce(d, buf, n, MPI_DOUBLE, sizeof *buf, MPI_SUM);
+}
+
+void sr_net_max_bytes(SrDist *d, uint8_t *buf, size_t n) {
+  allreduce(d, buf, n, MPI_UINT8_T, sizeof *buf, MPI_MAX);
+}
+
+void sr_net_min_int(SrDist *d, int *v) {
+  allreduce(d, v, 1, MPI_INT, sizeof *v, MPI_MIN);
+}
+
+void sr_net_max_float(SrDist *d, float *v) {
+  allreduce(d, v, 1, MPI_FLOAT, sizeof *v, MPI_MAX);
+}
+
+void sr_net_allgather_u64(SrDist *d, uint64_t v, uint64_t *all) {
+  if (!d->mpi) {
+    all[0] = v;
+    return;
+  }
+  MPI_Allgather(&v, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, MPI_COMM_WORLD);
+}

@@ -1,0 +1,49 @@
+/* dist_stub.c: the transport of a build without MPI. One rank only: the
+ * collectives leave their data as it is, which is what they compute for a
+ * job of one. Started by mpirun as one of N > 1 ranks, it says so and
+ * stops instead of training N separate copies. */
+#include <stdlib.h>
+
+#include "dist_internal.h"
+
+int sr_net_init(SrDist *d, SrError *err) {
+  (void)d;
+  return sr_fail(err,
+                 "mpirun started %d ranks, but this sparsec was built without MPI; install "
+                 "libopenmpi-dev (scripts/install-deps.sh) and rebuild, or run it without mpirun",
+                 sr_dist_launched_size());
+}
+
+void sr_net_finalize(SrDist *d) {
+  (void)d;
+}
+
+_Noreturn void sr_net_abort(SrDist *d) {
+  (void)d;
+  exit(1);
+}
+
+void sr_net_sum_floats(SrDist *d, float *buf, size_t n) {
+  (void)d, (void)buf, (void)n;
+}
+
+void sr_net_sum_doubles(SrDist *d, double *buf, size_t n) {
+  (void)d, (void)buf, (void)n;
+}
+
+void sr_net_max_bytes(SrDist *d, uint8_t *buf, size_t n) {
+  (void)d, (void)buf, (void)n;
+}
+
+void sr_net_min_int(SrDist *d, int *v) {
+  (void)d, (void)v;
+}
+
+void sr_net_max_float(SrDist *d, float *v) {
+  (void)d, (void)v;
+}
+
+void sr_net_allgather_u64(SrDist *d, uint64_t v, uint64_t *all) {
+  (void)d;
+  all[0] = v;
+}

@@ -1,0 +1,209 @@
+/* dist_train.c: the minibatch loops of sr_fit and sr_pretrain when the
+ * work is shared by ranks, and evaluation shared the same way.
+ *
+ * Every rank holds the same shuffled permutation (same seed, same stream),
+ * so a global minibatch needs no communication to be agreed on: minibatch
+ * b covers perm[b G, b G + G), G = ranks x batch, and rank r takes the
+ * r-th slice of `batch` examples of it. The last minibatch of an epoch may
+ * be short: slices are then cut from its start, and a rank whose slice is
+ * empty contributes nothing (weight 0). Each rank's gradient is a mean
+ * over its slice; weighting it by slice / minibatch rows makes the sum
+ * over ranks the mean over the minibatch, exactly what one process with
+ * batch G computes (up to float rounding). */
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dist_internal.h"
+
+/* This rank's part of a global minibatch of `rows` examples. */
+typedef struct Slice {
+  int start, rows;
+} Slice;
+
+static Slice my_slice(const SrDist *d, int rows, int batch) {
+  long start = (long)d->rank * batch;
+  if (start > rows)
+    start = rows;
+  long n = rows - start < batch ? rows - start : batch;
+  return (Slice){(int)start, (int)n};
+}
+
+/* SPARSEC_MPI_FAULT=kill:R: the rank dies between two collectives, as a
+ * crashed node would, to show that the job ends rather than hangs. */
+static void maybe_die(const SrDist *d, int epoch, int b) {
+  if (d->fault == SR_FAULT_KILL && d->rank == d->fault_rank && epoch == 1 && b == 2)
+    raise(SIGKILL);
+}
+
+int sr_dist_check_split(const SrState *st, const SrSplitStep *s, const char *what, SrError *err) {
+  if (!s->grads || !s->apply)
+    return sr_fail(err, "%s: the model was not compiled for data parallelism (no split step)",
+                   what);
+  if (s->first < 0 || s->count < 0 || s->first + s->count > st->model->ngradients)
+    return sr_fail(err, "%s: the split step names gradients the model does not have", what);
+  for (int k = 0; k < s->count; k++) {
+    const SrGradient *g = &st->model->gradients[s->first + k];
+    if (g->slot < 0 || g->slot >= st->model->nslots || g->param < 0 ||
+        g->param >= st->model->nslots || st->model->slots[g->slot].rows < 1)
+      return sr_fail(err, "%s: gradient %d names a slot the model does not have", what, k);
+  }
+  return 0;
+}
+
+int sr_dist_start(SrDist *d, const SrState *st, const SrSplitStep *s, const char *what, int rc,
+                  SrError *err) {
+  if (rc == 0 && s)
+    rc = sr_dist_check_split(st, s, what, err);
+  if (sr_dist_agree(d, rc, err) != 0)
+    return -1;
+  return sr_dist_check_weights(d, st, "before training", err);
+}
+
+/* Gradients of this rank's slice, averaged over the ranks; *loss in and
+ * out as sr_dist_exchange's. */
+static void step(SrDist *d, SrState *st, const SrSplitStep *s, Slice mine, int rows, float *loss) {
+  double weight = (double)mine.rows / rows;
+  sr_dist_exchange(d, st, s, weight, loss);
+  s->apply(st->slots, mine.rows > 0 ? mine.rows : 1); /* updates read no batch-sized value */
+}
+
+int sr_dist_train_epoch(SrDist *d, SrState *st, const SrDataset *train, const int32_t *perm,
+                        int batch, int epoch, SrProgress *bar, double *mean_loss, SrError *err) {
+  const SrModel *m = st->model;
+  int n = train->n, global = batch * d->size;
+  double sum = 0;
+  for (int start = 0, b = 1; start < n; start += global, b++) {
+    int rows = n - start < global ? n - start : global;
+    Slice mine = my_slice(d, rows, batch);
+    float loss = 0;
+    maybe_die(d, epoch, b);
+    if (mine.rows > 0) {
+      sr_gather_batch(st, train, perm + start + mine.start, mine.rows);
+      m->train_split.grads(st->slots, mine.rows);
+      loss = *(const float *)st->slots[m->slot_train_loss];
+    }
+    step(d, st, &m->train_split, mine, rows, &loss);
+    if (!isfinite(loss))
+      return sr_fail(err,
+                     "epoch %d, batch %d: training loss is not finite (%s); "
+                     "try a smaller learning rate",
+                     epoch, b, sr_nonfinite_name(loss));
+    sum += (double)loss * rows;
+    if (d->rank == 0) /* one bar for the job */
+      sr_progress_update(bar, start + rows, sr_now());
+  }
+  *mean_loss = sum / n;
+  return 0;
+}
+
+/* The noise of a stage is keyed by its step counter and the element's
+ * index in the batch. Ranks see different examples at the same step, so
+ * each runs its slice with the counter at step x ranks + rank: noise that
+ * differs from rank to rank and repeats from run to run (with one rank,
+ * exactly the single-process noise). The logical counter, which every
+ * rank keeps identical, is restored after. */
+static void pretrain_grads(SrDist *d, SrState *st, const SrPretrainStage *stage, int rows) {
+  uint32_t *counter =
+      stage->slot_noise_step >= 0 ? (uint32_t *)st->slots[stage->slot_noise_step] : NULL;
+  uint32_t logical = counter ? *counter : 0;
+  if (counter)
+    *counter = logical * (uint32_t)d->size + (uint32_t)d->rank;
+  if (rows > 0)
+    stage->split.grads(st->slots, rows);
+  if (counter)
+    *counter = logical + 1;
+}
+
+int sr_dist_pretrain_epoch(SrDist *d, SrState *st, const SrPretrainStage *stage,
+                           const SrDataset *train, const int32_t *perm, int epoch, SrProgress *bar,
+                           double *cost, float *input_max, SrError *err) {
+  int n = train->n, batch = stage->batch, global = batch * d->size;
+  double sum = 0;
+  float max = 0;
+  for (int start = 0; start < n; start += global) {
+    int rows = n - start < global ? n - start : global;
+    Slice mine = my_slice(d, rows, batch);
+    float c = 0;
+    if (mine.rows > 0)
+      sr_gather_batch(st, train, perm + start + mine.start, mine.rows);
+    pretrain_grads(d, st, stage, mine.rows);
+    if (mine.rows > 0) {
+      c = *(const float *)st->slots[stage->slot_cost];
+      float mx = *(const float *)st->slots[stage->slot_input_max];
+      max = mx > max ? mx : max;
+    }
+    step(d, st, &stage->split, mine, rows, &c);
+    if (!isfinite(c))
+      return sr_fail(err,
+                     "pretraining %s, epoch %d: the reconstruction cost is not finite (%s); "
+                     "try a smaller learning rate",
+                     stage->layer, epoch, sr_nonfinite_name(c));
+    sum += (double)c * rows;
+    if (d->rank == 0)
+      sr_progress_update(bar, start + rows, sr_now());
+  }
+  sr_net_max_float(d, &max);
+  *cost = sum / n;
+  *input_max = max;
+  return 0;
+}
+
+int sr_dist_end_epoch(SrDist *d, SrState *st, const char *when, int rc, SrError *err) {
+  if (sr_dist_agree(d, rc, err) != 0)
+    return -1;
+  if (d->fault == SR_FAULT_PERTURB && d->rank == d->fault_rank) {
+    float *w = st->slots[st->model->gradients[0].param];
+    w[0] += 1e-3f; /* the smallest kind of drift: one weight, once */
+    d->fault = SR_FAULT_NONE;
+  }
+  return sr_dist_check_weights(d, st, when, err);
+}
+
+/* ---- evaluation ---------------------------------------------------------------- */
+
+/* Sums a rank's metrics stand for: loss, errors, then zeros per layer. */
+enum { SUM_LOSS, SUM_ERRORS, SUM_ZEROS };
+
+static void to_sums(const SrModel *m, const SrMetrics *r, int n, double *sums) {
+  sums[SUM_LOSS] = r->loss * n;
+  sums[SUM_ERRORS] = round(r->error * n);
+  for (int k = 0; k < m->nhidden; k++)
+    sums[SUM_ZEROS + k] = round(r->sparsity[k] * n * (double)m->hidden_units[k]);
+}
+
+/* As train.c turns its running sums into metrics. */
+static void from_sums(const SrModel *m, const double *sums, int n, SrMetrics *out) {
+  memset(out, 0, sizeof *out);
+  out->nhidden = m->nhidden;
+  if (n == 0)
+    return;
+  out->loss = sums[SUM_LOSS] / n;
+  out->error = sums[SUM_ERRORS] / n;
+  double zeros = 0, units = 0;
+  for (int k = 0; k < m->nhidden; k++) {
+    out->sparsity[k] = sums[SUM_ZEROS + k] / ((double)n * m->hidden_units[k]);
+    zeros += sums[SUM_ZEROS + k];
+    units += m->hidden_units[k];
+  }
+  out->mean_sparsity = units > 0 ? zeros / ((double)n * units) : 0;
+}
+
+void sr_dist_evaluate(SrDist *d, SrState *st, const SrDataset *ds, SrMetrics *out) {
+  const SrModel *m = st->model;
+  long lo = (long)ds->n * d->rank / d->size, hi = (long)ds->n * (d->rank + 1) / d->size;
+  SrDataset part = *ds;
+  part.owns = 0;
+  part.n = (int)(hi - lo);
+  part.x = ds->x + (size_t)lo * (size_t)ds->dim;
+  part.y = ds->y + lo;
+  double sums[SUM_ZEROS + SR_MAX_HIDDEN] = {0};
+  SrMetrics mine;
+  SrError err;
+  /* sr_fit checked the data and the model: this cannot fail here */
+  if (part.n > 0 && sr_evaluate(st, &part, &mine, &err) == 0)
+    to_sums(m, &mine, part.n, sums);
+  sr_net_sum_doubles(d, sums, (size_t)(SUM_ZEROS + m->nhidden));
+  from_sums(m, sums, ds->n, out);
+}

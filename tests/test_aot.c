@@ -1,0 +1,496 @@
+/* Ahead-of-time compilation end to end: `sparsec build` on specs and data
+ * written here, the programs and bundles it makes, and what they refuse.
+ *
+ * The data are the Gaussian blobs of test_driver.c (16 features, 3
+ * classes, IDX files); the bundle example is examples/embed/ on
+ * examples/toy_xor.spn. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sparsert.h"
+
+static char dir[64];
+
+static void make_dir(void) {
+  strcpy(dir, "/tmp/sparsec-aot-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void) {
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "chmod -R u+w %s; rm -rf %s", dir, dir);
+  cr_expect_eq(system(cmd), 0);
+}
+
+/* ---- data and files ------------------------------------------------------------ */
+
+static void put_be32(FILE *f, uint32_t v) {
+  uint8_t b[4] = {v >> 24, v >> 16, v >> 8, v};
+  fwrite(b, 1, 4, f);
+}
+
+static void write_idx(const char *name, const uint8_t *data, int ndim, const int *dims) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f);
+  uint8_t magic[4] = {0, 0, 8, (uint8_t)ndim};
+  fwrite(magic, 1, 4, f);
+  size_t count = 1;
+  for (int i = 0; i < ndim; i++) {
+    put_be32(f, (uint32_t)dims[i]);
+    count *= (size_t)dims[i];
+  }
+  fwrite(data, 1, count, f);
+  fclose(f);
+}
+
+/* Three classes, centres far apart in the first two of 16 features; the
+ * labels are kept in `labels` if not NULL. */
+static void write_blobs(const char *prefix, int n, uint64_t seed, uint8_t *labels) {
+  enum { D = 16 };
+  uint8_t *x = calloc((size_t)n * D, 1), *y = malloc(n);
+  SrRng rng;
+  sr_rng_seed(&rng, seed);
+  const int centre[3][2] = {{50, 50}, {200, 60}, {120, 200}};
+  for (int i = 0; i < n; i++) {
+    int c = (int)sr_rng_below(&rng, 3);
+    y[i] = (uint8_t)c;
+    for (int k = 0; k < 2; k++)
+      x[i * D + k] = (uint8_t)(centre[c][k] + (int)sr_rng_below(&rng, 41) - 20);
+  }
+  char name[64];
+  int xdims[2] = {n, D}, ydims[1] = {n};
+  snprintf(name, sizeof name, "%s-x.idx", prefix);
+  write_idx(name, x, 2, xdims);
+  snprintf(name, sizeof name, "%s-y.idx", prefix);
+  write_idx(name, y, 1, ydims);
+  if (labels)
+    memcpy(labels, y, n);
+  free(x);
+  free(y);
+}
+
+static void write_file(const char *name, const char *text) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static char *read_file(const char *name, size_t *size) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "rb");
+  cr_assert_not_null(f, "cannot open %s", path);
+  char *text = calloc(1, 1 << 20);
+  *size = fread(text, 1, (1 << 20) - 1, f);
+  fclose(f);
+  return text;
+}
+
+static int exists(const char *name) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return access(path, F_OK) == 0;
+}
+
+/* Files in dir whose name contains `part` (temporary files: ".tmp."). */
+static int files_containing(const char *part) {
+  DIR *d = opendir(dir);
+  cr_assert_not_null(d);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d));)
+    n += strstr(e->d_name, part) != NULL;
+  closedir(d);
+  return n;
+}
+
+/* ---- running commands ------------------------------------------------------------ */
+
+/* Runs `cmd` in dir (a shell command line); output and errors in *out. */
+static int sh(const char *cmd, char **out) {
+  char *line = malloc(strlen(cmd) + 256);
+  sprintf(line, "cd %s && { %s ; } > out.txt 2>&1", dir, cmd);
+  int status = system(line);
+  free(line);
+  size_t size;
+  *out = read_file("out.txt", &size);
+  cr_expect(strstr(*out, "Sanitizer") == NULL && strstr(*out, "runtime error:") == NULL,
+            "sanitizer report from '%s':\n%s", cmd, *out);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Runs `sparsec ARGS` in dir. */
+static int sparsec(const char *args, char **out) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "%s %s", SPARSEC_BINARY, args);
+  return sh(cmd, out);
+}
+
+static double percent_after(const char *out, const char *label) {
+  const char *at = strstr(out, label);
+  cr_assert_not_null(at, "no '%s' in:\n%s", label, out);
+  return atof(at + strlen(label));
+}
+
+static const char *blob_spec =
+    "model {\n"
+    "  input = 16\n"
+    "  layer h1 = dense(32, relu, l1 = 0.0001)\n"
+    "  layer h2 = dense(32, relu)\n"
+    "  layer out = dense(3, softmax)\n"
+    "  loss = nll\n"
+    "}\n"
+    "train { lr = 0.1  batch = 8  epochs = 3  seed = 3 }\n"
+    "data {\n"
+    "  train = idx(\"train-x.idx\", \"train-y.idx\")\n"
+    "  test = idx(\"test-x.idx\", \"test-y.idx\")\n"
+    "  scale = 1/255\n"
+    "  validation = 100\n"
+    "}\n";
+
+static uint8_t test_labels[200];
+
+static void write_blob_experiment(void) {
+  write_blobs("train", 600, 1, NULL);
+  write_blobs("test", 200, 2, test_labels);
+  write_file("blobs.spn", blob_spec);
+}
+
+static void build_blob_program(void) {
+  char *out;
+  cr_assert_eq(sparsec("build blobs.spn -o prog", &out), 0, "%s", out);
+  cr_expect(strstr(out, "sparsec: built prog (") != NULL, "%s", out);
+  free(out);
+}
+
+/* ---- programs ------------------------------------------------------------------ */
+
+Test(aot, program_trains_bit_identical_to_run, .init = make_dir, .fini = remove_dir) {
+  write_blob_experiment();
+  build_blob_program();
+  char *run_out, *prog_out;
+  cr_assert_eq(sparsec("run blobs.spn --set 'output.checkpoint=\"run.safetensors\"'", &run_out),
+               0, "%s", run_out);
+  cr_assert_eq(sh("./prog train --threads 1 --save prog.safetensors", &prog_out), 0, "%s",
+               prog_out);
+  cr_expect_float_eq(percent_after(prog_out, "test error: "), percent_after(run_out, "test error: "),
+                     1e-9);
+  size_t a, b;
+  char *ra = read_file("run.safetensors", &a), *rb = read_file("prog.safetensors", &b);
+  cr_assert_eq(a, b);
+  cr_expect(memcmp(ra, rb, a) == 0, "the checkpoints differ");
+  free(ra);
+  free(rb);
+  free(run_out);
+  free(prog_out);
+}
+
+Test(aot, program_needs_no_llvm, .init = make_dir, .fini = remove_dir) {
+  write_blob_experiment();
+  build_blob_program();
+  char *out;
+  cr_assert_eq(sh("readelf -d prog", &out), 0, "%s", out);
+  cr_expect(strstr(out, "libopenblas") != NULL, "%s", out);
+  cr_expect(strstr(out, "LLVM") == NULL && strstr(out, "llvm") == NULL, "%s", out);
+  free(out);
+  cr_assert_eq(sh("./prog --help", &out), 0, "%s", out);
+  cr_expect(strstr(out, "The model of blobs.spn (16 inputs, 3 classes)") != NULL, "%s", out);
+  free(out);
+}
+
+/* eval reports run's test error; predict's classes give the same error. */
+Test(aot, program_evaluates_and_predicts, .init = make_dir, .fini = remove_dir) {
+  write_blob_experiment();
+  build_blob_program();
+  char *out;
+  cr_assert_eq(sh("./prog train --epochs 2 --seed 5 --save w.safetensors", &out), 0, "%s", out);
+  cr_expect(strstr(out, "epoch   2") != NULL && strstr(out, "epoch   3") == NULL, "%s", out);
+  double trained = percent_after(out, "test error: ");
+  free(out);
+  cr_assert_eq(sh("./prog eval --weights w.safetensors", &out), 0, "%s", out);
+  cr_expect_float_eq(percent_after(out, ", error "), trained, 1e-9, "%s", out);
+  free(out);
+  cr_assert_eq(sh("./prog predict --weights w.safetensors --input test-x.idx", &out), 0, "%s",
+               out);
+  int errors = 0, rows = 0;
+  for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"), rows++) {
+    int cls;
+    float p[3];
+    cr_assert_eq(sscanf(line, "%d %f %f %f", &cls, &p[0], &p[1], &p[2]), 4, "line '%s'", line);
+    cr_expect_float_eq(p[0] + p[1] + p[2], 1.0f, 1e-5);
+    errors += rows < 200 && cls != test_labels[rows];
+  }
+  cr_expect_eq(rows, 200);
+  cr_expect_float_eq(100.0 * errors / 200, trained, 1e-6);
+  free(out);
+}
+
+Test(aot, corrupt_checkpoints_are_refused, .init = make_dir, .fini = remove_dir) {
+  write_blob_experiment();
+  build_blob_program();
+  char *out;
+  cr_assert_eq(sh("./prog train --epochs 1 --save w.safetensors", &out), 0, "%s", out);
+  free(out);
+  cr_assert_eq(sh("head -c 200 w.safetensors > cut.safetensors", &out), 0);
+  free(out);
+  cr_expect_eq(sh("./prog eval --weights cut.safetensors", &out), 1);
+  cr_expect(strstr(out, "cut.safetensors: truncated") != NULL, "%s", out);
+  free(out);
+  cr_assert_eq(sh("sed 's/h2.w/h9.w/' w.safetensors > renamed.safetensors", &out), 0);
+  free(out);
+  cr_expect_eq(sh("./prog predict --weights renamed.safetensors --input test-x.idx", &out), 1);
+  cr_expect(strstr(out, "'h9.w'") != NULL, "%s", out);
+  free(out);
+  write_file("text.safetensors", "this is not a safetensors file at all\n");
+  cr_expect_eq(sparsec("build blobs.spn --bundle b --embed-weights text.safetensors", &out), 1);
+  cr_expect(strstr(out, "text.safetensors: header length") != NULL, "%s", out);
+  cr_expect(!exists("b"), "nothing is written for a refused checkpoint");
+  free(out);
+}
+
+/* ---- bundles ------------------------------------------------------------------- */
+
+/* The link line sparsec prints, with the example's main.c, run in dir. */
+static void link_example(const char *build_out, const char *main_c, const char *exe) {
+  const char *line = strstr(build_out, "link with: ");
+  cr_assert_not_null(line, "%s", build_out);
+  line += strlen("link with: ");
+  char cmd[2048], rest[1800];
+  snprintf(rest, sizeof rest, "%.*s", (int)strcspn(line, "\n"), line);
+  char *at = strstr(rest, " main.c ");
+  cr_assert_not_null(at, "%s", rest);
+  *at = '\0';
+  snprintf(cmd, sizeof cmd, "%s %s %s -o %s", rest, main_c, at + strlen(" main.c "), exe);
+  char *out;
+  cr_assert_eq(sh(cmd, &out), 0, "%s\n%s", cmd, out);
+  free(out);
+}
+
+static char *xor_spec(void) {
+  static char path[512];
+  snprintf(path, sizeof path, "%s/toy_xor.spn --set train.lr=0.1", SPARSEC_EXAMPLES);
+  return path;
+}
+
+Test(aot, bundle_example_predicts_what_run_predicts, .init = make_dir, .fini = remove_dir) {
+  char args[1024], *run_out, *out;
+  snprintf(args, sizeof args, "run %s --set 'output.checkpoint=\"%s/w.safetensors\"'", xor_spec(),
+           dir);
+  cr_assert_eq(sparsec(args, &run_out), 0, "%s", run_out);
+  double run_error = percent_after(run_out, "test error: ");
+  snprintf(args, sizeof args, "build %s --bundle b --embed-weights w.safetensors", xor_spec());
+  cr_assert_eq(sparsec(args, &out), 0, "%s", out);
+  cr_expect(exists("b/toy_xor.o") && exists("b/toy_xor.h"));
+  link_example(out, SPARSEC_EXAMPLES "/embed/main.c", "embed");
+  free(out);
+  snprintf(args, sizeof args, "build %s -o xor", xor_spec());
+  cr_assert_eq(sparsec(args, &out), 0, "%s", out);
+  free(out);
+
+  char cmd[1024], *embedded, *from_file, *predicted;
+  snprintf(cmd, sizeof cmd, "./embed %s/toy_xor_test.csv 2>err.txt", SPARSEC_EXAMPLES);
+  cr_assert_eq(sh(cmd, &embedded), 0, "%s", embedded);
+  snprintf(cmd, sizeof cmd, "./embed %s/toy_xor_test.csv w.safetensors 2>/dev/null",
+           SPARSEC_EXAMPLES);
+  cr_assert_eq(sh(cmd, &from_file), 0, "%s", from_file);
+  snprintf(cmd, sizeof cmd, "./xor predict --weights w.safetensors --input %s/toy_xor_test.csv",
+           SPARSEC_EXAMPLES);
+  cr_assert_eq(sh(cmd, &predicted), 0, "%s", predicted);
+  cr_expect_str_eq(embedded, predicted);
+  cr_expect_str_eq(from_file, predicted);
+  size_t n;
+  char *err = read_file("err.txt", &n);
+  cr_expect_float_eq(percent_after(err, "error: "), run_error, 1e-9, "%s vs\n%s", err, run_out);
+  free(err);
+  free(embedded);
+  free(from_file);
+  free(predicted);
+  free(run_out);
+}
+
+static const char *two_bundles_main =
+    "#include <stdio.h>\n"
+    "#include \"first.h\"\n"
+    "#include \"second.h\"\n"
+    "int main(void) {\n"
+    "  char err[256];\n"
+    "  first_ctx *a = first_create(\"w1.safetensors\", err, sizeof err);\n"
+    "  second_ctx *b = second_create(\"w2.safetensors\", err, sizeof err);\n"
+    "  if (!a || !b) {\n"
+    "    fprintf(stderr, \"%s\\n\", err);\n"
+    "    first_free(a);\n"
+    "    second_free(b);\n"
+    "    return 1;\n"
+    "  }\n"
+    "  float x[FIRST_INPUTS] = {0.9f, 0.1f}, p[FIRST_CLASSES], q[SECOND_CLASSES];\n"
+    "  if (first_infer(a, x, 1, p) || second_infer(b, x, 1, q)) return 1;\n"
+    "  printf(\"%.6f %.6f\\n\", p[0] + p[1], q[0] + q[1]);\n"
+    "  int bad = first_infer(a, NULL, 1, p) != -1 || first_infer(a, x, -1, p) != -1;\n"
+    "  first_free(a);\n"
+    "  second_free(b);\n"
+    "  return bad;\n"
+    "}\n";
+
+/* Prefixed symbols: two models in one program, each with its weights. */
+Test(aot, two_bundles_link_into_one_program, .init = make_dir, .fini = remove_dir) {
+  char args[1024], *out;
+  for (int k = 1; k <= 2; k++) {
+    snprintf(args, sizeof args,
+             "run %s --set train.epochs=%d --set 'output.checkpoint=\"%s/w%d.safetensors\"'",
+             xor_spec(), k, dir, k);
+    cr_assert_eq(sparsec(args, &out), 0, "%s", out);
+    free(out);
+  }
+  snprintf(args, sizeof args, "build %s --bundle . --name first", xor_spec());
+  cr_assert_eq(sparsec(args, &out), 0, "%s", out);
+  free(out);
+  snprintf(args, sizeof args, "build %s --bundle . --name second", xor_spec());
+  cr_assert_eq(sparsec(args, &out), 0, "%s", out);
+  write_file("main.c", two_bundles_main);
+  char main_c[128];
+  snprintf(main_c, sizeof main_c, "main.c ./first.o");
+  link_example(out, main_c, "both");
+  free(out);
+  cr_assert_eq(sh("./both", &out), 0, "%s", out);
+  cr_expect_str_eq(out, "1.000000 1.000000\n");
+  free(out);
+  cr_expect_eq(sh("rm w1.safetensors && ./both", &out), 1);
+  cr_expect(strstr(out, "w1.safetensors: cannot open") != NULL, "%s", out);
+  free(out);
+}
+
+/* ---- what is emitted ------------------------------------------------------------ */
+
+Test(aot, emits_llvm_assembly_and_objects, .init = make_dir, .fini = remove_dir) {
+  write_blob_experiment();
+  char *out;
+  cr_assert_eq(sparsec("build blobs.spn --emit llvm", &out), 0, "%s", out);
+  free(out);
+  size_t n;
+  char *text = read_file("blobs.ll", &n);
+  cr_expect(strstr(text, "define ptr @sparsec_model()") != NULL);
+  cr_expect(strstr(text, "define internal void @sparsec.train(") != NULL);
+  cr_expect(strstr(text, "call void @cblas_sgemm(") != NULL);
+  free(text);
+  cr_assert_eq(sparsec("build blobs.spn --emit asm -o blobs.s", &out), 0, "%s", out);
+  free(out);
+  text = read_file("blobs.s", &n);
+  cr_expect(strstr(text, "sparsec_config:") != NULL);
+  free(text);
+  cr_assert_eq(sparsec("build blobs.spn --emit obj --target aarch64-linux-gnu -o arm.o", &out), 0,
+               "%s", out);
+  free(out);
+  text = read_file("arm.o", &n);
+  cr_expect(n > 64 && memcmp(text, "\177ELF", 4) == 0 && (uint8_t)text[18] == 183,
+            "an AArch64 ELF object");
+  free(text);
+}
+
+Test(aot, portable_cpu, .init = make_dir, .fini = remove_dir) {
+  write_blob_experiment();
+  char *out;
+  cr_assert_eq(sparsec("build blobs.spn --cpu x86-64 -o portable", &out), 0, "%s", out);
+  cr_expect(strstr(out, "(x86-64)") != NULL, "%s", out);
+  free(out);
+  cr_assert_eq(sh("./portable train --epochs 1 --save p.safetensors", &out), 0, "%s", out);
+  cr_expect(strstr(out, "test error: ") != NULL, "%s", out);
+  free(out);
+}
+
+/* ---- failures ------------------------------------------------------------------- */
+
+Test(aot, failed_link_prints_the_linkers_message, .init = make_dir, .fini = remove_dir) {
+  write_blob_experiment();
+  char *out;
+  cr_expect_eq(sh("CC='cc -lsparsec_no_such_library' " SPARSEC_BINARY " build blobs.spn -o prog",
+                  &out),
+               1);
+  cr_expect(strstr(out, "sparsec_no_such_library") != NULL, "%s", out);
+  cr_expect(strstr(out, "sparsec: linking failed: cc exited with status 1") != NULL, "%s", out);
+  cr_expect(!exists("prog"));
+  cr_expect_eq(files_containing(".tmp."), 0);
+  free(out);
+  cr_expect_eq(sh("SPARSEC_RUNTIME_DIR=/nonexistent " SPARSEC_BINARY " build blobs.spn", &out), 1);
+  cr_expect(strstr(out, "cannot find the runtime library /nonexistent/libsparsert") != NULL, "%s",
+            out);
+  free(out);
+}
+
+Test(aot, unwritable_folder_fails_cleanly, .init = make_dir, .fini = remove_dir) {
+  write_blob_experiment();
+  /* root writes anywhere it has permission bits for: /proc takes no files */
+  const char *ro = geteuid() == 0 ? "/proc" : "ro";
+  char args[256], *out;
+  char path[128];
+  snprintf(path, sizeof path, "%s/ro", dir);
+  cr_assert_eq(mkdir(path, 0555), 0);
+  snprintf(args, sizeof args, "build blobs.spn -o %s/prog", ro);
+  cr_expect_eq(sparsec(args, &out), 1);
+  cr_expect(strstr(out, "cannot create a file in") != NULL, "%s", out);
+  free(out);
+  snprintf(args, sizeof args, "build blobs.spn --emit obj -o %s/prog.o", ro);
+  cr_expect_eq(sparsec(args, &out), 1);
+  cr_expect(strstr(out, "cannot create a file in") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(files_containing("prog"), 0);
+}
+
+/* A file size limit stands in for a full disk: writes fail with EFBIG. */
+Test(aot, full_disk_leaves_no_partial_file, .init = make_dir, .fini = remove_dir) {
+  write_blob_experiment();
+  char *out;
+  cr_expect_eq(sh("ulimit -f 4; " SPARSEC_BINARY " build blobs.spn --emit obj -o big.o", &out), 1);
+  cr_expect(strstr(out, "big.o: write error: File too large") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(sh("ulimit -f 4; " SPARSEC_BINARY " build blobs.spn --bundle b", &out), 1);
+  cr_expect(strstr(out, "write error: File too large") != NULL, "%s", out);
+  free(out);
+  cr_expect(!exists("big.o") && !exists("b/blobs.o") && !exists("b/blobs.h"));
+  cr_expect_eq(files_containing(".tmp."), 0);
+}
+
+Test(aot, usage_errors, .init = make_dir, .fini = remove_dir) {
+  write_blob_experiment();
+  char *out;
+  cr_expect_eq(sparsec("build blobs.spn --emit exe", &out), 2);
+  cr_expect(strstr(out, "--emit takes llvm, asm or obj, not 'exe'") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(sparsec("build blobs.spn -o p --bundle b", &out), 2);
+  cr_expect(strstr(out, "exclude each other") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(sparsec("build blobs.spn --bundle b --name 9lives", &out), 1);
+  cr_expect(strstr(out, "'9lives' is not a C identifier") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(sparsec("build blobs.spn --set 'train.lr={0.1, 0.01}'", &out), 1);
+  cr_expect(strstr(out, "sweeps 2 learning rates") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(sparsec("build blobs.spn --target bogus-none -o p", &out), 1);
+  cr_expect(strstr(out, "no LLVM target for 'bogus-none'") != NULL, "%s", out);
+  free(out);
+  build_blob_program();
+  cr_expect_eq(sh("./prog fly", &out), 2);
+  cr_expect(strstr(out, "unknown command 'fly'") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(sh("./prog train --epochs 0", &out), 2);
+  cr_expect(strstr(out, "--epochs takes a whole number") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(sh("./prog eval --input x", &out), 2);
+  cr_expect(strstr(out, "eval does not take '--input'") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(sh("./prog predict --weights w", &out), 2);
+  cr_expect(strstr(out, "predict needs --input FILE") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(sh("./prog eval", &out), 1);
+  cr_expect(strstr(out, "no weights file given and none embedded") != NULL, "%s", out);
+  free(out);
+}

@@ -1,0 +1,480 @@
+/* The REPL end to end: the `sparsec` binary reading scripted sessions from
+ * stdin (tiny nets, synthetic IDX data written here), and a pseudo-terminal
+ * for line editing, completion, history and Ctrl-C. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sparsert.h"
+
+static char dir[64];
+
+static void make_dir(void) {
+  strcpy(dir, "/tmp/sparsec-repl-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
+}
+
+/* ---- data and specs ----------------------------------------------------------- */
+
+static void put_be32(FILE *f, uint32_t v) {
+  uint8_t b[4] = {v >> 24, v >> 16, v >> 8, v};
+  fwrite(b, 1, 4, f);
+}
+
+static void write_idx(const char *name, const uint8_t *data, int ndim, const int *dims) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f);
+  uint8_t magic[4] = {0, 0, 8, (uint8_t)ndim};
+  fwrite(magic, 1, 4, f);
+  size_t count = 1;
+  for (int i = 0; i < ndim; i++) {
+    put_be32(f, (uint32_t)dims[i]);
+    count *= (size_t)dims[i];
+  }
+  fwrite(data, 1, count, f);
+  fclose(f);
+}
+
+/* Three classes, centres far apart in the first two of 16 features. */
+static void write_blobs(const char *prefix, int n, uint64_t seed) {
+  enum { D = 16 };
+  uint8_t *x = calloc((size_t)n * D, 1), *y = malloc(n);
+  SrRng rng;
+  sr_rng_seed(&rng, seed);
+  const int centre[3][2] = {{50, 50}, {200, 60}, {120, 200}};
+  for (int i = 0; i < n; i++) {
+    int c = (int)sr_rng_below(&rng, 3);
+    y[i] = (uint8_t)c;
+    for (int k = 0; k < 2; k++)
+      x[i * D + k] = (uint8_t)(centre[c][k] + (int)sr_rng_below(&rng, 41) - 20);
+  }
+  char name[64];
+  int xdims[2] = {n, D}, ydims[1] = {n};
+  snprintf(name, sizeof name, "%s-x.idx", prefix);
+  write_idx(name, x, 2, xdims);
+  snprintf(name, sizeof name, "%s-y.idx", prefix);
+  write_idx(name, y, 1, ydims);
+  free(x);
+  free(y);
+}
+
+static void write_file(const char *name, const char *text) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+#define BLOB_MODEL                                  \
+  "model {\n"                                       \
+  "  input = 16\n"                                  \
+  "  layer h1 = dense(32, relu, l1 = 0.0001)\n"     \
+  "  layer h2 = dense(32, relu)\n"                  \
+  "  layer out = dense(3, softmax)\n"               \
+  "}\n"
+#define BLOB_TRAIN "train { lr = 0.1  batch = 8  epochs = 2  seed = 3 }\n"
+#define BLOB_DATA                                   \
+  "data {\n"                                        \
+  "  train = idx(\"train-x.idx\", \"train-y.idx\")\n" \
+  "  test = idx(\"test-x.idx\", \"test-y.idx\")\n"  \
+  "  scale = 1/255\n"                               \
+  "  validation = 100\n"                            \
+  "}\n"
+
+static void write_blob_spec(void) {
+  write_blobs("train", 600, 1);
+  write_blobs("test", 200, 2);
+  write_file("blobs.spn", BLOB_MODEL BLOB_TRAIN BLOB_DATA);
+}
+
+/* ---- scripted sessions --------------------------------------------------------- */
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "r");
+  cr_assert_not_null(f, "%s", path);
+  char *text = calloc(1, 1 << 18);
+  size_t n = fread(text, 1, (1 << 18) - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  return text;
+}
+
+/* `sparsec repl ARGS < script`, in dir with HOME there; the exit status,
+ * stdout and stderr together in *out. */
+static int repl(const char *args, const char *script, char **out) {
+  write_file("script.sr", script);
+  char cmd[512], log[128];
+  snprintf(log, sizeof log, "%s/out.txt", dir);
+  snprintf(cmd, sizeof cmd, "cd %s && HOME=%s %s repl %s < script.sr > out.txt 2>&1", dir, dir,
+           SPARSEC_BINARY, args);
+  int status = system(cmd);
+  *out = slurp(log);
+  cr_expect(!strstr(*out, "Sanitizer") && !strstr(*out, "runtime error:"), "%s", *out);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int contains(const char *out, const char *what) {
+  return strstr(out, what) != NULL;
+}
+
+/* The text of the line after the n-th occurrence (0-based) of `prefix`. */
+static char *line_after(const char *out, const char *prefix, int n) {
+  const char *at = out;
+  for (int i = 0; at && i <= n; i++) {
+    at = strstr(at, prefix);
+    if (at && i < n)
+      at += strlen(prefix);
+  }
+  if (!at)
+    return strdup("(none)");
+  return strndup(at, strcspn(at, "\n"));
+}
+
+Test(repl, trains_evaluates_and_saves, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  char *out;
+  int rc = repl("blobs.spn", "show\ntrain\neval\neval test\nsparsity\nsave w.safetensors\n"
+                             "reset\neval\nrestore w.safetensors\neval\nquit\nshow\n",
+                &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_expect(contains(out, "compiled in "), "%s", out);
+  cr_expect(contains(out, "h1       dense(32, relu, l1 = 0.0001)"), "%s", out);
+  cr_expect(contains(out, "data:     500 train, 100 validation, 200 test examples"), "%s", out);
+  cr_expect(contains(out, "epoch   2"), "%s", out);
+  cr_expect(contains(out, "kept epoch "), "%s", out);
+  cr_expect(contains(out, "test (200 examples): loss "), "%s", out);
+  cr_expect(contains(out, "activations exactly zero, and dead units"), "%s", out);
+  cr_expect(contains(out, "saved the weights to w.safetensors"), "%s", out);
+  cr_expect(contains(out, "weights initialised from seed 3"), "%s", out);
+  char *trained = line_after(out, "valid (100 examples): loss", 0);
+  char *fresh = line_after(out, "valid (100 examples): loss", 1);
+  char *restored = line_after(out, "valid (100 examples): loss", 2);
+  cr_expect_str_neq(trained, fresh, "reset draws new weights");
+  cr_expect_str_eq(trained, restored, "restore brings the saved weights back");
+  cr_expect_eq(strstr(strstr(out, "restored the weights"), "model:"), NULL,
+               "nothing runs after quit: %s", out);
+  free(trained), free(fresh), free(restored), free(out);
+}
+
+Test(repl, the_first_train_is_runs_training, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  char *out, *ran;
+  cr_assert_eq(repl("blobs.spn", "train\n", &out), 0, "%s", out);
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "cd %s && %s run blobs.spn > run.txt 2>&1", dir, SPARSEC_BINARY);
+  cr_assert_eq(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "%s/run.txt", dir);
+  ran = slurp(cmd);
+  char *a = line_after(out, "epoch   2", 0), *b = line_after(ran, "epoch   2", 0);
+  a[strlen(a) - 8] = b[strlen(b) - 8] = '\0'; /* the seconds differ */
+  cr_expect_str_eq(a, b, "same seed, same shuffles:\n%s\n%s", out, ran);
+  free(a), free(b), free(out), free(ran);
+}
+
+Test(repl, set_recompiles_and_keeps_the_weights, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  char *out;
+  int rc = repl("blobs.spn", "train 2\neval\nset h2.l1 0.001\ntime\neval\nset train.lr=0.05\n"
+                             "show\nset h1.units 20\nshow spec\n",
+                &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  char *before = line_after(out, "valid (100 examples): loss", 0);
+  char *after = line_after(out, "valid (100 examples): loss", 1);
+  cr_expect_str_eq(before, after, "the L1 penalty does not change inference: %s", out);
+  cr_expect(!contains(out, "kept 6 of 6"), "%s", out);
+  cr_expect(contains(out, "set h2.l1 0.001: "), "%s", out);
+  cr_expect(contains(out, "last compile: "), "%s", out);
+  cr_expect(contains(out, "h2       dense(32, relu, l1 = 0.001)"), "%s", out);
+  cr_expect(contains(out, "train:    lr 0.05, batch 8"), "%s", out);
+  cr_expect(contains(out, "overrides: [1] h2.l1=0.001 [2] train.lr=0.05"), "%s", out);
+  cr_expect(contains(out, "weights:  2 epochs and 0 steps"), "%s", out);
+  cr_expect(contains(out, "weights: kept 3 of 6 tensors; initialised afresh: h1.w, h1.b, h2.w"),
+            "%s", out);
+  cr_expect(contains(out, "--set 3: h1.units=20"), "%s", out);
+  free(before), free(after), free(out);
+}
+
+Test(repl, steps_pretraining_and_ir, .init = make_dir, .fini = remove_dir) {
+  write_blobs("train", 600, 1);
+  write_blobs("test", 200, 2);
+  write_file("pre.spn", BLOB_MODEL "pretrain { layers = {h1, h2} epochs = 1 }\n" BLOB_TRAIN
+                        BLOB_DATA);
+  char *out;
+  int rc = repl("pre.spn", "train 10 steps\npretrain h2\npretrain\npretrain out\n"
+                           "ir --program infer\nir --after fuse-rleu\nir --bogus\n",
+                &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_expect(contains(out, "10 steps (80 examples) in "), "%s", out);
+  cr_expect(contains(out, "pretrain h2  epoch   1  cost"), "%s", out);
+  cr_expect(contains(out, "pretrain h1  epoch   1  cost"), "%s", out);
+  cr_expect(contains(out, "no pretraining stage for 'out'; the stages are h1, h2"), "%s", out);
+  cr_expect(contains(out, "program infer(n) {"), "%s", out);
+  cr_expect(contains(out, "unknown pass 'fuse-rleu'"), "%s", out);
+  cr_expect(contains(out, "<stdin>:7:4: error: unknown option '--bogus' of ir"), "%s", out);
+  free(out);
+}
+
+Test(repl, counts_dead_units, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  char *out;
+  int rc = repl("blobs.spn", "sparsity train\nset h2.bias -100\nsparsity train\n", &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_expect(contains(out, "train (500 examples): activations exactly zero"), "%s", out);
+  cr_expect(contains(out, "  h2              32   100.0%     32 (100.0%)"), "%s", out);
+  char *optimised = line_after(out, "  h1  ", 0), *plain;
+  free(out);
+  cr_assert_eq(repl("--passes none blobs.spn", "sparsity train\n", &out), 0, "%s", out);
+  plain = line_after(out, "  h1  ", 0);
+  cr_expect_str_eq(optimised, plain, "the same counts without the optimiser: %s", out);
+  free(optimised), free(plain), free(out);
+}
+
+Test(repl, typed_blocks_replace_blocks, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  char *out;
+  int rc = repl("blobs.spn", "set train.lr 0.2\nset h1.l1 0\n"
+                             "train {\n  lr = 0.05   # a comment with a } brace\n"
+                             "  batch = 4 epochs = 1\n}\nshow\ntrain\n"
+                             "model { input = 16 layer h1 = dense(8, relu) layer out = dense(3, "
+                             "softmax) }\nshow\n",
+                &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_expect(contains(out, "dropped override train.lr=0.2: its block was typed in"), "%s", out);
+  cr_expect(contains(out, "train:    lr 0.05, batch 4, epochs 1"), "%s", out);
+  cr_expect(contains(out, "overrides: [1] h1.l1=0"), "%s", out);
+  cr_expect(contains(out, "kept epoch 1 of 1"), "%s", out);
+  cr_expect(contains(out, "dropped override h1.l1=0: its block was typed in"), "%s", out);
+  cr_expect(contains(out, "h1       dense(8, relu)"), "%s", out);
+  cr_expect(contains(out, "weights: kept 1 of 4 tensors; initialised afresh: h1.w, h1.b, out.w"),
+            "%s", out);
+  free(out);
+}
+
+Test(repl, a_spec_typed_from_nothing, .init = make_dir, .fini = remove_dir) {
+  write_blobs("train", 600, 1);
+  write_blobs("test", 200, 2);
+  char *out;
+  int rc = repl("", "train\n" BLOB_MODEL BLOB_TRAIN BLOB_DATA "train 1\n", &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_expect(contains(out, "no model yet: `load FILE.spn`, or type the spec's blocks"), "%s", out);
+  cr_expect(contains(out, "the blocks typed so far are kept"), "%s", out);
+  cr_expect(contains(out, "kept epoch 1 of 1"), "%s", out);
+  free(out);
+}
+
+Test(repl, bad_input_is_located_and_changes_nothing, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  char *out;
+  int rc = repl("blobs.spn",
+                "trian 2\ntrain x\ntrain 2 weeks\neval vaild\nfrobnicate\nshow modle\n"
+                "set h1.activation rleu\nset h9.l1 0\nset train.lr\nunset h1.l1\n"
+                "train { lr = -1 batch = 8 epochs = 1 }\nload nope.spn\nrestore nope.safetensors\n"
+                "}\nmodel\nhelp trian\ntime\nshow\n",
+                &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_expect(contains(out, "<stdin>:1:1: error: unknown command 'trian'\n"
+                          "    1 | trian 2\n"
+                          "      | ^~~~~\n"
+                          "<stdin>:1:1: note: did you mean 'train'?\n"),
+            "%s", out);
+  cr_expect(contains(out, "<stdin>:2:7: error: expected a number of epochs or steps (1 or more), "
+                          "not 'x'"),
+            "%s", out);
+  cr_expect(contains(out, "<stdin>:3:9: error: expected epochs or steps, not 'weeks'"), "%s", out);
+  cr_expect(contains(out, "<stdin>:4:6: note: did you mean 'valid'?"), "%s", out);
+  cr_expect(contains(out, "<stdin>:5:1: note: `help` lists the commands"), "%s", out);
+  cr_expect(contains(out, "<stdin>:6:6: note: did you mean 'model'?"), "%s", out);
+  cr_expect(contains(out, "--set 1:1:15: error: unknown activation 'rleu'"), "%s", out);
+  cr_expect(contains(out, "--set 1:1:1: error: unknown block or layer 'h9'"), "%s", out);
+  cr_expect(contains(out, "<stdin>:9:1: error: set needs a value"), "%s", out);
+  cr_expect(contains(out, "no override of 'h1.l1'"), "%s", out);
+  cr_expect(contains(out, "blobs.spn (session):7:14: error: 'lr' must be greater than 0"), "%s",
+            out);
+  cr_expect(contains(out, "<stdin>:12:6: error: cannot read 'nope.spn': No such file or directory\n"
+                          "   12 | load nope.spn\n"
+                          "      |      ^~~~~~~~\n"),
+            "%s", out);
+  cr_expect(contains(out, "<stdin>:13:9: error: cannot read 'nope.safetensors'"), "%s", out);
+  cr_expect(contains(out, "<stdin>:14:1: error: unmatched '}'"), "%s", out);
+  cr_expect(contains(out, "a spec block is typed with its brace on the first line"), "%s", out);
+  cr_expect(contains(out, "<stdin>:16:6: error: unknown command 'trian'"), "%s", out);
+  cr_expect(contains(out, "help trian: "), "%s", out);
+  /* the session is as it was loaded */
+  cr_expect(contains(out, "h1       dense(32, relu, l1 = 0.0001)"), "%s", out);
+  cr_expect(contains(out, "train:    lr 0.1, batch 8, epochs 2"), "%s", out);
+  cr_expect(!contains(out, "overrides:"), "%s", out);
+  free(out);
+}
+
+Test(repl, strict_stops_at_the_first_error, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  char *out;
+  cr_expect_eq(repl("--strict blobs.spn", "show\nset h1.units -3\nshow spec\n", &out), 1);
+  cr_expect(contains(out, "--set 1:1:10: error:"), "%s", out);
+  cr_expect(!contains(out, "    1 | model {"), "nothing runs after the error: %s", out);
+  free(out);
+  cr_expect_eq(repl("--strict blobs.spn", "train {\n lr = 0.1\n", &out), 1);
+  cr_expect(contains(out, "the input ended inside a block opened at line 1"), "%s", out);
+  free(out);
+  cr_expect_eq(repl("--strict nope.spn", "show\n", &out), 1);
+  cr_expect(!contains(out, "no model yet"), "%s", out);
+  free(out);
+  cr_expect_eq(repl("--strict --set train.lr=0.05 blobs.spn", "show\n", &out), 0, "%s", out);
+  cr_expect(contains(out, "train:    lr 0.05"), "%s", out);
+  free(out);
+  cr_expect_eq(repl("--bogus", "", &out), 2);
+  cr_expect(contains(out, "usage: sparsec repl"), "%s", out);
+  free(out);
+}
+
+/* ---- a pseudo-terminal ------------------------------------------------------------ */
+
+typedef struct Pty {
+  int fd;
+  pid_t pid;
+  char seen[1 << 20]; /* everything read so far */
+  size_t n, mark;     /* mark: where the next expect starts looking */
+} Pty;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void pty_start(Pty *p, const char *spec) {
+  p->n = p->mark = 0;
+  p->pid = forkpty(&p->fd, NULL, NULL, NULL);
+  cr_assert_neq(p->pid, -1);
+  if (p->pid == 0) {
+    if (chdir(dir) != 0)
+      _exit(127);
+    setenv("HOME", dir, 1);
+    setenv("TERM", "xterm", 1);
+    execl(SPARSEC_BINARY, SPARSEC_BINARY, "repl", spec, (char *)NULL);
+    _exit(127);
+  }
+}
+
+/* Reads until `what` shows up after the mark (then the mark moves past
+ * it) or `seconds` pass; 1 if it did. Output is drained meanwhile. */
+static int expect(Pty *p, const char *what, double seconds) {
+  double end = now_s() + seconds;
+  for (;;) {
+    p->seen[p->n] = '\0';
+    char *at = strstr(p->seen + p->mark, what);
+    if (at) {
+      p->mark = (size_t)(at - p->seen) + strlen(what);
+      return 1;
+    }
+    double left = end - now_s();
+    struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+    if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
+      return 0;
+    if (p->n + 4096 >= sizeof p->seen) { /* keep the tail only */
+      memmove(p->seen, p->seen + p->n / 2, p->n - p->n / 2);
+      p->mark = p->mark > p->n / 2 ? p->mark - p->n / 2 : 0;
+      p->n -= p->n / 2;
+    }
+    ssize_t got = read(p->fd, p->seen + p->n, 4096);
+    if (got <= 0)
+      return 0;
+    p->n += (size_t)got;
+  }
+}
+
+static void type(Pty *p, const char *keys) {
+  cr_assert_eq(write(p->fd, keys, strlen(keys)), (ssize_t)strlen(keys));
+}
+
+/* Waits (up to 20 s) for the REPL to leave, reading what it prints. */
+static int pty_finish(Pty *p) {
+  int status = 0;
+  pid_t done = 0;
+  for (int i = 0; i < 200 && done == 0; i++) {
+    expect(p, "(never printed)", 0.1);
+    done = waitpid(p->pid, &status, WNOHANG);
+  }
+  if (done == 0) {
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, &status, 0);
+  }
+  expect(p, "(never printed)", 0.1);
+  cr_expect(!strstr(p->seen, "Sanitizer") && !strstr(p->seen, "runtime error:"), "%s", p->seen);
+  close(p->fd);
+  cr_expect(WIFEXITED(status), "the REPL left by itself: %s", p->seen);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(repl_terminal, line_editing_completion_and_history, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  static Pty p;
+  pty_start(&p, "blobs.spn");
+  cr_assert(expect(&p, "sparsec> ", 30), "%s", p.seen);
+  type(&p, "evak\x7fl tset\x7f\x7f\x7f\x7fvalid\r"); /* typos, fixed with backspace */
+  cr_expect(expect(&p, "valid (100 examples): loss", 10), "%s", p.seen);
+  cr_assert(expect(&p, "sparsec> ", 10), "%s", p.seen);
+  type(&p, "spars\t\r"); /* Tab completes the command */
+  cr_expect(expect(&p, "activations exactly zero", 10), "%s", p.seen);
+  cr_assert(expect(&p, "sparsec> ", 10), "%s", p.seen);
+  type(&p, "set h2.l\t"); /* a setting path: h2.l1 and h2.l2 */
+  cr_expect(expect(&p, "h2.l1", 5), "%s", p.seen);
+  type(&p, "1 0.001\r");
+  cr_expect(expect(&p, "compiled in ", 10), "%s", p.seen);
+  cr_assert(expect(&p, "sparsec> ", 10), "%s", p.seen);
+  type(&p, "\x03"); /* Ctrl-C at the prompt: a new prompt, the REPL stays */
+  cr_expect(expect(&p, "sparsec> ", 5), "%s", p.seen);
+  type(&p, "\x1b[A\x1b[A\r"); /* up twice: the history, `sparsity` */
+  cr_expect(expect(&p, "activations exactly zero", 10), "%s", p.seen);
+  cr_assert(expect(&p, "sparsec> ", 10), "%s", p.seen);
+  type(&p, "\x04"); /* Ctrl-D leaves */
+  cr_expect_eq(pty_finish(&p), 0);
+  char path[128];
+  snprintf(path, sizeof path, "%s/.sparsec_history", dir);
+  char *history = slurp(path);
+  /* libedit's file encodes blanks as \040 */
+  cr_expect(contains(history, "eval\\040valid\nsparsity\nset\\040h2.l1\\0400.001\n"), "%s",
+            history);
+  free(history);
+}
+
+Test(repl_terminal, ctrl_c_stops_training, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  static Pty p;
+  pty_start(&p, "blobs.spn");
+  cr_assert(expect(&p, "sparsec> ", 30), "%s", p.seen);
+  type(&p, "train 1000000\r");
+  cr_assert(expect(&p, "epoch  20", 30), "%s", p.seen);
+  double sent = now_s();
+  type(&p, "\x03");
+  cr_expect(expect(&p, "interrupted in epoch ", 5), "%s", p.seen + p.mark);
+  cr_assert(expect(&p, "sparsec> ", 5), "%s", p.seen + p.mark);
+  double waited = now_s() - sent;
+  cr_expect_lt(waited, 1.0, "the prompt came back after %.2f s", waited);
+  type(&p, "show\r"); /* the model is intact: its epochs are counted, it evaluates */
+  cr_expect(expect(&p, "weights:  ", 10), "%s", p.seen + p.mark);
+  type(&p, "eval\r");
+  cr_expect(expect(&p, "valid (100 examples): loss", 10), "%s", p.seen + p.mark);
+  cr_assert(expect(&p, "sparsec> ", 10), "%s", p.seen + p.mark);
+  type(&p, "quit\r");
+  cr_expect_eq(pty_finish(&p), 0);
+}
