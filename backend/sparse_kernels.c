@@ -186,8 +186,9 @@ static void gather_rows(Gen *g, RowList *rl, LLVMValueRef n, int a, LLVMValueRef
   rl->count = LLVMBuildLoad2(g->b, g->i64, n, "rows");
 }
 
-/* A block of columns is `width` vectors of 16 (4 or 1), or one column
+/* A block of columns is `width` vectors of 16 (16, 4 or 1), or one column
  * (width 0, scalars): the same code serves the main loop and both tails. */
+#define MAX_BLOCK 16
 static int lanes(int width) {
   return width ? width : 1;
 }
@@ -196,17 +197,21 @@ static LLVMTypeRef block_type(Gen *g, int width) {
   return width ? vec_type(g) : g->f32;
 }
 
-static LLVMValueRef block_load(Gen *g, LLVMValueRef base, LLVMValueRef j, int width, int u) {
-  LLVMValueRef at = add(g, j, const_i64(g, 16 * u));
-  return width ? vload(g, base, at) : sload(g, base, at);
+/* Vector u of the block at base[j]: the block's address is computed once
+ * (callers pass float_ptr(base, j)) and each vector is at a constant offset
+ * from it, so the addresses are register + displacement; offsets j + 16 u
+ * computed apart would each need a register (and spill, 16 of them). */
+static LLVMValueRef block_load(Gen *g, LLVMValueRef block, int width, int u) {
+  LLVMValueRef at = const_i64(g, 16 * u);
+  return width ? vload(g, block, at) : sload(g, block, at);
 }
 
-static void block_store(Gen *g, LLVMValueRef base, LLVMValueRef j, int width, int u, LLVMValueRef v) {
-  LLVMValueRef at = add(g, j, const_i64(g, 16 * u));
+static void block_store(Gen *g, LLVMValueRef block, int width, int u, LLVMValueRef v) {
+  LLVMValueRef at = const_i64(g, 16 * u);
   if (width)
-    vstore(g, base, at, v);
+    vstore(g, block, at, v);
   else
-    sstore(g, base, at, v);
+    sstore(g, block, at, v);
 }
 
 static LLVMValueRef block_splat(Gen *g, LLVMValueRef x, int width) {
@@ -215,16 +220,17 @@ static LLVMValueRef block_splat(Gen *g, LLVMValueRef x, int width) {
 
 typedef void (*BlockBody)(Gen *g, const void *ctx, LLVMValueRef j, int width);
 
-/* body(j, width) over the columns [0, n): groups of 4 vectors (64 columns,
- * four independent FMA chains), then single vectors, then single columns.
- * A column lands in the same kind of block whatever n's start is, as long
- * as blocks start at multiples of 16 (the forward kernel's chunks do). */
-static void for_column_blocks(Gen *g, LLVMValueRef n, BlockBody body, const void *ctx) {
-  LLVMValueRef groups = LLVMBuildLShr(g->b, n, const_i64(g, 6), "");
-  Loop c = loop_begin(g, groups, "cols64");
-  body(g, ctx, LLVMBuildShl(g->b, c.i, const_i64(g, 6), ""), 4);
+/* body(j, width) over the columns [0, n): groups of `group` vectors (4: 64
+ * columns, four independent FMA chains; 16: 256 columns, a kilobyte of each
+ * row of w, long enough for the hardware prefetcher to stream it), then
+ * single vectors, then single columns. */
+static void for_column_blocks(Gen *g, LLVMValueRef n, int group, BlockBody body, const void *ctx) {
+  int shift = group == 16 ? 8 : 6;
+  LLVMValueRef groups = LLVMBuildLShr(g->b, n, const_i64(g, shift), "");
+  Loop c = loop_begin(g, groups, "cols.group");
+  body(g, ctx, LLVMBuildShl(g->b, c.i, const_i64(g, shift), ""), group);
   loop_end(g, &c);
-  LLVMValueRef from = LLVMBuildShl(g->b, groups, const_i64(g, 2), ""); /* in vectors */
+  LLVMValueRef from = LLVMBuildShl(g->b, groups, const_i64(g, shift - 4), ""); /* in vectors */
   LLVMValueRef vectors = LLVMBuildLShr(g->b, n, const_i64(g, 4), "");
   Loop v = loop_begin(g, LLVMBuildSub(g->b, vectors, from, ""), "cols16");
   body(g, ctx, LLVMBuildShl(g->b, add(g, from, v.i), const_i64(g, 4), ""), 1);
@@ -251,7 +257,7 @@ typedef struct ForwardBlock {
 static void forward_block(Gen *g, const void *ctx, LLVMValueRef j, int width) {
   const ForwardBlock *f = ctx;
   LLVMTypeRef t = block_type(g, width);
-  LLVMValueRef acc[4];
+  LLVMValueRef acc[MAX_BLOCK];
   for (int u = 0; u < lanes(width); u++)
     acc[u] = entry_alloca(g, t, LLVMConstNull(t), "acc");
   Loop i = loop_begin(g, rows_of(g, f->a), "fwd.rows");
@@ -261,15 +267,15 @@ static void forward_block(Gen *g, const void *ctx, LLVMValueRef j, int width) {
   Loop q = loop_begin(g, to_index(g, load_f32(g, f->lists, list)), "fwd.nonzeros");
   LLVMValueRef k = to_index(g, load_f32(g, f->lists, add(g, list, add(g, q.i, const_i64(g, 1)))));
   LLVMValueRef s = block_splat(g, load_f32(g, f->a, add(g, mul(g, i.i, f->K), k)), width);
-  LLVMValueRef wrow = float_ptr(g, f->w, mul(g, k, f->N));
+  LLVMValueRef wblock = float_ptr(g, f->w, add(g, mul(g, k, f->N), j));
   for (int u = 0; u < lanes(width); u++) {
     LLVMValueRef sum = LLVMBuildLoad2(g->b, t, acc[u], "");
-    LLVMBuildStore(g->b, fmuladd(g, s, block_load(g, wrow, j, width, u), sum), acc[u]);
+    LLVMBuildStore(g->b, fmuladd(g, s, block_load(g, wblock, width, u), sum), acc[u]);
   }
   loop_end(g, &q);
-  LLVMValueRef zrow = float_ptr(g, f->z, mul(g, i.i, f->N));
+  LLVMValueRef zblock = float_ptr(g, f->z, add(g, mul(g, i.i, f->N), j));
   for (int u = 0; u < lanes(width); u++)
-    block_store(g, zrow, j, width, u, LLVMBuildLoad2(g->b, t, acc[u], ""));
+    block_store(g, zblock, width, u, LLVMBuildLoad2(g->b, t, acc[u], ""));
   loop_end(g, &i);
 }
 
@@ -293,13 +299,13 @@ typedef struct BackwardBlock {
 static void backward_block(Gen *g, const void *ctx, LLVMValueRef j, int width) {
   const BackwardBlock *b = ctx;
   LLVMTypeRef t = block_type(g, width);
-  LLVMValueRef w[4], grad[4];
+  LLVMValueRef w[4], grad[4], wblock = float_ptr(g, b->w, j);
   for (int u = 0; u < lanes(width); u++) {
-    w[u] = block_load(g, b->w, j, width, u);
+    w[u] = block_load(g, wblock, width, u);
     grad[u] = entry_alloca(g, t, LLVMConstNull(t), "grad");
   }
   Loop r = loop_begin(g, b->rl->count, "bwd.rows");
-  LLVMValueRef row = float_ptr(g, b->dz, mul(g, index_at(g, b->rl->index, r.i), b->N));
+  LLVMValueRef row = float_ptr(g, b->dz, add(g, mul(g, index_at(g, b->rl->index, r.i), b->N), j));
   LLVMValueRef s = block_splat(g, sload(g, b->rl->value, r.i), width);
   LLVMValueRef dot = NULL, dot_at = NULL;
   if (b->dots) {
@@ -308,7 +314,7 @@ static void backward_block(Gen *g, const void *ctx, LLVMValueRef j, int width) {
     dot = LLVMBuildLoad2(g->b, t, dot_at, "dot");
   }
   for (int u = 0; u < lanes(width); u++) {
-    LLVMValueRef d = block_load(g, row, j, width, u);
+    LLVMValueRef d = block_load(g, row, width, u);
     if (dot)
       dot = fmuladd(g, d, w[u], dot);
     LLVMBuildStore(g->b, fmuladd(g, s, d, LLVMBuildLoad2(g->b, t, grad[u], "")), grad[u]);
@@ -318,7 +324,7 @@ static void backward_block(Gen *g, const void *ctx, LLVMValueRef j, int width) {
   loop_end(g, &r);
   LLVMValueRef minus_lr = block_splat(g, const_f32(g, -b->lr), width);
   for (int u = 0; u < lanes(width); u++)
-    block_store(g, b->w, j, width, u, fmuladd(g, minus_lr, LLVMBuildLoad2(g->b, t, grad[u], ""), w[u]));
+    block_store(g, wblock, width, u, fmuladd(g, minus_lr, LLVMBuildLoad2(g->b, t, grad[u], ""), w[u]));
 }
 
 /* ---- part functions ----------------------------------------------------------- */
@@ -352,7 +358,7 @@ static int part_begin(Part *p, const Gen *parent, const Op *op, const char *what
   char name[256];
   snprintf(name, sizeof name, "%s.%s", LLVMGetValueName2(parent->fn, &len), what);
   g->fn = LLVMAddFunction(g->mod, name, part_type(g)); /* LLVM makes the name unique */
-  if (!getenv("SPARSEC_EXPORT_PARTS")) LLVMSetLinkage(g->fn, LLVMInternalLinkage); // TEMP
+  LLVMSetLinkage(g->fn, LLVMInternalLinkage);
   g->rows = LLVMGetParam(g->fn, 1);
   p->part = LLVMGetParam(g->fn, 2);
   p->nparts = LLVMGetParam(g->fn, 3);
@@ -501,15 +507,18 @@ void emit_active_units(Gen *g, const Op *op) {
 /* ---- sparse_matmul ---------------------------------------------------------------- */
 
 /* Chunk p of z = a w: the output columns [c0, c1), c = N p / nparts
- * rounded down to a multiple of 16 (so every column is in the same kind of
- * block whatever nparts is), by forward_block over those columns. */
+ * rounded down to a multiple of 256 (whole blocks of 16 vectors; some
+ * chunks are empty when there are more chunks than blocks), by
+ * forward_block over those columns. Every element of z is summed in the
+ * same order by the same fused multiply-adds whatever the chunks: results
+ * do not depend on the number of threads. */
 static LLVMValueRef forward_part(const Gen *parent, const Op *op) {
   Part p;
   if (part_begin(&p, parent, op, "sparse_matmul") != 0)
     return NULL;
   Gen *g = &p.g;
   int a = op->in[0], w = op->in[1], z = op->out[0];
-  LLVMValueRef K = cols_of(g, a), N = cols_of(g, w), mask = const_i64(g, ~15ll);
+  LLVMValueRef K = cols_of(g, a), N = cols_of(g, w), mask = const_i64(g, ~255ll);
   LLVMValueRef c0 = LLVMBuildAnd(g->b, LLVMBuildSDiv(g->b, mul(g, N, p.part), p.nparts, ""), mask, "c0");
   LLVMValueRef last = LLVMBuildICmp(g->b, LLVMIntEQ, add(g, p.part, const_i64(g, 1)), p.nparts, "");
   LLVMValueRef c1 = LLVMBuildSelect(
@@ -518,7 +527,7 @@ static LLVMValueRef forward_part(const Gen *parent, const Op *op) {
                    mask, ""), "c1");
   ForwardBlock f = {.a = a, .lists = op->in[3], .w = float_ptr(g, g->slot[w], c0),
                     .z = float_ptr(g, g->slot[z], c0), .K = K, .N = N};
-  for_column_blocks(g, LLVMBuildSub(g->b, c1, c0, "width"), forward_block, &f);
+  for_column_blocks(g, LLVMBuildSub(g->b, c1, c0, "width"), 16, forward_block, &f);
   return part_end(&p);
 }
 
@@ -570,7 +579,7 @@ static LLVMValueRef backward_part(const Gen *parent, const Op *op) {
     sstore(g, b.dot_scalar, r.i, const_f32(g, 0));
     loop_end(g, &r);
   }
-  for_column_blocks(g, N, backward_block, &b);
+  for_column_blocks(g, N, 4, backward_block, &b);
   if (b.dots) {
     Loop r = loop_begin(g, rl.count, "dots.store");
     LLVMValueRef v = LLVMBuildLoad2(g->b, vec_type(g),

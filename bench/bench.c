@@ -51,6 +51,9 @@ typedef struct Options {
 
 typedef struct Results {
   double train_eps[2][NTHREADS][NBATCH]; /* [dense, sparse] */
+  double train_ratio[NTHREADS][NBATCH];  /* median of the paired sparse/dense ratios */
+  double infer_ratio[NTHREADS][NBATCH];  /* the same for inference latency: dense/sparse */
+  double cap_ratio[NTHREADS][NBATCH];    /* median of paired dense/GEMM-cap ratios */
   double infer_lat[2][NTHREADS][NBATCH], infer_eps[2][NTHREADS][NBATCH];
   double cap[NTHREADS][NBATCH];
   double zeros[SR_MAX_HIDDEN];
@@ -61,12 +64,12 @@ typedef struct Results {
 
 /* ---- the timed runs ------------------------------------------------------------ */
 
-static void train_at(BenchPath *paths, const SrDataset *train, int t, int b, const Options *o,
-                     Results *r) {
+static void train_at(BenchPath *paths, const SrDataset *train, const int *widths, int t, int b,
+                     const Options *o, Results *r) {
   int batch = batches[b], steps = BURST / batch;
-  double eps[2][64];
+  double eps[2][64], ratio[64], cap[64], vs_cap[64];
   char err[1024];
-  for (int rep = 0; rep < o->reps; rep++)
+  for (int rep = 0; rep < o->reps; rep++) {
     for (int k = 0; k < 2; k++) { /* dense and sparse alternate */
       if (path_reset(&paths[k], err, sizeof err) != 0)
         fprintf(stderr, "bench: %s\n", err);
@@ -74,8 +77,15 @@ static void train_at(BenchPath *paths, const SrDataset *train, int t, int b, con
       path_train(&paths[k], train, batch, 2, from); /* warm up */
       eps[k][rep] = steps * batch / path_train(&paths[k], train, batch, steps, from + 2 * batch);
     }
+    cap[rep] = gemm_cap(widths, 5, batch, 3); /* right after the dense burst it is compared with */
+    ratio[rep] = eps[1][rep] / eps[0][rep];
+    vs_cap[rep] = eps[0][rep] / cap[rep];
+  }
   for (int k = 0; k < 2; k++)
     r->train_eps[k][t][b] = bench_median(eps[k], o->reps);
+  r->train_ratio[t][b] = bench_median(ratio, o->reps);
+  r->cap[t][b] = bench_median(cap, o->reps);
+  r->cap_ratio[t][b] = bench_median(vs_cap, o->reps);
   fprintf(stderr, "  train  batch %3d, %d thread(s): dense %8.0f  sparse %8.0f examples/s\n", batch,
           t + 1, r->train_eps[0][t][b], r->train_eps[1][t][b]);
 }
@@ -83,7 +93,7 @@ static void train_at(BenchPath *paths, const SrDataset *train, int t, int b, con
 static void infer_at(BenchPath *paths, const SrDataset *test, int t, int b, const Options *o,
                      Results *r) {
   int batch = batches[b], calls = BURST / batch > 20 ? BURST / batch : 20;
-  double lat[2][64], eps[2][64], *one = malloc(sizeof(double) * calls);
+  double lat[2][64], eps[2][64], ratio[64], *one = malloc(sizeof(double) * calls);
   char err[1024];
   for (int k = 0; k < 2; k++)
     if (path_reset(&paths[k], err, sizeof err) != 0)
@@ -94,6 +104,9 @@ static void infer_at(BenchPath *paths, const SrDataset *test, int t, int b, cons
       eps[k][rep] = calls * batch / total;
       lat[k][rep] = bench_median(one, calls);
     }
+  for (int rep = 0; rep < o->reps; rep++)
+    ratio[rep] = lat[0][rep] / lat[1][rep];
+  r->infer_ratio[t][b] = bench_median(ratio, o->reps);
   for (int k = 0; k < 2; k++) {
     r->infer_lat[k][t][b] = bench_median(lat[k], o->reps);
     r->infer_eps[k][t][b] = bench_median(eps[k], o->reps);
@@ -108,10 +121,8 @@ static void time_paths(BenchPath *paths, const SrDataset *train, const SrDataset
   for (int t = 0; t < NTHREADS; t++) {
     sr_blas_threads(t + 1);
     sr_set_threads(t + 1);
-    for (int b = 1; b < NBATCH; b++) {
-      train_at(paths, train, t, b, o, r);
-      r->cap[t][b] = gemm_cap(widths, 5, batches[b], o->reps);
-    }
+    for (int b = 1; b < NBATCH; b++)
+      train_at(paths, train, widths, t, b, o, r);
     for (int b = 0; b < NBATCH; b++)
       infer_at(paths, test, t, b, o, r);
   }
@@ -128,13 +139,15 @@ static void cell(double v, const char *fmt) {
     printf(" | -");
 }
 
+/* vs_dense: the median of paired ratios (0: from the medians) */
 static void row(const char *what, int batch, int threads, double dense, double sparse,
-                double torch, int lower_is_better, const char *fmt) {
+                double torch, int lower_is_better, const char *fmt, double vs_dense) {
   printf("| %s | %d | %d", what, batch, threads);
   cell(dense, fmt);
   cell(sparse, fmt);
   cell(torch, fmt);
-  double vs_dense = lower_is_better ? dense / sparse : sparse / dense;
+  if (vs_dense <= 0)
+    vs_dense = lower_is_better ? dense / sparse : sparse / dense;
   double vs_torch = torch > 0 ? (lower_is_better ? torch / sparse : sparse / torch) : 0;
   cell(vs_dense, " | %.2fx");
   cell(vs_torch, " | %.2fx");
@@ -151,26 +164,28 @@ static void print_table(const Results *r) {
   for (int t = 0; t < NTHREADS; t++)
     for (int b = 1; b < NBATCH; b++)
       row("train examples/s", batches[b], t + 1, r->train_eps[0][t][b], r->train_eps[1][t][b],
-          tr->train_eps[t][b], 0, " | %.0f");
+          tr->train_eps[t][b], 0, " | %.0f", r->train_ratio[t][b]);
   for (int t = 0; t < NTHREADS; t++)
     for (int b = 0; b < NBATCH; b++)
       row("infer latency us", batches[b], t + 1, r->infer_lat[0][t][b] * 1e6,
-          r->infer_lat[1][t][b] * 1e6, tr->infer_lat[t][b] * 1e6, 1, " | %.1f");
+          r->infer_lat[1][t][b] * 1e6, tr->infer_lat[t][b] * 1e6, 1, " | %.1f", r->infer_ratio[t][b]);
   for (int t = 0; t < NTHREADS; t++)
     for (int b = 0; b < NBATCH; b++)
       row("infer examples/s", batches[b], t + 1, r->infer_eps[0][t][b], r->infer_eps[1][t][b],
-          tr->infer_eps[t][b], 0, " | %.0f");
+          tr->infer_eps[t][b], 0, " | %.0f", 0);
   printf("| peak memory MB (batch 128) | 128 | 1");
   cell(r->maxrss_kb[0] / 1024.0, " | %.1f");
   cell(r->maxrss_kb[1] / 1024.0, " | %.1f");
   cell(tr->maxrss_kb / 1024.0, " | %.1f");
   printf(" | | |\n");
-  printf("\ndense path vs its GEMMs alone (examples/s; the 11 cblas_sgemm calls of a step, nothing else):\n");
+  printf("\ndense path vs its GEMMs alone (examples/s; the 11 cblas_sgemm calls of a step, nothing\n"
+         "else, timed right after each dense burst; median of the paired ratios):\n");
   for (int t = 0; t < NTHREADS; t++)
     for (int b = 1; b < NBATCH; b++)
       printf("  batch %3d, %d thread(s): dense %8.0f, GEMM cap %8.0f: %.0f%% of the cap\n",
-             batches[b], t + 1, r->train_eps[0][t][b], r->cap[t][b],
-             100 * r->train_eps[0][t][b] / r->cap[t][b]);
+             batches[b], t + 1, r->train_eps[0][t][b], r->cap[t][b], 100 * r->cap_ratio[t][b]);
+  printf("\nratios vs dense: medians of the ratios of bursts run back to back; vs PyTorch:\n"
+         "of the medians (PyTorch runs in its own process, after).\n");
   if (!tr->ok)
     printf("\nPyTorch: skipped (%s)\n", tr->note[0] ? tr->note : "no result");
 }
@@ -196,6 +211,8 @@ static int parse(Options *o, int argc, char **argv) {
       o->profile_batch = atoi(v), i++;
     else if (v && strcmp(a, "--threads") == 0)
       o->threads = atoi(v), i++;
+    else if (v && strcmp(a, "--threshold") == 0)
+      path_threshold = atof(v), i++;
     else if (strcmp(a, "--dense") == 0)
       o->dense = 1;
     else if (strcmp(a, "--infer") == 0)

@@ -32,6 +32,9 @@ typedef struct BenchPath {
  * checkpoint. 0, or -1 with a message. */
 int path_init(BenchPath *p, const Spec *spec, int dense_only, int max_rows, const char *checkpoint,
               char *err, int errlen);
+/* The sparse path's switch for every batch size (0: the defaults), for
+ * experiments (bench --threshold T). */
+extern double path_threshold;
 void path_free(BenchPath *p);
 /* Back to the checkpoint's parameters (each timed burst starts there). */
 int path_reset(BenchPath *p, char *err, int errlen);

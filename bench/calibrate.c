@@ -33,7 +33,7 @@ static Op *emit_active(Program *p, const Layer *l) {
   return op;
 }
 
-static int layer_init(Layer *l, int K, int N, int rows, double threshold) {
+static int layer_init(Layer *l, int K, int N, int rows, double threshold, int with_da) {
   memset(l, 0, sizeof *l);
   Module *m = l->m = calloc(1, sizeof *m);
   m->x = l->a = value_new(m, "a", VAL_INPUT, ROWS_BATCH, K);
@@ -58,7 +58,7 @@ static int layer_init(Layer *l, int K, int N, int rows, double threshold) {
   Op *bwd = op_emit(&m->train, OP_SPARSE_BACKWARD_SGD);
   bwd->nin = 4, bwd->nout = 1;
   bwd->in[0] = l->w, bwd->in[1] = l->a, bwd->in[2] = l->dz, bwd->in[3] = l->list;
-  bwd->out[0] = l->da;
+  bwd->out[0] = with_da ? l->da : -1;
   bwd->coef = 1e-6; /* the weights barely move: every rep sees the same layer */
   for (int c = 0; c < SPARSE_CLASSES; c++)
     bwd->max_density[c] = threshold;
@@ -120,49 +120,62 @@ static void copy_inputs(Layer *to, const Layer *from, int rows, int K, int N) {
 double calibrate_threshold(int K, int N, int reps, FILE *out) {
   const int batches[] = {1, 10, 32, 128};
   const double densities[] = {0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0};
-  enum { NB = 4, ND = 11 };
-  Layer sparse, dense;
-  if (layer_init(&sparse, K, N, 128, 2.0) != 0 || layer_init(&dense, K, N, 128, -1.0) != 0)
-    return -1;
+  const char *kinds[] = {"fwd", "bwd", "upd"};
+  enum { NB = 4, ND = 11, NK = 3 };
+  /* [0]: forward and backward with the input gradient; [1]: the update
+   * alone (the first layer: no input gradient) */
+  Layer sparse[2], dense[2];
+  for (int v = 0; v < 2; v++)
+    if (layer_init(&sparse[v], K, N, 128, 2.0, !v) != 0 || layer_init(&dense[v], K, N, 128, -1.0, !v) != 0)
+      return -1;
   SrRng rng;
   sr_rng_seed(&rng, 77);
   double threshold = 1.0;
   fprintf(out, "calibration: one %d x %d layer, sparse / dense time (below 1: sparse wins), "
                "%d thread(s)\n", K, N, sr_threads());
-  fprintf(out, "  density  ");
+  fprintf(out, "  density ");
   for (int b = 0; b < NB; b++)
-    fprintf(out, "  fwd@%-4d bwd@%-4d", batches[b], batches[b]);
+    for (int k = 0; k < NK; k++)
+      fprintf(out, " %s@%-4d", kinds[k], batches[b]);
   fputc('\n', out);
-  double crossover[NB][2];
+  double crossover[NB][NK];
   for (int b = 0; b < NB; b++)
-    crossover[b][0] = crossover[b][1] = 1.0;
+    for (int k = 0; k < NK; k++)
+      crossover[b][k] = 1.0;
   for (int d = 0; d < ND; d++) {
-    fprintf(out, "  %5.2f    ", densities[d]);
+    fprintf(out, "  %5.2f  ", densities[d]);
     for (int b = 0; b < NB; b++) {
       int rows = batches[b];
-      fill_activations(sparse.st.slots[sparse.a], rows, K, densities[d], &rng);
+      fill_activations(sparse[0].st.slots[sparse[0].a], rows, K, densities[d], &rng);
       for (int i = 0; i < rows * N; i++)
-        ((float *)sparse.st.slots[sparse.dz])[i] = (float)(sr_rng_uniform(&rng) - 0.5);
-      copy_inputs(&dense, &sparse, rows, K, N);
-      for (int kind = 0; kind < 2; kind++) {
-        SrKernel ks = kind ? sparse.model.train_step : sparse.model.infer;
-        SrKernel kd = kind ? dense.model.train_step : dense.model.infer;
-        double ratio = time_ratio(ks, &sparse.st, kd, &dense.st, rows, reps);
-        fprintf(out, "  %5.2f   ", ratio);
+        ((float *)sparse[0].st.slots[sparse[0].dz])[i] = (float)(sr_rng_uniform(&rng) - 0.5);
+      copy_inputs(&dense[0], &sparse[0], rows, K, N);
+      copy_inputs(&sparse[1], &sparse[0], rows, K, N);
+      copy_inputs(&dense[1], &sparse[0], rows, K, N);
+      for (int kind = 0; kind < NK; kind++) {
+        Layer *s = &sparse[kind == 2], *dn = &dense[kind == 2];
+        SrKernel ks = kind ? s->model.train_step : s->model.infer;
+        SrKernel kd = kind ? dn->model.train_step : dn->model.infer;
+        double ratio = time_ratio(ks, &s->st, kd, &dn->st, rows, reps);
+        fprintf(out, " %5.2f   ", ratio);
         if (ratio > 1 && crossover[b][kind] == 1.0)
           crossover[b][kind] = d > 0 ? densities[d - 1] : 0;
       }
     }
     fputc('\n', out);
   }
-  fprintf(out, "  crossover (largest density before dense wins):");
+  fprintf(out, "  crossover (largest density before dense wins):\n");
   for (int b = 0; b < NB; b++) {
-    fprintf(out, "  batch %d: fwd %.2f bwd %.2f;", batches[b], crossover[b][0], crossover[b][1]);
-    for (int kind = 0; kind < 2; kind++)
+    fprintf(out, "    batch %3d:", batches[b]);
+    for (int kind = 0; kind < NK; kind++) {
+      fprintf(out, " %s %.2f", kinds[kind], crossover[b][kind]);
       threshold = fmin(threshold, crossover[b][kind]);
+    }
+    fputc('\n', out);
   }
-  fprintf(out, "\n  threshold (the smallest): %.2f\n", threshold);
-  layer_free(&sparse);
-  layer_free(&dense);
+  for (int v = 0; v < 2; v++) {
+    layer_free(&sparse[v]);
+    layer_free(&dense[v]);
+  }
   return threshold;
 }

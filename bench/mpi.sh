@@ -78,18 +78,20 @@ run() {
   mb=$(printf '%s\n' "$stats" | sed -n 's/.*), \([0-9.]*\) MB per exchange.*/\1/p')
   dense=$(printf '%s\n' "$stats" | sed -n 's/.*(dense: \([0-9.]*\) MB).*/\1/p')
   xs=$(printf '%s\n' "$stats" | sed -n 's/.*MB), \([0-9.]*\) s exchanging.*/\1/p')
+  ws=$(printf '%s\n' "$stats" | sed -n 's/.*(\([0-9.]*\) s in MPI_Allreduce).*/\1/p')
   steps=$(printf '%s\n' "$stats" | sed -n 's/.*ranks, \([0-9]*\) gradient exchanges.*/\1/p')
   rate=$(awk -v s="$seconds" -v n="$LIMIT" 'BEGIN { printf "%.0f", n / s }')
   per_step=$(awk -v x="${xs:-0}" -v n="${steps:-1}" 'BEGIN { printf "%.2f", 1000 * x / n }')
+  wait_step=$(awk -v x="${ws:-0}" -v n="${steps:-1}" 'BEGIN { printf "%.2f", 1000 * x / n }')
   printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$ranks" "$batch" "$((ranks * batch))" \
     "$exchange" "$seconds" "$rate" "${mb:--} / ${dense:--}" \
-    "$([ "$exchange" = - ] && echo - || echo "$xs s ($per_step ms/step)")"
+    "$([ "$exchange" = - ] && echo - || echo "$per_step ($wait_step)")"
 }
 
 echo "$LIMIT examples, best of $REPEAT runs; $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p')); \
 load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| ranks | batch per rank | global batch | exchange | epoch s | examples/s | MB sent per exchange (sparse / dense) | exchanging |"
+echo "| ranks | batch per rank | global batch | exchange | epoch s | examples/s | MB sent per exchange (sent / dense) | ms per exchange (in MPI_Allreduce) |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 run 1 10 -
 run 1 20 -
@@ -102,5 +104,13 @@ run 1 100 -
 run 2 50 dense
 run 2 100 dense
 run 2 100 sparse
+
+# The allreduce alone (bench/mpi_allreduce.c): the paper net's gradients
+# and smaller messages, for the latency and bandwidth of the estimate.
+echo
+mpicc -O2 -o "$WORK/mpi_allreduce" "$(dirname "$0")/mpi_allreduce.c"
+for floats in 2797011 250000 25000 256; do
+  echo "    $($MPIRUN -np 2 "$WORK/mpi_allreduce" "$floats")"
+done
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -5,6 +5,8 @@
 
 #include "bench.h"
 
+double path_threshold;
+
 int path_init(BenchPath *p, const Spec *spec, int dense_only, int max_rows, const char *checkpoint,
               char *err, int errlen) {
   memset(p, 0, sizeof *p);
@@ -12,7 +14,7 @@ int path_init(BenchPath *p, const Spec *spec, int dense_only, int max_rows, cons
   p->checkpoint = checkpoint;
   Spec at = *spec;
   at.train.batch = max_rows; /* the memory plan must hold the largest batch */
-  PassOptions passes = {.enabled = 1, .dense_only = dense_only};
+  PassOptions passes = {.enabled = 1, .dense_only = dense_only, .sparse_threshold = path_threshold};
   if (prepare_model(&at, spec->train.lr, &passes, &p->prep, err, errlen) != 0)
     return -1;
   if (!(p->jit = jit_compile(p->prep.m, err, errlen)))

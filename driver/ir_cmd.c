@@ -19,6 +19,8 @@ static int usage(FILE *out, int status) {
         "  --after PASS            stop the optimiser after PASS (prune-zero, fuse-relu,\n"
         "                          fuse-sgd, schedule-updates, dce, plan-memory)\n"
         "  --passes none           print the programs as derived, unoptimised\n"
+        "  --data-parallel         also the split steps that mpirun trains with\n"
+        "                          (train_grads, apply_updates; docs/parallel.md)\n"
         "  --stats                 kernels, passes over activation memory outside the\n"
         "                          dense products, and planned peak memory, before and after\n"
         "  --set PATH=VALUE        override a setting of the spec\n",

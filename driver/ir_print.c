@@ -40,6 +40,10 @@ int ir_option_take(IrOptions *o, int argc, char *const *argv, int *i, FILE *err)
     o->stats = 1;
     return 1;
   }
+  if (strcmp(arg, "--data-parallel") == 0) { /* also the split steps (split-updates) */
+    o->passes.data_parallel = 1;
+    return 1;
+  }
   if (strcmp(arg, "--program") == 0)
     return (o->program = value_of(argc, argv, i, err)) ? 1 : -1;
   if (strcmp(arg, "--after") == 0)

@@ -339,6 +339,7 @@ void pass_schedule_updates(Module *m, Program *p);
 #define SPARSE_CLASS_ROWS {1, 10, 32} /* the last class: any larger batch */
 extern const double sparse_forward_max_density[SPARSE_CLASSES];  /* sparse_matmul */
 extern const double sparse_backward_max_density[SPARSE_CLASSES]; /* sparse_backward_sgd */
+extern const double sparse_update_max_density[SPARSE_CLASSES];   /* ... without da */
 void pass_sparse_products(Module *m, Program *p, double threshold);
 
 /* prune_dead.c: static pruning for deployment. The spec's module built

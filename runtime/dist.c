@@ -222,8 +222,8 @@ void sr_dist_print_stats(const SrDist *d, FILE *out) {
   double per_step = s->bytes / (double)s->steps;
   fprintf(out,
           "data parallel: %d ranks, %ld gradient exchanges (%ld sparse), %.3f MB per exchange "
-          "(dense: %.3f MB), %.2f s exchanging\n",
+          "(dense: %.3f MB), %.2f s exchanging (%.2f s in MPI_Allreduce)\n",
           d->size, s->steps, s->sparse_steps, per_step / 1e6, s->dense_bytes / (double)s->steps / 1e6,
-          s->seconds);
+          s->seconds, s->wait_seconds);
   fflush(out);
 }

@@ -90,7 +90,9 @@ typedef struct SrDistStats {
   long sparse_steps;   /* of which sent only touched rows */
   double bytes;        /* allreduce payload, summed over steps (one rank's send buffer) */
   double dense_bytes;  /* what dense exchanges would have sent */
-  double seconds;      /* in the exchange (packing, allreduce, unpacking) */
+  double seconds;      /* in the exchange (scanning, packing, allreduce, unpacking) */
+  double wait_seconds; /* of which inside the allreduces: the transfer, and waiting for
+                          the slowest rank to arrive */
 } SrDistStats;
 
 void sr_dist_stats(const SrDist *d, SrDistStats *out);

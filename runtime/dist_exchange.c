@@ -86,7 +86,9 @@ static size_t exchange_mask(SrDist *d, const SrState *st, const SrSplitStep *s, 
       *mask++ = !idle && row_touched(g.data + (size_t)i * g.cols, g.cols);
   }
   size_t nmask = (size_t)(mask - d->mask);
+  double t0 = sr_now();
   sr_net_max_bytes(d, d->mask, nmask);
+  d->stats.wait_seconds += sr_now() - t0;
   size_t floats = 0;
   mask = d->mask;
   for (int k = 0; k < s->count; k++) {
@@ -160,7 +162,9 @@ int sr_dist_exchange(SrDist *d, SrState *st, const SrSplitStep *s, double weight
   }
   size_t n = pack(d->buf, st, s, mask, (float)weight, idle);
   d->buf[n++] = idle ? 0 : (float)weight * *loss;
+  double t1 = sr_now();
   sr_net_sum_floats(d, d->buf, n);
+  d->stats.wait_seconds += sr_now() - t1;
   unpack(d->buf, st, s, mask);
   *loss = d->buf[n - 1];
   d->stats.steps++;

@@ -108,10 +108,16 @@ run_job() {
   say "start $name"
   status=0
   # shellcheck disable=SC2086
-  "$SPARSEC" run $args --set "output.metrics=\"$out/$name.csv\"" >"$out/$name.log" 2>&1 ||
+  "$SPARSEC" run --prune-dead $args --set "output.metrics=\"$out/$name.csv\"" >"$out/$name.log" 2>&1 ||
     status=$?
   end=$(date +%s)
-  echo "$status $((end - start))" >"$out/$name.status"
+  # CPU seconds of the run (this shell's children): unlike the wall time,
+  # they do not grow when other programs share the cores. `times` must run
+  # in this shell, not in a pipe's subshell, to see them.
+  times >"$out/$name.times"
+  cpu=$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += 60 * a[1] + a[2] }
+                       printf "%.0f", t }' "$out/$name.times")
+  echo "$status $((end - start)) $cpu" >"$out/$name.status"
   if [ "$status" -eq 0 ]; then
     say "done  $name ($(duration $((end - start)))): $(grep '^test error' "$out/$name.log" || true)"
   else
@@ -128,10 +134,12 @@ fi
 # ---- summaries ---------------------------------------------------------------
 
 # One tab-separated line for experiment $1 from its metrics CSV and log:
-#   lr best_epoch epochs_run valid% test% h1% h2% h3% mean% seconds pretrain
+#   lr best_epoch epochs_run valid% test% h1% h2% h3% mean% dead wall/cpu pretrain
+# (wall/cpu: wall and CPU seconds of the whole run, e.g. 812/640)
 # The kept model is the row with the lowest validation error (ties: the first,
 # as sparsec keeps it). Sparsity is of the kept model on the test set (the
-# log's last lines); pretrain is "layer:first>last:ok|one|bad:seconds:epochs;..."
+# log's last lines); dead is the dead units per hidden layer on the training
+# set ("h1 0, h2 3, h3 0", from --prune-dead); pretrain is "layer:first>last:ok|one|bad:seconds:epochs;..."
 # where ok means every epoch's cost was finite and not above the one before,
 # one that there was a single epoch (nothing to compare).
 summarize() {
@@ -147,7 +155,7 @@ summarize() {
       }
     }
     END {
-      lr = ""; zeros = "-\t-\t-\t-"; pre = ""
+      lr = ""; zeros = "-\t-\t-\t-"; pre = ""; dead = "-"
       while ((getline line < logfile) > 0) {
         if (line ~ /^sweep: kept lr /) { split(line, a, " "); lr = a[4] }
         else if (lr == "" && line ~ /, lr [^,]*, compiled/) { sub(/.*, lr /, "", line); sub(/,.*/, "", line); single = line }
@@ -155,6 +163,8 @@ summarize() {
           sub(/^[^:]*: */, "", line); gsub(/%/, "", line); gsub(/;/, "", line)
           n = split(line, z, " "); zeros = ""
           for (i = 2; i <= n; i += 2) zeros = zeros (zeros == "" ? "" : "\t") z[i]
+        } else if (line ~ /^dead units \(zero on all/) {
+          dead = line; sub(/^[^:]*: */, "", dead); sub(/;.*/, "", dead)
         } else if (line ~ /^pretrain [^ ]+ +epoch/) {
           split(line, p, " "); layer = p[2]; cost = p[6]; secs = p[7]
           if (!(layer in first)) { order[++nl] = layer; first[layer] = cost; ok[layer] = 1 }
@@ -171,25 +181,26 @@ summarize() {
                           ok[l] ? (nep[l] > 1 ? "ok" : "one") : "bad", psecs[l], nep[l])
       }
       getline st < statusfile; split(st, s, " ")
-      if (best_epoch == "" || s[1] != 0) { printf "failed\t-\t-\t-\t-\t-\t-\t-\t-\t%s\t%s\n", s[2], pre == "" ? "-" : pre; exit }
-      printf "%s\t%d\t%d\t%.2f\t%.2f\t%s\t%s\t%s\n", lr, best_epoch, epochs[best_run],
-             100 * best_valid, 100 * best_test, zeros, s[2], pre == "" ? "-" : pre
-    }' "$OUT/$name.csv" 2>/dev/null || printf 'failed\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\n'
+      secs = s[2] "/" (s[3] == "" ? "?" : s[3])
+      if (best_epoch == "" || s[1] != 0) { printf "failed\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%s\t%s\n", secs, pre == "" ? "-" : pre; exit }
+      printf "%s\t%d\t%d\t%.2f\t%.2f\t%s\t%s\t%s\t%s\n", lr, best_epoch, epochs[best_run],
+             100 * best_valid, 100 * best_test, zeros, dead, secs, pre == "" ? "-" : pre
+    }' "$OUT/$name.csv" 2>/dev/null || printf 'failed\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\n'
 }
 
 # The results table of data set $1 (rows of $OUT/summary.tsv).
 results_table() {
-  echo "| experiment | pretraining | lr | best epoch / run | test error | valid error | sparsity mean | h1 | h2 | h3 | time | PyTorch, same protocol | paper, MNIST 60k |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| experiment | pretraining | lr | best epoch / run | test error | valid error | sparsity mean | h1 | h2 | h3 | dead units | time: wall / CPU | PyTorch, same protocol | paper, MNIST 60k |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   awk -F '\t' -v data="$1" '$2 == data' "$OUT/summary.tsv" |
-  while IFS="$(printf '\t')" read -r name data act pre lr best ran valid test h1 h2 h3 mean secs pretrain; do
+  while IFS="$(printf '\t')" read -r name data act pre lr best ran valid test h1 h2 h3 mean dead secs pretrain; do
     torch=-
     [ "$pre" = no ] && torch=$(pytorch_error "$data" "$act")
-    t=-; [ "$secs" = - ] || t=$(duration "$secs")
+    t=$(echo "$secs" | awk -F/ '{ printf "%d:%02d / %d:%02d", $1 / 60, $1 % 60, $2 / 60, $2 % 60 }')
     if [ "$lr" = failed ]; then
-      echo "| $name | $pre | failed: see $OUT/$name.log | | | | | | | | $t | $torch | $(paper_error "$act" "$pre") |"
+      echo "| $name | $pre | failed: see $OUT/$name.log | | | | | | | | | $t | $torch | $(paper_error "$act" "$pre") |"
     else
-      echo "| $name | $pre | $lr | $best / $ran | **$test%** | $valid% | $mean% | $h1% | $h2% | $h3% | $t | $torch | $(paper_error "$act" "$pre") |"
+      echo "| $name | $pre | $lr | $best / $ran | **$test%** | $valid% | $mean% | $h1% | $h2% | $h3% | $dead | $t | $torch | $(paper_error "$act" "$pre") |"
     fi
   done
 }
@@ -198,7 +209,7 @@ pretrain_table() {
   echo "| experiment | layer: reconstruction cost, first -> last epoch (epochs, seconds) | finite and decreasing |"
   echo "| --- | --- | --- |"
   awk -F '\t' '$4 == "yes"' "$OUT/summary.tsv" |
-  while IFS="$(printf '\t')" read -r name data act pre lr best ran valid test h1 h2 h3 mean secs pretrain; do
+  while IFS="$(printf '\t')" read -r name data act pre lr best ran valid test h1 h2 h3 mean dead secs pretrain; do
     echo "$pretrain" | awk -F ';' -v name="$name" '{
       all = "yes"; cells = ""
       for (i = 1; i <= NF; i++) {
@@ -214,12 +225,36 @@ pretrain_table() {
 }
 
 sweep_table() {
-  echo "| L1 coefficient | test error | valid error | sparsity mean | h1 | h2 | h3 |"
-  echo "| --- | --- | --- | --- | --- | --- | --- |"
+  echo "| L1 coefficient | test error | valid error | sparsity mean | h1 | h2 | h3 | dead units |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
   for l1 in $SWEEP_L1; do
     summarize "sweep_l1_$l1" | awk -F '\t' -v l1="$l1" '
-      $1 == "failed" { printf "| %s | failed | | | | | |\n", l1; next }
-      { printf "| %s | %s%% | %s%% | %s%% | %s%% | %s%% | %s%% |\n", l1, $5, $4, $9, $6, $7, $8 }'
+      $1 == "failed" { printf "| %s | failed | | | | | | |\n", l1; next }
+      { printf "| %s | %s%% | %s%% | %s%% | %s%% | %s%% | %s%% | %s |\n", l1, $5, $4, $9, $6, $7, $8, $10 }'
+  done
+}
+
+# The training schedule of each experiment, read from its spec (one
+# "key = value" a line, as examples/paper/ writes them).
+schedules() {
+  echo "| experiment | learning rates | epochs (early stopping) | momentum | pretraining per layer |"
+  echo "| --- | --- | --- | --- | --- |"
+  echo "$EXPERIMENTS" | awk 'NF { print $1 }' | while read -r name; do
+    awk -v name="$name" '
+      $2 == "{" { block = $1 }
+      $1 == "}" { block = "" }
+      { sub(/ *#.*/, "") }
+      block == "train" && $1 == "lr" { sub(/^ *lr *(in|=) */, ""); lr = $0 }
+      block == "train" && $1 == "epochs" { epochs = $3 }
+      block == "train" && $1 == "patience" { patience = $3 }
+      block == "train" && $1 == "momentum" { momentum = $3 }
+      block == "pretrain" && $1 == "epochs" { pepochs = $3 }
+      block == "pretrain" && $1 == "lr" { plr = $3 }
+      END {
+        printf "| %s | %s | %s%s | %s | %s |\n", name, lr, epochs,
+               patience ? " (patience " patience ")" : "", momentum == "" ? 0 : momentum,
+               pepochs == "" ? "-" : pepochs " epochs, lr " (plr == "" ? 0.01 : plr)
+      }' "examples/paper/$name.spn"
   done
 }
 
@@ -229,7 +264,7 @@ targets() {
     function verdict(ok) { return ok ? "met" : "**not met**" }
     $1 == "fashion_relu" { fr = $9; fs = $13 }
     $1 == "mnist10k_relu" { mr = $9; ms = $13 }
-    $4 == "yes" { npre++; if ($15 == "-" || $15 ~ /:bad:/) badpre = badpre " " $1; if ($15 ~ /:one:/) one = 1 }
+    $4 == "yes" { npre++; if ($16 == "-" || $16 ~ /:bad:/) badpre = badpre " " $1; if ($16 ~ /:one:/) one = 1 }
     END {
       printf "| target | this run | verdict |\n| --- | --- | --- |\n"
       printf "| relu, no pretraining, Fashion-MNIST: test error <= 11%% | %s%% | %s |\n", fr, verdict(fr != "-" && fr != "" && fr + 0 <= 11)
@@ -244,7 +279,7 @@ targets() {
 # Writes the results (Markdown and SVG) from the logs and metrics in $OUT and
 # the facts about the run kept in $OUT/run.info.
 report() {
-  when='?' commit='?' binary='?' cores='?' cpu='?' load='?' total='?' elapsed=0
+  when='?' commit='?' binary='?' cores='?' cpu='?' load='?' total='?' elapsed=0 cpu_total=0
   # shellcheck disable=SC1091
   . "$OUT/run.info"
   echo "$EXPERIMENTS" | awk 'NF { print $1 "\t" $2 "\t" $3 "\t" $4 }' |
@@ -273,7 +308,9 @@ report() {
 Made by \`$COMMAND\` ($MODE run), started $when, commit $commit
 (\`sparsec\`: \`$binary\`): $total runs of \`sparsec run\`, $JOBS at a time, in
 $(duration "$elapsed") (wall) on $cores cores ($cpu; load average before the
-run: $load). Logs and per-epoch metrics: \`$(echo "$OUT" | sed "s|^$ROOT/||")/\`.
+run: $load). CPU time of all runs: $(duration "$cpu_total"), so about
+$(duration $((cpu_total / JOBS))) of wall time on $JOBS otherwise idle cores. Logs and per-epoch
+metrics: \`$(echo "$OUT" | sed "s|^$ROOT/||")/\`.
 EOF
     if [ "$MODE" = quick ]; then
       cat <<EOF
@@ -295,8 +332,10 @@ each run picked from the spec's \`lr in {...}\` by validation error, and the
 epoch with the lowest validation error kept (its test error is reported).
 Pretraining: greedy, one denoising autoencoder per hidden layer, masking
 noise 0.25, tied weights, softplus reconstruction with quadratic cost for
-relu and softplus codes, linear for tanh, then fine-tuning as above. The
-schedules (epochs, early stopping) are in each spec's \`train\` block.
+relu and softplus codes, linear for tanh, then fine-tuning as above. No
+momentum. The schedules, from the specs (\`--quick\` shortens them):
+
+$(schedules)
 
 - Fashion-MNIST: 50,000 train, the last 10,000 training images for
   validation, the 10,000 test images.
@@ -305,10 +344,13 @@ schedules (epochs, early stopping) are in each spec's \`train\` block.
   (\`scripts/get-data.sh\`). The paper used the full MNIST (60,000 + 10,000):
   its numbers are beside ours for scale, not as a like-for-like comparison.
 - sparsity: the fraction of hidden activations that are exactly 0, on the
-  test set, for the kept model; dead units are not reported because
-  \`sparsec run\` does not measure them.
-- time: wall time of the whole \`sparsec run\` (compilation, pretraining,
-  every learning rate of the sweep, evaluation), one core.
+  test set, for the kept model.
+- dead units: hidden units that are 0 on every training example, per layer,
+  for the kept model (\`sparsec run --prune-dead\`).
+- time: wall and CPU time (m:ss) of the whole \`sparsec run\` (compilation,
+  pretraining, every learning rate of the sweep, evaluation), one core each;
+  the wall time grows when other programs share the cores, the CPU time
+  does not.
 
 ## Fashion-MNIST
 
@@ -388,7 +430,8 @@ mnist=$(echo "$names" | grep -v '^fashion')
 printf '%s\n' $fashion $sweep_names $mnist |
   xargs -P "$JOBS" -n 1 sh "$ROOT/scripts/reproduce.sh" --job "$OUT" "$MODE"
 elapsed=$(($(date +%s) - start))
-say "all runs finished in $(duration $elapsed)"
+cpu_total=$(cat "$OUT"/*.status | awk '{ t += $3 } END { print t + 0 }')
+say "all runs finished in $(duration $elapsed) (wall); CPU time $(duration "$cpu_total")"
 
 # What the report says about the run; report() sources it.
 cat >"$OUT/run.info" <<INFO
@@ -401,6 +444,7 @@ when='$(date -u -d "@$start" '+%Y-%m-%d %H:%M UTC')'
 commit='$commit'
 binary='$SPARSEC'
 cores='$(nproc)'
+cpu_total='$cpu_total'
 cpu='$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo "?")'
 INFO
 report

@@ -4,6 +4,8 @@
  * rank (sr_dist_single) against the plain path. With one rank the two must
  * agree to float rounding: the mpirun suite (test_mpi.c) builds on that. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "dist_internal.h"
 #include "support.h"
@@ -126,9 +128,13 @@ static void expect_same_params(const SrState *a, const SrState *b, double tol) {
   }
 }
 
-/* Inputs in [0, 1) with most columns zero on every example, as pixels at
- * the border of an image: the sparse exchange then has rows to skip. */
-static void random_data(SrDataset *ds, int n, int dim, int classes, uint64_t seed) {
+/* Inputs in [0, 1) in the first half of the columns, the rest zero on
+ * every example, as pixels at the border of an image: the sparse exchange
+ * then has rows to skip. With `sparse`, each of those is non-zero with
+ * probability 1/10 only, so that the sparse products (passes/
+ * sparse_products.c) take their sparse kernels in train_grads too. */
+static void random_data_with(SrDataset *ds, int n, int dim, int classes, uint64_t seed,
+                             int sparse) {
   SrRng rng;
   sr_rng_seed(&rng, seed);
   ds->n = n;
@@ -138,9 +144,14 @@ static void random_data(SrDataset *ds, int n, int dim, int classes, uint64_t see
   ds->owns = 1;
   for (int i = 0; i < n; i++) {
     for (int j = 0; j < dim / 2; j++)
-      ds->x[(size_t)i * dim + j] = (float)sr_rng_uniform(&rng);
+      if (!sparse || sr_rng_below(&rng, 10) == 0)
+        ds->x[(size_t)i * dim + j] = (float)sr_rng_uniform(&rng);
     ds->y[i] = (int32_t)sr_rng_below(&rng, (uint32_t)classes);
   }
+}
+
+static void random_data(SrDataset *ds, int n, int dim, int classes, uint64_t seed) {
+  random_data_with(ds, n, dim, classes, seed, 0);
 }
 
 static void check_step_equals_fused(const NetOptions *o) {
@@ -187,15 +198,16 @@ Test(split_step, equals_the_fused_step) {
 
 /* sr_fit with a job of one rank against sr_fit alone: same shuffle, same
  * minibatches, the split step instead of the fused one. */
-static void fit_both_ways(SrExchange exchange, SrDistStats *stats) {
+static void fit_both_ways(SrExchange exchange, int sparse, SrDistStats *stats) {
   NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .l1 = 0.001, .momentum = 0.5, .l2 = 0.001};
   const int w[] = {16, 16, 3};
-  Spec *s = test_spec_with(10, w, 3, &o, 0.05);
+  int dim = sparse ? 80 : 10;
+  Spec *s = test_spec_with(dim, w, 3, &o, 0.05);
   Compiled c;
   compile(&c, s);
   SrDataset train = {0}, valid = {0};
-  random_data(&train, 203, 10, 3, 1); /* 203: the last minibatch is short */
-  random_data(&valid, 50, 10, 3, 2);
+  random_data_with(&train, 203, dim, 3, 1, sparse); /* 203: the last minibatch is short */
+  random_data_with(&valid, 50, dim, 3, 2, sparse);
   SrState plain, dist;
   SrError err;
   cr_assert_eq(sr_state_init(&plain, &c.p.model, c.p.max_rows, 3, &err), 0);
@@ -222,7 +234,7 @@ static void fit_both_ways(SrExchange exchange, SrDistStats *stats) {
 
 Test(dist_fit, one_rank_equals_plain_fit_dense) {
   SrDistStats st;
-  fit_both_ways(SR_EXCHANGE_DENSE, &st);
+  fit_both_ways(SR_EXCHANGE_DENSE, 0, &st);
   cr_expect_eq(st.steps, 3 * 26);
   cr_expect_eq(st.sparse_steps, 0);
   cr_expect_float_eq(st.bytes, st.dense_bytes, 0.5);
@@ -230,11 +242,19 @@ Test(dist_fit, one_rank_equals_plain_fit_dense) {
 
 Test(dist_fit, one_rank_equals_plain_fit_sparse) {
   SrDistStats st;
-  fit_both_ways(SR_EXCHANGE_SPARSE, &st);
+  fit_both_ways(SR_EXCHANGE_SPARSE, 0, &st);
   cr_expect_eq(st.sparse_steps, st.steps);
   /* half the inputs are always zero: their rows of the first weight
    * gradient never travel, whatever the mask costs */
   cr_expect_lt(st.bytes, st.dense_bytes);
+}
+
+/* Sparse inputs: the products of both steps may take sparse kernels; the
+ * split step's gradients must still be whole (zero where untouched). */
+Test(dist_fit, one_rank_equals_plain_fit_on_sparse_inputs) {
+  SrDistStats st;
+  fit_both_ways(SR_EXCHANGE_SPARSE, 1, &st);
+  cr_expect_lt(st.bytes, 0.8 * st.dense_bytes);
 }
 
 Test(dist_fit, one_rank_pretraining_equals_plain) {
@@ -325,4 +345,31 @@ Test(dist, checksum_sees_one_flipped_bit) {
   sr_state_free(&b);
   compiled_free(&c);
   test_spec_free(s);
+}
+
+/* `sparsec ir --data-parallel` shows the split steps after the others. */
+Test(split_updates, printed_by_ir_data_parallel) {
+  char path[] = "/tmp/sparsec-split-XXXXXX.spn";
+  int fd = mkstemps(path, 4);
+  cr_assert_geq(fd, 0);
+  const char *spec = "model {\n  input = 4\n  layer h1 = dense(8, relu, l2 = 0.01)\n"
+                     "  layer out = dense(2, softmax)\n  loss = nll\n}\n"
+                     "train { lr = 0.1  batch = 4  epochs = 1 }\n"
+                     "data { train = idx(\"a\", \"b\")  test = idx(\"c\", \"d\") }\n";
+  cr_assert_eq(write(fd, spec, strlen(spec)), (ssize_t)strlen(spec));
+  close(fd);
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "%s ir --data-parallel %s", SPARSEC_BINARY, path);
+  FILE *p = popen(cmd, "r");
+  cr_assert_not_null(p);
+  static char out[1 << 16];
+  size_t n = fread(out, 1, sizeof out - 1, p);
+  out[n] = 0;
+  cr_expect_eq(pclose(p), 0, "%s", out);
+  unlink(path);
+  const char *grads = strstr(out, "program train_grads(n) {");
+  const char *apply = strstr(out, "program apply_updates(n) {");
+  cr_assert(grads && apply && grads < apply, "%s", out);
+  cr_expect(strstr(apply, "l2_grad h1.w, lambda=0.01") != NULL, "%s", out);
+  cr_expect(strstr(apply, "sgd_update h1.w") != NULL, "%s", out);
 }

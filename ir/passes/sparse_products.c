@@ -140,17 +140,22 @@ static int input_gradient(const Program *p, int u, int w, int a, int dz) {
 /* z = matmul a, w -> sparse_matmul. Returns the index of the last op looked
  * at (it moves down when the active list is inserted before it), -1 if the
  * op stays. */
-/* The measured crossovers (bench --calibrate: one 1000 x 1000 layer, 1 and
- * 2 threads, the lower of the two), for batches of 1, <= 10, <= 32, more:
- * see bench/README.md. The fused backward wins to higher densities than the
- * forward product: it replaces two dense products and their passes over w,
- * and its dots are sampled by the mask. A density of 1 means always. */
+/* From the measured crossovers (bench --calibrate: one 1000 x 1000 layer,
+ * 1 and 2 threads), for batches of 1, <= 10, <= 32, more: the largest
+ * density at which the sparse variant was at least about 10% faster on
+ * both (bench/calibration.txt, bench/README.md). The fused backward wins to
+ * higher densities than the forward product: it replaces two dense
+ * products and their passes over w, and its dots are sampled by the mask;
+ * the update alone (the first layer) replaces one. A density of 1 means
+ * always. */
 const double sparse_forward_max_density[SPARSE_CLASSES] = {1.0, 0.7, 0.3, 0.25};
-const double sparse_backward_max_density[SPARSE_CLASSES] = {1.0, 1.0, 0.7, 0.5};
+const double sparse_backward_max_density[SPARSE_CLASSES] = {1.0, 1.0, 1.0, 0.6};
+const double sparse_update_max_density[SPARSE_CLASSES] = {1.0, 0.4, 0.3, 0.25};
 
 static void set_max_density(Op *op, double threshold) {
   const double *defaults = op->kind == OP_SPARSE_MATMUL ? sparse_forward_max_density
-                                                        : sparse_backward_max_density;
+                           : op->out[0] >= 0            ? sparse_backward_max_density
+                                                        : sparse_update_max_density;
   for (int c = 0; c < SPARSE_CLASSES; c++)
     op->max_density[c] = threshold != 0 ? threshold : defaults[c];
 }
@@ -185,15 +190,15 @@ static int sparsify_backward(Module *m, Program *p, int u, double threshold) {
   int list = active_units(m, p, a, &inserted)->out[0];
   u += inserted;
   Op fused = {.kind = OP_SPARSE_BACKWARD_SGD, .nin = 4, .nout = 1, .coef = lr};
-  set_max_density(&fused, threshold);
   fused.in[0] = w;
   fused.in[1] = a;
   fused.in[2] = dz;
   fused.in[3] = list;
   fused.out[0] = -1;
   int d = input_gradient(p, u, w, a, dz);
+  fused.out[0] = d >= 0 ? p->ops[d].out[0] : -1;
+  set_max_density(&fused, threshold);
   if (d >= 0) {
-    fused.out[0] = p->ops[d].out[0];
     p->ops[d] = fused;
     program_remove_op(p, u);
     return u - 1;
