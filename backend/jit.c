@@ -40,20 +40,6 @@ static int report(LLVMErrorRef e, const char *what, char *err, int errlen) {
   return -1;
 }
 
-static int optimise(LLVMModuleRef mod, LLVMTargetMachineRef tm, char *err, int errlen) {
-  char *msg = NULL;
-  if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
-    snprintf(err, errlen, "internal error: generated LLVM IR is invalid: %s", msg);
-    LLVMDisposeMessage(msg);
-    return -1;
-  }
-  LLVMDisposeMessage(msg);
-  LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
-  LLVMErrorRef e = LLVMRunPasses(mod, "default<O2>", tm, opts);
-  LLVMDisposePassBuilderOptions(opts);
-  return e ? report(e, "optimising", err, errlen) : 0;
-}
-
 typedef struct HostSymbol {
   const char *name;
   void *address;
@@ -136,7 +122,7 @@ static int add_programs(Jit *jit, const Module *m, char *err, int errlen) {
   int rc = tm ? 0 : -1;
   if (rc == 0) {
     target_prepare_module(mod, tm);
-    rc = optimise(mod, tm, err, errlen);
+    rc = target_optimise_module(mod, tm, err, errlen);
     LLVMDisposeTargetMachine(tm);
   }
   jit->times.codegen_ms = t1 - t0;
