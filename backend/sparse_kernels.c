@@ -171,17 +171,18 @@ static RowList row_list_alloc(Gen *g) {
   return rl;
 }
 
-/* rl = the rows i with a[i,k] != 0, and a[i,k]; `n` is an i64 counter slot */
+/* rl = the rows i with a[i,k] != 0, and a[i,k]; `n` is an i64 counter slot.
+ * Branch-free, as emit_row_lists: each row is stored at the next free place,
+ * which advances only for a nonzero. */
 static void gather_rows(Gen *g, RowList *rl, LLVMValueRef n, int a, LLVMValueRef K, LLVMValueRef k) {
   LLVMBuildStore(g->b, const_i64(g, 0), n);
   Loop i = loop_begin(g, rows_of(g, a), "gather");
   LLVMValueRef s = load_f32(g, a, add(g, mul(g, i.i, K), k));
-  LLVMBasicBlockRef after = if_begin(g, LLVMBuildFCmp(g->b, LLVMRealUNE, s, const_f32(g, 0), ""), "gather.keep");
+  LLVMValueRef nz = LLVMBuildFCmp(g->b, LLVMRealUNE, s, const_f32(g, 0), "");
   LLVMValueRef at = LLVMBuildLoad2(g->b, g->i64, n, "");
   LLVMBuildStore(g->b, i.i, LLVMBuildInBoundsGEP2(g->b, g->i64, rl->index, &at, 1, ""));
   sstore(g, rl->value, at, s);
-  LLVMBuildStore(g->b, add(g, at, const_i64(g, 1)), n);
-  if_end(g, after);
+  LLVMBuildStore(g->b, add(g, at, LLVMBuildZExt(g->b, nz, g->i64, "")), n);
   loop_end(g, &i);
   rl->count = LLVMBuildLoad2(g->b, g->i64, n, "rows");
 }
