@@ -56,8 +56,6 @@ typedef struct Repl {
 int repl_run_command(Repl *r, const ReplLine *l);
 /* The commands' names, NULL-terminated. */
 const char *const *repl_command_names(void);
-/* The closest of `known` to `name` if it looks like a typo, else NULL. */
-const char *closest_name(const char *name, const char *const *known);
 
 /* ---- repl_complete.c ----------------------------------------------------------- */
 

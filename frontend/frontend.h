@@ -285,6 +285,10 @@ Spec *spec_load(const char *path, FILE *out);
 Spec *spec_load_string(const char *name, const char *text, FILE *out);
 void spec_free(Spec *spec);
 
+/* suggest.c: the known name `name` is most likely a typo of (at most two
+ * edits away), or NULL: what every "did you mean" uses. */
+const char *closest_name(const char *name, const char *const *known);
+
 const char *activation_name(Activation a);
 const char *loss_name(Loss l);
 const char *noise_name(NoiseKind n);

@@ -37,8 +37,8 @@ static int edit_distance(const char *a, const char *b) {
 }
 
 /* The closest name at most two edits away, and not a complete rewrite of a
- * very short name ("x" is not a typo of "lr"). */
-void diag_suggest(Diag *d, Loc loc, const char *name, const char *const *known) {
+ * very short name ("x" is not a typo of "lr"); NULL if none. */
+const char *closest_name(const char *name, const char *const *known) {
   const char *best = NULL;
   int best_distance = 3;
   for (; *known; known++) {
@@ -48,6 +48,11 @@ void diag_suggest(Diag *d, Loc loc, const char *name, const char *const *known) 
       best_distance = distance;
     }
   }
+  return best;
+}
+
+void diag_suggest(Diag *d, Loc loc, const char *name, const char *const *known) {
+  const char *best = closest_name(name, known);
   if (best)
     diag_note(d, loc, "did you mean '%s'?", best);
 }

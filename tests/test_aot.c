@@ -15,7 +15,8 @@
 
 #include "sparsert.h"
 
-static char dir[64];
+#include "workdir.h"
+
 
 static void make_dir(void) {
   strcpy(dir, "/tmp/sparsec-aot-XXXXXX");
@@ -30,26 +31,7 @@ static void remove_dir(void) {
 
 /* ---- data and files ------------------------------------------------------------ */
 
-static void put_be32(FILE *f, uint32_t v) {
-  uint8_t b[4] = {v >> 24, v >> 16, v >> 8, v};
-  fwrite(b, 1, 4, f);
-}
 
-static void write_idx(const char *name, const uint8_t *data, int ndim, const int *dims) {
-  char path[256];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "wb");
-  cr_assert_not_null(f);
-  uint8_t magic[4] = {0, 0, 8, (uint8_t)ndim};
-  fwrite(magic, 1, 4, f);
-  size_t count = 1;
-  for (int i = 0; i < ndim; i++) {
-    put_be32(f, (uint32_t)dims[i]);
-    count *= (size_t)dims[i];
-  }
-  fwrite(data, 1, count, f);
-  fclose(f);
-}
 
 /* Three classes, centres far apart in the first two of 16 features; the
  * labels are kept in `labels` if not NULL. */
@@ -77,14 +59,6 @@ static void write_blobs(const char *prefix, int n, uint64_t seed, uint8_t *label
   free(y);
 }
 
-static void write_file(const char *name, const char *text) {
-  char path[256];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "w");
-  cr_assert_not_null(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 static char *read_file(const char *name, size_t *size) {
   char path[256];

@@ -19,10 +19,11 @@
 #include "sparsert.h"
 #include "support.h"
 
+#include "workdir.h"
+
 /* Every mpirun here runs under this many seconds, or fails the test. */
 #define JOB_TIMEOUT 60
 
-static char dir[64];
 
 static void make_dir(void) {
   strcpy(dir, "/tmp/sparsec-mpi-XXXXXX");
@@ -50,26 +51,7 @@ static void setup(void) {
 
 /* ---- data and specs ---------------------------------------------------------- */
 
-static void put_be32(FILE *f, uint32_t v) {
-  uint8_t b[4] = {v >> 24, v >> 16, v >> 8, v};
-  fwrite(b, 1, 4, f);
-}
 
-static void write_idx(const char *name, const uint8_t *data, int ndim, const int *dims) {
-  char path[256];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "wb");
-  cr_assert_not_null(f);
-  uint8_t magic[4] = {0, 0, 8, (uint8_t)ndim};
-  fwrite(magic, 1, 4, f);
-  size_t count = 1;
-  for (int i = 0; i < ndim; i++) {
-    put_be32(f, (uint32_t)dims[i]);
-    count *= (size_t)dims[i];
-  }
-  fwrite(data, 1, count, f);
-  fclose(f);
-}
 
 static void write_data(const char *prefix, int n, uint64_t seed) {
   enum { D = 16 };
@@ -95,14 +77,6 @@ static void write_data(const char *prefix, int n, uint64_t seed) {
   free(y);
 }
 
-static void write_file(const char *name, const char *text) {
-  char path[256];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "w");
-  cr_assert_not_null(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 /* Momentum, L1 and L2, a pretraining stage whose noise is off (Gaussian
  * with sigma 0: noise is drawn per rank, so only noiseless pretraining
