@@ -211,3 +211,52 @@ Test(driver, sweep_keeps_the_best_and_writes_outputs, .init = make_dir, .fini = 
   cr_assert_not_null(f, "the checkpoint exists");
   fclose(f);
 }
+
+/* The epoch lines of `out` for run `tag` ("lr=0.03  epoch ..."), without the
+ * tag and the time at the end of each line. */
+static char *epoch_lines(const char *out, const char *tag) {
+  char *lines = calloc(1, strlen(out) + 1);
+  for (const char *p = out; (p = strstr(p, "epoch   ")); p++) {
+    const char *start = p, *end = strchr(p, '\n');
+    size_t taglen = strlen(tag);
+    if (taglen > 0 && (start - out < (long)taglen + 2 || strncmp(start - taglen - 2, tag, taglen)))
+      continue;
+    if (strstr(start, "loss") > end) /* a pretraining line */
+      continue;
+    const char *last_percent = start;
+    for (const char *q = start; q < end; q++)
+      if (*q == '%')
+        last_percent = q;
+    strncat(lines, start, (size_t)(last_percent - start + 1));
+    strcat(lines, "\n");
+  }
+  return lines;
+}
+
+/* Pretraining does not depend on the supervised lr: a sweep pretrains once and
+ * its second lr fine-tunes exactly as a run of that lr alone does. */
+Test(driver, sweep_pretrains_once, .init = make_dir, .fini = remove_dir) {
+  write_blobs("train", 600, 1);
+  write_blobs("test", 200, 2);
+  char *spec = malloc(strlen(blob_spec) + 256);
+  strcpy(spec, blob_spec);
+  strcat(spec, "pretrain { layers = {h1, h2}  epochs = 2  lr = 0.01  batch = 8 }\n");
+  write_file("pre.spn", spec);
+  free(spec);
+  char *sweep, *alone;
+  cr_assert_eq(run("run pre.spn --set 'train.lr={0.1,0.03}'", &sweep), 0, "%s", sweep);
+  cr_assert_eq(run("run pre.spn --set train.lr=0.03", &alone), 0, "%s", alone);
+  int stages = 0;
+  for (const char *p = sweep; (p = strstr(p, "pretrain h")); p++)
+    stages++;
+  cr_expect_eq(stages, 4, "2 layers x 2 epochs, once: %s", sweep);
+  cr_expect(strstr(sweep, "pretraining: the encoders of the first learning rate's pretraining"),
+            "%s", sweep);
+  char *a = epoch_lines(sweep, "lr=0.03"), *b = epoch_lines(alone, "");
+  cr_expect(strlen(b) > 0, "%s", alone);
+  cr_expect_str_eq(a, b);
+  free(a);
+  free(b);
+  free(sweep);
+  free(alone);
+}
