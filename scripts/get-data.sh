@@ -30,7 +30,8 @@ apt_install() {
   fi
   say "installing: $*"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@"
+  # env, not a plain assignment: sudo would drop the variable
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
 }
 
 # ---- Fashion-MNIST ----------------------------------------------------------
@@ -84,7 +85,7 @@ fetch_mnist_tarball() {
   if [ -z "$url" ] || [ -z "$sha1" ]; then
     die "$REGISTRY: no tarball or shasum in the answer"
   fi
-  say "downloading $url"
+  say "downloading mnist $(json_field version "$meta"): $url"
   curl -fsSL --retry 3 -o "$1" "$url" || die "cannot download $url"
   got=$(sha1sum "$1" | cut -d' ' -f1)
   [ "$got" = "$sha1" ] || die "$url: sha1 $got, the registry says $sha1"
