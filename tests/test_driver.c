@@ -260,3 +260,54 @@ Test(driver, sweep_pretrains_once, .init = make_dir, .fini = remove_dir) {
   free(sweep);
   free(alone);
 }
+
+/* blob_spec with layer h1 replaced, a pretrain block and a checkpoint. */
+static void write_pretrain_spec(const char *name, const char *layer_h1, const char *pretrain) {
+  char *spec = malloc(strlen(blob_spec) + 512);
+  strcpy(spec, blob_spec);
+  char *h1 = strstr(spec, "  layer h1");
+  char *eol = strchr(h1, '\n');
+  memmove(h1 + strlen(layer_h1), eol + 1, strlen(eol + 1) + 1);
+  memcpy(h1, layer_h1, strlen(layer_h1));
+  strcat(spec, pretrain);
+  strcat(spec, "output { checkpoint = \"out.safetensors\" }\n");
+  write_file(name, spec);
+  free(spec);
+}
+
+static int file_exists(const char *name) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return access(path, F_OK) == 0;
+}
+
+/* h1's bias keeps every h1 code at 0: pretraining h2 on them cannot learn,
+ * and says so, naming the layer and the epoch; nothing is saved. */
+Test(driver, pretraining_on_a_dead_layer_stops, .init = make_dir, .fini = remove_dir) {
+  write_blobs("train", 600, 1);
+  write_blobs("test", 200, 2);
+  write_pretrain_spec("dead.spn", "  layer h1 = dense(32, relu, bias = -1000)\n",
+                      "pretrain { layers = {h1, h2}  epochs = 2  lr = 0.01  batch = 8 }\n");
+  char *out;
+  cr_expect_eq(run("run dead.spn", &out), 1, "%s", out);
+  cr_expect(strstr(out, "pretraining h2, epoch 1: its input codes are zero on every example: "
+                        "the layer below is dead"),
+            "%s", out);
+  cr_expect(!file_exists("out.safetensors"), "no checkpoint of a failed run");
+  free(out);
+}
+
+/* A learning rate that makes the reconstruction overflow: the first
+ * non-finite cost stops the run, naming layer and epoch; nothing is saved. */
+Test(driver, diverging_pretraining_stops, .init = make_dir, .fini = remove_dir) {
+  write_blobs("train", 600, 1);
+  write_blobs("test", 200, 2);
+  write_pretrain_spec("nan.spn", "  layer h1 = dense(32, relu, l1 = 0.0001)\n",
+                      "pretrain { layers = {h1, h2}  epochs = 2  lr = 1e30  batch = 8 }\n");
+  char *out;
+  cr_expect_eq(run("run nan.spn", &out), 1, "%s", out);
+  cr_expect(strstr(out, "pretraining h1, epoch 1: the reconstruction cost is not finite"), "%s",
+            out);
+  cr_expect(!file_exists("out.safetensors"), "no checkpoint of a failed run");
+  free(out);
+}
