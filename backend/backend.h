@@ -166,15 +166,20 @@ int write_file_atomic(const char *path, const void *data, size_t size, int execu
 
 /* ---- link.c -------------------------------------------------------------- */
 
-/* Links `object` (in memory) with the static runtime (libsparsert_main.a,
- * libsparsert.a from $SPARSEC_RUNTIME_DIR or the build tree) and OpenBLAS,
- * zlib, libm by $CC (default cc) into the executable `output`, atomically.
- * The linker's messages go to stderr as it prints them. */
-int link_program(const void *object, size_t size, const char *output, double *ms, char *err,
-                 int errlen);
-/* The folder holding libsparsert.a, and what else a program links. */
+/* Links `object` (in memory) with the static runtime (libsparsert_main.a and
+ * libsparsert_serial.a, or with `mpi` libsparsert.a, from $SPARSEC_RUNTIME_DIR
+ * or the build tree) and OpenBLAS, zlib, libm (and MPI) by $CC (default cc)
+ * into the executable `output`, atomically. The linker's messages go to
+ * stderr as it prints them. */
+int link_program(const void *object, size_t size, const char *output, int mpi, double *ms,
+                 char *err, int errlen);
+/* The folder holding the runtime archives; the archive a program links
+ * (libsparsert_serial.a, or libsparsert.a for MPI) and the libraries after it
+ * for a program without MPI; whether this build can link MPI programs. */
 const char *link_runtime_dir(void);
+const char *link_runtime_archive(int mpi);
 const char *link_flags(void);
+int link_has_mpi(void);
 
 /* ---- dead_units.c -------------------------------------------------------- */
 

@@ -23,7 +23,7 @@ static void comment(FILE *f, const char *n, const SrProgramConfig *cfg, int embe
           " * %s.o holds its code, the runtime's description of it%s.\n"
           " * Link a program with it and the runtime (docs/aot.md):\n"
           " *\n"
-          " *   cc -I DIR main.c DIR/%s.o RUNTIME/libsparsert.a -lopenblas -lz -lm\n"
+          " *   cc -I DIR main.c DIR/%s.o RUNTIME/libsparsert_serial.a -lopenblas -lz -lm\n"
           " *\n"
           " * DIR is this folder, RUNTIME the folder of sparsec's runtime library\n"
           " * (%s when this was built). Bundles of different\n"

@@ -1,8 +1,10 @@
 /* Linking a program: the system C compiler ($CC, default cc) links the
  * emitted object with the static runtime (main() from libsparsert_main.a,
- * the rest from libsparsert.a) and the shared libraries the runtime needs
- * (OpenBLAS, zlib, libm). No LLVM library is involved: built programs run
- * where no compiler lives.
+ * the rest from libsparsert_serial.a) and the shared libraries the runtime
+ * needs (OpenBLAS, zlib, libm). No LLVM library is involved: built programs
+ * run where no compiler lives. With `mpi`, the runtime is libsparsert.a,
+ * whose data-parallel training calls MPI, and the MPI library is linked too:
+ * such a program runs under mpirun, but only where MPI is installed.
  *
  * The runtime's folder is baked in at build time (SPARSEC_RUNTIME_DIR, the
  * build tree) and may be overridden by the environment variable of that
@@ -26,6 +28,9 @@
 #ifndef SPARSEC_LINK_FLAGS
 #define SPARSEC_LINK_FLAGS "-lopenblas -lz -lm"
 #endif
+#ifndef SPARSEC_MPI_LINK_FLAGS
+#define SPARSEC_MPI_LINK_FLAGS "" /* this build has no MPI */
+#endif
 
 #define MAX_ARGS 64
 
@@ -34,13 +39,20 @@ const char *link_runtime_dir(void) {
   return env && env[0] ? env : SPARSEC_RUNTIME_DIR;
 }
 
-/* --as-needed: a shared library the runtime may use (MPI, for data
- * parallelism) is recorded only if the program calls it, so that a program
- * that does not needs no more than OpenBLAS, zlib and libc. */
+/* --as-needed: a shared library is recorded only if the program calls it. */
 #define LINK_FLAGS "-Wl,--as-needed " SPARSEC_LINK_FLAGS
+#define MPI_LINK_FLAGS LINK_FLAGS SPARSEC_MPI_LINK_FLAGS
 
 const char *link_flags(void) {
   return LINK_FLAGS;
+}
+
+int link_has_mpi(void) {
+  return SPARSEC_MPI_LINK_FLAGS[0] != '\0';
+}
+
+const char *link_runtime_archive(int mpi) {
+  return mpi ? "libsparsert.a" : "libsparsert_serial.a";
 }
 
 /* ---- the command line ------------------------------------------------------- */
@@ -88,21 +100,22 @@ static void command_free(Command *c, char *libs[2]) {
   free(libs[1]);
 }
 
-static int build_command(Command *c, char *libs[2], char *object, char *output, char *err,
-                         int errlen) {
+static int build_command(Command *c, char *libs[2], char *object, char *output, int mpi,
+                         char *err, int errlen) {
   const char *cc = getenv("CC");
   cc = cc && cc[0] ? cc : "cc";
-  size_t size = strlen(cc) + sizeof LINK_FLAGS + 2;
+  const char *link_flags = mpi ? MPI_LINK_FLAGS : LINK_FLAGS;
+  size_t size = strlen(cc) + strlen(link_flags) + 2;
   memset(c, 0, sizeof *c);
   libs[0] = runtime_file("libsparsert_main.a", err, errlen);
-  libs[1] = libs[0] ? runtime_file("libsparsert.a", err, errlen) : NULL;
+  libs[1] = libs[0] ? runtime_file(link_runtime_archive(mpi), err, errlen) : NULL;
   if (!libs[1])
     return -1;
   if (!(c->words = malloc(size))) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  snprintf(c->words, size, "%s%c%s", cc, '\0', LINK_FLAGS);
+  snprintf(c->words, size, "%s%c%s", cc, '\0', link_flags);
   char *flags = c->words + strlen(cc) + 1;
   if (add_words(c, c->words) != 0 || c->argc == 0 || add(c, "-o") != 0 || add(c, output) != 0 ||
       add(c, object) != 0 || add(c, libs[0]) != 0 || add(c, libs[1]) != 0 ||
@@ -165,9 +178,15 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-int link_program(const void *object, size_t size, const char *output, double *ms, char *err,
-                 int errlen) {
+int link_program(const void *object, size_t size, const char *output, int mpi, double *ms,
+                 char *err, int errlen) {
   double t0 = now_ms();
+  *ms = 0;
+  if (mpi && !link_has_mpi()) {
+    snprintf(err, errlen, "this sparsec was built without MPI: it cannot link programs for mpirun "
+                          "(install libopenmpi-dev and rebuild)");
+    return -1;
+  }
   char dir[512] = "", path[600] = "";
   char *temp = outfile_temp(output, err, errlen); /* fails early on a read-only folder */
   if (!temp)
@@ -176,7 +195,7 @@ int link_program(const void *object, size_t size, const char *output, double *ms
   Command c = {0};
   char *libs[2] = {NULL, NULL};
   if (rc == 0)
-    rc = build_command(&c, libs, path, temp, err, errlen);
+    rc = build_command(&c, libs, path, temp, mpi, err, errlen);
   if (rc == 0)
     rc = run_linker(&c, err, errlen);
   if (rc == 0)

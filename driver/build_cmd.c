@@ -24,6 +24,7 @@ typedef struct BuildArgs {
   const char *output, *bundle, *name, *weights;
   TargetSpec target;
   int emit;            /* --emit given */
+  int mpi;             /* --mpi: link MPI, for mpirun -np N PROG train */
   AotKind kind;
 } BuildArgs;
 
@@ -39,8 +40,11 @@ static int usage(FILE *out, int status) {
         "                        NAME.ll/.s/.o; with --bundle, DIR/NAME.*) instead of linking\n"
         "  --target TRIPLE       compile for this target (default: the host)\n"
         "  --cpu NAME            for this CPU (default: the host's; x86-64: portable)\n"
+        "  --mpi                 link MPI: PROG also trains data-parallel under mpirun\n"
+        "                        (and then needs the MPI library wherever it runs)\n"
         "  --set PATH=VALUE      override a setting of the spec\n"
-        "Links with $CC (default cc) against $SPARSEC_RUNTIME_DIR/libsparsert.a.\n",
+        "Links with $CC (default cc) against $SPARSEC_RUNTIME_DIR/libsparsert_serial.a\n"
+        "(with --mpi: libsparsert.a).\n",
         out);
   return status;
 }
@@ -88,6 +92,8 @@ static int take(BuildArgs *a, int argc, char **argv, int *i) {
     return (*slot = value_of(argc, argv, i)) ? 0 : -1;
   if (strcmp(arg, "--emit") == 0)
     return a->emit = 1, parse_emit(value_of(argc, argv, i), &a->kind);
+  if (strcmp(arg, "--mpi") == 0)
+    return a->mpi = 1, 0;
   if (arg[0] == '-' || a->spec.path) {
     fprintf(stderr, "sparsec: unexpected argument '%s'\n", arg);
     return -1;
@@ -111,6 +117,10 @@ static int parse(BuildArgs *a, int argc, char **argv) {
   }
   if (a->bundle && a->output) {
     fputs("sparsec: -o and --bundle exclude each other\n", stderr);
+    return -1;
+  }
+  if (a->bundle && a->mpi) {
+    fputs("sparsec: --mpi is for programs that train; a bundle only infers\n", stderr);
     return -1;
   }
   return 0;
@@ -216,7 +226,7 @@ static int build_program(Build *b) {
   char err[1024];
   double link_ms = -1;
   int rc = a->emit ? write_file_atomic(out, r.data, r.size, 0, err, sizeof err)
-                   : link_program(r.data, r.size, out, &link_ms, err, sizeof err);
+                   : link_program(r.data, r.size, out, a->mpi, &link_ms, err, sizeof err);
   if (rc == 0) {
     char what[400];
     snprintf(what, sizeof what, "%s (%ld bytes)", out, file_size(out));
@@ -252,8 +262,8 @@ static int build_bundle(Build *b) {
     snprintf(what, sizeof what, "%s (%zu bytes) and %s", code, r.size, header);
     summary(b, what, &r, -1);
     if (!a->emit || a->kind == AOT_OBJECT)
-      printf("sparsec: link with: cc -I %s main.c %s %s/libsparsert.a %s\n", a->bundle, code,
-             link_runtime_dir(), link_flags());
+      printf("sparsec: link with: cc -I %s main.c %s %s/%s %s\n", a->bundle, code,
+             link_runtime_dir(), link_runtime_archive(0), link_flags());
   }
   free(r.data);
   return rc == 0 ? 0 : fail(err);
@@ -286,8 +296,8 @@ static int choose_name(Build *b) {
 
 static int build(Build *b) {
   char err[1024];
-  /* programs also carry the split step, for `mpirun -np N PROG train` */
-  PassOptions passes = {.enabled = 1, .data_parallel = !b->args->bundle};
+  /* --mpi programs also carry the split step, for `mpirun -np N PROG train` */
+  PassOptions passes = {.enabled = 1, .data_parallel = b->args->mpi};
   if (check_spec(b) != 0 || choose_name(b) != 0)
     return 1;
   if (prepare_model(b->spec, b->spec->train.lr, &passes, &b->prepared, err, sizeof err) != 0)

@@ -1,7 +1,8 @@
-/* dist_stub.c: the transport of a build without MPI. One rank only: the
- * collectives leave their data as it is, which is what they compute for a
- * job of one. Started by mpirun as one of N > 1 ranks, it says so and
- * stops instead of training N separate copies. */
+/* dist_stub.c: the transport without MPI (libsparsert_serial.a, and
+ * libsparsert.a of a build without MPI). One rank only: the collectives
+ * leave their data as it is, which is what they compute for a job of one.
+ * Started by mpirun as one of N > 1 ranks, it says so and stops instead of
+ * training N separate copies. */
 #include <stdlib.h>
 
 #include "dist_internal.h"
@@ -9,8 +10,9 @@
 int sr_net_init(SrDist *d, SrError *err) {
   (void)d;
   return sr_fail(err,
-                 "mpirun started %d ranks, but this sparsec was built without MPI; install "
-                 "libopenmpi-dev (scripts/install-deps.sh) and rebuild, or run it without mpirun",
+                 "mpirun started %d ranks, but this program was built without MPI: run it "
+                 "without mpirun, or rebuild it with MPI (sparsec: install libopenmpi-dev, "
+                 "scripts/install-deps.sh; a program: sparsec build --mpi)",
                  sr_dist_launched_size());
 }
 

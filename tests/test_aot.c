@@ -169,13 +169,20 @@ Test(aot, program_trains_bit_identical_to_run, .init = make_dir, .fini = remove_
   free(prog_out);
 }
 
-Test(aot, program_needs_no_llvm, .init = make_dir, .fini = remove_dir) {
+Test(aot, program_needs_no_llvm_and_no_mpi, .init = make_dir, .fini = remove_dir) {
   write_blob_experiment();
   build_blob_program();
   char *out;
   cr_assert_eq(sh("readelf -d prog", &out), 0, "%s", out);
   cr_expect(strstr(out, "libopenblas") != NULL, "%s", out);
   cr_expect(strstr(out, "LLVM") == NULL && strstr(out, "llvm") == NULL, "%s", out);
+  cr_expect(strstr(out, "mpi") == NULL, "without --mpi, no MPI library: %s", out);
+  free(out);
+  /* one process: launched as one of two ranks (the launcher's variable
+   * stands in for mpirun), it says so instead of training two copies */
+  cr_expect_eq(sh("env OMPI_COMM_WORLD_SIZE=2 ./prog train", &out), 1, "%s", out);
+  cr_expect(strstr(out, "mpirun started 2 ranks, but this program was built without MPI"), "%s",
+            out);
   free(out);
   cr_assert_eq(sh("./prog --help", &out), 0, "%s", out);
   cr_expect(strstr(out, "The model of blobs.spn (16 inputs, 3 classes)") != NULL, "%s", out);
@@ -441,6 +448,10 @@ Test(aot, usage_errors, .init = make_dir, .fini = remove_dir) {
   free(out);
   cr_expect_eq(sparsec("build blobs.spn -o p --bundle b", &out), 2);
   cr_expect(strstr(out, "exclude each other") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(sparsec("build blobs.spn --mpi --bundle b", &out), 2);
+  cr_expect(strstr(out, "--mpi is for programs that train; a bundle only infers") != NULL, "%s",
+            out);
   free(out);
   cr_expect_eq(sparsec("build blobs.spn --bundle b --name 9lives", &out), 1);
   cr_expect(strstr(out, "'9lives' is not a C identifier") != NULL, "%s", out);

@@ -209,7 +209,8 @@ Test(mpi, two_ranks_equal_one_with_the_doubled_batch, .init = setup, .fini = rem
 Test(mpi, built_program_trains_on_two_ranks, .init = setup, .fini = remove_dir) {
   write_experiment();
   char cmd[1024], *out, *one;
-  snprintf(cmd, sizeof cmd, "%s build -o prog --set train.batch=4 --set pretrain.batch=4 model.spn",
+  snprintf(cmd, sizeof cmd,
+           "%s build --mpi -o prog --set train.batch=4 --set pretrain.batch=4 model.spn",
            SPARSEC_BINARY);
   cr_assert_eq(run(cmd, &out), 0, "%s", out);
   free(out);
