@@ -1,4 +1,5 @@
-/* csv.c: CSV data sets with a header row and a named label column.
+/* csv.c: CSV data sets with a header row and a named label column (which
+ * inputs to predict may leave out).
  *
  *   x1,x2,label
  *   0.5,1.25,2
@@ -32,7 +33,9 @@ typedef struct Csv {
   char *header;        /* the header line, split in place: names point into it */
   char **names;        /* column names, from the header */
   int fields;          /* per line, the label column included */
-  int label;           /* index of the label column */
+  int label;           /* index of the label column; -1: none (inputs only) */
+  int label_optional;  /* a missing label column is not an error */
+  int features;        /* fields, without the label column */
   char **cells;        /* scratch: one data line split into fields */
   int n;               /* rows read */
   size_t cap;          /* rows allocated in x and y */
@@ -118,7 +121,7 @@ static int find_label(Csv *c, const char *label_column, SrError *err) {
                      c->path, label_column, c->label + 1, i + 1);
     c->label = i;
   }
-  if (c->label < 0) {
+  if (c->label < 0 && !c->label_optional) {
     char list[COLUMN_LIST_MAX + 32];
     column_list(c, list, sizeof list);
     return sr_fail(err, "%s:1: no column named '%s' for the labels (columns: %s)", c->path,
@@ -146,7 +149,8 @@ static int read_header(Csv *c, char *line, const char *label_column, SrError *er
       return sr_fail(err, "%s:1: column %d of the header has no name", c->path, i + 1);
   if (find_label(c, label_column, err) < 0)
     return -1;
-  if (c->fields < 2)
+  c->features = c->fields - (c->label >= 0);
+  if (c->features < 1)
     return sr_fail(err, "%s:1: no feature columns: the header has only the label column '%s'",
                    c->path, label_column);
   return 0;
@@ -193,7 +197,7 @@ static int parse_label(const Csv *c, long lineno, int32_t *out, SrError *err) {
 static int grow(Csv *c, SrError *err) {
   if ((size_t)c->n < c->cap)
     return 0;
-  size_t dim = (size_t)c->fields - 1;
+  size_t dim = (size_t)c->features;
   size_t cap = c->cap ? 2 * c->cap : 1024;
   if (cap > INT_MAX)
     cap = INT_MAX;
@@ -221,11 +225,12 @@ static int read_row(Csv *c, char *line, long lineno, SrError *err) {
   if (grow(c, err) < 0)
     return -1;
   split(line, c->cells, c->fields);
-  float *x = c->x + (size_t)c->n * ((size_t)c->fields - 1);
+  float *x = c->x + (size_t)c->n * (size_t)c->features;
   for (int col = 0; col < c->fields; col++)
     if (col != c->label && parse_feature(c, lineno, col, x++, err) < 0)
       return -1;
-  if (parse_label(c, lineno, &c->y[c->n], err) < 0)
+  c->y[c->n] = 0; /* no label column: inputs to predict, whose labels nothing reads */
+  if (c->label >= 0 && parse_label(c, lineno, &c->y[c->n], err) < 0)
     return -1;
   c->n++;
   return 0;
@@ -278,7 +283,7 @@ static void free_csv(Csv *c) {
 
 /* Gives the rows to `out` (trimming the arrays to size). */
 static void finish(Csv *c, SrDataset *out) {
-  size_t dim = (size_t)c->fields - 1;
+  size_t dim = (size_t)c->features;
   float *x = realloc(c->x, (size_t)c->n * dim * sizeof *x);
   int32_t *y = realloc(c->y, (size_t)c->n * sizeof *y);
   *out = (SrDataset){.n = c->n, .dim = (int)dim, .x = x ? x : c->x, .y = y ? y : c->y, .owns = 1};
@@ -286,13 +291,13 @@ static void finish(Csv *c, SrDataset *out) {
   c->y = NULL;
 }
 
-int sr_dataset_load_csv(const char *path, const char *label_column, float scale,
-                        SrDataset *out, SrError *err) {
+static int load(const char *path, const char *label_column, int label_optional, float scale,
+                SrDataset *out, SrError *err) {
   memset(out, 0, sizeof *out);
   FILE *f = fopen(path, "r");
   if (!f)
     return sr_fail(err, "%s: cannot open: %s", path, strerror(errno));
-  Csv c = {.path = path, .scale = scale};
+  Csv c = {.path = path, .scale = scale, .label_optional = label_optional};
   int rc = read_lines(&c, f, label_column, err);
   if (rc == 0 && !c.header)
     rc = sr_fail(err, "%s: empty file: expected a header row naming the columns", path);
@@ -303,4 +308,14 @@ int sr_dataset_load_csv(const char *path, const char *label_column, float scale,
     finish(&c, out);
   free_csv(&c);
   return rc;
+}
+
+int sr_dataset_load_csv(const char *path, const char *label_column, float scale,
+                        SrDataset *out, SrError *err) {
+  return load(path, label_column, 0, scale, out, err);
+}
+
+int sr_dataset_load_csv_inputs(const char *path, const char *label_column, float scale,
+                               SrDataset *out, SrError *err) {
+  return load(path, label_column, 1, scale, out, err);
 }

@@ -282,7 +282,10 @@ static int cmd_predict(const SrModel *m, const SrProgramConfig *cfg, const Optio
   SrBundle *b = sr_bundle_create(m, cfg, o->weights, err.msg, sizeof err.msg);
   SrDataset in = {0};
   float *probs = NULL;
-  int rc = b ? sr_program_load_inputs(cfg, o->input, label_column(cfg, o), &in, &err) : -1;
+  /* --label names a column that must be there; the spec's may be left out */
+  int rc = b ? sr_program_load_inputs(cfg, o->input, label_column(cfg, o), o->label != NULL, &in,
+                                      &err)
+             : -1;
   if (rc == 0 && !(probs = malloc(((size_t)in.n + 1) * (size_t)cfg->classes * sizeof *probs)))
     rc = sr_fail(&err, "out of memory for %d predictions", in.n);
   if (rc == 0 && sr_bundle_infer(b, in.x, in.n, probs) != 0)

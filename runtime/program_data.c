@@ -94,12 +94,14 @@ static int load_idx_images(const SrProgramConfig *cfg, const char *path, SrDatas
 }
 
 int sr_program_load_inputs(const SrProgramConfig *cfg, const char *path, const char *label_column,
-                           SrDataset *out, SrError *err) {
+                           int label_required, SrDataset *out, SrError *err) {
   memset(out, 0, sizeof *out);
   int idx = looks_like_idx(path, err);
-  int rc = idx < 0 ? -1
-           : idx  ? load_idx_images(cfg, path, out, err)
-                  : sr_dataset_load_csv(path, label_column, (float)cfg->scale, out, err);
+  float scale = (float)cfg->scale;
+  int rc = idx < 0             ? -1
+           : idx               ? load_idx_images(cfg, path, out, err)
+           : label_required    ? sr_dataset_load_csv(path, label_column, scale, out, err)
+                               : sr_dataset_load_csv_inputs(path, label_column, scale, out, err);
   if (rc == 0 && out->dim != cfg->input)
     rc = sr_fail(err, "%s: examples have %d features, the model's input is %d", path, out->dim,
                  cfg->input);

@@ -77,6 +77,10 @@ int sr_dataset_check(const SrDataset *ds, int dim, int classes, const char *what
  * Errors name the file and line. */
 int sr_dataset_load_csv(const char *path, const char *label_column, float scale,
                         SrDataset *out, SrError *err);
+/* The same for inputs to predict: the label column may be missing, and then
+ * every column is a feature and every label 0. */
+int sr_dataset_load_csv_inputs(const char *path, const char *label_column, float scale,
+                               SrDataset *out, SrError *err);
 /* Splits off the last `holdout` examples as views into `all` (no copies). */
 int sr_dataset_split_tail(const SrDataset *all, int holdout, SrDataset *head, SrDataset *tail,
                           SrError *err);

@@ -289,6 +289,21 @@ Test(aot, bundle_example_predicts_what_run_predicts, .init = make_dir, .fini = r
   cr_assert_eq(sh(cmd, &predicted), 0, "%s", predicted);
   cr_expect_str_eq(embedded, predicted);
   cr_expect_str_eq(from_file, predicted);
+  /* the same inputs without their label column predict the same */
+  char *unlabelled;
+  snprintf(cmd, sizeof cmd, "cut -d, -f1,2 %s/toy_xor_test.csv > inputs.csv", SPARSEC_EXAMPLES);
+  cr_assert_eq(sh(cmd, &unlabelled), 0, "%s", unlabelled);
+  free(unlabelled);
+  cr_assert_eq(sh("./xor predict --weights w.safetensors --input inputs.csv", &unlabelled), 0,
+               "%s", unlabelled);
+  cr_expect_str_eq(unlabelled, predicted);
+  free(unlabelled);
+  cr_expect_eq(sh("./xor predict --weights w.safetensors --input inputs.csv --label label",
+                  &unlabelled),
+               1);
+  cr_expect(strstr(unlabelled, "inputs.csv:1: no column named 'label' for the labels"), "%s",
+            unlabelled);
+  free(unlabelled);
   size_t n;
   char *err = read_file("err.txt", &n);
   cr_expect_float_eq(percent_after(err, "error: "), run_error, 1e-9, "%s vs\n%s", err, run_out);

@@ -100,6 +100,31 @@ Test(csv, tolerates_crlf_bom_spaces_and_trailing_blank_lines) {
   sr_dataset_free(&ds);
 }
 
+/* Inputs to predict: the label column may be missing (every column is then
+ * a feature, every label 0); when there, it is still not a feature. */
+Test(csv, inputs_without_the_label_column) {
+  SrDataset ds;
+  SrError err = {{0}};
+  const char *path = write_csv("x1,x2\n1,2\n3,4\n");
+  cr_assert_eq(sr_dataset_load_csv_inputs(path, "label", 2, &ds, &err), 0, "%s", err.msg);
+  cr_assert_eq(ds.n, 2);
+  cr_assert_eq(ds.dim, 2);
+  float x[] = {2, 4, 6, 8};
+  int32_t y[] = {0, 0};
+  cr_assert_arr_eq(ds.x, x, sizeof x);
+  cr_assert_arr_eq(ds.y, y, sizeof y);
+  sr_dataset_free(&ds);
+  path = write_csv("x1,label,x2\n1,5,2\n");
+  cr_assert_eq(sr_dataset_load_csv_inputs(path, "label", 1, &ds, &err), 0, "%s", err.msg);
+  cr_assert_eq(ds.dim, 2);
+  cr_assert_eq(ds.x[1], 2.0f);
+  cr_assert_eq(ds.y[0], 5);
+  sr_dataset_free(&ds);
+  path = write_csv("label\n1\n");
+  cr_assert_eq(sr_dataset_load_csv_inputs(path, "label", 1, &ds, &err), -1);
+  cr_assert_not_null(strstr(err.msg, "no feature columns"), "%s", err.msg);
+}
+
 Test(csv, largest_label) {
   SrDataset ds = load_ok(write_csv("x,y\n0,2147483647\n"), "y", 1);
   cr_assert_eq(ds.y[0], 2147483647);
