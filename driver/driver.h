@@ -28,6 +28,14 @@ int spec_args_take(SpecArgs *a, int argc, char **argv, int *i);
  * after printing an error. */
 int spec_args_parse(SpecArgs *a, int argc, char **argv);
 
+/* exec_options.c: `--passes none|dense` into *passes, `--threads N` (1 to
+ * 64) into *threads: 0, or -1 after a message to `err`. use_threads gives
+ * OpenBLAS and the sparse kernels that many threads (the default is 1). */
+#define DEFAULT_THREADS 1
+int passes_option(const char *value, PassOptions *passes, FILE *err);
+int threads_option(const char *value, int *threads, FILE *err);
+void use_threads(int threads);
+
 /* ir_print.c: what `ir` prints, for `sparsec ir` and the REPL. */
 typedef struct IrOptions {
   const char *program; /* train, infer, pretrain:LAYER, or NULL for the whole module */

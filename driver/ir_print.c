@@ -50,16 +50,7 @@ int ir_option_take(IrOptions *o, int argc, char *const *argv, int *i, FILE *err)
     return take_after(o, argc, argv, i, err);
   if (strcmp(arg, "--passes") == 0) {
     const char *v = value_of(argc, argv, i, err);
-    if (v && strcmp(v, "dense") == 0) { /* every product dense: no sparse-products */
-      o->passes.dense_only = 1;
-      return 1;
-    }
-    if (!v || strcmp(v, "none") != 0) {
-      fputs("sparsec: --passes takes 'none' or 'dense'\n", err);
-      return -1;
-    }
-    o->passes.enabled = 0;
-    return 1;
+    return v && passes_option(v, &o->passes, err) == 0 ? 1 : -1;
   }
   return 0;
 }

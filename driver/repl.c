@@ -219,7 +219,8 @@ static void loop(Loop *lp) {
 /* ---- the command line -------------------------------------------------------------- */
 
 static int usage(FILE *out, int status) {
-  fputs("usage: sparsec repl [--strict] [--passes none|dense] [--set PATH=VALUE]... [FILE.spn]\n"
+  fputs("usage: sparsec repl [--strict] [--passes none|dense] [--threads N] [--set PATH=VALUE]...\n"
+        "                    [FILE.spn]\n"
         "An interactive session: load a spec, change its settings, train, evaluate and\n"
         "look at sparsity, with the model recompiled after every change. Commands come\n"
         "from the terminal (line editing, history in ~/.sparsec_history, Tab completion)\n"
@@ -227,39 +228,41 @@ static int usage(FILE *out, int status) {
         "  --strict           exit with status 1 at the first error\n"
         "  --passes none      compile the derived programs without optimising them\n"
         "  --passes dense     optimise, but keep every product dense (compiles faster)\n"
+        "  --threads N        threads for dense products and sparse kernels (default 1)\n"
         "  --set PATH=VALUE   an override applied after loading FILE\n",
         out);
   return status;
 }
 
-/* --passes none|dense, as `run` takes it. */
-static int take_passes(PassOptions *passes, int argc, char **argv, int *i) {
-  const char *value = *i + 1 < argc ? argv[++*i] : "";
-  if (strcmp(value, "none") == 0) {
-    passes->enabled = 0;
-  } else if (strcmp(value, "dense") == 0) {
-    passes->dense_only = 1;
-  } else {
-    fputs("sparsec: --passes takes 'none' or 'dense'\n", stderr);
-    return -1;
-  }
-  return 0;
+/* The command line of `repl`; what it sets besides the spec arguments. */
+typedef struct ReplArgs {
+  int strict;
+  PassOptions passes;
+  int threads;
+} ReplArgs;
+
+/* --passes and --threads with their value, as `run` takes them. */
+static int take_exec_option(ReplArgs *o, int argc, char **argv, int *i) {
+  int passes = strcmp(argv[*i], "--passes") == 0;
+  if (!passes && strcmp(argv[*i], "--threads") != 0)
+    return 0;
+  const char *value = *i + 1 < argc ? argv[++*i] : NULL;
+  int rc = passes ? passes_option(value, &o->passes, stderr)
+                  : threads_option(value, &o->threads, stderr);
+  return rc == 0 ? 1 : -1;
 }
 
-static int parse(int argc, char **argv, SpecArgs *a, int *strict, PassOptions *passes) {
+static int parse(int argc, char **argv, SpecArgs *a, ReplArgs *o) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
       return 1;
     if (strcmp(argv[i], "--strict") == 0) {
-      *strict = 1;
+      o->strict = 1;
       continue;
     }
-    if (strcmp(argv[i], "--passes") == 0) {
-      if (take_passes(passes, argc, argv, &i) != 0)
-        return -1;
-      continue;
-    }
-    int taken = spec_args_take(a, argc, argv, &i);
+    int taken = take_exec_option(o, argc, argv, &i);
+    if (taken == 0)
+      taken = spec_args_take(a, argc, argv, &i);
     if (taken < 0)
       return -1;
     if (taken)
@@ -291,19 +294,18 @@ static int start(Repl *r, const SpecArgs *a) {
 
 int cmd_repl(int argc, char **argv) {
   SpecArgs args = {0};
-  int strict = 0;
-  PassOptions passes = {.enabled = 1};
-  int parsed = parse(argc, argv, &args, &strict, &passes);
+  ReplArgs o = {.passes = {.enabled = 1}, .threads = DEFAULT_THREADS};
+  int parsed = parse(argc, argv, &args, &o);
   if (parsed != 0)
     return parsed > 0 ? usage(stdout, 0) : usage(stderr, 2);
   Repl r = {.interactive = isatty(STDIN_FILENO)};
   setvbuf(stdout, NULL, _IOLBF, 0); /* results and messages (stderr) stay in order in a log */
   session_init(&r.session, stdout, stderr);
-  r.session.passes = passes;
+  r.session.passes = o.passes;
   r.session.stop = &repl_interrupted;
-  sr_blas_threads(1); /* as `run`: small batches are faster on one thread */
-  Loop lp = {.r = &r, .strict = strict};
-  if (start(&r, &args) != 0 && strict)
+  use_threads(o.threads);
+  Loop lp = {.r = &r, .strict = o.strict};
+  if (start(&r, &args) != 0 && o.strict)
     lp.failed = 1;
   if (!lp.failed && !(lp.in = repl_input_open(r.interactive, &r.session)))
     lp.failed = 1;

@@ -8,15 +8,6 @@
 #include "driver.h"
 #include "sparsert.h"
 
-/* One thread unless --threads says otherwise: at small minibatches a dense
- * product is too thin to pay for a second thread (measured on the paper's
- * 784-1000-1000-1000-10 net, batch 10, one epoch of Fashion-MNIST: 23.8 s
- * with 1 OpenBLAS thread, 36.3 s with 2), and one thread is deterministic.
- * --threads N gives N threads to OpenBLAS and to the sparse kernels' pool
- * (runtime/parallel.c); bench/README.md has the measurements. */
-#define DEFAULT_THREADS 1
-#define MAX_THREADS 64
-
 static int usage(FILE *out, int status) {
   fputs("usage: sparsec run [options] FILE.spn\n"
         "JIT-compiles the model of FILE.spn and trains it as its train block says,\n"
@@ -32,17 +23,6 @@ static int usage(FILE *out, int status) {
 }
 
 /* run's own options; the rest go to spec_args_parse. */
-static int take_threads(RunOptions *o, const char *value) {
-  char *end;
-  long n = value ? strtol(value, &end, 10) : 0;
-  if (!value || *end || n < 1 || n > MAX_THREADS) {
-    fprintf(stderr, "sparsec: --threads takes a number from 1 to %d\n", MAX_THREADS);
-    return -1;
-  }
-  o->threads = (int)n;
-  return 0;
-}
-
 static int take_run_option(RunOptions *o, int *argc, char **argv) {
   for (int i = 1; i < *argc; i++) {
     if (strcmp(argv[i], "--prune-dead") == 0) {
@@ -56,17 +36,9 @@ static int take_run_option(RunOptions *o, int *argc, char **argv) {
     if (!passes && strcmp(argv[i], "--threads") != 0)
       continue;
     const char *value = i + 1 < *argc ? argv[i + 1] : NULL;
-    if (!passes) {
-      if (take_threads(o, value) != 0)
-        return -1;
-    } else if (value && strcmp(value, "none") == 0) {
-      o->passes.enabled = 0;
-    } else if (value && strcmp(value, "dense") == 0) {
-      o->passes.dense_only = 1;
-    } else {
-      fputs("sparsec: --passes takes 'none' or 'dense'\n", stderr);
+    if (passes ? passes_option(value, &o->passes, stderr) != 0
+               : threads_option(value, &o->threads, stderr) != 0)
       return -1;
-    }
     memmove(&argv[i], &argv[i + 2], sizeof *argv * (*argc - i - 2));
     *argc -= 2;
     i--;
@@ -105,8 +77,7 @@ int cmd_run(int argc, char **argv) {
   Spec *spec = spec_load_with(args.path, args.overrides, args.noverrides, stderr);
   if (!spec)
     return 1;
-  sr_blas_threads(options.threads);
-  sr_set_threads(options.threads);
+  use_threads(options.threads);
   int rc = run_parallel(spec, &options);
   spec_free(spec);
   return rc;

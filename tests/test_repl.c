@@ -320,6 +320,22 @@ Test(repl, strict_stops_at_the_first_error, .init = make_dir, .fini = remove_dir
   free(out);
 }
 
+/* --threads and --passes as `run` takes them. */
+Test(repl, threads_and_passes_options, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  char *out;
+  cr_expect_eq(repl("--strict --threads 2 --passes dense blobs.spn", "train\n", &out), 0, "%s",
+               out);
+  cr_expect(contains(out, "epoch   2"), "%s", out);
+  free(out);
+  cr_expect_eq(repl("--threads 0 blobs.spn", "", &out), 2);
+  cr_expect(contains(out, "--threads takes a number from 1 to 64"), "%s", out);
+  free(out);
+  cr_expect_eq(repl("blobs.spn --passes fast", "", &out), 2);
+  cr_expect(contains(out, "--passes takes 'none' or 'dense'"), "%s", out);
+  free(out);
+}
+
 /* ---- a pseudo-terminal ------------------------------------------------------------ */
 
 typedef struct Pty {
