@@ -69,6 +69,9 @@ const SrKernel *jit_pretrain(const Jit *jit); /* one per m->pretrain stage */
  * module has them (PassOptions.data_parallel). */
 void jit_use_split(const Jit *jit, SrModel *model);
 JitTimes jit_times(const Jit *jit);
+/* Another owner of the same compiled code (a model whose module is the same
+ * code: ir/compare.c); each owner calls jit_free, the last one frees. */
+Jit *jit_share(Jit *jit);
 void jit_free(Jit *jit);
 
 /* ---- abi.c --------------------------------------------------------------- */

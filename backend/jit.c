@@ -24,6 +24,7 @@ struct Jit {
   SrKernel pretrain[SPEC_MAX_LAYERS];
   SrSplitStep train_split, pretrain_split[SPEC_MAX_LAYERS]; /* kernels only */
   JitTimes times;
+  int refs;            /* owners: jit_share adds one, jit_free drops one */
 };
 
 static double now_ms(void) {
@@ -148,6 +149,7 @@ Jit *jit_compile(const Module *m, char *err, int errlen) {
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
+  jit->refs = 1;
   if (create_lljit(jit, err, errlen) != 0 || add_programs(jit, m, err, errlen) != 0) {
     jit_free(jit);
     return NULL;
@@ -182,8 +184,13 @@ void jit_use_split(const Jit *jit, SrModel *model) {
   }
 }
 
+Jit *jit_share(Jit *jit) {
+  jit->refs++;
+  return jit;
+}
+
 void jit_free(Jit *jit) {
-  if (!jit)
+  if (!jit || --jit->refs > 0)
     return;
   if (jit->lljit) {
     LLVMErrorRef e = LLVMOrcDisposeLLJIT(jit->lljit);

@@ -134,7 +134,10 @@ int model_compile(const Spec *spec, double lr, const CompileOptions *o, Compiled
   out->model = p.model;
   out->model.slots = out->slots;
   out->prepare_ms = now_ms() - t0;
-  if (!(out->jit = jit_compile(out->m, err, errlen))) {
+  if (o->reuse && o->reuse->jit && module_same_code(out->m, o->reuse->m)) {
+    out->jit = jit_share(o->reuse->jit);
+    out->reused = 1;
+  } else if (!(out->jit = jit_compile(out->m, err, errlen))) {
     model_free(out);
     return -1;
   }

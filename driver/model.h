@@ -37,6 +37,7 @@ typedef struct CompiledModel {
   int max_rows;        /* batch-sized slots hold this many rows */
   int hidden_outputs[SR_MAX_HIDDEN]; /* keep_hidden_outputs: each hidden layer's output slot */
   double prepare_ms;   /* module_build + passes + description + memory plan */
+  int reused;          /* the code is CompileOptions.reuse's: LLVM did not run */
 } CompiledModel;
 
 typedef struct CompileOptions {
@@ -45,6 +46,10 @@ typedef struct CompileOptions {
    * is still there when infer returns (for sr_unit_activity). It costs
    * those outputs' memory; the generated code is the same. */
   int keep_hidden_outputs;
+  /* When the new module is the same code as this model's (ir/compare.c:
+   * the change was to data or schedule only), its JIT is shared instead
+   * of compiled again. May be NULL. */
+  const CompiledModel *reuse;
 } CompileOptions;
 
 /* The spec at learning rate `lr`, JIT-compiled. 0, or -1 with a message. */

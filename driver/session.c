@@ -89,16 +89,20 @@ static int candidate_data(Session *s, Candidate *k) {
 
 static int candidate_compile(Session *s, Candidate *k) {
   char msg[1024];
-  CompileOptions o = {.passes = s->passes, .keep_hidden_outputs = 1};
+  CompileOptions o = {
+      .passes = s->passes, .keep_hidden_outputs = 1, .reuse = s->spec ? &s->c : NULL};
   if (model_compile(k->spec, k->spec->train.lr, &o, &k->c, msg, sizeof msg) != 0) {
     fprintf(s->err, "sparsec: %s\n", msg);
     return -1;
   }
-  JitTimes j = model_jit_times(&k->c);
   k->times.prepare = k->c.prepare_ms;
-  k->times.codegen = j.codegen_ms;
-  k->times.optimise = j.optimise_ms;
-  k->times.machine = j.compile_ms;
+  k->times.reused = k->c.reused;
+  if (!k->c.reused) { /* else LLVM did not run: no time in it */
+    JitTimes j = model_jit_times(&k->c);
+    k->times.codegen = j.codegen_ms;
+    k->times.optimise = j.optimise_ms;
+    k->times.machine = j.compile_ms;
+  }
   return 0;
 }
 
@@ -207,6 +211,12 @@ static int carry_weights(SrState *dst, const SrState *src, FILE *out) {
 
 static void print_times(const Session *s) {
   const CompileTimes *t = &s->times;
+  if (t->reused) {
+    fprintf(s->out,
+            "compiled in %.1f ms (check %.1f, build %.1f, state %.1f): the same code, kept\n",
+            t->total, t->check, t->prepare, t->state);
+    return;
+  }
   fprintf(s->out,
           "compiled in %.0f ms (check %.1f, build %.1f, codegen %.1f, optimise %.1f, "
           "machine code %.1f, state %.1f)\n",

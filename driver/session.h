@@ -18,6 +18,7 @@
 /* How long the last (re)compilation took, in ms. */
 typedef struct CompileTimes {
   double check, prepare, codegen, optimise, machine, state, total;
+  int reused;          /* the module was the same code: the JIT was kept, LLVM did not run */
 } CompileTimes;
 
 typedef struct Session {

@@ -6,6 +6,7 @@
  *   autodiff.c  forward program -> training step (forward, backward, SGD)
  *   verify.c    shape and use-before-definition checks
  *   print.c     the textual form (docs/ir.md)
+ *   compare.c   whether two modules compile to the same code
  *   interp.c    reference interpreter in plain C
  *   passes/     one optimisation pass per file (dce.c)
  *
@@ -265,6 +266,12 @@ int verify_program(const Module *m, const Program *p, char *err, int errlen);
 void print_module(const Module *m, FILE *out);
 void print_value_decl(const Value *v, FILE *out);
 void print_program(const Module *m, const Program *p, FILE *out);
+
+/* ---- compare.c ----------------------------------------------------------- */
+
+/* 1 if a and b compile to the same code (values, programs, coefficients,
+ * pretraining stages all equal), else 0. */
+int module_same_code(const Module *a, const Module *b);
 
 /* ---- interp.c ------------------------------------------------------------ */
 

@@ -132,3 +132,45 @@ Test(print, shows_transposes_shapes_and_updates) {
   free(text);
   module_free(m);
 }
+
+/* module_same_code: the same spec twice is the same code (so is a change the
+ * module does not see: the training epochs); a learning rate, a penalty, a
+ * width, a pretraining setting are not. */
+static Module *build_with(const NetOptions *o, double lr, int epochs) {
+  int widths[] = {6, 5, 3};
+  Spec *s = test_spec_with(4, widths, 3, o, lr);
+  s->train.epochs = epochs;
+  char err[256];
+  Module *m = module_build(s, err, sizeof err);
+  cr_assert_not_null(m, "%s", err);
+  test_spec_free(s);
+  return m;
+}
+
+Test(ir, same_code_only_for_the_same_module) {
+  NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .l1 = 0.01, .pretrain = 1,
+                  .noise = NOISE_MASKING, .noise_p = 0.25};
+  Module *a = build_with(&o, 0.1, 1), *same = build_with(&o, 0.1, 7);
+  cr_expect(module_same_code(a, same));
+  Module *lr = build_with(&o, 0.05, 1);
+  cr_expect(!module_same_code(a, lr), "the learning rate is compiled in");
+  NetOptions l1 = o, noise = o, act = o;
+  l1.l1 = 0.02;
+  noise.noise_p = 0.5;
+  act.act = ACT_TANH;
+  Module *ml1 = build_with(&l1, 0.1, 1), *mnoise = build_with(&noise, 0.1, 1),
+         *mact = build_with(&act, 0.1, 1);
+  cr_expect(!module_same_code(a, ml1), "the L1 coefficient is compiled in");
+  cr_expect(!module_same_code(a, mnoise), "the noise rate is compiled in");
+  cr_expect(!module_same_code(a, mact));
+  int widths[] = {6, 4, 3};
+  Spec *s = test_spec_with(4, widths, 3, &o, 0.1);
+  char err[256];
+  Module *narrow = module_build(s, err, sizeof err);
+  cr_assert_not_null(narrow, "%s", err);
+  test_spec_free(s);
+  cr_expect(!module_same_code(a, narrow));
+  Module *all[] = {a, same, lr, ml1, mnoise, mact, narrow};
+  for (int i = 0; i < 7; i++)
+    module_free(all[i]);
+}

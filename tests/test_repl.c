@@ -187,6 +187,28 @@ Test(repl, set_recompiles_and_keeps_the_weights, .init = make_dir, .fini = remov
   free(before), free(after), free(out);
 }
 
+/* A change the module does not see keeps the compiled code (no LLVM run);
+ * training then goes on with it, and a change it does see compiles again. */
+Test(repl, unchanged_code_is_kept, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  char *out;
+  int rc = repl("--strict blobs.spn",
+                "set train.epochs 1\ntime\nset data.limit 400\nshow\ntrain\nset train.lr 0.05\n"
+                "train\n",
+                &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  const char *kept = "): the same code, kept";
+  const char *first = strstr(out, kept);
+  cr_assert_not_null(first, "%s", out);
+  cr_expect(strstr(first + 1, kept) != NULL, "data.limit keeps the code too: %s", out);
+  cr_expect(contains(out, "(the same code as before: kept, LLVM not run)"), "%s", out);
+  cr_expect(contains(out, "data:     300 train, 100 validation"), "%s", out);
+  char *recompiled = line_after(out, "compiled in ", 3); /* the fourth: after train.lr */
+  cr_expect(!contains(recompiled, "kept") && contains(recompiled, "optimise "), "%s", out);
+  cr_expect(contains(out, "epoch   1"), "%s", out);
+  free(recompiled), free(out);
+}
+
 Test(repl, steps_pretraining_and_ir, .init = make_dir, .fini = remove_dir) {
   write_blobs("train", 600, 1);
   write_blobs("test", 200, 2);
