@@ -111,6 +111,10 @@ int prepare_max_rows(const Spec *spec);
  * and, with the passes on, plan_memory + abi_use_plan for max_rows rows. */
 int prepare_model(const Spec *spec, double lr, const PassOptions *passes, PreparedModel *out,
                   char *err, int errlen);
+/* The same from a module already built (a pruned one: ir/passes/prune_dead.c),
+ * which `out` owns from now on, on success or not. */
+int prepare_built(Module *m, int max_rows, const PassOptions *passes, PreparedModel *out,
+                  char *err, int errlen);
 void prepared_model_free(PreparedModel *p);
 
 /* ---- aot.c --------------------------------------------------------------- */

@@ -40,19 +40,26 @@ static int describe(const PassOptions *passes, PreparedModel *out, char *err,
   return 0;
 }
 
-int prepare_model(const Spec *spec, double lr, const PassOptions *passes, PreparedModel *out,
+int prepare_built(Module *m, int max_rows, const PassOptions *passes, PreparedModel *out,
                   char *err, int errlen) {
   memset(out, 0, sizeof *out);
-  Spec at_lr = *spec; /* module_build reads the spec; only the lr differs */
-  at_lr.train.lr = lr;
-  out->max_rows = prepare_max_rows(spec);
-  out->m = module_build(&at_lr, err, errlen);
-  if (!out->m || optimise_module(out->m, passes, err, errlen) != 0 ||
+  out->m = m;
+  out->max_rows = max_rows;
+  if (optimise_module(out->m, passes, err, errlen) != 0 ||
       describe(passes, out, err, errlen) != 0) {
     prepared_model_free(out);
     return -1;
   }
   return 0;
+}
+
+int prepare_model(const Spec *spec, double lr, const PassOptions *passes, PreparedModel *out,
+                  char *err, int errlen) {
+  memset(out, 0, sizeof *out);
+  Spec at_lr = *spec; /* module_build reads the spec; only the lr differs */
+  at_lr.train.lr = lr;
+  Module *m = module_build(&at_lr, err, errlen);
+  return m ? prepare_built(m, prepare_max_rows(spec), passes, out, err, errlen) : -1;
 }
 
 void prepared_model_free(PreparedModel *p) {

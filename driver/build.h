@@ -3,6 +3,7 @@
 #ifndef SPARSEC_DRIVER_BUILD_H
 #define SPARSEC_DRIVER_BUILD_H
 
+#include "backend.h"
 #include "frontend.h"
 #include "program.h"
 
@@ -21,5 +22,12 @@ typedef struct BuildConfig {
  * of memory. Free with build_config_free either way. */
 int build_config(const Spec *spec, int max_rows, BuildConfig *b);
 void build_config_free(BuildConfig *b);
+
+/* build_prune.c: --prune-dead. Counts each hidden unit's activity for the
+ * weights `w` on the spec's training data and replaces `p` and `w` by the
+ * model without the units that never fire, printing what was cut to `out`.
+ * On failure (-1, message in err) `p` and `w` are as they were. */
+int build_prune_dead(const Spec *spec, PreparedModel *p, SrState *w, FILE *out, char *err,
+                     int errlen);
 
 #endif

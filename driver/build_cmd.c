@@ -25,6 +25,7 @@ typedef struct BuildArgs {
   TargetSpec target;
   int emit;            /* --emit given */
   int mpi;             /* --mpi: link MPI, for mpirun -np N PROG train */
+  int prune_dead;      /* --prune-dead: a bundle without the units the weights never fire */
   AotKind kind;
 } BuildArgs;
 
@@ -36,6 +37,8 @@ static int usage(FILE *out, int status) {
         "  --bundle DIR          instead, DIR/NAME.o and DIR/NAME.h: inference for C programs\n"
         "  --name NAME           the bundle's name and symbol prefix (default: the spec's)\n"
         "  --embed-weights FILE  compile these weights (safetensors) into the object\n"
+        "  --prune-dead          with --bundle and --embed-weights: leave out the hidden\n"
+        "                        units those weights never fire on the training data\n"
         "  --emit llvm|asm|obj   write the LLVM IR, assembly or object (to -o, default\n"
         "                        NAME.ll/.s/.o; with --bundle, DIR/NAME.*) instead of linking\n"
         "  --target TRIPLE       compile for this target (default: the host)\n"
@@ -94,6 +97,8 @@ static int take(BuildArgs *a, int argc, char **argv, int *i) {
     return a->emit = 1, parse_emit(value_of(argc, argv, i), &a->kind);
   if (strcmp(arg, "--mpi") == 0)
     return a->mpi = 1, 0;
+  if (strcmp(arg, "--prune-dead") == 0)
+    return a->prune_dead = 1, 0;
   if (arg[0] == '-' || a->spec.path) {
     fprintf(stderr, "sparsec: unexpected argument '%s'\n", arg);
     return -1;
@@ -121,6 +126,12 @@ static int parse(BuildArgs *a, int argc, char **argv) {
   }
   if (a->bundle && a->mpi) {
     fputs("sparsec: --mpi is for programs that train; a bundle only infers\n", stderr);
+    return -1;
+  }
+  if (a->prune_dead && (!a->bundle || !a->weights)) {
+    fputs("sparsec: --prune-dead needs --bundle and --embed-weights: it cuts the units those "
+          "weights never fire\n",
+          stderr);
     return -1;
   }
   return 0;
@@ -306,6 +317,9 @@ static int build(Build *b) {
     return fail("out of memory");
   if (b->args->weights && load_weights(b) != 0)
     return 1;
+  if (b->args->prune_dead &&
+      build_prune_dead(b->spec, &b->prepared, &b->weights, stdout, err, sizeof err) != 0)
+    return fail(err);
   return b->args->bundle ? build_bundle(b) : build_program(b);
 }
 

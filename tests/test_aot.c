@@ -6,6 +6,7 @@
  * examples/toy_xor.spn. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -455,6 +456,60 @@ Test(aot, full_disk_leaves_no_partial_file, .init = make_dir, .fini = remove_dir
   cr_expect_eq(files_containing(".tmp."), 0);
 }
 
+/* --prune-dead: a strong L1 leaves most units dead on the training set; the
+ * bundle without them predicts what the whole one does on that set. */
+Test(aot, pruned_bundle_predicts_what_the_whole_one_does, .init = make_dir, .fini = remove_dir) {
+  char sets[600], args[1536], *out;
+  snprintf(sets, sizeof sets, "%s --set h1.units=64 --set h1.l1=0.01 --set h2.l1=0.01", xor_spec());
+  snprintf(args, sizeof args, "run %s --set 'output.checkpoint=\"%s/w.safetensors\"'", sets, dir);
+  cr_assert_eq(sparsec(args, &out), 0, "%s", out);
+  free(out);
+  snprintf(args, sizeof args, "build %s --bundle whole --embed-weights w.safetensors", sets);
+  cr_assert_eq(sparsec(args, &out), 0, "%s", out);
+  link_example(out, SPARSEC_EXAMPLES "/embed/main.c", "whole_exe");
+  free(out);
+  snprintf(args, sizeof args, "build %s --bundle small --embed-weights w.safetensors --prune-dead",
+           sets);
+  cr_assert_eq(sparsec(args, &out), 0, "%s", out);
+  int dead1 = -1, dead2 = -1;
+  const char *line = strstr(out, "pruned the units dead on the training set: ");
+  cr_assert_not_null(line, "%s", out);
+  cr_assert_eq(sscanf(line, "pruned the units dead on the training set: h1 %d, h2 %d", &dead1,
+                      &dead2),
+               2, "%s", out);
+  cr_expect_gt(dead1 + dead2, 10, "the L1 penalty kills units: %s", out);
+  float before = 0, after = 0;
+  const char *weights = strstr(line, "; weights ");
+  cr_assert_not_null(weights, "%s", out);
+  cr_expect_eq(sscanf(weights, "; weights %f KB -> %f KB", &before, &after), 2, "%s", out);
+  cr_expect_lt(after, before, "%s", out);
+  link_example(out, SPARSEC_EXAMPLES "/embed/main.c", "small_exe");
+  free(out);
+  /* the training rows: the first 320 of 400 (validation = 0.2) */
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "head -n 321 %s/toy_xor_train.csv > train.csv", SPARSEC_EXAMPLES);
+  cr_assert_eq(sh(cmd, &out), 0, "%s", out);
+  free(out);
+  char *whole, *small;
+  cr_assert_eq(sh("./whole_exe train.csv 2>/dev/null", &whole), 0, "%s", whole);
+  cr_assert_eq(sh("./small_exe train.csv 2>/dev/null", &small), 0, "%s", small);
+  int rows = 0;
+  for (char *a = whole, *b = small; *a && *b; rows++) {
+    int ca, cb;
+    float pa[2], pb[2];
+    cr_assert_eq(sscanf(a, "%d %f %f", &ca, &pa[0], &pa[1]), 3, "%s", a);
+    cr_assert_eq(sscanf(b, "%d %f %f", &cb, &pb[0], &pb[1]), 3, "%s", b);
+    cr_expect_eq(ca, cb, "row %d: class %d vs %d", rows, ca, cb);
+    for (int k = 0; k < 2; k++)
+      cr_expect_leq(fabsf(pa[k] - pb[k]), 1e-5f, "row %d: %g vs %g", rows, pa[k], pb[k]);
+    a += strcspn(a, "\n") + (a[strcspn(a, "\n")] != 0);
+    b += strcspn(b, "\n") + (b[strcspn(b, "\n")] != 0);
+  }
+  cr_expect_eq(rows, 320);
+  free(whole);
+  free(small);
+}
+
 Test(aot, usage_errors, .init = make_dir, .fini = remove_dir) {
   write_blob_experiment();
   char *out;
@@ -467,6 +522,9 @@ Test(aot, usage_errors, .init = make_dir, .fini = remove_dir) {
   cr_expect_eq(sparsec("build blobs.spn --mpi --bundle b", &out), 2);
   cr_expect(strstr(out, "--mpi is for programs that train; a bundle only infers") != NULL, "%s",
             out);
+  free(out);
+  cr_expect_eq(sparsec("build blobs.spn --bundle b --prune-dead", &out), 2);
+  cr_expect(strstr(out, "--prune-dead needs --bundle and --embed-weights") != NULL, "%s", out);
   free(out);
   cr_expect_eq(sparsec("build blobs.spn --bundle b --name 9lives", &out), 1);
   cr_expect(strstr(out, "'9lives' is not a C identifier") != NULL, "%s", out);
