@@ -12,6 +12,7 @@
 #include <llvm-c/Analysis.h>
 
 #include "backend.h"
+#include "gen.h"
 
 typedef struct Aot {
   LLVMContextRef ctx;
@@ -107,6 +108,7 @@ static void hide_kernels(Aot *a, const char *prefix) {
     hide_kernel(a->kernels.pretrain_grads[i], prefix);
     hide_kernel(a->kernels.pretrain_apply[i], prefix);
   }
+  hide_kernel(LLVMGetNamedGlobal(a->mod, HYPER_TABLE), prefix); /* the learning rates, penalties */
 }
 
 /* The triple and CPU name go into the config, for PROG --help. */

@@ -72,6 +72,10 @@ JitTimes jit_times(const Jit *jit);
 /* Another owner of the same compiled code (a model whose module is the same
  * code: ir/compare.c); each owner calls jit_free, the last one frees. */
 Jit *jit_share(Jit *jit);
+/* Writes m's learning rates and penalties into the code's hyperparameter
+ * table (ir/hyper.c): m must be the same code as the module compiled
+ * (module_same_code); the kernels then run with m's values. */
+void jit_set_hyper(Jit *jit, const Module *m);
 void jit_free(Jit *jit);
 
 /* ---- abi.c --------------------------------------------------------------- */

@@ -45,17 +45,74 @@ void store_f32(Gen *g, int value, LLVMValueRef index, LLVMValueRef x) {
 
 /* Allocas in the entry block become SSA registers under mem2reg/SROA: the
  * simplest correct way to write reductions. */
-LLVMValueRef entry_alloca(Gen *g, LLVMTypeRef type, LLVMValueRef init, const char *name) {
+/* Puts the builder at the top of the function's entry block (for what must
+ * dominate every use: allocas, loop-invariant loads); returns where it was. */
+static LLVMBasicBlockRef position_at_entry(Gen *g) {
   LLVMBasicBlockRef here = LLVMGetInsertBlock(g->b);
   LLVMValueRef first = LLVMGetFirstInstruction(g->entry);
   if (first)
     LLVMPositionBuilderBefore(g->b, first);
   else
     LLVMPositionBuilderAtEnd(g->b, g->entry);
+  return here;
+}
+
+LLVMValueRef entry_alloca(Gen *g, LLVMTypeRef type, LLVMValueRef init, const char *name) {
+  LLVMBasicBlockRef here = position_at_entry(g);
   LLVMValueRef slot = LLVMBuildAlloca(g->b, type, name);
   LLVMPositionBuilderAtEnd(g->b, here);
   LLVMBuildStore(g->b, init, slot);
   return slot;
+}
+
+/* The table, made on first use with the module's values as its initial
+ * contents: a JIT whose code is shared rewrites them (jit_set_hyper). */
+static LLVMValueRef hyper_table(Gen *g, LLVMTypeRef *type) {
+  int n = module_hyper_values(g->m, NULL);
+  *type = LLVMArrayType(g->f64, (unsigned)n);
+  LLVMValueRef table = LLVMGetNamedGlobal(g->mod, HYPER_TABLE);
+  if (table)
+    return table;
+  double *values = malloc(sizeof *values * (size_t)(n ? n : 1));
+  LLVMValueRef *consts = malloc(sizeof *consts * (size_t)(n ? n : 1));
+  if (!values || !consts) {
+    free(values);
+    free(consts);
+    return NULL;
+  }
+  module_hyper_values(g->m, values);
+  for (int i = 0; i < n; i++)
+    consts[i] = LLVMConstReal(g->f64, values[i]);
+  table = LLVMAddGlobal(g->mod, *type, HYPER_TABLE);
+  LLVMSetInitializer(table, LLVMConstArray(g->f64, consts, (unsigned)n));
+  free(values);
+  free(consts);
+  return table;
+}
+
+LLVMValueRef hyper_f64(Gen *g, int field) {
+  int index = module_hyper_index(g->m, g->program, g->op, field);
+  LLVMTypeRef type;
+  LLVMValueRef table = index >= 0 ? hyper_table(g, &type) : NULL;
+  if (!table) /* not a table entry (cannot happen for the kinds hyper.c lists) */
+    return LLVMConstReal(g->f64, field == HYPER_COEF ? g->op->coef : g->op->coef2);
+  LLVMBasicBlockRef here = position_at_entry(g);
+  LLVMValueRef at[2] = {const_i64(g, 0), const_i64(g, index)};
+  LLVMValueRef v = LLVMBuildLoad2(g->b, g->f64, LLVMBuildInBoundsGEP2(g->b, type, table, at, 2, ""),
+                                  field == HYPER_COEF ? "coef" : "coef2");
+  LLVMPositionBuilderAtEnd(g->b, here);
+  return v;
+}
+
+LLVMValueRef hyper_f32(Gen *g, int field) {
+  LLVMValueRef v = hyper_f64(g, field);
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(g->b);
+  LLVMValueRef next = LLVMGetNextInstruction(v);
+  if (LLVMIsAInstruction(v) && next) /* converted next to the load, at the entry */
+    LLVMPositionBuilderBefore(g->b, next);
+  LLVMValueRef f = LLVMBuildFPTrunc(g->b, v, g->f32, "");
+  LLVMPositionBuilderAtEnd(g->b, here);
+  return f;
 }
 
 LLVMValueRef call_unary(Gen *g, const char *name, LLVMTypeRef type, LLVMValueRef x) {
@@ -132,8 +189,17 @@ LLVMValueRef codegen_program(LLVMModuleRef mod, const Module *m, const Program *
   LLVMPositionBuilderAtEnd(g.b, g.entry);
 
   load_slots(&g, LLVMGetParam(g.fn, 0), p);
-  for (int i = 0; i < p->nops; i++)
+  LLVMTypeRef table_type;
+  if (module_hyper_values(m, NULL) > 0 && !hyper_table(&g, &table_type)) {
+    LLVMDisposeBuilder(g.b);
+    free(g.slot);
+    return NULL; /* out of memory */
+  }
+  g.program = p;
+  for (int i = 0; i < p->nops; i++) {
+    g.op = &p->ops[i];
     emit_op(&g, &p->ops[i]);
+  }
   LLVMBuildRetVoid(g.b);
 
   LLVMDisposeBuilder(g.b);

@@ -15,6 +15,8 @@ typedef struct Gen {
   LLVMValueRef rows;      /* i64 argument: rows in this batch */
   LLVMValueRef *slot;     /* value id -> its buffer pointer, loaded at entry */
   LLVMBasicBlockRef entry;
+  const Program *program; /* being emitted, and its op being emitted: the ops a */
+  const Op *op;           /* kernel makes up (a dense fallback) stand for it */
 } Gen;
 
 /* A counted loop `for (i = 0; i < n; i++)`; the builder sits in its body
@@ -36,6 +38,11 @@ LLVMValueRef load_f32(Gen *g, int value, LLVMValueRef index);
 void store_f32(Gen *g, int value, LLVMValueRef index, LLVMValueRef x);
 LLVMValueRef entry_alloca(Gen *g, LLVMTypeRef type, LLVMValueRef init, const char *name);
 LLVMValueRef call_unary(Gen *g, const char *name, LLVMTypeRef type, LLVMValueRef x);
+/* Coefficient `field` (HYPER_COEF, HYPER_COEF2) of g->op, loaded from the
+ * hyperparameter table (ir/hyper.c) once, at the function's entry. */
+LLVMValueRef hyper_f64(Gen *g, int field);
+LLVMValueRef hyper_f32(Gen *g, int field);
+#define HYPER_TABLE "sparsec_hyper"
 
 /* kernels.c */
 void emit_op(Gen *g, const Op *op);

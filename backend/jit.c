@@ -17,6 +17,7 @@
 #include <llvm-c/Transforms/PassBuilder.h>
 
 #include "backend.h"
+#include "gen.h"
 
 struct Jit {
   LLVMOrcLLJITRef lljit;
@@ -24,6 +25,8 @@ struct Jit {
   SrKernel pretrain[SPEC_MAX_LAYERS];
   SrSplitStep train_split, pretrain_split[SPEC_MAX_LAYERS]; /* kernels only */
   JitTimes times;
+  double *hyper;       /* the generated code's hyperparameter table, or NULL (none) */
+  int nhyper;
   int refs;            /* owners: jit_share adds one, jit_free drops one */
 };
 
@@ -162,12 +165,24 @@ Jit *jit_compile(const Module *m, char *err, int errlen) {
   rc = rc || lookup_split(jit, &m->train_split, &jit->train_split, err, errlen) != 0;
   for (int i = 0; i < m->npretrain && rc == 0; i++)
     rc = lookup_split(jit, &m->pretrain[i].split, &jit->pretrain_split[i], err, errlen) != 0;
+  jit->nhyper = module_hyper_values(m, NULL);
+  if (rc == 0 && jit->nhyper > 0) {
+    LLVMOrcExecutorAddress addr = 0;
+    LLVMErrorRef e = LLVMOrcLLJITLookup(jit->lljit, &addr, HYPER_TABLE);
+    rc = e ? report(e, HYPER_TABLE, err, errlen) : 0;
+    jit->hyper = (double *)(uintptr_t)addr;
+  }
   if (rc) {
     jit_free(jit);
     return NULL;
   }
   jit->times.compile_ms = now_ms() - t0;
   return jit;
+}
+
+void jit_set_hyper(Jit *jit, const Module *m) {
+  if (jit->hyper && module_hyper_values(m, NULL) == jit->nhyper)
+    module_hyper_values(m, jit->hyper);
 }
 
 SrKernel jit_train_step(const Jit *jit) { return jit->train_step; }

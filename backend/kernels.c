@@ -37,12 +37,14 @@ static void emit_matmul(Gen *g, const Op *op) {
       to_i32(g, rows_of(g, out)),
       to_i32(g, cols_of(g, out)),
       to_i32(g, K),
-      const_f32(g, sgd ? -op->coef : 1.0),
+      sgd ? LLVMBuildFNeg(g->b, hyper_f32(g, HYPER_COEF), "") : const_f32(g, 1.0),
       g->slot[a],
       to_i32(g, cols_of(g, a)),
       g->slot[b],
       to_i32(g, cols_of(g, b)),
-      const_f32(g, sgd ? op->coef2 : 0.0),
+      !sgd ? const_f32(g, 0.0)
+      : op == g->op ? hyper_f32(g, HYPER_COEF2)
+                    : const_f32(g, op->coef2), /* a made-up op's own (sparse_kernels.c) */
       g->slot[out],
       to_i32(g, cols_of(g, out)),
   };
@@ -65,8 +67,8 @@ static void emit_row_broadcast(Gen *g, const Op *op) {
 }
 
 /* coef / rows, as float */
-static LLVMValueRef inv_rows_times(Gen *g, double coef) {
-  return LLVMBuildFDiv(g->b, const_f32(g, coef), LLVMBuildSIToFP(g->b, g->rows, g->f32, ""), "");
+static LLVMValueRef inv_rows_times(Gen *g, LLVMValueRef coef) {
+  return LLVMBuildFDiv(g->b, coef, LLVMBuildSIToFP(g->b, g->rows, g->f32, ""), "");
 }
 
 static LLVMValueRef positive(Gen *g, LLVMValueRef x) {
@@ -152,7 +154,12 @@ static void emit_elementwise(Gen *g, const Op *op) {
   int target = op->nout ? op->out[0] : a;
   LLVMValueRef scale = NULL;
   if (op->kind == OP_L1_GRAD)
-    scale = inv_rows_times(g, op->coef);
+    scale = inv_rows_times(g, hyper_f32(g, HYPER_COEF));
+  LLVMValueRef coef = NULL, coef2 = NULL;
+  if (op->kind == OP_L2_GRAD || op->kind == OP_SGD_UPDATE || op->kind == OP_MOMENTUM_UPDATE)
+    coef = hyper_f32(g, HYPER_COEF);
+  if (op->kind == OP_MOMENTUM_UPDATE)
+    coef2 = hyper_f32(g, HYPER_COEF2);
   Loop k = loop_begin(g, count_of(g, a), op_name(op->kind));
   LLVMValueRef x = load_f32(g, a, k.i), r = NULL, zero = const_f32(g, 0.0);
   LLVMValueRef y = op->nin > 1 ? load_f32(g, op->in[1], k.i) : NULL;
@@ -178,15 +185,15 @@ static void emit_elementwise(Gen *g, const Op *op) {
     r = times_sign(g, scale, x);
     break;
   case OP_L2_GRAD:
-    r = LLVMBuildFMul(g->b, const_f32(g, op->coef), x, "");
+    r = LLVMBuildFMul(g->b, coef, x, "");
     break;
   case OP_SGD_UPDATE:
-    r = LLVMBuildFSub(g->b, x, LLVMBuildFMul(g->b, const_f32(g, op->coef), y, ""), "");
+    r = LLVMBuildFSub(g->b, x, LLVMBuildFMul(g->b, coef, y, ""), "");
     break;
   case OP_MOMENTUM_UPDATE: {
     LLVMValueRef grad = load_f32(g, op->in[2], k.i);
-    LLVMValueRef v = LLVMBuildFSub(g->b, LLVMBuildFMul(g->b, const_f32(g, op->coef2), y, ""),
-                                   LLVMBuildFMul(g->b, const_f32(g, op->coef), grad, ""), "");
+    LLVMValueRef v = LLVMBuildFSub(g->b, LLVMBuildFMul(g->b, coef2, y, ""),
+                                   LLVMBuildFMul(g->b, coef, grad, ""), "");
     store_f32(g, op->in[1], k.i, v);
     r = LLVMBuildFAdd(g->b, x, v, "");
     break;
@@ -224,11 +231,12 @@ static void emit_reduction(Gen *g, const Op *op) {
   if (zeros) {
     total = LLVMBuildUIToFP(g->b, total, g->f32, "");
   } else if (op->kind == OP_L2) {
-    total = LLVMBuildFMul(g->b, total, LLVMConstReal(g->f64, op->coef / 2), "");
+    LLVMValueRef half = LLVMBuildFMul(g->b, hyper_f64(g, HYPER_COEF), LLVMConstReal(g->f64, 0.5), "");
+    total = LLVMBuildFMul(g->b, total, half, "");
     total = LLVMBuildFPTrunc(g->b, total, g->f32, "");
   } else {
     LLVMValueRef rows = LLVMBuildSIToFP(g->b, g->rows, g->f64, "");
-    total = LLVMBuildFMul(g->b, total, LLVMConstReal(g->f64, op->coef), "");
+    total = LLVMBuildFMul(g->b, total, hyper_f64(g, HYPER_COEF), "");
     total = LLVMBuildFPTrunc(g->b, LLVMBuildFDiv(g->b, total, rows, ""), g->f32, "");
   }
   store_f32(g, out, const_i64(g, 0), total);
@@ -390,7 +398,7 @@ static void emit_bias_act(Gen *g, const Op *op) {
   if (abs_sum) {
     LLVMValueRef rows = LLVMBuildSIToFP(g->b, g->rows, g->f64, "");
     LLVMValueRef total = LLVMBuildFMul(g->b, LLVMBuildLoad2(g->b, g->f64, abs_sum, ""),
-                                       LLVMConstReal(g->f64, op->coef), "");
+                                       hyper_f64(g, HYPER_COEF), "");
     total = LLVMBuildFPTrunc(g->b, LLVMBuildFDiv(g->b, total, rows, ""), g->f32, "");
     store_f32(g, pen, const_i64(g, 0), total);
   }
@@ -404,7 +412,7 @@ static void emit_bias_act(Gen *g, const Op *op) {
  * For relu act'(h) is the mask [h > 0], applied as a select. */
 static void emit_bias_act_grad(Gen *g, const Op *op) {
   int dy = op->in[0], h = op->in[1], da = op->out[0], db = op->out[1];
-  LLVMValueRef scale = op->coef != 0 ? inv_rows_times(g, op->coef) : NULL;
+  LLVMValueRef scale = op->coef != 0 ? inv_rows_times(g, hyper_f32(g, HYPER_COEF)) : NULL;
   Loop z = loop_begin(g, cols_of(g, db), "bias_act_grad.zero");
   store_f32(g, db, z.i, fconst(g, 0.0));
   loop_end(g, &z);

@@ -288,7 +288,7 @@ typedef struct BackwardBlock {
   const RowList *rl;
   LLVMValueRef dot_vec, dot_scalar; /* per gathered row: partial dots, vector and scalar */
   int dots;
-  double lr;
+  LLVMValueRef lr;     /* float, from the hyperparameter table */
 } BackwardBlock;
 
 /* For one block of columns j of w[k,:], loaded once:
@@ -323,7 +323,7 @@ static void backward_block(Gen *g, const void *ctx, LLVMValueRef j, int width) {
   if (dot)
     LLVMBuildStore(g->b, dot, dot_at);
   loop_end(g, &r);
-  LLVMValueRef minus_lr = block_splat(g, const_f32(g, -b->lr), width);
+  LLVMValueRef minus_lr = block_splat(g, LLVMBuildFNeg(g->b, b->lr, ""), width);
   for (int u = 0; u < lanes(width); u++)
     block_store(g, wblock, width, u, fmuladd(g, minus_lr, LLVMBuildLoad2(g->b, t, grad[u], ""), w[u]));
 }
@@ -561,7 +561,8 @@ static LLVMValueRef backward_part(const Gen *parent, const Op *op) {
   int w = op->in[0], a = op->in[1], dz = op->in[2], list = op->in[3], da = op->out[0];
   LLVMValueRef K = cols_of(g, a), N = cols_of(g, w);
   RowList rl = row_list_alloc(g); /* still in the entry block */
-  BackwardBlock b = {.dz = g->slot[dz], .N = N, .rl = &rl, .dots = da >= 0, .lr = op->coef};
+  BackwardBlock b = {
+      .dz = g->slot[dz], .N = N, .rl = &rl, .dots = da >= 0, .lr = hyper_f32(g, HYPER_COEF)};
   b.dot_vec = LLVMBuildArrayAlloca(g->b, vec_type(g), g->rows, "dots");
   b.dot_scalar = LLVMBuildArrayAlloca(g->b, g->f32, g->rows, "dots.tail");
   LLVMValueRef count = to_index(g, load_f32(g, list, const_i64(g, 0)));

@@ -145,6 +145,10 @@ int model_compile(const Spec *spec, double lr, const CompileOptions *o, Compiled
   return 0;
 }
 
+void model_use_hyper(CompiledModel *c) {
+  jit_set_hyper(c->jit, c->m);
+}
+
 JitTimes model_jit_times(const CompiledModel *c) {
   return jit_times(c->jit);
 }

@@ -56,6 +56,10 @@ typedef struct CompileOptions {
 int model_compile(const Spec *spec, double lr, const CompileOptions *o, CompiledModel *out,
                   char *err, int errlen);
 JitTimes model_jit_times(const CompiledModel *c);
+/* The model's learning rates and penalties into its code's table: needed
+ * when the code was reused (CompileOptions.reuse) from a model with others;
+ * until then the code runs with the values of the model it came from. */
+void model_use_hyper(CompiledModel *c);
 double model_compile_ms(const CompiledModel *c); /* prepare + codegen + optimise + machine code */
 void model_free(CompiledModel *c);
 

@@ -244,6 +244,7 @@ static void commit(Session *s, Candidate *k, int carry) {
   s->data = k->data;
   s->times = k->times;
   memset(k, 0, sizeof *k);
+  model_use_hyper(&s->c); /* a kept JIT runs with the new learning rates and penalties */
   print_times(s);
 }
 

@@ -5,9 +5,11 @@
  *
  * Everything the backend reads is compared: the values (names, kinds,
  * shapes, initialisers), every compiled program op by op (kind, operands,
- * flags, coefficients: the learning rate and penalties are compiled in as
- * constants), what each program leaves live, the module's named values,
- * and each pretraining stage. Anything not compared must not reach the
+ * flags, the coefficients compiled in as constants, and for those the code
+ * reads from the hyperparameter table, hyper.c, whether they are zero),
+ * what each program leaves live, the module's named values, and each
+ * pretraining stage. Equal modules may still differ in the table's values:
+ * whoever shares the code writes its own (jit_set_hyper). Anything not compared must not reach the
  * code; when in doubt, compare it: a false "different" costs a recompile,
  * a false "same" would run the wrong code. */
 #include <string.h>
@@ -28,11 +30,19 @@ static int same_ints(const int *a, const int *b, int n) {
   return n == 0 || memcmp(a, b, (size_t)n * sizeof *a) == 0;
 }
 
+/* A coefficient the code reads from the hyperparameter table (hyper.c) may
+ * differ; whether it is zero may not (a zero penalty is no code). */
+static int same_coef(double a, double b, int in_table) {
+  return in_table ? (a == 0) == (b == 0) : a == b;
+}
+
 static int same_op(const Op *a, const Op *b) {
+  int table = op_hyper_fields(a->kind);
   if (a->kind != b->kind || a->nin != b->nin || a->nout != b->nout ||
       !same_ints(a->in, b->in, a->nin) || !same_ints(a->out, b->out, a->nout) ||
       a->trans_a != b->trans_a || a->trans_b != b->trans_b || a->act != b->act ||
-      a->noise != b->noise || a->coef != b->coef || a->coef2 != b->coef2)
+      a->noise != b->noise || !same_coef(a->coef, b->coef, table & HYPER_COEF) ||
+      !same_coef(a->coef2, b->coef2, table & HYPER_COEF2))
     return 0;
   for (int k = 0; k < 4; k++)
     if (a->max_density[k] != b->max_density[k])
@@ -69,7 +79,7 @@ static int same_split(const SplitStep *a, const SplitStep *b) {
 static int same_named_values(const Module *a, const Module *b) {
   if (a->x != b->x || a->y != b->y || a->probs != b->probs || a->head_loss != b->head_loss ||
       a->train_loss != b->train_loss || a->classes != b->classes || a->nhidden != b->nhidden ||
-      a->lr != b->lr || a->momentum != b->momentum || !same_split(&a->train_split, &b->train_split))
+      (a->momentum == 0) != (b->momentum == 0) || !same_split(&a->train_split, &b->train_split))
     return 0;
   for (int i = 0; i < a->nhidden; i++) {
     const HiddenLayer *p = &a->hidden[i], *q = &b->hidden[i];
@@ -86,8 +96,7 @@ static int same_stages(const Module *a, const Module *b) {
   for (int i = 0; i < a->npretrain; i++) {
     const PretrainProgram *p = &a->pretrain[i], *q = &b->pretrain[i];
     if (p->layer != q->layer || p->cost != q->cost || p->input_max != q->input_max ||
-        p->epochs != q->epochs || p->batch != q->batch || p->lr != q->lr ||
-        !same_split(&p->split, &q->split))
+        p->epochs != q->epochs || p->batch != q->batch || !same_split(&p->split, &q->split))
       return 0;
   }
   return 1;

@@ -7,6 +7,7 @@
  *   verify.c    shape and use-before-definition checks
  *   print.c     the textual form (docs/ir.md)
  *   compare.c   whether two modules compile to the same code
+ *   hyper.c     the coefficients generated code reads from a table
  *   interp.c    reference interpreter in plain C
  *   passes/     one optimisation pass per file (dce.c)
  *
@@ -266,6 +267,18 @@ int verify_program(const Module *m, const Program *p, char *err, int errlen);
 void print_module(const Module *m, FILE *out);
 void print_value_decl(const Value *v, FILE *out);
 void print_program(const Module *m, const Program *p, FILE *out);
+
+/* ---- hyper.c ------------------------------------------------------------- */
+
+/* Which of an op's coefficients the code reads from the hyperparameter
+ * table (learning rates, momenta, penalties), as HYPER_COEF | HYPER_COEF2. */
+#define HYPER_COEF 1
+#define HYPER_COEF2 2
+int op_hyper_fields(OpKind kind);
+/* The table: its size, and its values into `values` unless NULL. */
+int module_hyper_values(const Module *m, double *values);
+/* The entry of `field` of `op` in program `p`, or -1 if it has none. */
+int module_hyper_index(const Module *m, const Program *p, const Op *op, int field);
 
 /* ---- compare.c ----------------------------------------------------------- */
 

@@ -133,9 +133,10 @@ Test(print, shows_transposes_shapes_and_updates) {
   module_free(m);
 }
 
-/* module_same_code: the same spec twice is the same code (so is a change the
- * module does not see: the training epochs); a learning rate, a penalty, a
- * width, a pretraining setting are not. */
+/* module_same_code: the same spec twice is the same code, and so is a
+ * change the module does not see (the training epochs) or one the code reads
+ * from its hyperparameter table (a learning rate, a nonzero penalty); a zero
+ * penalty, a noise rate, an activation or a width are different code. */
 static Module *build_with(const NetOptions *o, double lr, int epochs) {
   int widths[] = {6, 5, 3};
   Spec *s = test_spec_with(4, widths, 3, o, lr);
@@ -153,16 +154,29 @@ Test(ir, same_code_only_for_the_same_module) {
   Module *a = build_with(&o, 0.1, 1), *same = build_with(&o, 0.1, 7);
   cr_expect(module_same_code(a, same));
   Module *lr = build_with(&o, 0.05, 1);
-  cr_expect(!module_same_code(a, lr), "the learning rate is compiled in");
-  NetOptions l1 = o, noise = o, act = o;
+  cr_expect(module_same_code(a, lr), "the learning rate is read from the table");
+  NetOptions l1 = o, no_l1 = o, noise = o, act = o;
   l1.l1 = 0.02;
+  no_l1.l1 = 0;
   noise.noise_p = 0.5;
   act.act = ACT_TANH;
   Module *ml1 = build_with(&l1, 0.1, 1), *mnoise = build_with(&noise, 0.1, 1),
-         *mact = build_with(&act, 0.1, 1);
-  cr_expect(!module_same_code(a, ml1), "the L1 coefficient is compiled in");
+         *mact = build_with(&act, 0.1, 1), *mno_l1 = build_with(&no_l1, 0.1, 1);
+  cr_expect(module_same_code(a, ml1), "a nonzero L1 coefficient is read from the table");
+  cr_expect(!module_same_code(a, mno_l1), "no L1 penalty is no code");
   cr_expect(!module_same_code(a, mnoise), "the noise rate is compiled in");
   cr_expect(!module_same_code(a, mact));
+  /* the tables differ where the values do */
+  int n = module_hyper_values(a, NULL);
+  cr_assert_eq(module_hyper_values(lr, NULL), n);
+  double ta[256], tb[256];
+  cr_assert_leq(n, 256);
+  module_hyper_values(a, ta);
+  module_hyper_values(lr, tb);
+  int lrs = 0;
+  for (int i = 0; i < n; i++)
+    lrs += ta[i] == 0.1 && tb[i] == 0.05;
+  cr_expect_gt(lrs, 0, "the learning rate's entries");
   int widths[] = {6, 4, 3};
   Spec *s = test_spec_with(4, widths, 3, &o, 0.1);
   char err[256];
@@ -170,7 +184,7 @@ Test(ir, same_code_only_for_the_same_module) {
   cr_assert_not_null(narrow, "%s", err);
   test_spec_free(s);
   cr_expect(!module_same_code(a, narrow));
-  Module *all[] = {a, same, lr, ml1, mnoise, mact, narrow};
-  for (int i = 0; i < 7; i++)
+  Module *all[] = {a, same, lr, ml1, mnoise, mact, mno_l1, narrow};
+  for (int i = 0; i < 8; i++)
     module_free(all[i]);
 }

@@ -187,26 +187,40 @@ Test(repl, set_recompiles_and_keeps_the_weights, .init = make_dir, .fini = remov
   free(before), free(after), free(out);
 }
 
-/* A change the module does not see keeps the compiled code (no LLVM run);
- * training then goes on with it, and a change it does see compiles again. */
+/* A change the module does not see (data, schedule), or one its code reads
+ * from the hyperparameter table (learning rate, nonzero penalties), keeps
+ * the compiled code: no LLVM run. Training then uses the new values: the
+ * same epochs as `run` with them. A change of the code compiles again. */
 Test(repl, unchanged_code_is_kept, .init = make_dir, .fini = remove_dir) {
   write_blob_spec();
-  char *out;
+  char *out, *ran;
   int rc = repl("--strict blobs.spn",
                 "set train.epochs 1\ntime\nset data.limit 400\nshow\ntrain\nset train.lr 0.05\n"
-                "train\n",
+                "set h1.l1 0.001\nreset\ntrain\nset h1.activation tanh\n",
                 &out);
   cr_assert_eq(rc, 0, "%s", out);
-  const char *kept = "): the same code, kept";
-  const char *first = strstr(out, kept);
-  cr_assert_not_null(first, "%s", out);
-  cr_expect(strstr(first + 1, kept) != NULL, "data.limit keeps the code too: %s", out);
   cr_expect(contains(out, "(the same code as before: kept, LLVM not run)"), "%s", out);
   cr_expect(contains(out, "data:     300 train, 100 validation"), "%s", out);
-  char *recompiled = line_after(out, "compiled in ", 3); /* the fourth: after train.lr */
-  cr_expect(!contains(recompiled, "kept") && contains(recompiled, "optimise "), "%s", out);
-  cr_expect(contains(out, "epoch   1"), "%s", out);
-  free(recompiled), free(out);
+  for (int k = 1; k <= 4; k++) { /* epochs, limit, lr, l1 */
+    char *line = line_after(out, "compiled in ", k);
+    cr_expect(contains(line, "): the same code, kept"), "change %d: %s", k, out);
+    free(line);
+  }
+  char *recompiled = line_after(out, "compiled in ", 5); /* the activation */
+  cr_expect(contains(recompiled, "optimise "), "%s", out);
+  free(recompiled);
+  char cmd[512];
+  snprintf(cmd, sizeof cmd,
+           "cd %s && %s run blobs.spn --set train.epochs=1 --set data.limit=400 "
+           "--set train.lr=0.05 --set h1.l1=0.001 > run.txt 2>&1",
+           dir, SPARSEC_BINARY);
+  cr_assert_eq(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "%s/run.txt", dir);
+  ran = slurp(cmd);
+  char *a = line_after(out, "epoch   1", 1), *b = line_after(ran, "epoch   1", 0);
+  a[strlen(a) - 8] = b[strlen(b) - 8] = '\0'; /* the seconds differ */
+  cr_expect_str_eq(a, b, "the kept code trains with the new lr and L1:\n%s\n%s", out, ran);
+  free(a), free(b), free(out), free(ran);
 }
 
 Test(repl, steps_pretraining_and_ir, .init = make_dir, .fini = remove_dir) {
