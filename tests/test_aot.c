@@ -18,48 +18,15 @@
 
 #include "workdir.h"
 
-
 static void make_dir(void) {
-  strcpy(dir, "/tmp/sparsec-aot-XXXXXX");
-  cr_assert_not_null(mkdtemp(dir));
+  workdir_make("aot");
 }
 
 static void remove_dir(void) {
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "chmod -R u+w %s; rm -rf %s", dir, dir);
-  cr_expect_eq(system(cmd), 0);
+  workdir_remove();
 }
 
 /* ---- data and files ------------------------------------------------------------ */
-
-
-
-/* Three classes, centres far apart in the first two of 16 features; the
- * labels are kept in `labels` if not NULL. */
-static void write_blobs(const char *prefix, int n, uint64_t seed, uint8_t *labels) {
-  enum { D = 16 };
-  uint8_t *x = calloc((size_t)n * D, 1), *y = malloc(n);
-  SrRng rng;
-  sr_rng_seed(&rng, seed);
-  const int centre[3][2] = {{50, 50}, {200, 60}, {120, 200}};
-  for (int i = 0; i < n; i++) {
-    int c = (int)sr_rng_below(&rng, 3);
-    y[i] = (uint8_t)c;
-    for (int k = 0; k < 2; k++)
-      x[i * D + k] = (uint8_t)(centre[c][k] + (int)sr_rng_below(&rng, 41) - 20);
-  }
-  char name[64];
-  int xdims[2] = {n, D}, ydims[1] = {n};
-  snprintf(name, sizeof name, "%s-x.idx", prefix);
-  write_idx(name, x, 2, xdims);
-  snprintf(name, sizeof name, "%s-y.idx", prefix);
-  write_idx(name, y, 1, ydims);
-  if (labels)
-    memcpy(labels, y, n);
-  free(x);
-  free(y);
-}
-
 
 static char *read_file(const char *name, size_t *size) {
   char path[256];
@@ -136,8 +103,7 @@ static const char *blob_spec =
 static uint8_t test_labels[200];
 
 static void write_blob_experiment(void) {
-  write_blobs("train", 600, 1, NULL);
-  write_blobs("test", 200, 2, test_labels);
+  write_blob_data(test_labels);
   write_file("blobs.spn", blob_spec);
 }
 

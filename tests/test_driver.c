@@ -12,43 +12,13 @@
 
 #include "workdir.h"
 
-
 static void make_dir(void) {
-  strcpy(dir, "/tmp/sparsec-driver-XXXXXX");
-  cr_assert_not_null(mkdtemp(dir));
+  workdir_make("driver");
 }
 
 static void remove_dir(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_expect_eq(system(cmd), 0);
+  workdir_remove();
 }
-
-
-
-/* Three classes, centres far apart in the first two of 16 features. */
-static void write_blobs(const char *prefix, int n, uint64_t seed) {
-  enum { D = 16 };
-  uint8_t *x = calloc((size_t)n * D, 1), *y = malloc(n);
-  SrRng rng;
-  sr_rng_seed(&rng, seed);
-  const int centre[3][2] = {{50, 50}, {200, 60}, {120, 200}};
-  for (int i = 0; i < n; i++) {
-    int c = (int)sr_rng_below(&rng, 3);
-    y[i] = (uint8_t)c;
-    for (int k = 0; k < 2; k++)
-      x[i * D + k] = (uint8_t)(centre[c][k] + (int)sr_rng_below(&rng, 41) - 20);
-  }
-  char name[64];
-  int xdims[2] = {n, D}, ydims[1] = {n};
-  snprintf(name, sizeof name, "%s-x.idx", prefix);
-  write_idx(name, x, 2, xdims);
-  snprintf(name, sizeof name, "%s-y.idx", prefix);
-  write_idx(name, y, 1, ydims);
-  free(x);
-  free(y);
-}
-
 
 /* Runs sparsec with args in `dir`; returns the exit status, output in *out. */
 static int run(const char *args, char **out) {
@@ -82,8 +52,7 @@ static const char *blob_spec =
     "}\n";
 
 Test(driver, trains_blobs_end_to_end, .init = make_dir, .fini = remove_dir) {
-  write_blobs("train", 600, 1);
-  write_blobs("test", 200, 2);
+  write_blob_data(NULL);
   write_file("blobs.spn", blob_spec);
   char *out;
   int rc = run("run blobs.spn", &out);
@@ -141,8 +110,7 @@ Test(driver, missing_data_file_is_named, .init = make_dir, .fini = remove_dir) {
 }
 
 Test(driver, truncated_data_file_is_refused, .init = make_dir, .fini = remove_dir) {
-  write_blobs("train", 600, 1);
-  write_blobs("test", 200, 2);
+  write_blob_data(NULL);
   write_file("blobs.spn", blob_spec);
   char path[256];
   snprintf(path, sizeof path, "%s/test-x.idx", dir);
@@ -154,8 +122,7 @@ Test(driver, truncated_data_file_is_refused, .init = make_dir, .fini = remove_di
 }
 
 Test(driver, wrong_input_width_is_refused, .init = make_dir, .fini = remove_dir) {
-  write_blobs("train", 600, 1);
-  write_blobs("test", 200, 2);
+  write_blob_data(NULL);
   char *spec = strdup(blob_spec);
   memcpy(strstr(spec, "input = 16"), "input = 15", 10);
   write_file("blobs.spn", spec);
@@ -181,8 +148,7 @@ Test(driver, usage_errors) {
 }
 
 Test(driver, sweep_keeps_the_best_and_writes_outputs, .init = make_dir, .fini = remove_dir) {
-  write_blobs("train", 600, 1);
-  write_blobs("test", 200, 2);
+  write_blob_data(NULL);
   char *spec = malloc(strlen(blob_spec) + 256);
   strcpy(spec, blob_spec);
   char *lr = strstr(spec, "lr = 0.1");
@@ -236,8 +202,7 @@ static char *epoch_lines(const char *out, const char *tag) {
 /* Pretraining does not depend on the supervised lr: a sweep pretrains once and
  * its second lr fine-tunes exactly as a run of that lr alone does. */
 Test(driver, sweep_pretrains_once, .init = make_dir, .fini = remove_dir) {
-  write_blobs("train", 600, 1);
-  write_blobs("test", 200, 2);
+  write_blob_data(NULL);
   char *spec = malloc(strlen(blob_spec) + 256);
   strcpy(spec, blob_spec);
   strcat(spec, "pretrain { layers = {h1, h2}  epochs = 2  lr = 0.01  batch = 8 }\n");
@@ -284,8 +249,7 @@ static int file_exists(const char *name) {
 /* h1's bias keeps every h1 code at 0: pretraining h2 on them cannot learn,
  * and says so, naming the layer and the epoch; nothing is saved. */
 Test(driver, pretraining_on_a_dead_layer_stops, .init = make_dir, .fini = remove_dir) {
-  write_blobs("train", 600, 1);
-  write_blobs("test", 200, 2);
+  write_blob_data(NULL);
   write_pretrain_spec("dead.spn", "  layer h1 = dense(32, relu, bias = -1000)\n",
                       "pretrain { layers = {h1, h2}  epochs = 2  lr = 0.01  batch = 8 }\n");
   char *out;
@@ -300,8 +264,7 @@ Test(driver, pretraining_on_a_dead_layer_stops, .init = make_dir, .fini = remove
 /* A learning rate that makes the reconstruction overflow: the first
  * non-finite cost stops the run, naming layer and epoch; nothing is saved. */
 Test(driver, diverging_pretraining_stops, .init = make_dir, .fini = remove_dir) {
-  write_blobs("train", 600, 1);
-  write_blobs("test", 200, 2);
+  write_blob_data(NULL);
   write_pretrain_spec("nan.spn", "  layer h1 = dense(32, relu, l1 = 0.0001)\n",
                       "pretrain { layers = {h1, h2}  epochs = 2  lr = 1e30  batch = 8 }\n");
   char *out;

@@ -24,16 +24,12 @@
 /* Every mpirun here runs under this many seconds, or fails the test. */
 #define JOB_TIMEOUT 60
 
-
 static void make_dir(void) {
-  strcpy(dir, "/tmp/sparsec-mpi-XXXXXX");
-  cr_assert_not_null(mkdtemp(dir));
+  workdir_make("mpi");
 }
 
 static void remove_dir(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_expect_eq(system(cmd), 0);
+  workdir_remove();
 }
 
 static void skip_without_mpi(void) {
@@ -50,8 +46,6 @@ static void setup(void) {
 }
 
 /* ---- data and specs ---------------------------------------------------------- */
-
-
 
 static void write_data(const char *prefix, int n, uint64_t seed) {
   enum { D = 16 };
@@ -76,7 +70,6 @@ static void write_data(const char *prefix, int n, uint64_t seed) {
   free(x);
   free(y);
 }
-
 
 /* Momentum, L1 and L2, a pretraining stage whose noise is off (Gaussian
  * with sigma 0: noise is drawn per rank, so only noiseless pretraining

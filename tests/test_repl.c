@@ -18,45 +18,15 @@
 
 #include "workdir.h"
 
-
 static void make_dir(void) {
-  strcpy(dir, "/tmp/sparsec-repl-XXXXXX");
-  cr_assert_not_null(mkdtemp(dir));
+  workdir_make("repl");
 }
 
 static void remove_dir(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_expect_eq(system(cmd), 0);
+  workdir_remove();
 }
 
 /* ---- data and specs ----------------------------------------------------------- */
-
-
-
-/* Three classes, centres far apart in the first two of 16 features. */
-static void write_blobs(const char *prefix, int n, uint64_t seed) {
-  enum { D = 16 };
-  uint8_t *x = calloc((size_t)n * D, 1), *y = malloc(n);
-  SrRng rng;
-  sr_rng_seed(&rng, seed);
-  const int centre[3][2] = {{50, 50}, {200, 60}, {120, 200}};
-  for (int i = 0; i < n; i++) {
-    int c = (int)sr_rng_below(&rng, 3);
-    y[i] = (uint8_t)c;
-    for (int k = 0; k < 2; k++)
-      x[i * D + k] = (uint8_t)(centre[c][k] + (int)sr_rng_below(&rng, 41) - 20);
-  }
-  char name[64];
-  int xdims[2] = {n, D}, ydims[1] = {n};
-  snprintf(name, sizeof name, "%s-x.idx", prefix);
-  write_idx(name, x, 2, xdims);
-  snprintf(name, sizeof name, "%s-y.idx", prefix);
-  write_idx(name, y, 1, ydims);
-  free(x);
-  free(y);
-}
-
 
 #define BLOB_MODEL                                  \
   "model {\n"                                       \
@@ -75,8 +45,7 @@ static void write_blobs(const char *prefix, int n, uint64_t seed) {
   "}\n"
 
 static void write_blob_spec(void) {
-  write_blobs("train", 600, 1);
-  write_blobs("test", 200, 2);
+  write_blob_data(NULL);
   write_file("blobs.spn", BLOB_MODEL BLOB_TRAIN BLOB_DATA);
 }
 
@@ -123,6 +92,27 @@ static char *line_after(const char *out, const char *prefix, int n) {
   return strndup(at, strcspn(at, "\n"));
 }
 
+/* The n-th line of `out` starting with `epoch`, without its seconds (they
+ * differ from run to run). */
+static char *epoch_line(const char *out, const char *epoch, int n) {
+  char *a = line_after(out, epoch, n);
+  if (strlen(a) > 8)
+    a[strlen(a) - 8] = '\0';
+  return a;
+}
+
+/* `sparsec run blobs.spn ARGS`: its first line starting with `epoch`, as
+ * epoch_line gives it; its whole output in *ran. */
+static char *run_epoch_line(const char *args, const char *epoch, char **ran) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "cd %s && %s run blobs.spn %s > run.txt 2>&1", dir, SPARSEC_BINARY,
+           args);
+  cr_assert_eq(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "%s/run.txt", dir);
+  *ran = slurp(cmd);
+  return epoch_line(*ran, epoch, 0);
+}
+
 Test(repl, trains_evaluates_and_saves, .init = make_dir, .fini = remove_dir) {
   write_blob_spec();
   char *out;
@@ -153,13 +143,7 @@ Test(repl, the_first_train_is_runs_training, .init = make_dir, .fini = remove_di
   write_blob_spec();
   char *out, *ran;
   cr_assert_eq(repl("blobs.spn", "train\n", &out), 0, "%s", out);
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "cd %s && %s run blobs.spn > run.txt 2>&1", dir, SPARSEC_BINARY);
-  cr_assert_eq(system(cmd), 0);
-  snprintf(cmd, sizeof cmd, "%s/run.txt", dir);
-  ran = slurp(cmd);
-  char *a = line_after(out, "epoch   2", 0), *b = line_after(ran, "epoch   2", 0);
-  a[strlen(a) - 8] = b[strlen(b) - 8] = '\0'; /* the seconds differ */
+  char *a = epoch_line(out, "epoch   2", 0), *b = run_epoch_line("", "epoch   2", &ran);
   cr_expect_str_eq(a, b, "same seed, same shuffles:\n%s\n%s", out, ran);
   free(a), free(b), free(out), free(ran);
 }
@@ -209,23 +193,16 @@ Test(repl, unchanged_code_is_kept, .init = make_dir, .fini = remove_dir) {
   char *recompiled = line_after(out, "compiled in ", 5); /* the activation */
   cr_expect(contains(recompiled, "optimise "), "%s", out);
   free(recompiled);
-  char cmd[512];
-  snprintf(cmd, sizeof cmd,
-           "cd %s && %s run blobs.spn --set train.epochs=1 --set data.limit=400 "
-           "--set train.lr=0.05 --set h1.l1=0.001 > run.txt 2>&1",
-           dir, SPARSEC_BINARY);
-  cr_assert_eq(system(cmd), 0);
-  snprintf(cmd, sizeof cmd, "%s/run.txt", dir);
-  ran = slurp(cmd);
-  char *a = line_after(out, "epoch   1", 1), *b = line_after(ran, "epoch   1", 0);
-  a[strlen(a) - 8] = b[strlen(b) - 8] = '\0'; /* the seconds differ */
+  char *a = epoch_line(out, "epoch   1", 1);
+  char *b = run_epoch_line(
+      "--set train.epochs=1 --set data.limit=400 --set train.lr=0.05 --set h1.l1=0.001",
+      "epoch   1", &ran);
   cr_expect_str_eq(a, b, "the kept code trains with the new lr and L1:\n%s\n%s", out, ran);
   free(a), free(b), free(out), free(ran);
 }
 
 Test(repl, steps_pretraining_and_ir, .init = make_dir, .fini = remove_dir) {
-  write_blobs("train", 600, 1);
-  write_blobs("test", 200, 2);
+  write_blob_data(NULL);
   write_file("pre.spn", BLOB_MODEL "pretrain { layers = {h1, h2} epochs = 1 }\n" BLOB_TRAIN
                         BLOB_DATA);
   char *out;
@@ -280,8 +257,7 @@ Test(repl, typed_blocks_replace_blocks, .init = make_dir, .fini = remove_dir) {
 }
 
 Test(repl, a_spec_typed_from_nothing, .init = make_dir, .fini = remove_dir) {
-  write_blobs("train", 600, 1);
-  write_blobs("test", 200, 2);
+  write_blob_data(NULL);
   char *out;
   int rc = repl("", "train\n" BLOB_MODEL BLOB_TRAIN BLOB_DATA "train 1\n", &out);
   cr_assert_eq(rc, 0, "%s", out);

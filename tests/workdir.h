@@ -7,8 +7,25 @@
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sparsert.h"
 
 static char dir[64]; /* the test's scratch folder */
+
+/* /tmp/sparsec-SUITE-XXXXXX, made for the test and removed after it (made
+ * writable first: some tests take the write permission away). */
+static inline void workdir_make(const char *suite) {
+  snprintf(dir, sizeof dir, "/tmp/sparsec-%s-XXXXXX", suite);
+  cr_assert_not_null(mkdtemp(dir));
+}
+
+static inline void workdir_remove(void) {
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "chmod -R u+w %s; rm -rf %s", dir, dir);
+  cr_expect_eq(system(cmd), 0);
+}
 
 static inline void put_be32(FILE *f, uint32_t v) {
   uint8_t b[4] = {v >> 24, v >> 16, v >> 8, v};
@@ -29,6 +46,40 @@ static inline void write_idx(const char *name, const uint8_t *data, int ndim, co
   }
   fwrite(data, 1, count, f);
   fclose(f);
+}
+
+/* PREFIX-x.idx, PREFIX-y.idx: n examples of three classes whose centres lie
+ * far apart in the first two of 16 features (learnable to near 0% error in
+ * a few epochs); the labels are also copied to `labels` unless NULL. */
+static inline void write_blobs(const char *prefix, int n, uint64_t seed, uint8_t *labels) {
+  enum { D = 16 };
+  uint8_t *x = calloc((size_t)n * D, 1), *y = malloc(n);
+  SrRng rng;
+  sr_rng_seed(&rng, seed);
+  const int centre[3][2] = {{50, 50}, {200, 60}, {120, 200}};
+  for (int i = 0; i < n; i++) {
+    int c = (int)sr_rng_below(&rng, 3);
+    y[i] = (uint8_t)c;
+    for (int k = 0; k < 2; k++)
+      x[i * D + k] = (uint8_t)(centre[c][k] + (int)sr_rng_below(&rng, 41) - 20);
+  }
+  char name[64];
+  int xdims[2] = {n, D}, ydims[1] = {n};
+  snprintf(name, sizeof name, "%s-x.idx", prefix);
+  write_idx(name, x, 2, xdims);
+  snprintf(name, sizeof name, "%s-y.idx", prefix);
+  write_idx(name, y, 1, ydims);
+  if (labels)
+    memcpy(labels, y, (size_t)n);
+  free(x);
+  free(y);
+}
+
+/* The suites' data set: train-{x,y}.idx, 600 examples, and test-{x,y}.idx,
+ * 200, whose labels also go to `test_labels` unless NULL. */
+static inline void write_blob_data(uint8_t *test_labels) {
+  write_blobs("train", 600, 1, NULL);
+  write_blobs("test", 200, 2, test_labels);
 }
 
 static inline void write_file(const char *name, const char *text) {
