@@ -65,54 +65,44 @@ LLVMValueRef entry_alloca(Gen *g, LLVMTypeRef type, LLVMValueRef init, const cha
   return slot;
 }
 
-/* The table, made on first use with the module's values as its initial
- * contents: a JIT whose code is shared rewrites them (jit_set_hyper). */
-static LLVMValueRef hyper_table(Gen *g, LLVMTypeRef *type) {
+/* The table, with the module's values as its initial contents (a JIT whose
+ * code is shared rewrites them: jit_set_hyper); made with the module's
+ * first program. 0, or -1 out of memory. */
+static int add_hyper_table(Gen *g) {
   int n = module_hyper_values(g->m, NULL);
-  *type = LLVMArrayType(g->f64, (unsigned)n);
-  LLVMValueRef table = LLVMGetNamedGlobal(g->mod, HYPER_TABLE);
-  if (table)
-    return table;
-  double *values = malloc(sizeof *values * (size_t)(n ? n : 1));
-  LLVMValueRef *consts = malloc(sizeof *consts * (size_t)(n ? n : 1));
-  if (!values || !consts) {
-    free(values);
-    free(consts);
-    return NULL;
+  if (n == 0 || LLVMGetNamedGlobal(g->mod, HYPER_TABLE))
+    return 0;
+  double *values = malloc(sizeof *values * (size_t)n);
+  LLVMValueRef *consts = malloc(sizeof *consts * (size_t)n);
+  if (values && consts) {
+    module_hyper_values(g->m, values);
+    for (int i = 0; i < n; i++)
+      consts[i] = LLVMConstReal(g->f64, values[i]);
+    LLVMValueRef table = LLVMAddGlobal(g->mod, LLVMArrayType(g->f64, (unsigned)n), HYPER_TABLE);
+    LLVMSetInitializer(table, LLVMConstArray(g->f64, consts, (unsigned)n));
   }
-  module_hyper_values(g->m, values);
-  for (int i = 0; i < n; i++)
-    consts[i] = LLVMConstReal(g->f64, values[i]);
-  table = LLVMAddGlobal(g->mod, *type, HYPER_TABLE);
-  LLVMSetInitializer(table, LLVMConstArray(g->f64, consts, (unsigned)n));
+  int rc = values && consts ? 0 : -1;
   free(values);
   free(consts);
-  return table;
+  return rc;
 }
 
 LLVMValueRef hyper_f64(Gen *g, int field) {
   int index = module_hyper_index(g->m, g->program, g->op, field);
-  LLVMTypeRef type;
-  LLVMValueRef table = index >= 0 ? hyper_table(g, &type) : NULL;
-  if (!table) /* not a table entry (cannot happen for the kinds hyper.c lists) */
+  LLVMValueRef table = LLVMGetNamedGlobal(g->mod, HYPER_TABLE);
+  if (index < 0 || !table) /* not a table entry: cannot happen for the kinds hyper.c lists */
     return LLVMConstReal(g->f64, field == HYPER_COEF ? g->op->coef : g->op->coef2);
   LLVMBasicBlockRef here = position_at_entry(g);
   LLVMValueRef at[2] = {const_i64(g, 0), const_i64(g, index)};
-  LLVMValueRef v = LLVMBuildLoad2(g->b, g->f64, LLVMBuildInBoundsGEP2(g->b, type, table, at, 2, ""),
-                                  field == HYPER_COEF ? "coef" : "coef2");
+  LLVMValueRef v = LLVMBuildLoad2(
+      g->b, g->f64, LLVMBuildInBoundsGEP2(g->b, LLVMGlobalGetValueType(table), table, at, 2, ""),
+      field == HYPER_COEF ? "coef" : "coef2");
   LLVMPositionBuilderAtEnd(g->b, here);
   return v;
 }
 
 LLVMValueRef hyper_f32(Gen *g, int field) {
-  LLVMValueRef v = hyper_f64(g, field);
-  LLVMBasicBlockRef here = LLVMGetInsertBlock(g->b);
-  LLVMValueRef next = LLVMGetNextInstruction(v);
-  if (LLVMIsAInstruction(v) && next) /* converted next to the load, at the entry */
-    LLVMPositionBuilderBefore(g->b, next);
-  LLVMValueRef f = LLVMBuildFPTrunc(g->b, v, g->f32, "");
-  LLVMPositionBuilderAtEnd(g->b, here);
-  return f;
+  return LLVMBuildFPTrunc(g->b, hyper_f64(g, field), g->f32, "");
 }
 
 LLVMValueRef call_unary(Gen *g, const char *name, LLVMTypeRef type, LLVMValueRef x) {
@@ -189,8 +179,7 @@ LLVMValueRef codegen_program(LLVMModuleRef mod, const Module *m, const Program *
   LLVMPositionBuilderAtEnd(g.b, g.entry);
 
   load_slots(&g, LLVMGetParam(g.fn, 0), p);
-  LLVMTypeRef table_type;
-  if (module_hyper_values(m, NULL) > 0 && !hyper_table(&g, &table_type)) {
+  if (add_hyper_table(&g) != 0) {
     LLVMDisposeBuilder(g.b);
     free(g.slot);
     return NULL; /* out of memory */

@@ -24,6 +24,10 @@ typedef struct SpecArgs {
  * 0 if not a spec option, -1 after printing an error. */
 int spec_args_take(SpecArgs *a, int argc, char **argv, int *i);
 
+/* An argument that is not an option: the spec file, unless there is one
+ * already (or it looks like an option); 0, or -1 after printing an error. */
+int spec_args_file(SpecArgs *a, const char *arg);
+
 /* `[--set PATH=VALUE]... FILE`: 0 when parsed, 1 if --help was asked, -1
  * after printing an error. */
 int spec_args_parse(SpecArgs *a, int argc, char **argv);

@@ -64,15 +64,13 @@ typedef struct Pretrained {
   void **params; /* per slot: a copy of a PARAM or CONST slot, or NULL */
 } Pretrained;
 
-static int slot_is_saved(SrSlotKind kind) { return kind == SR_SLOT_PARAM || kind == SR_SLOT_CONST; }
-
 static int pretrained_take(Pretrained *p, const SrState *st) {
   const SrModel *m = st->model;
   if (!(p->params = calloc((size_t)m->nslots, sizeof *p->params)))
     return -1;
   p->nslots = m->nslots;
   for (int i = 0; i < m->nslots; i++) {
-    if (!slot_is_saved(m->slots[i].kind))
+    if (!sr_slot_is_model(m->slots[i].kind))
       continue;
     if (!(p->params[i] = malloc(st->bytes[i])))
       return -1;

@@ -267,11 +267,8 @@ static int parse(int argc, char **argv, SpecArgs *a, ReplArgs *o) {
       return -1;
     if (taken)
       continue;
-    if (argv[i][0] == '-' || a->path) {
-      fprintf(stderr, "sparsec: unexpected argument '%s'\n", argv[i]);
+    if (spec_args_file(a, argv[i]) != 0)
       return -1;
-    }
-    a->path = argv[i];
   }
   if (a->noverrides > 0 && !a->path) {
     fputs("sparsec: --set needs a spec file to apply to\n", stderr);

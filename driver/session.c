@@ -164,17 +164,13 @@ static int build(Session *s, const char *name, const char *text, char *const *ov
 
 /* ---- carrying the weights over --------------------------------------------- */
 
-static int is_model_slot(const SrSlot *slot) {
-  return slot->kind == SR_SLOT_PARAM || slot->kind == SR_SLOT_CONST;
-}
-
 /* The PARAM or CONST slot of `m` named like `want`, with its shape and
  * its initialisation: a changed init (h2.bias, h1.init) asks for new
  * values, so that tensor is drawn afresh. */
 static int same_slot(const SrModel *m, const SrSlot *want) {
   for (int i = 0; i < m->nslots; i++) {
     const SrSlot *slot = &m->slots[i];
-    if (is_model_slot(slot) && same_name(slot->name, want->name) &&
+    if (sr_slot_is_model(slot->kind) && same_name(slot->name, want->name) &&
         slot->rows == want->rows && slot->cols == want->cols && slot->init == want->init &&
         slot->init_arg == want->init_arg)
       return i;
@@ -189,7 +185,7 @@ static int carry_weights(SrState *dst, const SrState *src, FILE *out) {
   int kept = 0, total = 0;
   char fresh[512] = "";
   for (int i = 0; i < m->nslots; i++) {
-    if (!is_model_slot(&m->slots[i]))
+    if (!sr_slot_is_model(m->slots[i].kind))
       continue;
     total++;
     int from = same_slot(src->model, &m->slots[i]);

@@ -26,6 +26,15 @@ int spec_args_take(SpecArgs *a, int argc, char **argv, int *i) {
   return 1;
 }
 
+int spec_args_file(SpecArgs *a, const char *arg) {
+  if (arg[0] == '-' || a->path) {
+    fprintf(stderr, "sparsec: unexpected argument '%s'\n", arg);
+    return -1;
+  }
+  a->path = arg;
+  return 0;
+}
+
 int spec_args_parse(SpecArgs *a, int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
@@ -35,11 +44,8 @@ int spec_args_parse(SpecArgs *a, int argc, char **argv) {
       return -1;
     if (taken)
       continue;
-    if (argv[i][0] == '-' || a->path) {
-      fprintf(stderr, "sparsec: unexpected argument '%s'\n", argv[i]);
+    if (spec_args_file(a, argv[i]) != 0)
       return -1;
-    }
-    a->path = argv[i];
   }
   if (!a->path) {
     fputs("sparsec: no spec file given\n", stderr);

@@ -42,9 +42,7 @@ int sr_unit_activity(SrState *st, const SrDataset *ds, const int *slots, int nla
     memset(active[k], 0, (size_t)m->slots[slots[k]].cols * sizeof(int32_t));
   for (int start = 0; start < ds->n; start += st->max_rows) {
     int rows = ds->n - start < st->max_rows ? ds->n - start : st->max_rows;
-    memcpy(st->slots[m->slot_x], ds->x + (size_t)start * (size_t)ds->dim,
-           (size_t)rows * (size_t)ds->dim * sizeof(float));
-    memcpy(st->slots[m->slot_y], ds->y + start, (size_t)rows * sizeof(int32_t));
+    sr_copy_rows(st, ds, start, rows);
     m->infer(st->slots, rows);
     for (int k = 0; k < nlayers; k++)
       count_active(st->slots[slots[k]], rows, m->slots[slots[k]].cols, active[k]);

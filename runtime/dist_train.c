@@ -86,10 +86,7 @@ int sr_dist_train_epoch(SrDist *d, SrState *st, const SrDataset *train, const in
     }
     step(d, st, &m->train_split, mine, rows, &loss);
     if (!isfinite(loss))
-      return sr_fail(err,
-                     "epoch %d, batch %d: training loss is not finite (%s); "
-                     "try a smaller learning rate",
-                     epoch, b, sr_nonfinite_name(loss));
+      return sr_fail_loss(err, epoch, b, loss);
     sum += (double)loss * rows;
     if (d->rank == 0) /* one bar for the job */
       sr_progress_update(bar, start + rows, sr_now());
@@ -136,10 +133,7 @@ int sr_dist_pretrain_epoch(SrDist *d, SrState *st, const SrPretrainStage *stage,
     }
     step(d, st, &stage->split, mine, rows, &c);
     if (!isfinite(c))
-      return sr_fail(err,
-                     "pretraining %s, epoch %d: the reconstruction cost is not finite (%s); "
-                     "try a smaller learning rate",
-                     stage->layer, epoch, sr_nonfinite_name(c));
+      return sr_fail_cost(err, stage->layer, epoch, c);
     sum += (double)c * rows;
     if (d->rank == 0)
       sr_progress_update(bar, start + rows, sr_now());

@@ -20,6 +20,13 @@ typedef struct Stage {
   SrProgress bar;
 } Stage;
 
+int sr_fail_cost(SrError *err, const char *layer, int epoch, float cost) {
+  return sr_fail(err,
+                 "pretraining %s, epoch %d: the reconstruction cost is not finite (%s); "
+                 "try a smaller learning rate",
+                 layer, epoch, sr_nonfinite_name(cost));
+}
+
 static int check_stage(const SrState *st, const SrPretrainStage *s, SrError *err) {
   const SrModel *m = st->model;
   if (!s->step)
@@ -65,10 +72,7 @@ static int run_epoch(Stage *s, int epoch, double *cost, float *input_max, SrErro
     float mx = *(const float *)s->st->slots[s->stage->slot_input_max];
     if (!isfinite(c)) {
       sr_progress_clear(&s->bar);
-      return sr_fail(err,
-                     "pretraining %s, epoch %d: the reconstruction cost is not finite (%s); "
-                     "try a smaller learning rate",
-                     s->stage->layer, epoch, sr_nonfinite_name(c));
+      return sr_fail_cost(err, s->stage->layer, epoch, c);
     }
     sum += (double)c * rows;
     *input_max = mx > *input_max ? mx : *input_max;

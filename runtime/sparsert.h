@@ -137,6 +137,12 @@ typedef enum SrSlotKind {
   SR_SLOT_CONST,   /* fixed after initialisation (sign-trick signs): saved, never trained */
 } SrSlotKind;
 
+/* The slots that make up a trained model (PARAM and CONST): copied when the
+ * best epoch is kept, saved in checkpoints, checked for non-finite values. */
+static inline int sr_slot_is_model(SrSlotKind kind) {
+  return kind == SR_SLOT_PARAM || kind == SR_SLOT_CONST;
+}
+
 typedef enum SrInit {
   SR_INIT_ZERO,
   SR_INIT_GLOROT_UNIFORM, /* U[-sqrt(6/(fan_in+fan_out)), +sqrt(6/(fan_in+fan_out))] */

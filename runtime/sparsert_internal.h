@@ -10,12 +10,6 @@
 
 /* ---- state.c ------------------------------------------------------------- */
 
-/* The slots that make up a trained model: copied when the best epoch is
- * kept, saved in checkpoints, checked for non-finite values. */
-static inline int sr_slot_is_model(SrSlotKind kind) {
-  return kind == SR_SLOT_PARAM || kind == SR_SLOT_CONST;
-}
-
 /* Finds the first non-finite element of a PARAM or CONST slot: returns 1
  * and sets *slot and *index, or returns 0 if every value is finite. */
 int sr_state_find_nonfinite(const SrState *st, int *slot, size_t *index);
@@ -28,6 +22,13 @@ const char *sr_nonfinite_name(double x);
 
 /* Copies the examples perm[0..rows) into the input and label slots. */
 void sr_gather_batch(SrState *st, const SrDataset *ds, const int32_t *perm, int rows);
+/* Copies the consecutive examples start..start+rows into them. */
+void sr_copy_rows(SrState *st, const SrDataset *ds, int start, int rows);
+/* The message of a non-finite training loss (train.c) or reconstruction
+ * cost (pretrain.c), shared by the one-process and the data-parallel loops;
+ * return -1. */
+int sr_fail_loss(SrError *err, int epoch, int batch, float loss);
+int sr_fail_cost(SrError *err, const char *layer, int epoch, float cost);
 double sr_now(void); /* seconds, monotonic */
 
 /* ---- metrics.c ----------------------------------------------------------- */

@@ -119,15 +119,26 @@ static void finish_metrics(const SrModel *m, const Totals *t, int n, SrMetrics *
   out->mean_sparsity = units > 0 ? zeros / ((double)n * units) : 0;
 }
 
+int sr_fail_loss(SrError *err, int epoch, int batch, float loss) {
+  return sr_fail(err,
+                 "epoch %d, batch %d: training loss is not finite (%s); try a smaller learning rate",
+                 epoch, batch, sr_nonfinite_name(loss));
+}
+
 /* Consecutive rows are contiguous, so a batch is two memcpys. */
+void sr_copy_rows(SrState *st, const SrDataset *ds, int start, int rows) {
+  const SrModel *m = st->model;
+  memcpy(st->slots[m->slot_x], ds->x + (size_t)start * (size_t)ds->dim,
+         (size_t)rows * (size_t)ds->dim * sizeof(float));
+  memcpy(st->slots[m->slot_y], ds->y + start, (size_t)rows * sizeof(int32_t));
+}
+
 static void evaluate_batches(SrState *st, const SrDataset *ds, SrMetrics *out) {
   const SrModel *m = st->model;
   Totals t = {0};
   for (int start = 0; start < ds->n; start += st->max_rows) {
     int rows = ds->n - start < st->max_rows ? ds->n - start : st->max_rows;
-    memcpy(st->slots[m->slot_x], ds->x + (size_t)start * (size_t)ds->dim,
-           (size_t)rows * (size_t)ds->dim * sizeof(float));
-    memcpy(st->slots[m->slot_y], ds->y + start, (size_t)rows * sizeof(int32_t));
+    sr_copy_rows(st, ds, start, rows);
     m->infer(st->slots, rows);
     t.loss += (double)read_scalar(st, m->slot_loss) * rows;
     t.errors += count_errors(st, ds->y + start, rows);
@@ -232,10 +243,7 @@ static int train_epoch(Fit *f, int epoch, double *mean_loss, SrError *err) {
     m->train_step(f->st->slots, rows);
     float loss = read_scalar(f->st, m->slot_train_loss);
     if (!isfinite(loss))
-      return sr_fail(err,
-                     "epoch %d, batch %d: training loss is not finite (%s); "
-                     "try a smaller learning rate",
-                     epoch, b, sr_nonfinite_name(loss));
+      return sr_fail_loss(err, epoch, b, loss);
     sum += (double)loss * rows;
     sr_progress_update(&f->bar, start + rows, sr_now());
   }
