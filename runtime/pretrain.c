@@ -15,8 +15,7 @@ typedef struct Stage {
   const SrPretrainConfig *cfg;
   const SrPretrainStage *stage;
   const SrDataset *train;
-  SrRng rng;
-  int32_t *perm;
+  SrLoop *loop;
   SrProgress bar;
 } Stage;
 
@@ -43,30 +42,28 @@ static int check_stage(const SrState *st, const SrPretrainStage *s, SrError *err
   return 0;
 }
 
-/* One epoch: *cost gets the mean reconstruction cost, *input_max the
- * largest input code seen. */
-static int run_epoch(Stage *s, int epoch, double *cost, float *input_max, SrError *err) {
-  int n = s->train->n, batch = s->stage->batch;
-  double sum = 0;
-  *input_max = 0;
-  sr_rng_shuffle(&s->rng, s->perm, n);
+/* The rest of the epoch under way: *cost gets the mean reconstruction
+ * cost, *input_max the largest input code seen. 1 when the stop flag was
+ * raised first: the loop then holds the next minibatch. With ranks an
+ * epoch is not cut (they agree to stop between epochs). */
+static int run_epoch(Stage *s, double *cost, float *input_max, SrError *err) {
+  SrLoop *l = s->loop;
+  int n = s->train->n, batch = s->stage->batch, epoch = l->epoch + 1;
+  sr_loop_begin_epoch(l);
   sr_progress_start(&s->bar, s->cfg->progress ? stderr : NULL, epoch, n, sr_now());
   if (s->cfg->dist) { /* minibatches shared by ranks (dist_train.c) */
-    int rc = sr_dist_pretrain_epoch(s->cfg->dist, s->st, s->stage, s->train, s->perm, epoch,
+    int rc = sr_dist_pretrain_epoch(s->cfg->dist, s->st, s->stage, s->train, l->perm, epoch,
                                     &s->bar, cost, input_max, err);
     sr_progress_clear(&s->bar);
     return rc;
   }
-  for (int start = 0; start < n; start += batch) {
+  for (int start = l->step * batch; start < n; start += batch) {
     if (s->cfg->stop && *s->cfg->stop) { /* Ctrl-C: checked once per minibatch */
       sr_progress_clear(&s->bar);
-      return sr_fail(err,
-                     "pretraining %s interrupted in epoch %d: its parameters are as they were "
-                     "before the stage",
-                     s->stage->layer, epoch);
+      return 1;
     }
     int rows = n - start < batch ? n - start : batch;
-    sr_gather_batch(s->st, s->train, s->perm + start, rows);
+    sr_gather_batch(s->st, s->train, l->perm + start, rows);
     s->stage->step(s->st->slots, rows);
     float c = *(const float *)s->st->slots[s->stage->slot_cost];
     float mx = *(const float *)s->st->slots[s->stage->slot_input_max];
@@ -74,12 +71,14 @@ static int run_epoch(Stage *s, int epoch, double *cost, float *input_max, SrErro
       sr_progress_clear(&s->bar);
       return sr_fail_cost(err, s->stage->layer, epoch, c);
     }
-    sum += (double)c * rows;
-    *input_max = mx > *input_max ? mx : *input_max;
+    l->sum += (double)c * rows;
+    l->input_max = mx > l->input_max ? mx : l->input_max;
+    l->step++;
     sr_progress_update(&s->bar, start + rows, sr_now());
   }
   sr_progress_clear(&s->bar);
-  *cost = sum / n;
+  *cost = l->sum / n;
+  *input_max = l->input_max;
   return 0;
 }
 
@@ -103,34 +102,48 @@ static int end_epoch_dist(const Stage *s, int epoch, int rc, SrError *err) {
   return sr_dist_end_epoch(s->cfg->dist, s->st, when, rc, err);
 }
 
-static int run_stage(Stage *s, int index, SrError *err) {
-  sr_rng_seed(&s->rng, s->cfg->seed ^ PRETRAIN_STREAM ^ (uint64_t)index);
-  for (int i = 0; i < s->train->n; i++)
-    s->perm[i] = i;
-  for (int epoch = 1; epoch <= s->stage->epochs; epoch++) {
+/* Ranks stop together, between epochs (see train.c). */
+static int stop_agreed(const Stage *s) {
+  int stop = s->cfg->stop && *s->cfg->stop;
+  if (!s->cfg->dist)
+    return stop;
+  SrError ignored;
+  return sr_dist_agree(s->cfg->dist, stop ? -1 : 0, &ignored) != 0;
+}
+
+static int run_stage(Stage *s, SrError *err) {
+  SrLoop *l = s->loop;
+  while (l->epoch < s->stage->epochs) {
+    if (stop_agreed(s))
+      return 1;
+    int epoch = l->epoch + 1;
     double t0 = sr_now(), cost = 0;
-    float input_max;
-    int rc = run_epoch(s, epoch, &cost, &input_max, err);
+    float input_max = 0;
+    int rc = run_epoch(s, &cost, &input_max, err);
+    if (rc > 0)
+      return 1;
     if (rc == 0)
       rc = check_epoch(s, epoch, input_max, err);
     if (s->cfg->dist) /* all ranks stop here together, or go on with identical weights */
       rc = end_epoch_dist(s, epoch, rc, err);
     if (rc < 0)
       return -1;
+    sr_loop_end_epoch(l);
     if (s->cfg->log) {
       fprintf(s->cfg->log, "pretrain %s  epoch %3d  cost %.4f  %6.1f s\n", s->stage->layer, epoch,
               cost, sr_now() - t0);
       fflush(s->cfg->log);
     }
+    if (s->cfg->after_epoch && s->cfg->after_epoch(s->cfg->ctx, err) < 0)
+      return -1;
   }
   return 0;
 }
 
-int sr_pretrain(SrState *st, const SrPretrainConfig *cfg, const SrDataset *train, SrError *err) {
+static int check_stages(SrState *st, const SrPretrainConfig *cfg, const SrDataset *train,
+                        SrError *err) {
   const SrModel *m = st->model;
-  if (train->n < 1)
-    return sr_fail(err, "pretraining: the training set is empty");
-  int ok = 0;
+  int ok = train->n < 1 ? sr_fail(err, "pretraining: the training set is empty") : 0;
   for (int i = 0; i < m->npretrain && ok == 0; i++) {
     ok = check_stage(st, &m->pretrain[i], err);
     if (ok == 0 && cfg->dist)
@@ -138,24 +151,72 @@ int sr_pretrain(SrState *st, const SrPretrainConfig *cfg, const SrDataset *train
   }
   if (cfg->dist) /* every rank starts, or none; from identical weights */
     ok = sr_dist_start(cfg->dist, st, NULL, "pretraining", ok, err);
-  if (ok < 0)
+  return ok;
+}
+
+int sr_pretrain_start(SrPretrainRun *p, const SrState *st, SrError *err) {
+  memset(p, 0, sizeof *p);
+  return sr_state_init(&p->before, st->model, 1, 0, err);
+}
+
+void sr_pretrain_free(SrPretrainRun *p) {
+  sr_loop_free(&p->loop);
+  sr_state_free(&p->before);
+  memset(p, 0, sizeof *p);
+}
+
+/* Stage i's loop: its own shuffle stream, the examples in order. */
+static int begin_stage(SrPretrainRun *p, const SrState *st, const SrPretrainConfig *cfg, int i,
+                       int n, SrError *err) {
+  sr_loop_free(&p->loop);
+  if (sr_loop_init(&p->loop, n, cfg->seed ^ PRETRAIN_STREAM ^ (uint64_t)i, err) < 0)
     return -1;
-  Stage s = {.st = st, .cfg = cfg, .train = train};
-  s.perm = malloc((size_t)train->n * sizeof *s.perm);
-  SrState before; /* the parameters as they were before the running stage */
-  if (!s.perm || sr_state_init(&before, m, 1, 0, err) < 0) {
-    free(s.perm);
-    return s.perm ? -1 : sr_fail(err, "pretraining: out of memory");
-  }
+  p->started = 1;
+  sr_state_copy_params(&p->before, st);
+  return 0;
+}
+
+int sr_pretrain_run(SrState *st, const SrPretrainConfig *cfg, const SrDataset *train,
+                    SrPretrainRun *p, int only, SrError *err) {
+  const SrModel *m = st->model;
+  if (check_stages(st, cfg, train, err) < 0)
+    return -1;
+  Stage s = {.st = st, .cfg = cfg, .train = train, .loop = &p->loop};
+  int first = only >= 0 ? only : p->stage, last = only >= 0 ? only + 1 : m->npretrain;
+  if (only >= 0)
+    p->started = 0; /* one stage on its own starts afresh */
   int rc = 0;
-  for (int i = 0; i < m->npretrain && rc == 0; i++) {
+  for (int i = first; i < last && rc == 0; i++) {
+    if (!p->started && begin_stage(p, st, cfg, i, train->n, err) < 0)
+      return -1;
+    if (p->loop.n != train->n)
+      return sr_fail(err, "pretraining: the run was started on %d examples, the data has %d",
+                     p->loop.n, train->n);
     s.stage = &m->pretrain[i];
-    sr_state_copy_params(&before, st);
-    rc = run_stage(&s, i, err);
-    if (rc != 0)
-      sr_state_copy_params(st, &before); /* nothing non-finite survives */
+    rc = run_stage(&s, err);
+    if (rc < 0)
+      sr_state_copy_params(st, &p->before); /* nothing non-finite survives */
+    if (rc == 0) {
+      p->started = 0;
+      if (only < 0)
+        p->stage = i + 1;
+    }
   }
-  sr_state_free(&before);
-  free(s.perm);
+  return rc;
+}
+
+int sr_pretrain(SrState *st, const SrPretrainConfig *cfg, const SrDataset *train, SrError *err) {
+  SrPretrainRun p;
+  if (sr_pretrain_start(&p, st, err) < 0)
+    return -1;
+  int rc = sr_pretrain_run(st, cfg, train, &p, -1, err);
+  if (rc > 0) { /* interrupted: the stage under way is abandoned */
+    sr_state_copy_params(st, &p.before);
+    rc = sr_fail(err,
+                 "pretraining %s interrupted in epoch %d: its parameters are as they were "
+                 "before the stage",
+                 st->model->pretrain[p.stage].layer, p.loop.epoch + 1);
+  }
+  sr_pretrain_free(&p);
   return rc;
 }

@@ -11,11 +11,22 @@
  * (floats, true/false/null, duplicate keys, unknown tensor fields, text
  * after the object) is refused with the byte offset in the file. The parse
  * is schema-directed, so nesting is fixed and bounded: no recursion on
- * input depth. checkpoint.c checks what the tensors say against the data
- * and the model. */
+ * input depth. sr_safetensors_read checks what the tensors say against the
+ * data (dtype, offsets tiling it exactly, file size); checkpoint.c and
+ * run_state.c check them against the model.
+ *
+ * Writing goes through a temporary file in the same folder that is
+ * fsync'd and then renamed over the target: at every moment the path
+ * holds either the old file or the complete new one. */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sparsert_internal.h"
 
@@ -29,6 +40,8 @@ typedef struct Parser {
   size_t len, pos;
   Tensor *t;           /* the tensors so far */
   int n, cap;
+  SrStMeta *meta;      /* the __metadata__ entries so far */
+  int nmeta, capmeta;
   SrError *err;
 } Parser;
 
@@ -237,13 +250,27 @@ static int parse_object(Parser *p, MemberFn member, void *ctx) {
 
 /* ---- the safetensors schema --------------------------------------------- */
 
+static int duplicate(Parser *p, size_t key_at, const char *key);
+
 /* __metadata__ is a string-to-string map (the safetensors rule). */
 static int metadata_member(Parser *p, const char *key, size_t key_at, void *ctx) {
-  (void)key, (void)key_at, (void)ctx;
-  char *value;
-  int rc = parse_string(p, &value);
-  free(value);
-  return rc;
+  (void)ctx;
+  for (int i = 0; i < p->nmeta; i++)
+    if (strcmp(p->meta[i].key, key) == 0)
+      return duplicate(p, key_at, key);
+  if (p->nmeta == p->capmeta) {
+    int cap = p->capmeta ? 2 * p->capmeta : 16;
+    SrStMeta *m = realloc(p->meta, (size_t)cap * sizeof *m);
+    if (!m)
+      return sr_fail(p->err, "%s: out of memory for the header", p->path);
+    p->meta = m, p->capmeta = cap;
+  }
+  SrStMeta *m = &p->meta[p->nmeta];
+  m->value = NULL;
+  if (!(m->key = strdup(key)))
+    return sr_fail(p->err, "%s: out of memory for the header", p->path);
+  p->nmeta++;
+  return parse_string(p, &m->value);
 }
 
 /* Which of dtype, shape and data_offsets a tensor has had. */
@@ -352,6 +379,14 @@ static void free_tensors(Tensor *t, int n) {
   free(t);
 }
 
+static void free_meta(SrStMeta *m, int n) {
+  for (int i = 0; i < n; i++) {
+    free(m[i].key);
+    free(m[i].value);
+  }
+  free(m);
+}
+
 static int read_header(Parser *p, const uint8_t *buf, size_t size, size_t *data_at) {
   uint64_t n = 0;
   for (int i = 0; i < 8; i++)
@@ -376,14 +411,363 @@ int sr_safetensors_header(const char *path, const uint8_t *buf, size_t size, SrS
   int rc = read_header(&p, buf, size, &h->data_at);
   if (rc < 0) {
     free_tensors(p.t, p.n);
+    free_meta(p.meta, p.nmeta);
     return -1;
   }
   h->t = p.t;
   h->n = p.n;
+  h->meta = p.meta;
+  h->nmeta = p.nmeta;
   return 0;
 }
 
 void sr_safetensors_free(SrStHeader *h) {
   free_tensors(h->t, h->n);
+  free_meta(h->meta, h->nmeta);
   memset(h, 0, sizeof *h);
+}
+
+const char *sr_safetensors_meta(const SrStHeader *h, const char *key) {
+  for (int i = 0; i < h->nmeta; i++)
+    if (strcmp(h->meta[i].key, key) == 0)
+      return h->meta[i].value;
+  return NULL;
+}
+
+/* ---- writing a file ------------------------------------------------------- */
+
+/* Every dtype sparsec writes is 4 bytes an element. */
+static int known_dtype(const char *dtype) {
+  return strcmp(dtype, "F32") == 0 || strcmp(dtype, "I32") == 0 || strcmp(dtype, "U32") == 0;
+}
+
+static size_t out_count(const SrStOut *t) {
+  size_t count = 1;
+  for (int d = 0; d < t->ndim; d++)
+    count *= (size_t)t->shape[d];
+  return count;
+}
+
+/* The JSON header, padded with spaces to a multiple of 8 so that the data
+ * that follows is aligned. */
+static char *build_header(const SrStOut *t, int n, const SrStMeta *meta, int nmeta, size_t *len) {
+  char *text = NULL;
+  FILE *f = open_memstream(&text, len);
+  if (!f)
+    return NULL;
+  size_t offset = 0;
+  fputs("{\"__metadata__\":{", f);
+  for (int i = 0; i < nmeta; i++) {
+    fputs(i ? "," : "", f);
+    sr_json_string(f, meta[i].key);
+    fputc(':', f);
+    sr_json_string(f, meta[i].value);
+  }
+  fputc('}', f);
+  for (int i = 0; i < n; i++) {
+    size_t bytes = out_count(&t[i]) * 4;
+    fputc(',', f);
+    sr_json_string(f, t[i].name);
+    fprintf(f, ":{\"dtype\":\"%s\",\"shape\":[", t[i].dtype);
+    for (int d = 0; d < t[i].ndim; d++)
+      fprintf(f, "%s%zu", d ? "," : "", (size_t)t[i].shape[d]);
+    fprintf(f, "],\"data_offsets\":[%zu,%zu]}", offset, offset + bytes);
+    offset += bytes;
+  }
+  fputc('}', f);
+  while (ftell(f) % 8 != 0)
+    fputc(' ', f);
+  if (fclose(f) != 0) {
+    free(text);
+    return NULL;
+  }
+  return text;
+}
+
+#define CHUNK_WORDS 16384 /* 4-byte values converted per fwrite */
+
+/* Little-endian whatever the host: each 4-byte word byte by byte. */
+static int write_words(FILE *f, const uint32_t *w, size_t count) {
+  uint8_t buf[4 * CHUNK_WORDS];
+  for (size_t i = 0; i < count; i += CHUNK_WORDS) {
+    size_t n = count - i < CHUNK_WORDS ? count - i : CHUNK_WORDS;
+    for (size_t k = 0; k < n; k++) {
+      uint32_t u = w[i + k];
+      buf[4 * k] = (uint8_t)u, buf[4 * k + 1] = (uint8_t)(u >> 8);
+      buf[4 * k + 2] = (uint8_t)(u >> 16), buf[4 * k + 3] = (uint8_t)(u >> 24);
+    }
+    if (fwrite(buf, 4, n, f) != n)
+      return -1;
+  }
+  return 0;
+}
+
+static int write_contents(FILE *f, const SrStOut *t, int n, const char *header, size_t hlen) {
+  uint8_t len[8];
+  for (int i = 0; i < 8; i++)
+    len[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
+  if (fwrite(len, 1, 8, f) != 8 || fwrite(header, 1, hlen, f) != hlen)
+    return -1;
+  for (int i = 0; i < n; i++)
+    if (write_words(f, t[i].data, out_count(&t[i])) < 0)
+      return -1;
+  return 0;
+}
+
+/* mkstemp creates files 0600; a plain fopen would have given 0666 minus
+ * the umask, which is what users expect of a checkpoint. umask can only be
+ * read by setting it, briefly; the runtime creates no other files
+ * meanwhile. */
+static void usual_permissions(int fd) {
+  mode_t mask = umask(0);
+  umask(mask);
+  (void)fchmod(fd, 0666 & ~mask); /* failing leaves 0600: safe, merely private */
+}
+
+/* The temporary file being written, for sr_safetensors_abandon: a second
+ * Ctrl-C ends the process from a signal handler, which may only unlink. */
+static char pending_tmp[4096];
+static volatile sig_atomic_t pending;
+
+void sr_safetensors_abandon(void) {
+  if (pending)
+    unlink(pending_tmp);
+}
+
+/* Writes everything to the temporary file `tmp` (a mkstemp template,
+ * filled in) and makes it durable. *created says whether the file exists,
+ * i.e. must be removed on failure. */
+static int write_temp(const char *path, char *tmp, const SrStOut *t, int n, const char *header,
+                      size_t hlen, int *created, SrError *err) {
+  int fd = mkstemp(tmp);
+  *created = fd >= 0;
+  if (fd < 0) {
+    char *folder = strdup(path);
+    int rc = sr_fail(err, "%s: cannot create a temporary file in '%s': %s", path,
+                     folder ? dirname(folder) : "its folder", strerror(errno));
+    free(folder);
+    return rc;
+  }
+  if (strlen(tmp) < sizeof pending_tmp) {
+    memcpy(pending_tmp, tmp, strlen(tmp) + 1);
+    pending = 1;
+  }
+  usual_permissions(fd);
+  FILE *f = fdopen(fd, "wb");
+  if (!f) {
+    int e = errno;
+    close(fd);
+    return sr_fail(err, "%s: cannot write: %s", path, strerror(e));
+  }
+  errno = 0;
+  int bad = write_contents(f, t, n, header, hlen) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0;
+  int e = errno;
+  if (fclose(f) != 0 && !bad)
+    bad = 1, e = errno;
+  if (bad)
+    return sr_fail(err, "%s: write error: %s", path, strerror(e ? e : EIO));
+  return 0;
+}
+
+/* The rename is durable only once the folder itself is synced. Some
+ * file systems cannot sync a folder (EINVAL); the file is then as safe as
+ * they allow. */
+static int sync_folder(const char *path, SrError *err) {
+  char *copy = strdup(path);
+  if (!copy)
+    return sr_fail(err, "%s: out of memory", path);
+  const char *folder = dirname(copy);
+  int fd = open(folder, O_RDONLY | O_DIRECTORY);
+  int rc = 0;
+  if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL))
+    rc = sr_fail(err, "%s: saved, but syncing the folder '%s' failed: %s", path, folder,
+                 strerror(errno));
+  if (fd >= 0)
+    close(fd);
+  free(copy);
+  return rc;
+}
+
+int sr_safetensors_write(const char *path, const SrStOut *t, int n, const SrStMeta *meta,
+                         int nmeta, SrError *err) {
+  for (int i = 0; i < n; i++)
+    if (!known_dtype(t[i].dtype) || t[i].ndim < 1 || t[i].ndim > SR_ST_MAX_DIMS)
+      return sr_fail(err, "%s: tensor '%s': cannot write dtype %s with %d dimensions", path,
+                     t[i].name, t[i].dtype, t[i].ndim);
+  size_t hlen = 0;
+  char *header = build_header(t, n, meta, nmeta, &hlen);
+  char *tmp = malloc(strlen(path) + sizeof ".tmp.XXXXXX");
+  if (!header || !tmp) {
+    free(header);
+    free(tmp);
+    return sr_fail(err, "%s: out of memory for the checkpoint header", path);
+  }
+  sprintf(tmp, "%s.tmp.XXXXXX", path); /* fits: allocated for exactly this */
+  int created;
+  int rc = write_temp(path, tmp, t, n, header, hlen, &created, err);
+  if (rc == 0 && rename(tmp, path) != 0)
+    rc = sr_fail(err, "%s: cannot replace with the new checkpoint: %s", path, strerror(errno));
+  if (rc < 0 && created)
+    unlink(tmp);
+  pending = 0;
+  if (rc == 0)
+    rc = sync_folder(path, err);
+  free(tmp);
+  free(header);
+  return rc;
+}
+
+/* ---- reading a file ------------------------------------------------------- */
+
+#define MAX_FILE_BYTES (4ull << 30)
+
+static void format_shape(char *buf, size_t size, const uint64_t *shape, int ndim) {
+  size_t used = (size_t)snprintf(buf, size, "[");
+  for (int d = 0; d < ndim && used < size; d++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%" PRIu64, d ? ", " : "", shape[d]);
+  if (used < size)
+    snprintf(buf + used, size - used, "]");
+}
+
+void sr_safetensors_shape(char *buf, size_t size, const SrStTensor *t) {
+  format_shape(buf, size, t->shape, t->ndim);
+}
+
+/* Bytes the shape needs at 4 bytes an element, or UINT64_MAX if that overflows. */
+static uint64_t shape_bytes(const SrStTensor *t) {
+  uint64_t bytes = 4;
+  for (int d = 0; d < t->ndim; d++) {
+    if (t->shape[d] != 0 && bytes > UINT64_MAX / t->shape[d])
+      return UINT64_MAX;
+    bytes *= t->shape[d];
+  }
+  return bytes;
+}
+
+static int check_tensor(const SrStFile *l, const SrStTensor *t, SrError *err) {
+  if (!known_dtype(t->dtype))
+    return sr_fail(err, "%s: tensor '%s' has dtype %s, only F32 is supported", l->path, t->name,
+                   t->dtype);
+  if (t->begin > t->end)
+    return sr_fail(err, "%s: tensor '%s' has data_offsets [%" PRIu64 ", %" PRIu64 "] that end "
+                   "before they begin", l->path, t->name, t->begin, t->end);
+  uint64_t need = shape_bytes(t);
+  if (t->end - t->begin != need) {
+    char shape[128];
+    format_shape(shape, sizeof shape, t->shape, t->ndim);
+    return sr_fail(err, "%s: tensor '%s' has data_offsets [%" PRIu64 ", %" PRIu64 "] (%" PRIu64
+                   " bytes) but its shape %s needs %" PRIu64, l->path, t->name, t->begin, t->end,
+                   t->end - t->begin, shape, need);
+  }
+  return 0;
+}
+
+static int by_begin(const void *a, const void *b) {
+  const SrStTensor *x = *(SrStTensor *const *)a, *y = *(SrStTensor *const *)b;
+  return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+/* The tensors must tile the data exactly: sorted by offset, each begins
+ * where the previous ends, and the last ends where the file does. */
+static int check_tiling(const SrStFile *l, SrStTensor **order, SrError *err) {
+  int n = l->h.n;
+  uint64_t data = l->size - l->h.data_at, at = 0;
+  qsort(order, (size_t)n, sizeof *order, by_begin);
+  for (int i = 0; i < n; i++) {
+    const SrStTensor *t = order[i];
+    if (t->begin < at)
+      return sr_fail(err, "%s: tensors '%s' and '%s' overlap (data_offsets [%" PRIu64 ", %" PRIu64
+                     "] and [%" PRIu64 ", %" PRIu64 "])", l->path, order[i - 1]->name, t->name,
+                     order[i - 1]->begin, order[i - 1]->end, t->begin, t->end);
+    if (t->begin > at)
+      return sr_fail(err, "%s: data bytes [%" PRIu64 ", %" PRIu64 ") belong to no tensor",
+                     l->path, at, t->begin);
+    at = t->end;
+  }
+  if (at > data)
+    return sr_fail(err, "%s: truncated: the header describes %" PRIu64 " bytes of tensor data, "
+                   "the file has %" PRIu64, l->path, at, data);
+  if (at < data)
+    return sr_fail(err, "%s: trailing garbage: %" PRIu64 " bytes after the tensor data", l->path,
+                   data - at);
+  return 0;
+}
+
+static int check_layout(const SrStFile *l, SrError *err) {
+  for (int k = 0; k < l->h.n; k++)
+    if (check_tensor(l, &l->h.t[k], err) < 0)
+      return -1;
+  SrStTensor **order = malloc(((size_t)l->h.n + 1) * sizeof *order);
+  if (!order)
+    return sr_fail(err, "%s: out of memory", l->path);
+  for (int k = 0; k < l->h.n; k++)
+    order[k] = &l->h.t[k];
+  int rc = check_tiling(l, order, err);
+  free(order);
+  return rc;
+}
+
+static int read_bytes(SrStFile *l, SrError *err) {
+  int fd = open(l->path, O_RDONLY);
+  if (fd < 0)
+    return sr_fail(err, "%s: cannot open: %s", l->path, strerror(errno));
+  struct stat sb;
+  int rc = 0;
+  if (fstat(fd, &sb) != 0)
+    rc = sr_fail(err, "%s: cannot stat: %s", l->path, strerror(errno));
+  else if (!S_ISREG(sb.st_mode))
+    rc = sr_fail(err, "%s: not a regular file", l->path);
+  else if ((uint64_t)sb.st_size > MAX_FILE_BYTES)
+    rc = sr_fail(err, "%s: too large: %jd bytes (checkpoints are limited to 4 GiB)", l->path,
+                 (intmax_t)sb.st_size);
+  else if (sb.st_size < 8)
+    rc = sr_fail(err, "%s: truncated: %jd bytes, but a safetensors file starts with an 8-byte "
+                 "header length", l->path, (intmax_t)sb.st_size);
+  else if (!(l->buf = malloc((size_t)sb.st_size)))
+    rc = sr_fail(err, "%s: out of memory for %jd bytes", l->path, (intmax_t)sb.st_size);
+  while (rc == 0 && l->size < (size_t)sb.st_size) {
+    ssize_t n = read(fd, l->buf + l->size, (size_t)sb.st_size - l->size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      rc = sr_fail(err, "%s: read error: %s", l->path, n < 0 ? strerror(errno) : "file shrank");
+    else
+      l->size += (size_t)n;
+  }
+  close(fd);
+  return rc;
+}
+
+int sr_safetensors_read(const char *path, SrStFile *l, SrError *err) {
+  memset(l, 0, sizeof *l);
+  l->path = path;
+  int rc = read_bytes(l, err);
+  if (rc == 0)
+    rc = sr_safetensors_header(path, l->buf, l->size, &l->h, err);
+  if (rc == 0)
+    rc = check_layout(l, err);
+  if (rc != 0)
+    sr_safetensors_close(l);
+  return rc;
+}
+
+void sr_safetensors_close(SrStFile *l) {
+  sr_safetensors_free(&l->h);
+  free(l->buf);
+  memset(l, 0, sizeof *l);
+}
+
+const SrStTensor *sr_safetensors_find(const SrStFile *l, const char *name) {
+  for (int k = 0; k < l->h.n; k++)
+    if (strcmp(l->h.t[k].name, name) == 0)
+      return &l->h.t[k];
+  return NULL;
+}
+
+void sr_safetensors_words(const SrStFile *l, const SrStTensor *t, void *out) {
+  const uint8_t *p = l->buf + l->h.data_at + t->begin;
+  uint32_t *w = out;
+  size_t count = (size_t)(t->end - t->begin) / 4;
+  for (size_t i = 0; i < count; i++, p += 4)
+    w[i] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }

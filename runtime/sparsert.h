@@ -306,6 +306,10 @@ typedef struct SrPretrainConfig {
    * stops (a signal handler sets it: Ctrl-C in the REPL). NULL = never. */
   volatile sig_atomic_t *stop;
   SrDist *dist;        /* data parallelism across ranks (dist.h); NULL = one process */
+  /* Called after each complete epoch of a stage (logged): the experiment
+   * engine saves its state there. NULL = nothing. */
+  int (*after_epoch)(void *ctx, SrError *err);
+  void *ctx;
 } SrPretrainConfig;
 
 /* Runs every stage of the model in order: per epoch, shuffled minibatches
@@ -334,6 +338,10 @@ typedef struct SrTrainConfig {
    * there (a signal handler sets it: Ctrl-C in the REPL). NULL = never. */
   volatile sig_atomic_t *stop;
   SrDist *dist;        /* data parallelism across ranks (dist.h); NULL = one process */
+  /* Called after each complete epoch (logged, metrics written): the
+   * experiment engine saves its state there. NULL = nothing. */
+  int (*after_epoch)(void *ctx, SrError *err);
+  void *ctx;
 } SrTrainConfig;
 
 typedef struct SrFitResult {

@@ -31,6 +31,69 @@ int sr_fail_loss(SrError *err, int epoch, int batch, float loss);
 int sr_fail_cost(SrError *err, const char *layer, int epoch, float cost);
 double sr_now(void); /* seconds, monotonic */
 
+/* A loop over shuffled minibatches that can stop between two of them and
+ * go on later, also in another process (run_state.c saves it): the
+ * training epochs of one learning rate, or one pretraining stage. */
+typedef struct SrLoop {
+  SrRng rng;           /* the shuffle stream */
+  int32_t *perm;       /* n: the order of the epoch under way */
+  int n;
+  int epoch;           /* epochs completed */
+  int step;            /* minibatches done of the epoch under way; 0: not begun, not shuffled */
+  double sum;          /* loss (pretraining: cost) times rows, over those minibatches */
+  float input_max;     /* pretraining: the largest input code of those minibatches */
+} SrLoop;
+
+int sr_loop_init(SrLoop *l, int n, uint64_t seed, SrError *err); /* perm = identity */
+void sr_loop_free(SrLoop *l);
+void sr_loop_begin_epoch(SrLoop *l); /* draws the shuffle unless the epoch has begun */
+void sr_loop_end_epoch(SrLoop *l);
+
+/* The supervised training of one learning rate, between calls. */
+typedef struct SrFit {
+  SrLoop loop;
+  int best_epoch;      /* 0: none yet */
+  SrMetrics best_valid, best_test;
+  int stopped_early;
+  SrState best;        /* the best epoch's parameters (one row) */
+} SrFit;
+
+/* A fresh run: the shuffle stream of cfg->seed, best = st's parameters. */
+int sr_fit_start(SrFit *fit, const SrState *st, const SrTrainConfig *cfg, int n, SrError *err);
+/* Trains on from where `fit` is until cfg->epochs are complete, patience
+ * runs out, or the stop flag is raised (then 1, with `fit` at the next
+ * minibatch; st keeps its parameters). 0 when done, -1 on error. The
+ * parameters are not restored to the best epoch's: the caller decides. */
+int sr_fit_run(SrState *st, const SrTrainConfig *cfg, const SrDataset *train,
+               const SrDataset *valid, const SrDataset *test, SrFit *fit, SrFitResult *out,
+               SrError *err);
+int sr_fit_done(const SrFit *fit, const SrTrainConfig *cfg);
+void sr_fit_free(SrFit *fit);
+
+/* Greedy pretraining between calls: stages done, and the stage under way. */
+typedef struct SrPretrainRun {
+  int stage;           /* stages completed */
+  int started;         /* loop is the stage under way's */
+  SrLoop loop;
+  SrState before;      /* the parameters before the stage under way (one row) */
+} SrPretrainRun;
+
+int sr_pretrain_start(SrPretrainRun *p, const SrState *st, SrError *err);
+/* Runs the stages from where `p` is: every remaining one (only < 0) or
+ * stage `only` alone, from its start. 0 when done, 1 when the stop flag
+ * was raised (p holds the next minibatch), -1 on error (the stage's
+ * parameters restored to what they were before it). */
+int sr_pretrain_run(SrState *st, const SrPretrainConfig *cfg, const SrDataset *train,
+                    SrPretrainRun *p, int only, SrError *err);
+void sr_pretrain_free(SrPretrainRun *p);
+
+/* ---- checkpoint.c -------------------------------------------------------- */
+
+#define SR_STATE_FORMAT "sparsec-state" /* run_state.c's files */
+
+int sr_check_model_names(const SrModel *m, const char *path, SrError *err);
+int sr_refuse_nonfinite(const SrState *st, const char *path, SrError *err);
+
 /* ---- metrics.c ----------------------------------------------------------- */
 
 /* Writes s as a JSON string: quotes, backslashes and control characters
@@ -51,9 +114,16 @@ typedef struct SrStTensor {
   int slot;            /* -1; checkpoint.c sets the model slot it matches */
 } SrStTensor;
 
+/* One entry of __metadata__ (a string-to-string map). */
+typedef struct SrStMeta {
+  char *key, *value;
+} SrStMeta;
+
 typedef struct SrStHeader {
   SrStTensor *t;       /* in the order of the file */
   int n;
+  SrStMeta *meta;      /* __metadata__, in the order of the file */
+  int nmeta;
   size_t data_at;      /* file offset of the data: 8 + header length */
 } SrStHeader;
 
@@ -62,6 +132,55 @@ typedef struct SrStHeader {
 int sr_safetensors_header(const char *path, const uint8_t *buf, size_t size, SrStHeader *h,
                           SrError *err);
 void sr_safetensors_free(SrStHeader *h);
+/* The metadata value of `key`, or NULL. */
+const char *sr_safetensors_meta(const SrStHeader *h, const char *key);
+
+/* A whole file read and checked against itself: every tensor's dtype is
+ * one of F32, I32, U32, its offsets match its shape, and the tensors tile
+ * the data exactly (nothing overlaps, nothing is left over, nothing is
+ * missing). Errors name the path and what is wrong. */
+typedef struct SrStFile {
+  const char *path;
+  uint8_t *buf;
+  size_t size;
+  SrStHeader h;
+} SrStFile;
+
+int sr_safetensors_read(const char *path, SrStFile *f, SrError *err);
+void sr_safetensors_close(SrStFile *f);
+const SrStTensor *sr_safetensors_find(const SrStFile *f, const char *name);
+/* Copies the tensor's elements (4-byte little-endian words) to out. */
+void sr_safetensors_words(const SrStFile *f, const SrStTensor *t, void *out);
+/* "[2, 3]" */
+void sr_safetensors_shape(char *buf, size_t size, const SrStTensor *t);
+
+/* A tensor to write: ndim dimensions, 4-byte elements (F32, I32 or U32). */
+typedef struct SrStOut {
+  const char *name;
+  const char *dtype;
+  int ndim;
+  int64_t shape[SR_ST_MAX_DIMS];
+  const void *data;
+} SrStOut;
+
+/* Writes the tensors and the metadata atomically: a temporary file in the
+ * same folder, fsync'd, renamed over `path`, the folder synced. A failure
+ * leaves the old file as it was and no temporary file. */
+int sr_safetensors_write(const char *path, const SrStOut *t, int n, const SrStMeta *meta,
+                         int nmeta, SrError *err);
+/* Removes the temporary file of a write under way, if any: for a signal
+ * handler that ends the process in the middle of one (async-signal-safe). */
+void sr_safetensors_abandon(void);
+
+struct SrStFile;
+/* The model's PARAM and CONST slots as tensors to write, named
+ * PREFIX+slot name (prefix NULL: the slot's name; else names[i] are
+ * malloc'd, for the caller to free). Returns the count, -1 out of memory. */
+int sr_model_tensors(const SrState *st, const char *prefix, SrStOut *out, char **names);
+/* Loads the model's tensors of a file read by sr_safetensors_read. */
+int sr_checkpoint_load_file(SrState *st, SrStFile *f, SrError *err);
+/* Every element of the F32 tensor t is finite; else an error naming it. */
+int sr_check_finite(const SrStFile *f, const SrStTensor *t, SrError *err);
 
 /* ---- progress.c ---------------------------------------------------------- */
 

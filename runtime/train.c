@@ -199,15 +199,47 @@ void sr_gather_batch(SrState *st, const SrDataset *ds, const int32_t *perm, int 
   }
 }
 
-/* Everything sr_fit carries from one epoch to the next. */
+/* ---- a loop over shuffled minibatches, resumable ------------------------- */
+
+int sr_loop_init(SrLoop *l, int n, uint64_t seed, SrError *err) {
+  memset(l, 0, sizeof *l);
+  sr_rng_seed(&l->rng, seed);
+  l->n = n;
+  if (!(l->perm = malloc(((size_t)n + 1) * sizeof *l->perm)))
+    return sr_fail(err, "training: out of memory for a permutation of %d examples", n);
+  for (int i = 0; i < n; i++)
+    l->perm[i] = i;
+  return 0;
+}
+
+void sr_loop_free(SrLoop *l) {
+  free(l->perm);
+  memset(l, 0, sizeof *l);
+}
+
+/* Starts the epoch under way if it has not begun: its shuffle is drawn
+ * here, once, so that a loop resumed mid-epoch keeps the order it had. */
+void sr_loop_begin_epoch(SrLoop *l) {
+  if (l->step > 0)
+    return;
+  sr_rng_shuffle(&l->rng, l->perm, l->n);
+  l->sum = 0;
+  l->input_max = 0;
+}
+
+void sr_loop_end_epoch(SrLoop *l) {
+  l->epoch++;
+  l->step = 0;
+}
+
+/* ---- training: the epochs of one learning rate ----------------------------- */
+
+/* Everything sr_fit_run needs for one call. */
 typedef struct Fit {
   SrState *st;
   const SrTrainConfig *cfg;
   const SrDataset *train, *valid, *test; /* valid is NULL when empty */
-  SrRng rng;
-  int32_t *perm;
-  SrState best;     /* parameters of the best epoch so far */
-  SrFitResult *out;
+  SrFit *fit;
   SrProgress bar;   /* within the current epoch, if cfg->progress */
 } Fit;
 
@@ -223,31 +255,34 @@ static int stop_requested(const SrTrainConfig *cfg) {
   return cfg->stop && *cfg->stop;
 }
 
-/* One pass over the shuffled training set; *mean_loss gets the mean
+/* The rest of the epoch under way; *mean_loss gets the epoch's mean
  * training loss. Fails on the first non-finite batch loss; returns 1 if
- * the stop flag was raised before the pass ended. */
-static int train_epoch(Fit *f, int epoch, double *mean_loss, SrError *err) {
+ * the stop flag was raised before the epoch ended: the loop then holds
+ * the position of the next minibatch. With ranks an epoch is not cut:
+ * they agree to stop between epochs (sr_fit_run). */
+static int train_epoch(Fit *f, double *mean_loss, SrError *err) {
   const SrModel *m = f->st->model;
-  int n = f->train->n, batch = f->cfg->batch;
-  double sum = 0;
-  sr_rng_shuffle(&f->rng, f->perm, n);
+  SrLoop *l = &f->fit->loop;
+  int n = f->train->n, batch = f->cfg->batch, epoch = l->epoch + 1;
+  sr_loop_begin_epoch(l);
   sr_progress_start(&f->bar, f->cfg->progress ? stderr : NULL, epoch, n, sr_now());
   if (f->cfg->dist) /* minibatches shared by ranks (dist_train.c) */
-    return sr_dist_train_epoch(f->cfg->dist, f->st, f->train, f->perm, batch, epoch, &f->bar,
+    return sr_dist_train_epoch(f->cfg->dist, f->st, f->train, l->perm, batch, epoch, &f->bar,
                                mean_loss, err);
-  for (int start = 0, b = 1; start < n; start += batch, b++) {
+  for (int start = l->step * batch; start < n; start += batch) {
     if (stop_requested(f->cfg))
       return 1;
     int rows = n - start < batch ? n - start : batch;
-    sr_gather_batch(f->st, f->train, f->perm + start, rows);
+    sr_gather_batch(f->st, f->train, l->perm + start, rows);
     m->train_step(f->st->slots, rows);
     float loss = read_scalar(f->st, m->slot_train_loss);
     if (!isfinite(loss))
-      return sr_fail_loss(err, epoch, b, loss);
-    sum += (double)loss * rows;
+      return sr_fail_loss(err, epoch, l->step + 1, loss);
+    l->sum += (double)loss * rows;
+    l->step++;
     sr_progress_update(&f->bar, start + rows, sr_now());
   }
-  *mean_loss = sum / n;
+  *mean_loss = l->sum / n;
   return 0;
 }
 
@@ -283,19 +318,18 @@ static void log_epoch(const Fit *f, int epoch, double loss, const SrMetrics *val
 /* Without validation data every epoch counts as the best so far, so the
  * last one is kept. Ties keep the earlier epoch. */
 static void track_best(Fit *f, int epoch, const SrMetrics *valid, const SrMetrics *test) {
-  SrFitResult *out = f->out;
-  if (f->valid && out->best_epoch > 0 && valid->error >= out->best_valid.error)
+  SrFit *fit = f->fit;
+  if (f->valid && fit->best_epoch > 0 && valid->error >= fit->best_valid.error)
     return;
-  out->best_epoch = epoch;
-  out->best_valid = *valid;
-  out->best_test = *test;
-  sr_state_copy_params(&f->best, f->st);
+  fit->best_epoch = epoch;
+  fit->best_valid = *valid;
+  fit->best_test = *test;
+  sr_state_copy_params(&fit->best, f->st);
 }
 
 /* A relu written as fmaxf(x, 0) turns a NaN pre-activation into 0, so a
  * non-finite parameter does not always show in the loss. It must never
- * become the best epoch's, or be left behind: it is caught here, and
- * sr_fit then restores the last good parameters. */
+ * become the best epoch's, or be left behind: it is caught here. */
 static int check_params(const Fit *f, int epoch, SrError *err) {
   int slot;
   size_t index;
@@ -327,10 +361,9 @@ static int write_metrics(const Fit *f, int epoch, double loss, const SrMetrics *
 /* `patience` epochs in a row without a lower validation error end the
  * run. Without validation data every epoch is the best, so this never
  * fires; and running out on the last epoch is not stopping early. */
-static int out_of_patience(const Fit *f, int epoch) {
+static int out_of_patience(const Fit *f, int epoch, int last) {
   int patience = f->cfg->patience;
-  return patience > 0 && f->valid && epoch < f->cfg->epochs &&
-         epoch - f->out->best_epoch >= patience;
+  return patience > 0 && f->valid && epoch < last && epoch - f->fit->best_epoch >= patience;
 }
 
 static void log_early_stop(const Fit *f, int epoch) {
@@ -340,7 +373,7 @@ static void log_early_stop(const Fit *f, int epoch) {
   if (f->cfg->run)
     fprintf(log, "%s  ", f->cfg->run);
   fprintf(log, "stopping early after epoch %d: no better validation error for %d epochs "
-          "(best: epoch %d)\n", epoch, epoch - f->out->best_epoch, f->out->best_epoch);
+          "(best: epoch %d)\n", epoch, epoch - f->fit->best_epoch, f->fit->best_epoch);
   fflush(log);
 }
 
@@ -361,12 +394,15 @@ static int end_epoch_dist(const Fit *f, int epoch, int rc, SrError *err) {
   return sr_dist_end_epoch(f->cfg->dist, f->st, when, rc, err);
 }
 
-/* One epoch: train, check, evaluate, keep score, report. 1 if it was
- * interrupted: then it neither counts nor is reported. */
-static int run_epoch(Fit *f, int epoch, SrError *err) {
+/* One epoch (or what is left of it): train, check, evaluate, keep score,
+ * report. 1 if it was interrupted: then it is neither counted nor
+ * reported, and the loop holds the position to go on from. */
+static int run_epoch(Fit *f, SrError *err) {
   SrMetrics valid = {0}, test = {0};
+  SrLoop *l = &f->fit->loop;
+  int epoch = l->epoch + 1;
   double t0 = sr_now(), loss = 0;
-  int trained = train_epoch(f, epoch, &loss, err);
+  int trained = train_epoch(f, &loss, err);
   if (trained > 0)
     return trained;
   if (trained < 0 || check_params(f, epoch, err) < 0)
@@ -377,71 +413,105 @@ static int run_epoch(Fit *f, int epoch, SrError *err) {
     return -1;
   evaluate_set(f, f->valid, &valid);
   evaluate_set(f, f->test, &test);
-  f->out->epochs_run = epoch;
+  sr_loop_end_epoch(l);
   track_best(f, epoch, &valid, &test);
   double seconds = sr_now() - t0;
   clear_bar(f);
   log_epoch(f, epoch, loss, &valid, &test, seconds);
   int rc = write_metrics(f, epoch, loss, &valid, &test, seconds, err);
-  return f->cfg->dist ? sr_dist_agree(f->cfg->dist, rc, err) : rc; /* rank 0 writes */
-}
-
-static int run_epochs(Fit *f, SrError *err) {
-  for (int epoch = 1; epoch <= f->cfg->epochs; epoch++) {
-    int rc = run_epoch(f, epoch, err);
-    clear_bar(f);
-    if (rc < 0)
-      return -1;
-    if (rc > 0) {
-      f->out->interrupted = 1;
-      break;
-    }
-    if (out_of_patience(f, epoch)) {
-      f->out->stopped_early = 1;
-      log_early_stop(f, epoch);
-      break;
-    }
+  if (f->cfg->dist)
+    rc = sr_dist_agree(f->cfg->dist, rc, err); /* rank 0 writes */
+  if (rc == 0 && out_of_patience(f, epoch, f->cfg->epochs)) {
+    f->fit->stopped_early = 1;
+    log_early_stop(f, epoch);
   }
-  return 0;
+  if (rc == 0 && f->cfg->after_epoch)
+    rc = f->cfg->after_epoch(f->cfg->ctx, err);
+  return rc;
 }
 
-static int start_fit(Fit *f, SrError *err) {
-  int n = f->train->n;
+/* Ranks stop together: the flag of any rank stops them all, between two
+ * epochs, where no rank is inside a collective. */
+static int stop_agreed(const Fit *f) {
+  if (!f->cfg->dist)
+    return stop_requested(f->cfg);
+  SrError ignored;
+  return sr_dist_agree(f->cfg->dist, stop_requested(f->cfg) ? -1 : 0, &ignored) != 0;
+}
+
+static void fill_result(const SrFit *fit, SrFitResult *out) {
+  out->epochs_run = fit->loop.epoch;
+  out->stopped_early = fit->stopped_early;
+  out->best_epoch = fit->best_epoch;
+  out->best_valid = fit->best_valid;
+  out->best_test = fit->best_test;
+}
+
+int sr_fit_start(SrFit *fit, const SrState *st, const SrTrainConfig *cfg, int n, SrError *err) {
+  memset(fit, 0, sizeof *fit);
   /* Callers often pass the init seed here too; a fixed tweak keeps the
    * shuffle from replaying the stream that drew the initial weights. */
-  sr_rng_seed(&f->rng, f->cfg->seed ^ SHUFFLE_STREAM);
-  f->perm = malloc((size_t)n * sizeof *f->perm);
-  if (!f->perm)
-    return sr_fail(err, "training: out of memory for a permutation of %d examples", n);
-  for (int i = 0; i < n; i++)
-    f->perm[i] = i;
+  if (sr_loop_init(&fit->loop, n, cfg->seed ^ SHUFFLE_STREAM, err) < 0)
+    return -1;
   /* A one-row state is enough to hold parameters. Starting it as a copy
    * of the initial parameters gives a failure in epoch 1 something sane
    * to restore. */
-  if (sr_state_init(&f->best, f->st->model, 1, 0, err) < 0)
+  if (sr_state_init(&fit->best, st->model, 1, 0, err) < 0) {
+    sr_loop_free(&fit->loop);
     return -1;
-  sr_state_copy_params(&f->best, f->st);
+  }
+  sr_state_copy_params(&fit->best, st);
   return 0;
+}
+
+void sr_fit_free(SrFit *fit) {
+  sr_loop_free(&fit->loop);
+  sr_state_free(&fit->best);
+  memset(fit, 0, sizeof *fit);
+}
+
+int sr_fit_done(const SrFit *fit, const SrTrainConfig *cfg) {
+  return fit->stopped_early || (fit->loop.epoch >= cfg->epochs && fit->loop.step == 0);
+}
+
+int sr_fit_run(SrState *st, const SrTrainConfig *cfg, const SrDataset *train,
+               const SrDataset *valid, const SrDataset *test, SrFit *fit, SrFitResult *out,
+               SrError *err) {
+  memset(out, 0, sizeof *out);
+  int ok = check_fit_args(st, cfg, train, valid, test, err);
+  if (ok == 0 && fit->loop.n != train->n)
+    ok = sr_fail(err, "training: the run was started on %d examples, the data has %d",
+                 fit->loop.n, train->n);
+  if (cfg->dist) /* every rank starts, or none; from identical weights */
+    ok = sr_dist_start(cfg->dist, st, &st->model->train_split, "training", ok, err);
+  if (ok < 0)
+    return -1;
+  Fit f = {.st = st, .cfg = cfg, .train = train, .test = test, .fit = fit};
+  f.valid = valid && valid->n > 0 ? valid : NULL;
+  double t0 = sr_now();
+  int rc = 0;
+  while (rc == 0 && !sr_fit_done(fit, cfg)) {
+    if (stop_agreed(&f)) {
+      rc = 1;
+      break;
+    }
+    rc = run_epoch(&f, err);
+    clear_bar(&f);
+  }
+  out->interrupted = rc > 0;
+  fill_result(fit, out);
+  out->seconds = sr_now() - t0;
+  return rc;
 }
 
 int sr_fit(SrState *st, const SrTrainConfig *cfg, const SrDataset *train, const SrDataset *valid,
            const SrDataset *test, SrFitResult *out, SrError *err) {
   memset(out, 0, sizeof *out);
-  int ok = check_fit_args(st, cfg, train, valid, test, err);
-  if (cfg->dist) /* every rank starts, or none; from identical weights */
-    ok = sr_dist_start(cfg->dist, st, &st->model->train_split, "training", ok, err);
-  if (ok < 0)
+  SrFit fit;
+  if (sr_fit_start(&fit, st, cfg, train->n > 0 ? train->n : 0, err) < 0)
     return -1;
-  Fit f = {.st = st, .cfg = cfg, .train = train, .test = test, .out = out};
-  f.valid = valid && valid->n > 0 ? valid : NULL;
-  double t0 = sr_now();
-  int rc = start_fit(&f, err);
-  if (rc == 0) {
-    rc = run_epochs(&f, err);
-    sr_state_copy_params(st, &f.best);
-  }
-  out->seconds = sr_now() - t0;
-  sr_state_free(&f.best);
-  free(f.perm);
-  return rc;
+  int rc = sr_fit_run(st, cfg, train, valid, test, &fit, out, err);
+  sr_state_copy_params(st, &fit.best); /* the best epoch's, or the start's */
+  sr_fit_free(&fit);
+  return rc < 0 ? -1 : 0;
 }
