@@ -16,11 +16,14 @@ typedef struct BuildConfig {
   SrProgramConfig cfg;
   char *strings[BUILD_MAX_STRINGS];
   int nstrings;
+  int absolute;        /* paths made absolute */
 } BuildConfig;
 
-/* The spec's train, data and output blocks, paths made absolute; -1 if out
- * of memory. Free with build_config_free either way. */
-int build_config(const Spec *spec, int max_rows, BuildConfig *b);
+/* The spec's train, data and output blocks (paths made absolute if asked:
+ * a built program runs anywhere); -1 if out of memory. Free with
+ * build_config_free either way. `sparsec run` and the REPL fill the
+ * engine's config here too. */
+int build_config(const Spec *spec, int max_rows, int absolute_paths, BuildConfig *b);
 void build_config_free(BuildConfig *b);
 
 /* build_prune.c: --prune-dead. Counts each hidden unit's activity for the

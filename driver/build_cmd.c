@@ -313,7 +313,7 @@ static int build(Build *b) {
     return 1;
   if (prepare_model(b->spec, b->spec->train.lr, &passes, &b->prepared, err, sizeof err) != 0)
     return fail(err);
-  if (build_config(b->spec, b->prepared.max_rows, &b->config) != 0)
+  if (build_config(b->spec, b->prepared.max_rows, 1, &b->config) != 0)
     return fail("out of memory");
   if (b->args->weights && load_weights(b) != 0)
     return 1;

@@ -1,6 +1,8 @@
-/* The SrProgramConfig a built program carries: the spec's train, data and
- * output blocks. Paths become absolute here, at build time, so that the
- * program finds its data from whatever folder it is run in. */
+/* The SrProgramConfig the experiment engine runs (runtime/experiment.h):
+ * the spec's train, data and output blocks. For a built program, paths
+ * become absolute here, at build time, so that the program finds its data
+ * from whatever folder it is run in; `sparsec run` keeps them as the spec
+ * has them. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +37,7 @@ static char *absolute(const char *path) {
 }
 
 static const char *keep_path(BuildConfig *b, const char *path, int *missing) {
-  const char *kept = keep(b, absolute(path));
+  const char *kept = keep(b, !path ? NULL : b->absolute ? absolute(path) : strdup(path));
   *missing |= path && !kept;
   return kept;
 }
@@ -57,10 +59,14 @@ static void train_block(const Spec *spec, SrProgramConfig *c) {
   c->seed = spec->train.seed;
   c->lr = spec->train.lr;
   c->momentum = spec->train.momentum;
+  c->nlrs = spec->train.nlrs;
+  for (int i = 0; i < spec->train.nlrs && i < SR_MAX_SWEEP; i++)
+    c->lrs[i] = spec->train.lrs[i];
 }
 
-int build_config(const Spec *spec, int max_rows, BuildConfig *b) {
+int build_config(const Spec *spec, int max_rows, int absolute_paths, BuildConfig *b) {
   memset(b, 0, sizeof *b); /* also the padding: descriptor.c copies the bytes */
+  b->absolute = absolute_paths;
   SrProgramConfig *c = &b->cfg;
   int missing = 0;
   c->name = keep(b, strdup(spec->name));
@@ -76,6 +82,8 @@ int build_config(const Spec *spec, int max_rows, BuildConfig *b) {
   c->limit = spec->data.limit;
   c->checkpoint = keep_path(b, spec->output.checkpoint, &missing);
   c->metrics = keep_path(b, spec->output.metrics, &missing);
+  c->state = keep_path(b, spec->output.state, &missing);
+  c->save_every = spec->output.save_every;
   c->metrics_format = spec->output.metrics_format == METRICS_JSONL ? SR_METRICS_JSONL
                                                                    : SR_METRICS_CSV;
   c->progress = spec->output.progress;

@@ -55,13 +55,16 @@ int ir_option_take(IrOptions *o, int argc, char *const *argv, int *i, FILE *err)
  * 0, or 1 after a message to `err`. */
 int ir_print(const Spec *spec, const IrOptions *o, FILE *out, FILE *err);
 
-/* experiment.c: trains the spec's model (every lr of a sweep) and writes its
- * outputs; returns the exit status. */
+/* experiment.c: runs the spec's experiment through the engine
+ * (runtime/experiment.h); returns the exit status (130/143 when
+ * interrupted by SIGINT/SIGTERM). */
 typedef struct RunOptions {
   PassOptions passes;  /* --passes none turns the optimiser off */
   SrDist *dist;        /* under mpirun: the job's ranks (runtime/dist.h); NULL = one process */
   int threads;         /* --threads N: OpenBLAS and the sparse kernels (default 1) */
   int prune_dead;      /* --prune-dead: report the dead units and the pruned size */
+  const char *resume;  /* --resume STATE: go on from a saved state */
+  const char *command; /* the command line without --resume, for the resume line */
 } RunOptions;
 int run_experiment(const Spec *spec, const RunOptions *o);
 

@@ -1,21 +1,16 @@
-/* What `run` does with a checked spec: load and split the data, compile and
- * train the model once per learning rate of the sweep (a single lr is a
- * sweep of one), keep the run with the best validation error, report it and
- * write the outputs the spec asks for. */
+/* What `run` does with a checked spec: fill the experiment engine's
+ * configuration (runtime/experiment.h) from it, compile the model, check
+ * the outputs, load the data, and let the engine run the experiment;
+ * what is left here is choosing the output and where errors point. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "driver.h"
+#include "experiment.h"
 #include "model.h"
-
-/* One compiled and trained model. */
-typedef struct Trained {
-  CompiledModel c;
-  SrState state;
-  SrFitResult result;
-} Trained;
 
 /* Whether the path is in one of the folders scripts/get-data.sh fills:
  * data/fashion-mnist/ or data/mnist10k/, relative or not. */
@@ -55,228 +50,176 @@ static void hint_missing_package(const Spec *spec) {
   }
 }
 
-/* The parameters right after pretraining. Pretraining does not depend on the
- * supervised learning rate, so a sweep pretrains once and every later lr
- * starts fine-tuning from a copy: the same numbers as pretraining again, at
- * none of the cost (pretraining is most of a Fashion-MNIST run's time). */
-typedef struct Pretrained {
-  int nslots;    /* 0: not taken yet */
-  void **params; /* per slot: a copy of a PARAM or CONST slot, or NULL */
-} Pretrained;
+/* ---- the sweep: one compilation, a table of coefficients per lr --------------- */
 
-static int pretrained_take(Pretrained *p, const SrState *st) {
-  const SrModel *m = st->model;
-  if (!(p->params = calloc((size_t)m->nslots, sizeof *p->params)))
-    return -1;
-  p->nslots = m->nslots;
-  for (int i = 0; i < m->nslots; i++) {
-    if (!sr_slot_is_model(m->slots[i].kind))
-      continue;
-    if (!(p->params[i] = malloc(st->bytes[i])))
-      return -1;
-    memcpy(p->params[i], st->slots[i], st->bytes[i]);
-  }
-  return 0;
-}
+/* Every lr of a sweep is the same code (the learning rate is read from the
+ * hyperparameter table, ir/hyper.c), so the model is compiled once and
+ * each lr's module only writes its values into the shared code's table. */
+typedef struct Sweep {
+  const Spec *spec;
+  const PassOptions *passes;
+  CompiledModel models[SPEC_MAX_SWEEP]; /* [0] compiled; the others share its code */
+} Sweep;
 
-/* Every lr compiles the same spec, so the slot tables agree. */
-static void pretrained_restore(const Pretrained *p, SrState *st) {
-  for (int i = 0; i < p->nslots; i++)
-    if (p->params[i])
-      memcpy(st->slots[i], p->params[i], st->bytes[i]);
-}
-
-static void pretrained_free(Pretrained *p) {
-  for (int i = 0; i < p->nslots; i++)
-    free(p->params[i]);
-  free(p->params);
-  memset(p, 0, sizeof *p);
-}
-
-/* Pretrains the fresh state, or restores what an earlier lr's pretraining left. */
-static int pretrain_once(SrState *st, const SrPretrainConfig *cfg, const SrDataset *train,
-                         Pretrained *done, SrError *err) {
-  if (done->nslots > 0) {
-    pretrained_restore(done, st);
-    fputs("pretraining: the encoders of the first learning rate's pretraining\n", cfg->log);
-    return 0;
-  }
-  if (sr_pretrain(st, cfg, train, err) != 0)
-    return -1;
-  if (pretrained_take(done, st) != 0) {
-    pretrained_free(done); /* costs time only: the next lr pretrains again */
-    fputs("sparsec: warning: out of memory keeping the pretrained encoders\n", stderr);
-  }
-  return 0;
-}
-
-static void trained_free(Trained *t) {
-  sr_state_free(&t->state);
-  model_free(&t->c);
-  memset(t, 0, sizeof *t);
-}
-
-/* The module as `sparsec build` prepares it too (backend/prepare.c), then
- * JIT-compiled (model.c): run and build execute the same code. */
-static int compile(const Spec *spec, double lr, const PassOptions *passes, Trained *t) {
-  char err[1024];
-  CompileOptions o = {.passes = *passes};
-  if (model_compile(spec, lr, &o, &t->c, err, sizeof err) != 0) {
-    fprintf(stderr, "sparsec: %s\n", err);
-    return -1;
-  }
-  JitTimes times = model_jit_times(&t->c);
+static void print_compiled(const Spec *spec, const CompiledModel *c) {
+  JitTimes times = model_jit_times(c);
   printf("sparsec: %s: %d layers, lr %g, compiled in %.0f ms (codegen %.1f, optimise %.1f, "
          "machine code %.1f)\n",
-         spec->name, spec->nlayers, lr, times.codegen_ms + times.optimise_ms + times.compile_ms,
+         spec->name, spec->nlayers, c->lr, times.codegen_ms + times.optimise_ms + times.compile_ms,
          times.codegen_ms, times.optimise_ms, times.compile_ms);
+  fflush(stdout);
+}
+
+static int compile_lr(Sweep *w, int i, char *err, int errlen) {
+  CompiledModel *c = &w->models[i];
+  if (c->jit) {
+    model_use_hyper(c);
+    return 0;
+  }
+  CompileOptions o = {.passes = *w->passes, .reuse = i > 0 ? &w->models[0] : NULL};
+  if (model_compile(w->spec, w->spec->train.lrs[i], &o, c, err, errlen) != 0)
+    return -1;
+  if (i > 0 && !c->reused) {
+    snprintf(err, (size_t)errlen, "lr %g compiles to other code than lr %g", c->lr,
+             w->models[0].lr);
+    return -1;
+  }
+  model_use_hyper(c);
+  if (i == 0)
+    print_compiled(w->spec, c);
+  return 0;
+}
+
+/* The engine's hook: train at lrs[i] from now on. */
+static int use_lr(void *ctx, int i, SrError *err) {
+  return compile_lr(ctx, i, err->msg, sizeof err->msg);
+}
+
+static void sweep_free(Sweep *w) {
+  for (int i = 0; i < SPEC_MAX_SWEEP; i++)
+    model_free(&w->models[i]);
+}
+
+/* ---- outputs ------------------------------------------------------------------- */
+
+/* An output that cannot be written, pointed at where the spec names it. */
+static void output_error(const Spec *spec, const char *setting, const SrError *err) {
+  Loc loc = {0};
+  if (strcmp(setting, "output.checkpoint") == 0)
+    loc = spec->output.checkpoint_loc;
+  else if (strcmp(setting, "output.state") == 0)
+    loc = spec->output.state_loc;
+  else if (strcmp(setting, "output.metrics") == 0)
+    loc = spec->output.metrics_loc;
+  if (loc.line == 0) {
+    fprintf(stderr, "sparsec: %s: %s\n", setting, err->msg);
+    return;
+  }
+  Diag d;
+  diag_init(&d, spec->src, stderr);
+  diag_error(&d, loc, "%s: %s", setting, err->msg);
+}
+
+/* ---- the run ------------------------------------------------------------------- */
+
+typedef struct Run {
+  const Spec *spec;
+  const RunOptions *o;
+  BuildConfig config;
+  Sweep sweep;
+  SrProgramData data;
+  SrState state;
+} Run;
+
+static int load_data(Run *r) {
+  SrError err = {{0}};
+  int loaded = sr_program_load_data(&r->config.cfg, &r->data, &err);
+  if (r->o->dist) /* every rank has its data, or every rank stops (none waits for another) */
+    loaded = sr_dist_agree(r->o->dist, loaded, &err);
+  if (loaded != 0) {
+    fprintf(stderr, "sparsec: %s\n", err.msg);
+    hint_missing_package(r->spec);
+    return -1;
+  }
+  printf("data: %d train, %d validation, %d test examples\n", r->data.train.n, r->data.valid.n,
+         r->data.test.n);
   fflush(stdout);
   return 0;
 }
 
-static int train_at(const Spec *spec, const RunOptions *o, double lr, const ExperimentData *d,
-                    SrMetricsWriter *metrics, Pretrained *pretrained, Trained *t) {
-  if (compile(spec, lr, &o->passes, t) != 0)
+static int prepare(Run *r) {
+  char err[1024];
+  if (build_config(r->spec, prepare_max_rows(r->spec), 0, &r->config) != 0) {
+    fputs("sparsec: out of memory\n", stderr);
     return -1;
-  char run[64];
-  snprintf(run, sizeof run, "lr=%g", lr);
-  int rows = prepare_max_rows(spec);
-  int progress = spec->output.progress < 0 ? isatty(fileno(stderr)) : spec->output.progress;
-  SrTrainConfig cfg = {.epochs = spec->train.epochs,
-                       .batch = spec->train.batch,
-                       .seed = spec->train.seed,
-                       .patience = spec->train.patience,
-                       .log = stdout,
-                       .progress = progress,
-                       .run = spec->train.nlrs > 1 ? run : NULL,
-                       .metrics = metrics,
-                       .dist = o->dist};
-  SrPretrainConfig pre = {
-      .seed = spec->train.seed, .log = stdout, .progress = progress, .dist = o->dist};
+  }
+  r->sweep = (Sweep){.spec = r->spec, .passes = &r->o->passes};
+  if (compile_lr(&r->sweep, 0, err, sizeof err) != 0) {
+    fprintf(stderr, "sparsec: %s\n", err);
+    return -1;
+  }
+  r->config.cfg.max_rows = r->sweep.models[0].max_rows;
+  return 0;
+}
+
+/* The outputs are checked (and their folders made) before any training:
+ * rank 0 writes them all. */
+static int check_outputs(Run *r, SrRun *run) {
   SrError err = {{0}};
-  if (sr_state_init(&t->state, &t->c.model, rows, spec->train.seed, &err) != 0 ||
-      (t->c.model.npretrain > 0 &&
-       pretrain_once(&t->state, &pre, &d->train, pretrained, &err) != 0) ||
-      sr_fit(&t->state, &cfg, &d->train, &d->valid, &d->test, &t->result, &err) != 0) {
+  const char *setting = NULL;
+  int rc = sr_dist_is_root(r->o->dist)
+               ? sr_outputs_check(&r->config.cfg, sr_run_state_path(run), &setting, &err)
+               : 0;
+  if (rc != 0)
+    output_error(r->spec, setting, &err);
+  if (r->o->dist)
+    rc = sr_dist_agree(r->o->dist, rc, &err);
+  return rc;
+}
+
+static int run_engine(Run *r) {
+  SrError err = {{0}};
+  CompiledModel *c = &r->sweep.models[0];
+  SrRunSetup setup = {.log = stdout,
+                      .dist = r->o->dist,
+                      .command = r->o->command,
+                      .use_lr = use_lr,
+                      .lr_ctx = &r->sweep};
+  if (sr_state_init(&r->state, &c->model, c->max_rows, r->spec->train.seed, &err) != 0) {
     fprintf(stderr, "sparsec: %s\n", err.msg);
     return -1;
   }
-  return 0;
-}
-
-static void print_sparsity(const SrModel *model, const SrMetrics *m) {
-  for (int i = 0; i < model->nhidden; i++)
-    printf(" %s %.1f%%", model->hidden_names[i], 100 * m->sparsity[i]);
-  printf("; mean %.1f%%\n", 100 * m->mean_sparsity);
-}
-
-static void print_result(const Trained *best, const ExperimentData *d) {
-  const SrFitResult *r = &best->result;
-  if (d->valid.n > 0)
-    printf("best validation error at epoch %d%s: valid %.2f%%, test %.2f%%\n", r->best_epoch,
-           r->stopped_early ? " (stopped early)" : "", 100 * r->best_valid.error,
-           100 * r->best_test.error);
-  printf("hidden activations exactly zero (test set):");
-  print_sparsity(&best->c.model, &r->best_test);
-  printf("test error: %.2f%%\n", 100 * r->best_test.error);
-}
-
-static int write_outputs(const Spec *spec, Trained *best) {
-  if (!spec->output.checkpoint)
-    return 0;
-  SrError err = {{0}};
-  if (sr_checkpoint_save(&best->state, spec->output.checkpoint, &err) != 0) {
+  SrRun *run = sr_run_new(&r->state, &r->config.cfg, &setup, &r->data, &err);
+  int rc = run ? check_outputs(r, run) : -1;
+  if (rc == 0 && r->o->resume) {
+    rc = sr_run_resume(run, r->o->resume, &err);
+    if (r->o->dist)
+      rc = sr_dist_agree(r->o->dist, rc, &err);
+  }
+  if (rc == 0 || !run)
+    rc = run ? sr_run_experiment(run, &err) : -1;
+  if (rc < 0 && err.msg[0])
     fprintf(stderr, "sparsec: %s\n", err.msg);
-    return -1;
-  }
-  printf("checkpoint: %s\n", spec->output.checkpoint);
-  return 0;
-}
-
-/* Trains every lr of the sweep; the best stays in *best. */
-static int sweep(const Spec *spec, const RunOptions *o, const ExperimentData *d,
-                 SrMetricsWriter *metrics, Trained *best) {
-  Pretrained pretrained = {0};
-  for (int i = 0; i < spec->train.nlrs; i++) {
-    Trained t = {0};
-    if (train_at(spec, o, spec->train.lrs[i], d, metrics, &pretrained, &t) != 0) {
-      trained_free(&t);
-      pretrained_free(&pretrained);
-      return -1;
-    }
-    if (spec->train.nlrs > 1)
-      printf("lr %g: best validation error %.2f%% at epoch %d\n", t.c.lr,
-             100 * t.result.best_valid.error, t.result.best_epoch);
-    if (i == 0 || t.result.best_valid.error < best->result.best_valid.error) {
-      trained_free(best);
-      *best = t;
-      best->state.model = &best->c.model; /* the state points at its model: move it too */
-    } else {
-      trained_free(&t);
-    }
-  }
-  pretrained_free(&pretrained);
-  if (spec->train.nlrs > 1)
-    printf("sweep: kept lr %g\n", best->c.lr);
-  return 0;
-}
-
-static void describe_hidden(const Spec *spec, SrModel *out) {
-  memset(out, 0, sizeof *out);
-  out->classes = spec->layers[spec->nlayers - 1].units;
-  out->nhidden = spec->nlayers - 1;
-  for (int i = 0; i < out->nhidden; i++) {
-    out->hidden_names[i] = spec->layers[i].name;
-    out->hidden_units[i] = spec->layers[i].units;
-  }
+  sr_run_free(run);
+  return rc;
 }
 
 int run_experiment(const Spec *spec, const RunOptions *o) {
-  int classes = spec->layers[spec->nlayers - 1].units;
-  ExperimentData d = {0};
-  SrError err = {{0}};
-  int loaded = data_load(spec, classes, &d, &err);
-  if (o->dist) /* every rank has its data, or every rank stops (none waits for another) */
-    loaded = sr_dist_agree(o->dist, loaded, &err);
-  if (loaded != 0) {
-    fprintf(stderr, "sparsec: %s\n", err.msg);
-    hint_missing_package(spec);
-    data_free(&d);
-    return 1;
-  }
-  printf("data: %d train, %d validation, %d test examples\n", d.train.n, d.valid.n, d.test.n);
-  int rc = 0;
-  if (spec->train.nlrs > 1 && d.valid.n == 0) {
-    fputs("sparsec: a learning-rate sweep picks by validation error: set data.validation\n",
-          stderr);
-    rc = -1;
-  }
-  SrMetricsWriter *metrics = NULL;
-  SrModel names; /* what the metrics writer reads: the hidden layers, named by the spec */
-  if (rc == 0 && spec->output.metrics && sr_dist_is_root(o->dist)) { /* rank 0 writes files */
-    describe_hidden(spec, &names);
-    SrMetricsFormat format = spec->output.metrics_format == METRICS_JSONL ? SR_METRICS_JSONL
-                                                                          : SR_METRICS_CSV;
-    if (!(metrics = sr_metrics_open(spec->output.metrics, format, &names, &err))) {
-      fprintf(stderr, "sparsec: %s\n", err.msg);
-      rc = -1;
-    }
-  }
-  Trained best = {0};
+  Run r = {.spec = spec, .o = o};
+  int rc = prepare(&r);
   if (rc == 0)
-    rc = sweep(spec, o, &d, metrics, &best);
-  if (rc == 0) {
-    print_result(&best, &d);
-    if (o->prune_dead && sr_dist_is_root(o->dist))
-      rc = report_dead_units(spec, best.c.m, &best.c.model, &best.state, &d.train);
-    if (rc == 0)
-      rc = sr_dist_is_root(o->dist) ? write_outputs(spec, &best) : 0;
-  }
-  if (metrics && sr_metrics_close(metrics, &err) != 0) {
-    fprintf(stderr, "sparsec: %s\n", err.msg);
-    rc = -1;
-  }
-  trained_free(&best);
-  data_free(&d);
+    rc = load_data(&r);
+  if (rc == 0)
+    rc = run_engine(&r);
+  /* the kept parameters are in r.state; the code is the first lr's */
+  if (rc == 0 && o->prune_dead && sr_dist_is_root(o->dist))
+    rc = report_dead_units(spec, r.sweep.models[0].m, &r.sweep.models[0].model, &r.state,
+                           &r.data.train);
+  sr_state_free(&r.state);
+  sr_program_data_free(&r.data);
+  sweep_free(&r.sweep);
+  build_config_free(&r.config);
+  if (rc == SR_RUN_INTERRUPTED)
+    return 128 + sr_interrupt_signal();
   return rc == 0 ? 0 : 1;
 }

@@ -22,6 +22,9 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+  /* every line as it is printed, into a file or a pipe too: `tail -f` on
+   * a log follows the run, and an interrupted run's log is whole */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 2) {
     usage(stderr);
     return 2;

@@ -17,7 +17,9 @@ static int usage(FILE *out, int status) {
         "  --passes dense     optimise, but keep every product dense (cblas_sgemm)\n"
         "  --threads N        threads for dense products and sparse kernels (default 1)\n"
         "  --prune-dead       after training, report the units dead on the training set\n"
-        "                     and the inference weights' size without them\n",
+        "                     and the inference weights' size without them\n"
+        "  --resume STATE     go on from a state saved by an earlier run (output.state):\n"
+        "                     the same numbers as if that run had not stopped\n",
         out);
   return status;
 }
@@ -29,6 +31,17 @@ static int take_run_option(RunOptions *o, int *argc, char **argv) {
       o->prune_dead = 1;
       memmove(&argv[i], &argv[i + 1], sizeof *argv * (*argc - i - 1));
       (*argc)--;
+      i--;
+      continue;
+    }
+    if (strcmp(argv[i], "--resume") == 0) {
+      if (i + 1 >= *argc) {
+        fputs("sparsec: --resume needs a state file\n", stderr);
+        return -1;
+      }
+      o->resume = argv[i + 1];
+      memmove(&argv[i], &argv[i + 2], sizeof *argv * (*argc - i - 2));
+      *argc -= 2;
       i--;
       continue;
     }
@@ -66,8 +79,25 @@ static int run_parallel(const Spec *spec, RunOptions *options) {
   return rc;
 }
 
+/* "sparsec run ARGS" without --resume and its value, each word quoted if
+ * the shell would split or expand it: the resume line adds its own. */
+static const char *command_line(int argc, char **argv, char *buf, size_t size) {
+  size_t used = (size_t)snprintf(buf, size, "sparsec");
+  for (int i = 0; i < argc && used < size; i++) {
+    if (strcmp(argv[i], "--resume") == 0) {
+      i++;
+      continue;
+    }
+    int quote = argv[i][strcspn(argv[i], " \t'\"$\\*?;&|<>()")] != 0;
+    used += (size_t)snprintf(buf + used, size - used, quote ? " '%s'" : " %s", argv[i]);
+  }
+  return used < size ? buf : NULL;
+}
+
 int cmd_run(int argc, char **argv) {
   RunOptions options = {.passes = {.enabled = 1}, .threads = DEFAULT_THREADS};
+  char line[4096];
+  options.command = command_line(argc, argv, line, sizeof line);
   if (take_run_option(&options, &argc, argv) != 0)
     return usage(stderr, 2);
   SpecArgs args = {0};

@@ -143,6 +143,7 @@ static Spec *spec_new(Source *src) {
   spec->train.nlrs = 1;
   spec->data.scale = 1;
   spec->output.progress = -1;
+  spec->output.save_every = 1;
   return spec;
 }
 

@@ -7,7 +7,7 @@
  *   check_pretrain.c  greedy denoising-autoencoder stages
  *   check_train.c     SGD, the learning-rate sweep, early stopping
  *   check_data.c      data sources, scaling, validation split
- *   check_output.c    metrics, checkpoint, progress
+ *   check_output.c    metrics, checkpoint, resumable state, progress
  *
  * Every problem is reported, not just the first, so that one run shows
  * everything wrong with a spec. A setting's check writes its value into the
@@ -60,7 +60,7 @@ typedef struct Checker {
     Loc validation_loc, limit_loc;
   } data;
   struct {
-    Loc metrics_loc, format_loc;
+    Loc format_loc;             /* the paths' locations are in Spec.output */
     int format_given;           /* `format = ...` was valid */
   } output;
 } Checker;

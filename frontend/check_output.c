@@ -1,5 +1,8 @@
 /* check_output.c: what a run writes besides its summary: per-epoch metrics
- * (CSV or JSON lines), the best model as safetensors, a progress bar. */
+ * (CSV or JSON lines), the best model as safetensors, the resumable state of
+ * the run (safetensors too) and how often, a progress bar. The paths' value
+ * locations are kept in the Spec so that the driver can point at them when
+ * a file cannot be written. */
 #include "check_internal.h"
 
 static const char *const formats[] = {"csv", "jsonl", NULL};
@@ -20,7 +23,7 @@ static int format_of(const char *path) {
 
 static void check_metrics(Checker *c, const Stmt *s, const char *what) {
   if (check_path(c, s->value, what, &c->spec->output.metrics))
-    c->output.metrics_loc = s->value->loc;
+    c->spec->output.metrics_loc = s->value->loc;
 }
 
 static void check_format(Checker *c, const Stmt *s, const char *what) {
@@ -32,13 +35,35 @@ static void check_format(Checker *c, const Stmt *s, const char *what) {
   }
 }
 
+/* A safetensors file under another name still works, but is easy to mistake
+ * for something else: a warning, not an error. `kind` starts the message. */
+static void warn_not_safetensors(Checker *c, const Expr *e, const char *kind) {
+  if (!ends_with(e->text, ".safetensors"))
+    diag_warning(c->diag, e->loc,
+                 "%s '%s' does not end in .safetensors, the format it is written in", kind,
+                 e->text);
+}
+
 static void check_checkpoint(Checker *c, const Stmt *s, const char *what) {
   if (!check_path(c, s->value, what, &c->spec->output.checkpoint))
     return;
-  if (!ends_with(c->spec->output.checkpoint, ".safetensors"))
-    diag_warning(c->diag, s->value->loc,
-                 "checkpoint '%s' does not end in .safetensors, the format it is written in",
-                 s->value->text);
+  c->spec->output.checkpoint_loc = s->value->loc;
+  warn_not_safetensors(c, s->value, "checkpoint");
+}
+
+static void check_state(Checker *c, const Stmt *s, const char *what) {
+  if (!check_path(c, s->value, what, &c->spec->output.state))
+    return;
+  c->spec->output.state_loc = s->value->loc;
+  warn_not_safetensors(c, s->value, "state");
+}
+
+/* The bound keeps it an int with room to spare for epoch arithmetic; no run
+ * is a million epochs long. */
+static void check_save_every(Checker *c, const Stmt *s, const char *what) {
+  double v;
+  if (check_int(c, s->value, what, 0, SPEC_MAX_SAVE_EVERY, &v))
+    c->spec->output.save_every = (int)v;
 }
 
 static void check_progress(Checker *c, const Stmt *s, const char *what) {
@@ -52,6 +77,8 @@ static const Setting output_settings[] = {
   {"metrics", check_metrics, 0},
   {"format", check_format, 0},
   {"checkpoint", check_checkpoint, 0},
+  {"state", check_state, 0},
+  {"save_every", check_save_every, 0},
   {"progress", check_progress, 0},
   {NULL, NULL, 0},
 };
@@ -75,7 +102,7 @@ static void settle_format(Checker *c) {
     return;
   }
   if (from_name < 0) {
-    diag_error(c->diag, c->output.metrics_loc,
+    diag_error(c->diag, spec->output.metrics_loc,
                "cannot tell the metrics format from the file name: end it in .csv or .jsonl, "
                "or add format = csv or format = jsonl");
     return;

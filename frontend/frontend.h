@@ -232,6 +232,7 @@ typedef enum MetricsFormat { METRICS_CSV, METRICS_JSONL } MetricsFormat;
 #define SPEC_MAX_UNITS 1000000
 #define SPEC_MAX_LAYERS 64
 #define SPEC_MAX_SWEEP 16
+#define SPEC_MAX_SAVE_EVERY 1000000 /* epochs between state saves */
 
 typedef struct Spec {
   Source *src;            /* owned: locations in the spec point into it */
@@ -270,8 +271,14 @@ typedef struct Spec {
   struct {
     char *metrics;        /* per-epoch metrics file, NULL = none */
     MetricsFormat metrics_format; /* from `format` or the extension (.csv, .jsonl) */
-    char *checkpoint;     /* best model, safetensors; NULL = none */
+    char *checkpoint;     /* best-validation parameters, safetensors; NULL = none */
+    char *state;          /* resumable state of the run, safetensors; NULL = not given
+                           * (the driver derives a default from `checkpoint`) */
+    int save_every;       /* write the state every N epochs; 0 = only at the end or
+                           * on interrupt; default 1 */
     int progress;         /* -1 auto (a bar on a terminal), 0 off, 1 on */
+    Loc checkpoint_loc, metrics_loc, state_loc; /* the paths' values, for messages
+                                                 * about the files; line 0 = not written */
   } output;
 } Spec;
 

@@ -86,6 +86,7 @@ void spec_free(Spec *spec) {
   data_source_free(&spec->data.test);
   free(spec->output.metrics);
   free(spec->output.checkpoint);
+  free(spec->output.state);
   free(spec->name);
   source_free(spec->src);
   free_sources(spec->set_sources, spec->nset_sources);

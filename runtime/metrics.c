@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sparsert_internal.h"
 
@@ -178,8 +179,28 @@ static int copy_names(SrMetricsWriter *w, const SrModel *model) {
   return 0;
 }
 
+/* A resumed run keeps the records its state had seen: the file is cut
+ * back to that length (records written after the state are written
+ * again) and appended to; the CSV header is already there. */
+static FILE *open_at(const char *path, long keep) {
+  if (keep <= 0)
+    return fopen(path, "w");
+  if (truncate(path, (off_t)keep) != 0)
+    return NULL;
+  return fopen(path, "a");
+}
+
 SrMetricsWriter *sr_metrics_open(const char *path, SrMetricsFormat format, const SrModel *model,
                                  SrError *err) {
+  return sr_metrics_open_at(path, format, model, 0, err);
+}
+
+long sr_metrics_bytes(const SrMetricsWriter *w) {
+  return w ? ftell(w->f) : 0;
+}
+
+SrMetricsWriter *sr_metrics_open_at(const char *path, SrMetricsFormat format,
+                                    const SrModel *model, long keep, SrError *err) {
   if (format != SR_METRICS_CSV && format != SR_METRICS_JSONL) {
     sr_fail(err, "%s: unknown metrics format %d", path, (int)format);
     return NULL;
@@ -201,11 +222,12 @@ SrMetricsWriter *sr_metrics_open(const char *path, SrMetricsFormat format, const
     free_writer(w);
     return NULL;
   }
-  if (!(w->f = fopen(path, "w"))) {
+  if (!(w->f = open_at(path, keep))) {
     sr_fail(err, "%s: cannot open for writing: %s", path, strerror(errno));
     free_writer(w);
     return NULL;
   }
+  w->records = keep > 0; /* the header is there */
   return w;
 }
 

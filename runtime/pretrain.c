@@ -58,6 +58,7 @@ static int run_epoch(Stage *s, double *cost, float *input_max, SrError *err) {
     return rc;
   }
   for (int start = l->step * batch; start < n; start += batch) {
+    sr_signal_at(SR_AT_STEP);
     if (s->cfg->stop && *s->cfg->stop) { /* Ctrl-C: checked once per minibatch */
       sr_progress_clear(&s->bar);
       return 1;

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "dist.h"
-#include "program.h"
+#include "experiment.h"
 
 /* At small batches one thread is fastest (see driver/run.c), and it makes
  * runs repeatable. --threads goes to OpenBLAS and the sparse kernels' pool,
@@ -24,7 +24,8 @@ typedef struct Options {
   int has_seed;
   uint64_t seed;
   int threads;
-  const char *save, *weights, *input, *label;
+  const char *save, *weights, *input, *label, *resume;
+  const char *line;     /* PROG train and its options, for the resume line */
 } Options;
 
 /* Where train saves when --save is not given. */
@@ -40,10 +41,11 @@ static void usage(const SrProgramConfig *cfg, const char *prog, FILE *out) {
           "The model of %s.spn (%d inputs, %d classes), compiled by sparsec for %s (%s).\n"
           "\n"
           "commands:\n"
-          "  train [--epochs N] [--seed N] [--save FILE] [--threads N]\n"
+          "  train [--epochs N] [--seed N] [--save FILE] [--resume STATE] [--threads N]\n"
           "      trains on the spec's data as its train block says (lr %g, batch %d, %d epochs,\n"
           "      seed %" PRIu64 ") and saves the best-validation weights as safetensors to FILE\n"
-          "      (default %s)\n"
+          "      (default %s); the resumable state goes beside it (.state.safetensors),\n"
+          "      every epoch and on Ctrl-C; --resume continues from such a state\n"
           "  eval [--weights FILE] [--threads N]\n"
           "      loss, error and hidden sparsity on the spec's test set\n"
           "  predict [--weights FILE] --input FILE [--label COLUMN] [--threads N]\n"
@@ -51,9 +53,11 @@ static void usage(const SrProgramConfig *cfg, const char *prog, FILE *out) {
           "      then the probability of each class\n"
           "  --help\n"
           "\n"
-          "Without --weights, eval and predict use the weights embedded in the program, if any%s.\n",
+          "Without --weights, eval and predict use the weights train saved (%s) when\n"
+          "that file exists, else the weights embedded in the program, if any%s.\n",
           prog, cfg->name, cfg->input, cfg->classes, cfg->target, cfg->cpu, cfg->lr, cfg->batch,
           cfg->epochs, cfg->seed, save_path(cfg, fallback, sizeof fallback),
+          save_path(cfg, fallback, sizeof fallback),
           cfg->weights ? " (there are)" : " (there are none)");
 }
 
@@ -86,7 +90,7 @@ static int parse_seed(const char *text, uint64_t *out) {
 /* Which options each command takes, as a space-separated list. */
 static const char *options_of(const char *command) {
   if (strcmp(command, "train") == 0)
-    return " --epochs --seed --save --threads ";
+    return " --epochs --seed --save --resume --threads ";
   if (strcmp(command, "eval") == 0)
     return " --weights --threads ";
   return " --weights --input --label --threads ";
@@ -102,6 +106,7 @@ static int take_option(Options *o, const char *opt, const char *value) {
   const char **slot = strcmp(opt, "--save") == 0      ? &o->save
                       : strcmp(opt, "--weights") == 0 ? &o->weights
                       : strcmp(opt, "--input") == 0   ? &o->input
+                      : strcmp(opt, "--resume") == 0  ? &o->resume
                                                       : &o->label;
   *slot = value;
   return 0;
@@ -154,46 +159,45 @@ static void print_sparsity(const SrModel *m, const SrMetrics *r) {
   printf("; mean %.1f%%\n", 100 * r->mean_sparsity);
 }
 
-static void print_fit(const SrModel *m, const SrFitResult *r, int has_valid) {
-  if (has_valid)
-    printf("best validation error at epoch %d%s: valid %.2f%%, test %.2f%%\n", r->best_epoch,
-           r->stopped_early ? " (stopped early)" : "", 100 * r->best_valid.error,
-           100 * r->best_test.error);
-  printf("hidden activations exactly zero (test set):");
-  print_sparsity(m, &r->best_test);
-  printf("test error: %.2f%%\n", 100 * r->best_test.error);
+/* The spec's schedule with the command line's changes; train always saves
+ * a checkpoint, by default beside the program. */
+static SrProgramConfig train_config(const SrProgramConfig *cfg, const Options *o, char *fallback,
+                                    size_t size) {
+  SrProgramConfig c = *cfg;
+  if (o->epochs)
+    c.epochs = o->epochs;
+  if (o->has_seed)
+    c.seed = o->seed;
+  c.checkpoint = o->save ? o->save : save_path(cfg, fallback, size);
+  if (c.nlrs < 1) { /* one lr */
+    c.nlrs = 1;
+    c.lrs[0] = c.lr;
+  }
+  return c;
 }
 
-static SrMetricsWriter *open_metrics(const SrModel *m, const SrProgramConfig *cfg, SrError *err) {
-  SrMetricsFormat format = cfg->metrics_format == SR_METRICS_JSONL ? SR_METRICS_JSONL
-                                                                   : SR_METRICS_CSV;
-  return sr_metrics_open(cfg->metrics, format, m, err);
-}
-
-/* Greedy pretraining when the spec has it, then supervised training, as
- * `sparsec run` does; the seed drives initialisation, pretraining and
- * shuffling alike. */
-static int fit(SrState *st, const SrModel *m, const SrProgramConfig *cfg, const Options *o,
-               const SrProgramData *d, SrDist *dist, SrFitResult *result, SrError *err) {
-  uint64_t seed = o->has_seed ? o->seed : cfg->seed;
-  int progress = cfg->progress < 0 ? isatty(fileno(stderr)) : cfg->progress;
-  SrPretrainConfig pre = {.seed = seed, .log = stdout, .progress = progress, .dist = dist};
-  SrMetricsWriter *metrics = NULL;
-  if (cfg->metrics && sr_dist_is_root(dist) && !(metrics = open_metrics(m, cfg, err)))
-    return -1;
-  SrTrainConfig tc = {.epochs = o->epochs ? o->epochs : cfg->epochs,
-                      .batch = cfg->batch,
-                      .seed = seed,
-                      .patience = cfg->patience,
-                      .log = stdout,
-                      .progress = progress,
-                      .metrics = metrics,
-                      .dist = dist};
-  int rc = m->npretrain > 0 ? sr_pretrain(st, &pre, &d->train, err) : 0;
-  if (rc == 0)
-    rc = sr_fit(st, &tc, &d->train, &d->valid, &d->test, result, err);
-  if (metrics && sr_metrics_close(metrics, rc == 0 ? err : NULL) != 0)
+/* The engine (experiment.h) runs the experiment as `sparsec run` does. */
+static int train(const SrModel *m, const SrProgramConfig *c, const Options *o, SrDist *dist,
+                 SrProgramData *d, SrState *st, SrError *err) {
+  SrRunSetup setup = {.log = stdout, .dist = dist, .command = o->line};
+  SrRun *run = sr_run_new(st, c, &setup, d, err);
+  int rc = run ? 0 : -1;
+  const char *setting = NULL;
+  if (rc == 0 && sr_dist_is_root(dist) &&
+      sr_outputs_check(c, sr_run_state_path(run), &setting, err) != 0)
     rc = -1;
+  if (dist)
+    rc = sr_dist_agree(dist, rc, err);
+  if (rc == 0 && o->resume)
+    rc = sr_run_resume(run, o->resume, err);
+  if (dist)
+    rc = sr_dist_agree(dist, rc, err);
+  if (rc == 0)
+    rc = sr_run_experiment(run, err);
+  if (rc == 0)
+    sr_dist_print_stats(dist, stdout);
+  sr_run_free(run);
+  (void)m;
   return rc;
 }
 
@@ -201,9 +205,8 @@ static int cmd_train(const SrModel *m, const SrProgramConfig *cfg, const Options
   SrError err = {{0}};
   SrProgramData d;
   SrState st = {0};
-  SrFitResult result;
   char fallback[300];
-  const char *save = o->save ? o->save : save_path(cfg, fallback, sizeof fallback);
+  SrProgramConfig c = train_config(cfg, o, fallback, sizeof fallback);
   if (!m->train_step) {
     fputs("error: this model was compiled for inference only (a bundle)\n", stderr);
     return 1;
@@ -212,33 +215,42 @@ static int cmd_train(const SrModel *m, const SrProgramConfig *cfg, const Options
   if (sr_dist_open(&dist, &err) != 0)
     return fail(&err);
   sr_dist_silence_others(dist);
-  int rc = sr_program_load_data(cfg, &d, &err);
+  int rc = sr_program_load_data(&c, &d, &err);
   if (dist) /* every rank has its data, or every rank stops */
     rc = sr_dist_agree(dist, rc, &err);
   if (rc == 0)
     printf("data: %d train, %d validation, %d test examples\n", d.train.n, d.valid.n, d.test.n);
   if (rc == 0)
-    rc = sr_state_init(&st, m, cfg->max_rows, o->has_seed ? o->seed : cfg->seed, &err);
+    rc = sr_state_init(&st, m, c.max_rows, c.seed, &err);
   if (rc == 0)
-    rc = fit(&st, m, cfg, o, &d, dist, &result, &err);
-  if (rc == 0) {
-    print_fit(m, &result, d.valid.n > 0);
-    rc = sr_dist_is_root(dist) ? sr_checkpoint_save(&st, save, &err) : 0; /* rank 0 writes */
-  }
-  if (rc == 0) {
-    printf("checkpoint: %s\n", save);
-    sr_dist_print_stats(dist, stdout);
-  }
+    rc = train(m, &c, o, dist, &d, &st, &err);
   sr_state_free(&st);
   sr_program_data_free(&d);
-  int status = rc == 0 ? 0 : fail(&err);
-  sr_dist_close(dist, rc != 0);
+  int status = rc == 0 ? 0 : rc == SR_RUN_INTERRUPTED ? 128 + sr_interrupt_signal() : fail(&err);
+  sr_dist_close(dist, rc < 0);
   return status;
+}
+
+/* eval and predict without --weights: what train saved, if it is there,
+ * else the weights compiled in; one line on stderr says which. */
+static const char *weights_to_use(const SrProgramConfig *cfg, const Options *o, char *fallback,
+                                  size_t size) {
+  if (o->weights)
+    return o->weights;
+  const char *saved = save_path(cfg, fallback, size);
+  if (access(saved, F_OK) == 0) {
+    fprintf(stderr, "weights: %s (saved by train)\n", saved);
+    return saved;
+  }
+  fprintf(stderr, "weights: %s\n", cfg->weights ? "embedded in the program" : "none");
+  return NULL;
 }
 
 static int cmd_eval(const SrModel *m, const SrProgramConfig *cfg, const Options *o) {
   SrError err = {{0}};
-  SrBundle *b = sr_bundle_create(m, cfg, o->weights, err.msg, sizeof err.msg);
+  char fallback[300];
+  const char *weights = weights_to_use(cfg, o, fallback, sizeof fallback);
+  SrBundle *b = sr_bundle_create(m, cfg, weights, err.msg, sizeof err.msg);
   SrDataset test = {0};
   SrMetrics r;
   int rc = b ? sr_program_load_set(cfg, &cfg->test, "test data", &test, &err) : -1;
@@ -279,7 +291,9 @@ static const char *label_column(const SrProgramConfig *cfg, const Options *o) {
 
 static int cmd_predict(const SrModel *m, const SrProgramConfig *cfg, const Options *o) {
   SrError err = {{0}};
-  SrBundle *b = sr_bundle_create(m, cfg, o->weights, err.msg, sizeof err.msg);
+  char fallback[300];
+  const char *weights = weights_to_use(cfg, o, fallback, sizeof fallback);
+  SrBundle *b = sr_bundle_create(m, cfg, weights, err.msg, sizeof err.msg);
   SrDataset in = {0};
   float *probs = NULL;
   /* --label names a column that must be there; the spec's may be left out */
@@ -300,13 +314,32 @@ static int cmd_predict(const SrModel *m, const SrProgramConfig *cfg, const Optio
   return rc == 0 ? 0 : fail(&err);
 }
 
+/* The command line without --resume and its value: the resume line adds
+ * its own. Words are printed as typed (quoted only if they need it). */
+static const char *resume_command(int argc, char **argv, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = 0;
+  for (int i = 0; i < argc && used < size; i++) {
+    if (strcmp(argv[i], "--resume") == 0) {
+      i++;
+      continue;
+    }
+    int quote = argv[i][strcspn(argv[i], " \t'\"$\\")] != 0;
+    used += (size_t)snprintf(buf + used, size - used, "%s%s%s%s", i ? " " : "", quote ? "'" : "",
+                             argv[i], quote ? "'" : "");
+  }
+  return used < size ? buf : NULL;
+}
+
 int sr_program_main(const SrModel *m, const SrProgramConfig *cfg, int argc, char **argv) {
   const char *prog = argc > 0 ? argv[0] : "prog";
   SrError err = {{0}};
   if (sr_program_check(m, cfg, &err) != 0)
     return fail(&err);
   Options o = {.threads = DEFAULT_THREADS};
+  char command[2048];
   int parsed = parse(&o, argc, argv);
+  o.line = resume_command(argc, argv, command, sizeof command);
   if (parsed != 0) {
     usage(cfg, prog, parsed > 0 ? stdout : stderr);
     return parsed > 0 ? 0 : 2;

@@ -28,7 +28,9 @@
 
 /* Bumped whenever SrProgramConfig, SrModel or SrSlot change meaning; the
  * sizes below catch a changed layout as well. */
-#define SR_PROGRAM_ABI 1
+#define SR_PROGRAM_ABI 2
+
+#define SR_MAX_SWEEP 16 /* learning rates of a sweep (the spec's SPEC_MAX_SWEEP) */
 
 typedef enum SrDataFormat { SR_DATA_IDX, SR_DATA_CSV } SrDataFormat;
 
@@ -50,13 +52,17 @@ typedef struct SrProgramConfig {
   int max_rows;             /* rows of batch-sized buffers (the memory plan's) */
   int epochs, batch, patience;
   uint64_t seed;            /* parameter init and shuffling, as `sparsec run` */
-  double lr, momentum;      /* compiled into the training step: shown, not settable */
+  double lr, momentum;      /* lr = lrs[0]; the step reads them from its table */
+  int nlrs;                 /* a sweep: each lr trained, the best validation kept (>= 1) */
+  double lrs[SR_MAX_SWEEP];
   SrDataFile train, test;
   double scale;             /* multiplies raw feature values */
   double validation_fraction; /* of the training set held out, or 0 */
   int validation;           /* examples held out, when the fraction is 0 */
   int limit;                /* only the first `limit` training examples; 0 = all */
-  const char *checkpoint;   /* where `train` saves; NULL = NAME.safetensors */
+  const char *checkpoint;   /* the best parameters; NULL: none (run), NAME.safetensors (PROG) */
+  const char *state;        /* the resumable state; NULL: derived (sr_run_state_path) */
+  int save_every;           /* state saved every N epochs; 0 = on interrupt and at the end */
   const char *metrics;      /* per-epoch metrics file, or NULL */
   int metrics_format;       /* SrMetricsFormat */
   int progress;             /* progress bar: -1 on a terminal, 0 off, 1 on */

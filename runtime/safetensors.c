@@ -506,8 +506,9 @@ static int write_contents(FILE *f, const SrStOut *t, int n, const char *header, 
   uint8_t len[8];
   for (int i = 0; i < 8; i++)
     len[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
-  if (fwrite(len, 1, 8, f) != 8 || fwrite(header, 1, hlen, f) != hlen)
+  if (fwrite(len, 1, 8, f) != 8 || fwrite(header, 1, hlen, f) != hlen || fflush(f) != 0)
     return -1;
+  sr_signal_at(SR_AT_WRITE);
   for (int i = 0; i < n; i++)
     if (write_words(f, t[i].data, out_count(&t[i])) < 0)
       return -1;

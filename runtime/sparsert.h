@@ -278,6 +278,12 @@ typedef struct SrMetricsWriter SrMetricsWriter;
  * record, whose hidden-layer names come from the model. */
 SrMetricsWriter *sr_metrics_open(const char *path, SrMetricsFormat format, const SrModel *model,
                                  SrError *err);
+/* The same for a resumed run: the file is cut to its first `keep` bytes
+ * (what sr_metrics_bytes said when the state was saved) and appended to. */
+SrMetricsWriter *sr_metrics_open_at(const char *path, SrMetricsFormat format,
+                                    const SrModel *model, long keep, SrError *err);
+/* Bytes written so far (every record is flushed). 0 for NULL. */
+long sr_metrics_bytes(const SrMetricsWriter *w);
 int sr_metrics_write(SrMetricsWriter *w, const SrEpochRecord *rec, SrError *err);
 int sr_metrics_close(SrMetricsWriter *w, SrError *err); /* reports a failed flush/close */
 

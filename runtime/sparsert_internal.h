@@ -13,6 +13,9 @@
 /* Finds the first non-finite element of a PARAM or CONST slot: returns 1
  * and sets *slot and *index, or returns 0 if every value is finite. */
 int sr_state_find_nonfinite(const SrState *st, int *slot, size_t *index);
+/* The parameters drawn again from `seed` (as sr_state_init does), the
+ * optimiser state zeroed: a fresh start in the same memory. */
+void sr_state_reinit(SrState *st, uint64_t seed);
 
 /* "nan", "inf" or "-inf": printf shows a NaN with its sign bit as "-nan",
  * which means nothing to a user. */
@@ -172,7 +175,6 @@ int sr_safetensors_write(const char *path, const SrStOut *t, int n, const SrStMe
  * handler that ends the process in the middle of one (async-signal-safe). */
 void sr_safetensors_abandon(void);
 
-struct SrStFile;
 /* The model's PARAM and CONST slots as tensors to write, named
  * PREFIX+slot name (prefix NULL: the slot's name; else names[i] are
  * malloc'd, for the caller to free). Returns the count, -1 out of memory. */
@@ -181,6 +183,12 @@ int sr_model_tensors(const SrState *st, const char *prefix, SrStOut *out, char *
 int sr_checkpoint_load_file(SrState *st, SrStFile *f, SrError *err);
 /* Every element of the F32 tensor t is finite; else an error naming it. */
 int sr_check_finite(const SrStFile *f, const SrStTensor *t, SrError *err);
+
+/* ---- signal_at.c ---------------------------------------------------------- */
+
+typedef enum SrSignalPoint { SR_AT_NONE, SR_AT_STEP, SR_AT_EVAL, SR_AT_WRITE } SrSignalPoint;
+/* Raises the signal SPARSEC_SIGNAL_AT asks for at its point (tests only). */
+void sr_signal_at(SrSignalPoint p);
 
 /* ---- progress.c ---------------------------------------------------------- */
 

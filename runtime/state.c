@@ -211,3 +211,11 @@ int sr_state_find_nonfinite(const SrState *st, int *slot, size_t *index) {
   }
   return 0;
 }
+
+void sr_state_reinit(SrState *st, uint64_t seed) {
+  const SrModel *m = st->model;
+  for (int i = 0; i < m->nslots; i++)
+    if (m->slots[i].kind == SR_SLOT_STATE)
+      memset(st->slots[i], 0, st->bytes[i]);
+  init_params(st, seed);
+}

@@ -138,6 +138,7 @@ static void evaluate_batches(SrState *st, const SrDataset *ds, SrMetrics *out) {
   Totals t = {0};
   for (int start = 0; start < ds->n; start += st->max_rows) {
     int rows = ds->n - start < st->max_rows ? ds->n - start : st->max_rows;
+    sr_signal_at(SR_AT_EVAL);
     sr_copy_rows(st, ds, start, rows);
     m->infer(st->slots, rows);
     t.loss += (double)read_scalar(st, m->slot_loss) * rows;
@@ -270,6 +271,7 @@ static int train_epoch(Fit *f, double *mean_loss, SrError *err) {
     return sr_dist_train_epoch(f->cfg->dist, f->st, f->train, l->perm, batch, epoch, &f->bar,
                                mean_loss, err);
   for (int start = l->step * batch; start < n; start += batch) {
+    sr_signal_at(SR_AT_STEP);
     if (stop_requested(f->cfg))
       return 1;
     int rows = n - start < batch ? n - start : batch;

@@ -309,6 +309,36 @@ Test(check, integer_ranges) {
                "between 0 and 1, not -1\n");
 }
 
+Test(check, save_every_is_an_integer_from_0_to_a_million) {
+  expect_output(MODEL TRAIN DATA "output {\n  save_every = -1\n}\n",
+                "m.spn:17:16: error: 'save_every' must be between 0 and 1000000, not -1\n"
+                "   17 |   save_every = -1\n"
+                "      |                ^~\n");
+  expect_error(MODEL TRAIN DATA "output {\n  save_every = 1000001\n}\n",
+               "m.spn:17:16: error: 'save_every' must be between 0 and 1000000, not 1000001\n");
+  expect_output(MODEL TRAIN DATA "output {\n  save_every = 1.5\n}\n",
+                "m.spn:17:16: error: expected an integer for 'save_every', found a number\n"
+                "   17 |   save_every = 1.5\n"
+                "      |                ^~~\n");
+  expect_output(MODEL TRAIN DATA "output {\n  save_every = \"x\"\n}\n",
+                "m.spn:17:16: error: expected an integer for 'save_every', found a string\n"
+                "   17 |   save_every = \"x\"\n"
+                "      |                ^~~\n");
+  Loaded r = load(MODEL TRAIN DATA "output {\n  save_every = 1000000\n}\n");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->output.save_every, 1000000);
+  loaded_free(&r);
+}
+
+Test(check, state_is_a_path) {
+  expect_output(MODEL TRAIN DATA "output {\n  state = 3\n}\n",
+                "m.spn:17:11: error: expected a path string for 'state', found an integer\n"
+                "   17 |   state = 3\n"
+                "      |           ^\n");
+  expect_error(MODEL TRAIN DATA "output {\n  state = \"\"\n}\n",
+               "m.spn:17:11: error: empty path for 'state'\n");
+}
+
 Test(check, type_errors_point_at_the_value) {
   expect_output("train {\n  lr = 0.1\n  batch = \"ten\"\n  epochs = 2\n}\n" MODEL DATA,
                 "m.spn:3:11: error: expected an integer for 'batch', found a string\n"
@@ -564,6 +594,8 @@ static const char *const full_spec =
   "  metrics = \"runs/metrics.jsonl\"\n"
   "  checkpoint = \"/abs/best.safetensors\"\n"                       /* 45 */
   "  progress = on\n"
+  "  state = \"runs/resume.safetensors\"\n"
+  "  save_every = 0\n"
   "}\n";
 
 Test(check, every_setting_of_the_model) {
@@ -683,6 +715,15 @@ Test(check, every_setting_of_train_data_and_output) {
   cr_assert_eq(s->output.metrics_format, METRICS_JSONL);
   cr_assert_str_eq(s->output.checkpoint, "/abs/best.safetensors");
   cr_assert_eq(s->output.progress, 1);
+  cr_assert_str_eq(s->output.state, "exp/runs/resume.safetensors");
+  cr_assert_eq(s->output.save_every, 0);
+  /* the paths' values, for the driver's messages */
+  cr_assert_eq(s->output.metrics_loc.line, 44);
+  cr_assert_eq(s->output.metrics_loc.col, 13);
+  cr_assert_eq(s->output.checkpoint_loc.line, 45);
+  cr_assert_eq(s->output.checkpoint_loc.col, 16);
+  cr_assert_eq(s->output.state_loc.line, 47);
+  cr_assert_eq(s->output.state_loc.col, 11);
   loaded_free(&r);
 }
 
@@ -709,7 +750,12 @@ Test(check, defaults_of_the_full_language) {
   cr_assert_eq(s->data.limit, 0);
   cr_assert_null(s->output.metrics);
   cr_assert_null(s->output.checkpoint);
+  cr_assert_null(s->output.state);
+  cr_assert_eq(s->output.save_every, 1);
   cr_assert_eq(s->output.progress, -1);
+  cr_assert_eq(s->output.metrics_loc.line, 0);
+  cr_assert_eq(s->output.checkpoint_loc.line, 0);
+  cr_assert_eq(s->output.state_loc.line, 0);
   loaded_free(&r);
 }
 
@@ -842,6 +888,14 @@ Test(check, checkpoint_not_named_safetensors_is_a_warning) {
                  "format it is written in\n"
                  "   17 |   checkpoint = \"best.bin\"\n"
                  "      |                ^~~~~~~~~~\n");
+}
+
+Test(check, state_not_named_safetensors_is_a_warning) {
+  expect_warning(MODEL TRAIN DATA "output {\n  state = \"run.state\"\n}\n",
+                 "m.spn:17:11: warning: state 'run.state' does not end in .safetensors, the "
+                 "format it is written in\n"
+                 "   17 |   state = \"run.state\"\n"
+                 "      |           ^~~~~~~~~~~\n");
 }
 
 Test(check, format_against_the_extension_is_a_warning) {

@@ -88,6 +88,21 @@ Test(override, block_absent_from_the_file_is_added) {
   loaded_free(&r);
 }
 
+Test(override, state_and_save_every) {
+  Loaded r = LOAD("output.state=\"x.safetensors\"", "output.save_every=2");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_str_eq(r.out, "");
+  cr_assert_str_eq(r.spec->output.state, "runs/x.safetensors");
+  cr_assert_eq(r.spec->output.save_every, 2);
+  cr_assert_eq(r.spec->output.state_loc.src, r.spec->set_sources[0]);
+  cr_assert_eq(r.spec->output.state_loc.col, 14);
+  loaded_free(&r);
+  expect_output(LOAD("output.save_every=-1"),
+                "--set 1:1:19: error: 'save_every' must be between 0 and 1000000, not -1\n"
+                "    1 | output.save_every=-1\n"
+                "      |                   ^~\n");
+}
+
 Test(override, layer_keyword_is_replaced_or_added) {
   Loaded r = LOAD("h1.l1=0.5", "h2.l2=0.25", "h2.init=uniform(0.1)", "out.bias=1");
   cr_assert_not_null(r.spec, "%s", r.out);

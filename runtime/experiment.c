@@ -1,0 +1,477 @@
+/* experiment.c: the experiment engine (experiment.h). One run goes through
+ * the sweep's learning rates in order; each lr has two phases, greedy
+ * pretraining (when the model has stages) and supervised training; after
+ * the last, the run is done. Every phase is a loop that can stop between
+ * two minibatches and go on, here or in another process from the state
+ * file (run_state.c): the run is a position, not a call stack.
+ *
+ * A sweep pretrains once: pretraining does not depend on the supervised
+ * learning rate, so later rates start from a copy of the first one's
+ * encoders (the same numbers, none of the cost). Each lr's best epoch is
+ * compared with the best of the earlier ones by validation error; the
+ * winner's parameters are the run's result. */
+#include <stdarg.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dist.h"
+#include "run_internal.h"
+
+static int is_root(const SrRun *r) {
+  return sr_dist_is_root(r->setup.dist);
+}
+
+static int progress_bar(const SrRun *r) {
+  return r->cfg.progress < 0 ? isatty(fileno(stderr)) : r->cfg.progress;
+}
+
+static double current_lr(const SrRun *r) {
+  return r->cfg.lrs[r->lr_index < r->cfg.nlrs ? r->lr_index : 0];
+}
+
+/* ---- the state file's schedule --------------------------------------------- */
+
+static int save_state(SrRun *r, SrError *err) {
+  int rc = is_root(r) ? sr_run_state_write(r, r->state_path, err) : 0;
+  if (r->setup.dist) /* rank 0 writes; every rank learns whether it could */
+    rc = sr_dist_agree(r->setup.dist, rc, err);
+  return rc;
+}
+
+/* After each epoch (of training, or of a pretraining stage). */
+static int after_epoch(void *ctx, SrError *err) {
+  SrRun *r = ctx;
+  int epoch = r->phase == PHASE_TRAIN ? r->fit.loop.epoch : r->pre.loop.epoch;
+  if (r->cfg.save_every <= 0 || epoch % r->cfg.save_every != 0)
+    return 0;
+  if (save_state(r, err) < 0)
+    return -1;
+  r->saved_epoch = epoch;
+  return 0;
+}
+
+/* ---- the phases' configurations ---------------------------------------------- */
+
+static SrTrainConfig train_config(SrRun *r, char *label, size_t size) {
+  snprintf(label, size, "lr=%g", current_lr(r));
+  return (SrTrainConfig){.epochs = r->cfg.epochs,
+                         .batch = r->cfg.batch,
+                         .seed = r->cfg.seed,
+                         .patience = r->cfg.patience,
+                         .log = r->setup.log,
+                         .progress = progress_bar(r),
+                         .run = r->cfg.nlrs > 1 ? label : NULL,
+                         .metrics = r->metrics,
+                         .stop = r->stop,
+                         .dist = r->setup.dist,
+                         .after_epoch = after_epoch,
+                         .ctx = r};
+}
+
+static SrPretrainConfig pretrain_config(SrRun *r) {
+  return (SrPretrainConfig){.seed = r->cfg.seed,
+                            .log = r->setup.log,
+                            .progress = progress_bar(r),
+                            .stop = r->stop,
+                            .dist = r->setup.dist,
+                            .after_epoch = after_epoch,
+                            .ctx = r};
+}
+
+/* ---- a run ------------------------------------------------------------------- */
+
+static int default_state_path(SrRun *r) {
+  const char *given = r->cfg.state, *ckpt = r->cfg.checkpoint;
+  const char *suffix = ".safetensors";
+  size_t size = (given ? strlen(given) : ckpt ? strlen(ckpt) : strlen(r->cfg.name) + 8) + 32;
+  if (!(r->state_path = malloc(size)))
+    return -1;
+  if (given) {
+    snprintf(r->state_path, size, "%s", given);
+  } else if (ckpt) {
+    size_t n = strlen(ckpt), k = strlen(suffix);
+    int cut = n > k && strcmp(ckpt + n - k, suffix) == 0;
+    snprintf(r->state_path, size, "%.*s.state.safetensors", (int)(cut ? n - k : n), ckpt);
+  } else {
+    snprintf(r->state_path, size, "out/%s.state.safetensors", r->cfg.name);
+  }
+  return 0;
+}
+
+static int check_config(const SrProgramConfig *cfg, const SrRunSetup *setup,
+                        const SrProgramData *data, SrError *err) {
+  if (cfg->nlrs < 1 || cfg->nlrs > SR_MAX_SWEEP)
+    return sr_fail(err, "training: %d learning rates (1 to %d)", cfg->nlrs, SR_MAX_SWEEP);
+  if (cfg->nlrs > 1 && !setup->use_lr)
+    return sr_fail(err, "training: this code trains at one learning rate, not a sweep of %d",
+                   cfg->nlrs);
+  if (cfg->nlrs > 1 && data->valid.n == 0)
+    return sr_fail(err, "a learning-rate sweep picks by validation error: set data.validation");
+  return 0;
+}
+
+SrRun *sr_run_new(SrState *st, const SrProgramConfig *cfg, const SrRunSetup *setup,
+                  const SrProgramData *data, SrError *err) {
+  if (check_config(cfg, setup, data, err) < 0)
+    return NULL;
+  SrRun *r = calloc(1, sizeof *r);
+  if (!r) {
+    sr_fail(err, "out of memory");
+    return NULL;
+  }
+  *r = (SrRun){.st = st, .m = st->model, .cfg = *cfg, .setup = *setup, .data = data,
+               .stop = setup->stop, .saved_epoch = -1};
+  if (default_state_path(r) < 0 || sr_pretrain_start(&r->pre, st, err) < 0) {
+    sr_fail(err, "out of memory");
+    sr_run_free(r);
+    return NULL;
+  }
+  return r;
+}
+
+void sr_run_free(SrRun *r) {
+  if (!r)
+    return;
+  sr_pretrain_free(&r->pre);
+  sr_fit_free(&r->fit);
+  sr_state_free(&r->pretrained);
+  sr_state_free(&r->best);
+  sr_metrics_close(r->metrics, NULL);
+  free(r->state_path);
+  free(r);
+}
+
+const char *sr_run_state_path(const SrRun *r) {
+  return r->state_path;
+}
+
+int sr_run_epochs_done(const SrRun *r) {
+  return r->fit_started ? r->fit.loop.epoch : 0;
+}
+
+/* A one-row state holding a copy of st's parameters. */
+static int keep_params(SrState *copy, const SrState *st, SrError *err) {
+  if (!copy->slots && sr_state_init(copy, st->model, 1, 0, err) < 0)
+    return -1;
+  sr_state_copy_params(copy, st);
+  return 0;
+}
+
+static int enter_train(SrRun *r, SrError *err) {
+  char label[64];
+  SrTrainConfig tc = train_config(r, label, sizeof label);
+  sr_fit_free(&r->fit);
+  if (sr_fit_start(&r->fit, r->st, &tc, r->data->train.n, err) < 0)
+    return -1;
+  r->fit_started = 1;
+  r->phase = PHASE_TRAIN;
+  return 0;
+}
+
+/* Pretraining from where it is; or, after the sweep's first lr, its
+ * encoders again. */
+static int pretrain_phase(SrRun *r, SrError *err) {
+  if (r->m->npretrain == 0)
+    return enter_train(r, err);
+  if (r->have_pretrained && r->pre.stage == 0 && !r->pre.started) {
+    sr_state_copy_params(r->st, &r->pretrained);
+    if (r->setup.log)
+      fputs("pretraining: the encoders of the first learning rate's pretraining\n", r->setup.log);
+    return enter_train(r, err);
+  }
+  SrPretrainConfig pc = pretrain_config(r);
+  int rc = sr_pretrain_run(r->st, &pc, &r->data->train, &r->pre, -1, err);
+  if (rc != 0)
+    return rc;
+  if (r->cfg.nlrs > 1 && !r->have_pretrained) {
+    if (keep_params(&r->pretrained, r->st, err) < 0)
+      return -1;
+    r->have_pretrained = 1;
+  }
+  return enter_train(r, err);
+}
+
+static void fit_result(const SrFit *fit, SrFitResult *out) {
+  memset(out, 0, sizeof *out);
+  out->epochs_run = fit->loop.epoch;
+  out->stopped_early = fit->stopped_early;
+  out->best_epoch = fit->best_epoch;
+  out->best_valid = fit->best_valid;
+  out->best_test = fit->best_test;
+}
+
+/* The lr's training is complete: compare it with the best so far, and
+ * start the next lr from the seed's parameters (or finish). */
+static int finish_lr(SrRun *r, SrError *err) {
+  SrFitResult res;
+  fit_result(&r->fit, &res);
+  if (r->cfg.nlrs > 1 && r->setup.log)
+    fprintf(r->setup.log, "lr %g: best validation error %.2f%% at epoch %d\n", current_lr(r),
+            100 * res.best_valid.error, res.best_epoch);
+  if (!r->have_best || res.best_valid.error < r->best_result.best_valid.error) {
+    if (keep_params(&r->best, &r->fit.best, err) < 0)
+      return -1;
+    r->best_result = res;
+    r->best_lr = r->lr_index;
+    r->have_best = 1;
+  }
+  sr_fit_free(&r->fit);
+  r->fit_started = 0;
+  sr_pretrain_free(&r->pre);
+  if (sr_pretrain_start(&r->pre, r->st, err) < 0)
+    return -1;
+  if (++r->lr_index < r->cfg.nlrs) {
+    sr_state_reinit(r->st, r->cfg.seed);
+    r->phase = PHASE_PRETRAIN;
+  } else {
+    r->phase = PHASE_DONE;
+  }
+  return 0;
+}
+
+static int run_phases(SrRun *r, SrError *err) {
+  int rc = 0;
+  while (rc == 0 && r->phase != PHASE_DONE) {
+    if (r->cfg.nlrs > 1 && r->setup.use_lr(r->setup.lr_ctx, r->lr_index, err) < 0)
+      return -1;
+    if (r->phase == PHASE_PRETRAIN)
+      rc = pretrain_phase(r, err);
+    if (rc == 0 && r->phase == PHASE_TRAIN) {
+      char label[64];
+      SrTrainConfig tc = train_config(r, label, sizeof label);
+      SrFitResult ignored;
+      rc = sr_fit_run(r->st, &tc, &r->data->train, &r->data->valid, &r->data->test, &r->fit,
+                      &ignored, err);
+      if (rc == 0)
+        rc = finish_lr(r, err);
+    }
+  }
+  return rc;
+}
+
+/* ---- what is printed ------------------------------------------------------------ */
+
+static void say(const SrRun *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const SrRun *r, const char *fmt, ...) {
+  if (!r->setup.log)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(r->setup.log, fmt, ap);
+  va_end(ap);
+  fflush(r->setup.log);
+}
+
+static void print_sparsity(const SrRun *r, const SrMetrics *m) {
+  for (int i = 0; i < r->m->nhidden; i++)
+    say(r, " %s %.1f%%", r->m->hidden_names[i], 100 * m->sparsity[i]);
+  say(r, "; mean %.1f%%\n", 100 * m->mean_sparsity);
+}
+
+static void print_result(const SrRun *r) {
+  const SrFitResult *res = &r->best_result;
+  if (r->cfg.nlrs > 1)
+    say(r, "sweep: kept lr %g\n", r->cfg.lrs[r->best_lr]);
+  if (r->data->valid.n > 0)
+    say(r, "best validation error at epoch %d%s: valid %.2f%%, test %.2f%%\n", res->best_epoch,
+        res->stopped_early ? " (stopped early)" : "", 100 * res->best_valid.error,
+        100 * res->best_test.error);
+  say(r, "hidden activations exactly zero (test set):");
+  print_sparsity(r, &res->best_test);
+  say(r, "test error: %.2f%%\n", 100 * res->best_test.error);
+}
+
+/* Where the run stopped, in words: "epoch 3, step 120 of 5500, lr 0.01". */
+static void describe_position(const SrRun *r, char *buf, size_t size) {
+  size_t used = 0;
+  if (r->phase == PHASE_PRETRAIN) {
+    const SrPretrainStage *s = &r->m->pretrain[r->pre.stage];
+    int steps = (r->data->train.n + s->batch - 1) / s->batch;
+    used = (size_t)snprintf(buf, size, "pretraining %s, epoch %d, step %d of %d", s->layer,
+                            r->pre.loop.epoch + 1, r->pre.loop.step, steps);
+  } else {
+    int steps = (r->data->train.n + r->cfg.batch - 1) / r->cfg.batch;
+    used = (size_t)snprintf(buf, size, "epoch %d, step %d of %d", r->fit.loop.epoch + 1,
+                            r->fit.loop.step, steps);
+  }
+  if (r->cfg.nlrs > 1 && used < size)
+    snprintf(buf + used, size - used, ", lr %g", current_lr(r));
+}
+
+/* The best parameters so far: the finished lrs' best, or the lr under
+ * way's best epoch if it is better; NULL when no epoch is complete. */
+static const SrState *best_so_far(const SrRun *r, SrFitResult *res) {
+  int fit_best = r->fit_started && r->fit.best_epoch > 0;
+  if (fit_best && (!r->have_best || r->fit.best_valid.error < r->best_result.best_valid.error)) {
+    fit_result(&r->fit, res);
+    return &r->fit.best;
+  }
+  *res = r->best_result;
+  return r->have_best ? &r->best : NULL;
+}
+
+/* The checkpoint holds the best parameters so far (written by rank 0). */
+static int write_checkpoint(const SrRun *r, const SrState *params, SrError *err) {
+  if (!r->cfg.checkpoint || !params || !is_root(r))
+    return 0;
+  int rc = sr_checkpoint_save(params, r->cfg.checkpoint, err);
+  if (rc == 0)
+    say(r, "checkpoint: %s\n", r->cfg.checkpoint);
+  return rc;
+}
+
+static int interrupted(SrRun *r, SrError *err) {
+  char where[200];
+  describe_position(r, where, sizeof where);
+  SrFitResult res;
+  const SrState *best = best_so_far(r, &res);
+  say(r, "interrupted in %s: %d epoch%s done", where, r->fit_started ? r->fit.loop.epoch : 0,
+      r->fit_started && r->fit.loop.epoch == 1 ? "" : "s");
+  if (best && r->data->valid.n > 0)
+    say(r, "; best validation error at epoch %d: valid %.2f%%, test %.2f%%", res.best_epoch,
+        100 * res.best_valid.error, 100 * res.best_test.error);
+  else if (best)
+    say(r, "; test error at epoch %d: %.2f%%", res.best_epoch, 100 * res.best_test.error);
+  say(r, "\n");
+  if (save_state(r, err) < 0 || write_checkpoint(r, best, err) < 0)
+    return -1;
+  say(r, "state: %s\n", r->state_path);
+  if (r->setup.command)
+    say(r, "to resume: %s --resume %s\n", r->setup.command, r->state_path);
+  return SR_RUN_INTERRUPTED;
+}
+
+/* Adds to err's message, within its size. */
+static void append(SrError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void append(SrError *err, const char *fmt, ...) {
+  size_t used = strlen(err->msg);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->msg + used, sizeof err->msg - used, fmt, ap);
+  va_end(ap);
+}
+
+/* Training failed (a non-finite loss, a write error, ...): the state file
+ * of the last save and the best parameters so far are what is kept; the
+ * message says where they are. */
+static int failed(SrRun *r, SrError *err) {
+  int slot;
+  size_t index;
+  if (sr_state_find_nonfinite(r->st, &slot, &index) && !strstr(err->msg, "parameter '"))
+    append(err, " (first non-finite parameter: '%s' of layer %.*s)", r->m->slots[slot].name,
+           (int)strcspn(r->m->slots[slot].name, "."), r->m->slots[slot].name);
+  SrFitResult res;
+  const SrState *best = best_so_far(r, &res);
+  SrError ignored;
+  if (best && write_checkpoint(r, best, &ignored) == 0 && r->cfg.checkpoint)
+    append(err, "; the best parameters so far (epoch %d) are in %s", res.best_epoch,
+           r->cfg.checkpoint);
+  if (r->saved_epoch >= 0)
+    append(err, "; the last good state is %s", r->state_path);
+  return -1;
+}
+
+static int finished(SrRun *r, SrError *err) {
+  if (r->have_best)
+    sr_state_copy_params(r->st, &r->best);
+  print_result(r);
+  if (save_state(r, err) < 0 || write_checkpoint(r, r->have_best ? &r->best : NULL, err) < 0)
+    return -1;
+  return 0;
+}
+
+static int open_metrics(SrRun *r, SrError *err) {
+  if (!r->cfg.metrics || !is_root(r) || r->metrics)
+    return 0;
+  SrMetricsFormat format = r->cfg.metrics_format == SR_METRICS_JSONL ? SR_METRICS_JSONL
+                                                                     : SR_METRICS_CSV;
+  r->metrics = sr_metrics_open_at(r->cfg.metrics, format, r->m, r->metrics_keep, err);
+  return r->metrics ? 0 : -1;
+}
+
+int sr_run_experiment(SrRun *r, SrError *err) {
+  if (!r->setup.stop)
+    r->stop = sr_interrupt_install();
+  int rc = open_metrics(r, err);
+  if (r->setup.dist)
+    rc = sr_dist_agree(r->setup.dist, rc, err);
+  if (rc == 0)
+    rc = run_phases(r, err);
+  if (rc > 0)
+    rc = interrupted(r, err);
+  else if (rc < 0)
+    rc = failed(r, err);
+  else
+    rc = finished(r, err);
+  SrMetricsWriter *metrics = r->metrics;
+  r->metrics = NULL;
+  if (sr_metrics_close(metrics, rc < 0 ? NULL : err) != 0 && rc >= 0)
+    rc = -1;
+  return rc;
+}
+
+/* ---- the REPL's steps ------------------------------------------------------------ */
+
+static int find_stage(const SrModel *m, const char *layer) {
+  for (int i = 0; i < m->npretrain; i++)
+    if (strcmp(m->pretrain[i].layer, layer) == 0)
+      return i;
+  return -1;
+}
+
+int sr_run_pretrain(SrRun *r, const char *layer, SrError *err) {
+  SrPretrainConfig pc = pretrain_config(r);
+  pc.after_epoch = NULL;
+  if (layer) { /* one stage on its own: from its start, beside the run's position */
+    int i = find_stage(r->m, layer);
+    if (i < 0)
+      return sr_fail(err, "no pretraining stage for '%s'", layer);
+    SrPretrainRun one;
+    if (sr_pretrain_start(&one, r->st, err) < 0)
+      return -1;
+    int rc = sr_pretrain_run(r->st, &pc, &r->data->train, &one, i, err);
+    sr_pretrain_free(&one);
+    return rc;
+  }
+  if (r->pre.stage >= r->m->npretrain && !r->pre.started) { /* done before: again */
+    sr_pretrain_free(&r->pre);
+    if (sr_pretrain_start(&r->pre, r->st, err) < 0)
+      return -1;
+  }
+  r->phase = PHASE_PRETRAIN;
+  return sr_pretrain_run(r->st, &pc, &r->data->train, &r->pre, -1, err);
+}
+
+int sr_run_train(SrRun *r, int epochs, SrFitResult *result, SrError *err) {
+  if (!r->fit_started && enter_train(r, err) < 0)
+    return -1;
+  r->phase = PHASE_TRAIN;
+  char label[64];
+  SrTrainConfig tc = train_config(r, label, sizeof label);
+  tc.run = NULL;
+  tc.metrics = NULL;
+  tc.after_epoch = NULL;
+  tc.epochs = r->fit.loop.epoch + epochs;
+  r->fit.stopped_early = 0;
+  return sr_fit_run(r->st, &tc, &r->data->train, &r->data->valid, &r->data->test, &r->fit, result,
+                    err);
+}
+
+int sr_run_restore_best(SrRun *r, SrError *err) {
+  SrFitResult res;
+  const SrState *best = best_so_far(r, &res);
+  if (!best)
+    return sr_fail(err, "no epoch is complete yet: there is no best epoch to restore");
+  sr_state_copy_params(r->st, best);
+  return res.best_epoch;
+}
+
+int sr_run_save_state(SrRun *r, const char *path, SrError *err) {
+  return sr_run_state_write(r, path, err);
+}
+
+int sr_run_resume(SrRun *r, const char *path, SrError *err) {
+  return sr_run_state_read(r, path, err);
+}

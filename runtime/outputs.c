@@ -1,0 +1,80 @@
+/* outputs.c: the files a run will write, checked before the work starts.
+ * A checkpoint path that cannot be written must not be found out after
+ * hours of training: its folder is made now if missing, and a file is
+ * created and removed there, which is exactly what saving will do (a
+ * temporary file in the same folder, renamed). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "experiment.h"
+
+/* mkdir -p of path's folder. */
+static int make_folder(const char *path, SrError *err) {
+  char *copy = strdup(path);
+  if (!copy)
+    return sr_fail(err, "out of memory");
+  char *slash = strrchr(copy, '/');
+  int rc = 0;
+  if (slash && slash != copy) {
+    *slash = 0;
+    for (char *p = copy + 1; rc == 0 && p; p = strchr(p + 1, '/')) {
+      char keep = *p;
+      if (*p == '/')
+        *p = 0;
+      if (mkdir(copy, 0777) != 0 && errno != EEXIST)
+        rc = sr_fail(err, "cannot create the folder '%s': %s", copy, strerror(errno));
+      *p = keep;
+      if (keep == 0)
+        break;
+    }
+    struct stat sb;
+    if (rc == 0 && (stat(copy, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+      rc = sr_fail(err, "'%s' is not a folder", copy);
+  }
+  free(copy);
+  return rc;
+}
+
+/* A temporary file beside `path`, created and removed. */
+static int try_write(const char *path, SrError *err) {
+  size_t size = strlen(path) + 16;
+  char *probe = malloc(size);
+  if (!probe)
+    return sr_fail(err, "out of memory");
+  snprintf(probe, size, "%s.tmp.XXXXXX", path);
+  int fd = mkstemp(probe);
+  int rc = 0;
+  if (fd < 0) {
+    rc = sr_fail(err, "cannot write '%s': %s", path, strerror(errno));
+  } else {
+    close(fd);
+    unlink(probe);
+  }
+  free(probe);
+  struct stat sb;
+  if (rc == 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+    rc = sr_fail(err, "cannot write '%s': it is a folder", path);
+  return rc;
+}
+
+static int check_one(const char *path, const char *setting, const char **which, SrError *err) {
+  if (!path)
+    return 0;
+  if (make_folder(path, err) == 0 && try_write(path, err) == 0)
+    return 0;
+  *which = setting;
+  return -1;
+}
+
+int sr_outputs_check(const SrProgramConfig *cfg, const char *state, const char **setting,
+                     SrError *err) {
+  if (check_one(cfg->checkpoint, "output.checkpoint", setting, err) < 0 ||
+      check_one(state, "output.state", setting, err) < 0 ||
+      check_one(cfg->metrics, "output.metrics", setting, err) < 0)
+    return -1;
+  return 0;
+}

@@ -1,0 +1,47 @@
+/* run_internal.h: the experiment engine's run, shared by experiment.c
+ * (what it does) and run_state.c (how it is saved and loaded). */
+#ifndef SPARSEC_RUN_INTERNAL_H
+#define SPARSEC_RUN_INTERNAL_H
+
+#include "experiment.h"
+#include "sparsert_internal.h"
+
+typedef enum RunPhase { PHASE_PRETRAIN, PHASE_TRAIN, PHASE_DONE } RunPhase;
+
+struct SrRun {
+  SrState *st;                 /* the caller's */
+  const SrModel *m;
+  SrProgramConfig cfg;
+  SrRunSetup setup;
+  const SrProgramData *data;
+  volatile sig_atomic_t *stop; /* setup.stop, or interrupt.c's flag */
+  char *state_path;
+  /* where the run is */
+  int lr_index;                /* the lr of the sweep being trained */
+  RunPhase phase;              /* of that lr */
+  SrPretrainRun pre;           /* PHASE_PRETRAIN */
+  SrFit fit;                   /* PHASE_TRAIN; started when fit_started */
+  int fit_started;
+  /* the sweep */
+  int have_pretrained;         /* the first lr's pretrained parameters, for the others */
+  SrState pretrained;
+  int have_best;               /* an lr finished: the best of those so far */
+  int best_lr;
+  SrFitResult best_result;
+  SrState best;
+  /* outputs */
+  SrMetricsWriter *metrics;
+  long metrics_keep;           /* bytes of the metrics file a resumed state has seen */
+  int saved_epoch;             /* epoch of the last state saved (-1: none) */
+  const char *saved_phase;     /* "pretrain h2" or "train": for the divergence note */
+};
+
+/* run_state.c */
+int sr_run_state_write(const SrRun *r, const char *path, SrError *err);
+int sr_run_state_read(SrRun *r, const char *path, SrError *err);
+/* A hash of what the state's tensors must fit: the PARAM, CONST and
+ * STATE slots (names, kinds, shapes, inits), the hidden layers, the
+ * pretraining stages. */
+uint64_t sr_model_fingerprint(const SrModel *m);
+
+#endif
