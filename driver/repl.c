@@ -96,6 +96,7 @@ typedef struct Loop {
   int strict;
   int lineno;
   int failed;          /* an error, with --strict: stop */
+  int interrupted;     /* Ctrl-C with commands from a pipe: end like `run` (130) */
   Pending block;
 } Loop;
 
@@ -134,6 +135,13 @@ static void timed(Loop *lp, const char *what, int (*run)(Loop *, const void *), 
   r->last_compiled = memcmp(&before, &r->session.times, sizeof before) != 0;
   if (rc != 0 && lp->strict)
     lp->failed = 1;
+  /* At a terminal Ctrl-C returns to the prompt; a script cannot answer
+   * one, so it ends the process as it would `run`: the state saved. */
+  if (repl_interrupted && !r->interactive) {
+    session_save_interrupted(&r->session);
+    lp->interrupted = 1;
+    r->quit = 1;
+  }
 }
 
 static int define_block(Loop *lp, const void *text) {
@@ -311,5 +319,5 @@ int cmd_repl(int argc, char **argv) {
   repl_input_close(lp.in);
   pending_discard(&lp.block);
   session_free(&r.session);
-  return lp.failed ? 1 : 0;
+  return lp.interrupted ? 130 : lp.failed ? 1 : 0;
 }

@@ -168,14 +168,21 @@ static int do_ir(Repl *r, const ReplLine *l) {
   return session_ir(&r->session, &o);
 }
 
+/* save FILE: the weights; save state FILE: everything `restore` needs to
+ * go on training exactly where the session is. */
 static int do_save(Repl *r, const ReplLine *l) {
-  char *path = file_arg(l, 1);
-  int rc = path ? session_save(&r->session, path) : -1;
+  int state = l->nwords > 2 && strcmp(l->words[1], "state") == 0;
+  char *path = file_arg(l, state ? 2 : 1);
+  int rc = !path ? -1 : state ? session_save_state(&r->session, path)
+                              : session_save(&r->session, path);
   free(path);
   return rc;
 }
 
+/* restore FILE (weights, or a saved state), or restore best. */
 static int do_restore(Repl *r, const ReplLine *l) {
+  if (l->nwords == 2 && strcmp(l->words[1], "best") == 0)
+    return session_restore_best(&r->session);
   char *path = file_arg(l, 1);
   int rc = path && readable(l, path) ? session_restore(&r->session, path) : -1;
   free(path);
@@ -214,7 +221,7 @@ static const Command commands[] = {
     {"set", "PATH VALUE", "change a setting and recompile: set train.lr 0.05, set h2.l1 0",
      do_set, 1, -1},
     {"unset", "PATH", "drop the override of PATH and recompile", do_unset, 1, 1},
-    {"train", "[N [epochs|steps]]", "train on from the current weights (default: the spec's epochs)",
+    {"train", "[N [epochs|steps]]", "N more epochs from where training is (default: the spec's)",
      do_train, 0, 2},
     {"pretrain", "[LAYER]", "run LAYER's pretraining stage (default: every stage)", do_pretrain, 0,
      1},
@@ -223,9 +230,11 @@ static const Command commands[] = {
      do_sparsity, 0, 1},
     {"ir", "[OPTIONS]", "the IR: --program P, --after PASS, --passes none, --stats",
      do_ir, 0, -1},
-    {"save", "FILE.safetensors", "save the weights", do_save, 1, -1},
-    {"restore", "FILE.safetensors", "load saved weights (the shapes must match)", do_restore, 1,
-     -1},
+    {"save", "[state] FILE.safetensors", "save the weights, or the whole resumable state",
+     do_save, 1, -1},
+    {"restore", "FILE.safetensors|best",
+     "load saved weights, or a saved state (train goes on from it); best: the best epoch's",
+     do_restore, 1, -1},
     {"reset", "", "initialise the weights again from the spec's seed", do_reset, 0, 0},
     {"time", "", "how long the last command took, and its compile", do_time, 0, 0},
     {"help", "[COMMAND]", "this list, or one command", do_help, 0, 1},

@@ -36,6 +36,8 @@ void session_free_overrides(char **overrides, int n) {
 }
 
 void session_free(Session *s) {
+  sr_run_free(s->run);
+  build_config_free(&s->config);
   sr_state_free(&s->state);
   model_free(&s->c);
   data_free(&s->data);
@@ -219,9 +221,46 @@ static void print_times(const Session *s) {
           t->total, t->check, t->prepare, t->codegen, t->optimise, t->machine, t->state);
 }
 
+/* The engine's run for the session's spec, state and data; it goes on from
+ * where the old one was when the change kept the state's layout and the
+ * training set. -1 (with a message) leaves the old run. */
+static int new_run(Session *s, int keep_position) {
+  SrError e = {{0}};
+  BuildConfig config;
+  if (build_config(s->spec, s->c.max_rows, 0, &config) != 0) {
+    build_config_free(&config);
+    fputs("sparsec: out of memory\n", s->err);
+    return -1;
+  }
+  config.cfg.nlrs = 1; /* the session trains at the sweep's first lr */
+  s->view = (SrProgramData){.train_all = s->data.train_all, .test = s->data.test,
+                            .train = s->data.train, .valid = s->data.valid};
+  SrRunSetup setup = {.log = s->out, .stop = s->stop};
+  SrRun *run = sr_run_new(&s->state, &config.cfg, &setup, &s->view, &e);
+  if (!run) {
+    build_config_free(&config);
+    fprintf(s->err, "sparsec: %s\n", e.msg);
+    return -1;
+  }
+  if (keep_position && s->run)
+    sr_run_take_position(run, s->run);
+  sr_run_free(s->run);
+  build_config_free(&s->config);
+  s->run = run;
+  s->config = config;
+  return 0;
+}
+
 /* The candidate becomes the session's; with `carry` the weights that fit
  * come along (and the training counts, if any did). */
 static void commit(Session *s, Candidate *k, int carry) {
+  int same_train = !k->read_data && s->spec && k->data.train.x == s->data.train.x &&
+                   k->data.train.n == s->data.train.n;
+  int keep_position = k->same_state && same_train;
+  if (!keep_position) { /* its copies of the weights are of the old model's layout */
+    sr_run_free(s->run);
+    s->run = NULL;
+  }
   if (k->same_state) {
     k->state = s->state;
     memset(&s->state, 0, sizeof s->state);
@@ -241,6 +280,10 @@ static void commit(Session *s, Candidate *k, int carry) {
   s->times = k->times;
   memset(k, 0, sizeof *k);
   model_use_hyper(&s->c); /* a kept JIT runs with the new learning rates and penalties */
+  if (new_run(s, keep_position) != 0) { /* only out of memory: `train` then says so */
+    sr_run_free(s->run);
+    s->run = NULL;
+  }
   print_times(s);
 }
 
@@ -330,6 +373,8 @@ int session_reset(Session *s) {
   sr_state_free(&s->state);
   s->state = fresh;
   s->epochs = s->steps = s->runs = 0;
+  if (new_run(s, 0) != 0)
+    return -1;
   fprintf(s->out, "weights initialised from seed %llu\n",
           (unsigned long long)s->spec->train.seed);
   return 0;

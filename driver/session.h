@@ -12,7 +12,9 @@
 
 #include <signal.h>
 
+#include "build.h"
 #include "driver.h"
+#include "experiment.h"
 #include "model.h"
 
 /* How long the last (re)compilation took, in ms. */
@@ -37,9 +39,14 @@ typedef struct Session {
   SrState state;
   ExperimentData data;         /* read for spec's data block, split for its model */
   CompileTimes times;
+  /* the experiment engine's run (runtime/experiment.h): where training
+   * is, so that `train 1` twice is `train 2`; its config and data */
+  SrRun *run;
+  BuildConfig config;
+  SrProgramData view;          /* views of `data` */
   /* training so far, since the weights were initialised */
   int epochs, steps;
-  int runs;                    /* train commands: each shuffles with a stream of its own */
+  int runs;                    /* `train N steps` commands: each draws a sample of its own */
 } Session;
 
 void session_init(Session *s, FILE *out, FILE *err);
@@ -74,7 +81,15 @@ int session_eval(Session *s, DataPart part);
 /* Zeros and dead units per hidden layer. */
 int session_sparsity(Session *s, DataPart part);
 int session_save(Session *s, const char *path);
+/* The whole resumable state (docs/checkpoints.md). */
+int session_save_state(Session *s, const char *path);
+/* A checkpoint's weights, or a state file's everything: `train` then goes
+ * on from where it was saved. */
 int session_restore(Session *s, const char *path);
+/* The best epoch's parameters of the training so far. */
+int session_restore_best(Session *s);
+/* After Ctrl-C from a pipe: the state saved where output.state says. */
+int session_save_interrupted(Session *s);
 
 /* ---- showing it (session_show.c) ------------------------------------------ */
 

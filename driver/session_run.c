@@ -33,41 +33,49 @@ static void print_zeros(FILE *out, const SrModel *m, const SrMetrics *metrics) {
 
 /* ---- train N epochs ----------------------------------------------------------- */
 
-static void report_fit(const Session *s, const SrFitResult *r, int epochs) {
-  FILE *out = s->out;
-  const char *valid = s->data.valid.n > 0 ? "valid" : "test";
-  const SrMetrics *best = s->data.valid.n > 0 ? &r->best_valid : &r->best_test;
-  if (r->interrupted && r->epochs_run == 0) {
-    fprintf(out, "interrupted in epoch 1: the weights are as they were before `train`\n");
-    return;
-  }
-  if (r->interrupted)
-    fprintf(out, "interrupted in epoch %d; kept epoch %d", r->epochs_run + 1, r->best_epoch);
-  else
-    fprintf(out, "kept epoch %d of %d%s", r->best_epoch, epochs,
-            r->stopped_early ? " (stopped early)" : "");
-  fprintf(out, ": %s %.2f%%, test %.2f%%\n", valid, 100 * best->error, 100 * r->best_test.error);
+/* The engine's run: there unless memory ran out when it was made. */
+static SrRun *run_of(const Session *s) {
+  if (!s->run)
+    fputs("sparsec: out of memory for the training run: `reset` to try again\n", s->err);
+  return s->run;
 }
 
+static void report_fit(const Session *s, const SrFitResult *r, int rc) {
+  FILE *out = s->out;
+  char where[200];
+  if (rc == SR_RUN_INTERRUPTED) {
+    sr_run_describe_position(s->run, where, sizeof where);
+    fprintf(out, "interrupted in %s: `train` goes on from there\n", where);
+  } else if (r->stopped_early) {
+    fprintf(out, "stopped early after epoch %d\n", r->epochs_run);
+  }
+  if (r->best_epoch == 0)
+    return;
+  const char *valid = s->data.valid.n > 0 ? "valid" : "test";
+  const SrMetrics *best = s->data.valid.n > 0 ? &r->best_valid : &r->best_test;
+  fprintf(out, "%d epoch%s done; best epoch %d: %s %.2f%%, test %.2f%% (`restore best` takes its "
+               "weights)\n",
+          r->epochs_run, r->epochs_run == 1 ? "" : "s", r->best_epoch, valid, 100 * best->error,
+          100 * r->best_test.error);
+}
+
+/* `epochs` more epochs from where the run is: the session's weights, the
+ * shuffle stream's position, the epoch count and the best so far all go
+ * on, so `train 1` twice is `train 2`. */
 static int train_epochs(Session *s, int epochs) {
-  const Spec *spec = s->spec;
-  if (spec->train.nlrs > 1)
-    fprintf(s->out, "note: the session trains at lr %g, the first of the sweep\n", spec->train.lr);
-  SrTrainConfig cfg = {.epochs = epochs,
-                       .batch = spec->train.batch,
-                       .seed = shuffle_seed(s),
-                       .patience = spec->train.patience,
-                       .log = s->out,
-                       .progress = progress_bar(s),
-                       .stop = s->stop};
+  SrRun *run = run_of(s);
+  if (!run)
+    return -1;
+  if (s->spec->train.nlrs > 1)
+    fprintf(s->out, "note: the session trains at lr %g, the first of the sweep\n", s->spec->train.lr);
   SrFitResult r;
   SrError e = {{0}};
-  int rc = sr_fit(&s->state, &cfg, &s->data.train, &s->data.valid, &s->data.test, &r, &e);
-  s->runs++;
-  s->epochs += r.epochs_run;
-  if (rc != 0)
+  int before = sr_run_epochs_done(run);
+  int rc = sr_run_train(run, epochs, &r, &e);
+  s->epochs += sr_run_epochs_done(run) - before;
+  if (rc < 0)
     return fail(s, &e);
-  report_fit(s, &r, epochs);
+  report_fit(s, &r, rc);
   return 0;
 }
 
@@ -144,13 +152,6 @@ int session_train(Session *s, int count, int steps) {
 
 /* ---- pretrain ------------------------------------------------------------------- */
 
-static int find_stage(const SrModel *m, const char *layer) {
-  for (int i = 0; i < m->npretrain; i++)
-    if (strcmp(m->pretrain[i].layer, layer) == 0)
-      return i;
-  return -1;
-}
-
 static int no_stage(const Session *s, const char *layer) {
   const SrModel *m = &s->c.model;
   if (m->npretrain == 0) {
@@ -166,29 +167,29 @@ static int no_stage(const Session *s, const char *layer) {
   return -1;
 }
 
-/* Runs the model's stages, or only `layer`'s: the state briefly sees a
- * model with that one stage. */
+static int has_stage(const SrModel *m, const char *layer) {
+  for (int i = 0; i < m->npretrain; i++)
+    if (strcmp(m->pretrain[i].layer, layer) == 0)
+      return 1;
+  return 0;
+}
+
+/* Every stage from where pretraining is (as `run` does), or `layer`'s
+ * stage alone from its start. */
 int session_pretrain(Session *s, const char *layer) {
   if (!session_ready(s, s->err))
     return -1;
-  SrModel only = s->c.model;
-  if (layer) {
-    int i = find_stage(&s->c.model, layer);
-    if (i < 0)
-      return no_stage(s, layer);
-    only.pretrain[0] = s->c.model.pretrain[i];
-    only.npretrain = 1;
-  } else if (only.npretrain == 0) {
-    return no_stage(s, "");
-  }
-  SrPretrainConfig cfg = {
-      .seed = shuffle_seed(s), .log = s->out, .progress = progress_bar(s), .stop = s->stop};
+  if (s->c.model.npretrain == 0 || (layer && !has_stage(&s->c.model, layer)))
+    return no_stage(s, layer ? layer : "");
+  SrRun *run = run_of(s);
   SrError e = {{0}};
-  s->state.model = &only;
-  int rc = sr_pretrain(&s->state, &cfg, &s->data.train, &e);
-  s->state.model = &s->c.model;
-  s->runs++;
-  return rc == 0 ? 0 : fail(s, &e);
+  int rc = run ? sr_run_pretrain(run, layer, &e) : -1;
+  if (rc == SR_RUN_INTERRUPTED) {
+    char where[200];
+    sr_run_describe_position(run, where, sizeof where);
+    fprintf(s->out, "interrupted in %s: `pretrain` goes on from there\n", where);
+  }
+  return rc < 0 ? (run ? fail(s, &e) : -1) : 0;
 }
 
 /* ---- evaluate, sparsity ----------------------------------------------------------- */
@@ -296,12 +297,55 @@ int session_save(Session *s, const char *path) {
   return 0;
 }
 
+int session_save_state(Session *s, const char *path) {
+  SrError e = {{0}};
+  if (!session_ready(s, s->err) || !run_of(s))
+    return -1;
+  if (sr_run_save_state(s->run, path, &e) != 0)
+    return fail(s, &e);
+  fprintf(s->out, "saved the state to %s\n", path);
+  return 0;
+}
+
+/* A state file says so in its metadata; anything else is weights. */
+static int is_state_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  char head[256] = {0};
+  size_t n = f ? fread(head, 1, sizeof head - 1, f) : 0;
+  if (f)
+    fclose(f);
+  return n > 8 && strstr(head + 8, "\"format\":\"sparsec-state\"") != NULL; /* no NUL in JSON */
+}
+
 int session_restore(Session *s, const char *path) {
   SrError e = {{0}};
   if (!session_ready(s, s->err))
     return -1;
+  if (is_state_file(path)) {
+    if (!run_of(s) || sr_run_resume(s->run, path, &e) != 0)
+      return s->run ? fail(s, &e) : -1;
+    s->epochs = sr_run_epochs_done(s->run);
+    return 0;
+  }
   if (sr_checkpoint_load(&s->state, path, &e) != 0)
     return fail(s, &e);
   fprintf(s->out, "restored the weights from %s\n", path);
   return 0;
+}
+
+int session_restore_best(Session *s) {
+  SrError e = {{0}};
+  if (!session_ready(s, s->err) || !run_of(s))
+    return -1;
+  int epoch = sr_run_restore_best(s->run, &e);
+  if (epoch < 0)
+    return fail(s, &e);
+  fprintf(s->out, "restored the weights of epoch %d, the best so far\n", epoch);
+  return 0;
+}
+
+int session_save_interrupted(Session *s) {
+  if (!s->spec || !s->run)
+    return 0;
+  return session_save_state(s, sr_run_state_path(s->run));
 }

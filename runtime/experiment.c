@@ -284,9 +284,13 @@ static void print_result(const SrRun *r) {
 }
 
 /* Where the run stopped, in words: "epoch 3, step 120 of 5500, lr 0.01". */
-static void describe_position(const SrRun *r, char *buf, size_t size) {
+void sr_run_describe_position(const SrRun *r, char *buf, size_t size) {
   size_t used = 0;
-  if (r->phase == PHASE_PRETRAIN) {
+  if (r->phase == PHASE_DONE) {
+    snprintf(buf, size, "the end of the run");
+    return;
+  }
+  if (r->phase == PHASE_PRETRAIN && r->pre.stage < r->m->npretrain) {
     const SrPretrainStage *s = &r->m->pretrain[r->pre.stage];
     int steps = (r->data->train.n + s->batch - 1) / s->batch;
     used = (size_t)snprintf(buf, size, "pretraining %s, epoch %d, step %d of %d", s->layer,
@@ -324,7 +328,7 @@ static int write_checkpoint(const SrRun *r, const SrState *params, SrError *err)
 
 static int interrupted(SrRun *r, SrError *err) {
   char where[200];
-  describe_position(r, where, sizeof where);
+  sr_run_describe_position(r, where, sizeof where);
   SrFitResult res;
   const SrState *best = best_so_far(r, &res);
   say(r, "interrupted in %s: %d epoch%s done", where, r->fit_started ? r->fit.loop.epoch : 0,
@@ -473,5 +477,43 @@ int sr_run_save_state(SrRun *r, const char *path, SrError *err) {
 }
 
 int sr_run_resume(SrRun *r, const char *path, SrError *err) {
-  return sr_run_state_read(r, path, err);
+  if (sr_run_state_read(r, path, err) < 0)
+    return -1;
+  char where[200];
+  sr_run_describe_position(r, where, sizeof where);
+  say(r, "resuming from %s: %s\n", path, r->phase == PHASE_DONE ? "the run is complete" : where);
+  return 0;
+}
+
+/* The new run of a REPL session whose change left the state's layout and
+ * the training set as they were goes on from where the old one was. */
+static void repoint(SrState *copy, const SrModel *m) {
+  if (copy->slots)
+    copy->model = m;
+}
+
+void sr_run_take_position(SrRun *r, SrRun *old) {
+  SrRun keep = *r;
+  SrPretrainRun pre = r->pre;
+  r->pre = old->pre;
+  old->pre = pre;
+  SrFit fit = r->fit;
+  r->fit = old->fit;
+  old->fit = fit;
+  SrState pretrained = r->pretrained, best = r->best;
+  r->pretrained = old->pretrained, old->pretrained = pretrained;
+  r->best = old->best, old->best = best;
+  r->lr_index = 0;
+  r->phase = old->phase == PHASE_DONE ? PHASE_TRAIN : old->phase;
+  r->fit_started = old->fit_started;
+  old->fit_started = 0;
+  r->have_pretrained = old->have_pretrained;
+  r->have_best = old->have_best;
+  r->best_lr = old->best_lr;
+  r->best_result = old->best_result;
+  r->saved_epoch = old->saved_epoch;
+  repoint(&r->pre.before, keep.m);
+  repoint(&r->fit.best, keep.m);
+  repoint(&r->pretrained, keep.m);
+  repoint(&r->best, keep.m);
 }

@@ -74,8 +74,13 @@ int sr_run_train(SrRun *r, int epochs, SrFitResult *result, SrError *err);
 /* The best epoch's parameters into st; 0, or -1 when no epoch is done. */
 int sr_run_restore_best(SrRun *r, SrError *err);
 int sr_run_save_state(SrRun *r, const char *path, SrError *err);
-/* Epochs completed, and whether training is in the middle of one. */
+/* Epochs completed. */
 int sr_run_epochs_done(const SrRun *r);
+/* `r` goes on from where `old` is (the REPL after a change that kept the
+ * state's layout and the training set): old is left fresh. */
+void sr_run_take_position(SrRun *r, SrRun *old);
+/* Where the run is, in words: "epoch 3, step 120 of 250". */
+void sr_run_describe_position(const SrRun *r, char *buf, size_t size);
 
 /* ---- outputs.c ------------------------------------------------------------ */
 

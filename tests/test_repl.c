@@ -124,7 +124,7 @@ Test(repl, trains_evaluates_and_saves, .init = make_dir, .fini = remove_dir) {
   cr_expect(contains(out, "h1       dense(32, relu, l1 = 0.0001)"), "%s", out);
   cr_expect(contains(out, "data:     500 train, 100 validation, 200 test examples"), "%s", out);
   cr_expect(contains(out, "epoch   2"), "%s", out);
-  cr_expect(contains(out, "kept epoch "), "%s", out);
+  cr_expect(contains(out, "2 epochs done; best epoch "), "%s", out);
   cr_expect(contains(out, "test (200 examples): loss "), "%s", out);
   cr_expect(contains(out, "activations exactly zero, and dead units"), "%s", out);
   cr_expect(contains(out, "saved the weights to w.safetensors"), "%s", out);
@@ -248,7 +248,7 @@ Test(repl, typed_blocks_replace_blocks, .init = make_dir, .fini = remove_dir) {
   cr_expect(contains(out, "dropped override train.lr=0.2: its block was typed in"), "%s", out);
   cr_expect(contains(out, "train:    lr 0.05, batch 4, epochs 1"), "%s", out);
   cr_expect(contains(out, "overrides: [1] h1.l1=0"), "%s", out);
-  cr_expect(contains(out, "kept epoch 1 of 1"), "%s", out);
+  cr_expect(contains(out, "1 epoch done; best epoch 1"), "%s", out);
   cr_expect(contains(out, "dropped override h1.l1=0: its block was typed in"), "%s", out);
   cr_expect(contains(out, "h1       dense(8, relu)"), "%s", out);
   cr_expect(contains(out, "weights: kept 1 of 4 tensors; initialised afresh: h1.w, h1.b, out.w"),
@@ -263,7 +263,7 @@ Test(repl, a_spec_typed_from_nothing, .init = make_dir, .fini = remove_dir) {
   cr_assert_eq(rc, 0, "%s", out);
   cr_expect(contains(out, "no model yet: `load FILE.spn`, or type the spec's blocks"), "%s", out);
   cr_expect(contains(out, "the blocks typed so far are kept"), "%s", out);
-  cr_expect(contains(out, "kept epoch 1 of 1"), "%s", out);
+  cr_expect(contains(out, "1 epoch done; best epoch 1"), "%s", out);
   free(out);
 }
 
