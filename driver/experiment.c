@@ -131,6 +131,8 @@ typedef struct Run {
   SrState state;
 } Run;
 
+static int check_outputs(Run *r);
+
 static int load_data(Run *r) {
   SrError err = {{0}};
   int loaded = sr_program_load_data(&r->config.cfg, &r->data, &err);
@@ -153,6 +155,8 @@ static int prepare(Run *r) {
     fputs("sparsec: out of memory\n", stderr);
     return -1;
   }
+  if (check_outputs(r) != 0)
+    return -1;
   r->sweep = (Sweep){.spec = r->spec, .passes = &r->o->passes};
   if (compile_lr(&r->sweep, 0, err, sizeof err) != 0) {
     fprintf(stderr, "sparsec: %s\n", err);
@@ -162,14 +166,12 @@ static int prepare(Run *r) {
   return 0;
 }
 
-/* The outputs are checked (and their folders made) before any training:
- * rank 0 writes them all. */
-static int check_outputs(Run *r, SrRun *run) {
+/* The outputs are checked (and their folders made) before compiling and
+ * training: rank 0 writes them all. */
+static int check_outputs(Run *r) {
   SrError err = {{0}};
   const char *setting = NULL;
-  int rc = sr_dist_is_root(r->o->dist)
-               ? sr_outputs_check(&r->config.cfg, sr_run_state_path(run), &setting, &err)
-               : 0;
+  int rc = sr_dist_is_root(r->o->dist) ? sr_outputs_check(&r->config.cfg, &setting, &err) : 0;
   if (rc != 0)
     output_error(r->spec, setting, &err);
   if (r->o->dist)
@@ -190,7 +192,7 @@ static int run_engine(Run *r) {
     return -1;
   }
   SrRun *run = sr_run_new(&r->state, &r->config.cfg, &setup, &r->data, &err);
-  int rc = run ? check_outputs(r, run) : -1;
+  int rc = run ? 0 : -1;
   if (rc == 0 && r->o->resume) {
     rc = sr_run_resume(run, r->o->resume, &err);
     if (r->o->dist)

@@ -49,6 +49,11 @@ static int after_epoch(void *ctx, SrError *err) {
   if (save_state(r, err) < 0)
     return -1;
   r->saved_epoch = epoch;
+  if (r->phase == PHASE_TRAIN)
+    snprintf(r->saved_at, sizeof r->saved_at, "after epoch %d", epoch);
+  else
+    snprintf(r->saved_at, sizeof r->saved_at, "after pretraining %s, epoch %d",
+             r->m->pretrain[r->pre.stage].layer, epoch);
   return 0;
 }
 
@@ -83,20 +88,10 @@ static SrPretrainConfig pretrain_config(SrRun *r) {
 /* ---- a run ------------------------------------------------------------------- */
 
 static int default_state_path(SrRun *r) {
-  const char *given = r->cfg.state, *ckpt = r->cfg.checkpoint;
-  const char *suffix = ".safetensors";
-  size_t size = (given ? strlen(given) : ckpt ? strlen(ckpt) : strlen(r->cfg.name) + 8) + 32;
+  size_t size = sr_state_path(&r->cfg, NULL, 0) + 1;
   if (!(r->state_path = malloc(size)))
     return -1;
-  if (given) {
-    snprintf(r->state_path, size, "%s", given);
-  } else if (ckpt) {
-    size_t n = strlen(ckpt), k = strlen(suffix);
-    int cut = n > k && strcmp(ckpt + n - k, suffix) == 0;
-    snprintf(r->state_path, size, "%.*s.state.safetensors", (int)(cut ? n - k : n), ckpt);
-  } else {
-    snprintf(r->state_path, size, "out/%s.state.safetensors", r->cfg.name);
-  }
+  sr_state_path(&r->cfg, r->state_path, size);
   return 0;
 }
 
@@ -363,17 +358,24 @@ static void append(SrError *err, const char *fmt, ...) {
 static int failed(SrRun *r, SrError *err) {
   int slot;
   size_t index;
-  if (sr_state_find_nonfinite(r->st, &slot, &index) && !strstr(err->msg, "parameter '"))
-    append(err, " (first non-finite parameter: '%s' of layer %.*s)", r->m->slots[slot].name,
+  int nonfinite = sr_state_find_nonfinite(r->st, &slot, &index);
+  if (nonfinite && !strstr(err->msg, "parameter '"))
+    append(err, " (first non-finite parameter: '%s', layer %.*s)", r->m->slots[slot].name,
            (int)strcspn(r->m->slots[slot].name, "."), r->m->slots[slot].name);
+  else if (!nonfinite && strstr(err->msg, "loss is not finite"))
+    append(err, " (every parameter is still finite: the loss overflowed at the output)");
   SrFitResult res;
   const SrState *best = best_so_far(r, &res);
   SrError ignored;
   if (best && write_checkpoint(r, best, &ignored) == 0 && r->cfg.checkpoint)
     append(err, "; the best parameters so far (epoch %d) are in %s", res.best_epoch,
            r->cfg.checkpoint);
-  if (r->saved_epoch >= 0)
-    append(err, "; the last good state is %s", r->state_path);
+  if (r->saved_epoch >= 0) {
+    append(err, "; the last good state (%s) is %s", r->saved_at, r->state_path);
+    if (r->setup.command)
+      append(err, ": resume it with %s --resume %s, e.g. at a smaller learning rate",
+             r->setup.command, r->state_path);
+  }
   return -1;
 }
 
@@ -512,6 +514,7 @@ void sr_run_take_position(SrRun *r, SrRun *old) {
   r->best_lr = old->best_lr;
   r->best_result = old->best_result;
   r->saved_epoch = old->saved_epoch;
+  memcpy(r->saved_at, old->saved_at, sizeof r->saved_at);
   repoint(&r->pre.before, keep.m);
   repoint(&r->fit.best, keep.m);
   repoint(&r->pretrained, keep.m);

@@ -84,11 +84,15 @@ void sr_run_describe_position(const SrRun *r, char *buf, size_t size);
 
 /* ---- outputs.c ------------------------------------------------------------ */
 
+/* Where a run of cfg writes its state: cfg->state, else the checkpoint's
+ * name with .state.safetensors for .safetensors, else
+ * out/NAME.state.safetensors. Like snprintf: the length it needs. */
+size_t sr_state_path(const SrProgramConfig *cfg, char *buf, size_t size);
 /* Every file the config will write (checkpoint, state, metrics): its
  * folder is created if missing, and it must be writable there. On
- * failure *setting names the output setting ("output.checkpoint"). */
-int sr_outputs_check(const SrProgramConfig *cfg, const char *state, const char **setting,
-                     SrError *err);
+ * failure *setting names the output setting ("output.checkpoint"). Run
+ * it before any work, so that a bad path costs nothing. */
+int sr_outputs_check(const SrProgramConfig *cfg, const char **setting, SrError *err);
 
 /* ---- interrupt.c ---------------------------------------------------------- */
 

@@ -70,11 +70,33 @@ static int check_one(const char *path, const char *setting, const char **which, 
   return -1;
 }
 
-int sr_outputs_check(const SrProgramConfig *cfg, const char *state, const char **setting,
-                     SrError *err) {
-  if (check_one(cfg->checkpoint, "output.checkpoint", setting, err) < 0 ||
-      check_one(state, "output.state", setting, err) < 0 ||
-      check_one(cfg->metrics, "output.metrics", setting, err) < 0)
-    return -1;
-  return 0;
+size_t sr_state_path(const SrProgramConfig *cfg, char *buf, size_t size) {
+  static const char suffix[] = ".safetensors";
+  const char *ckpt = cfg->checkpoint;
+  int n;
+  if (cfg->state) {
+    n = snprintf(buf, size, "%s", cfg->state);
+  } else if (ckpt) {
+    size_t len = strlen(ckpt), k = sizeof suffix - 1;
+    int cut = len > k && strcmp(ckpt + len - k, suffix) == 0;
+    n = snprintf(buf, size, "%.*s.state.safetensors", (int)(cut ? len - k : len), ckpt);
+  } else {
+    n = snprintf(buf, size, "out/%s.state.safetensors", cfg->name ? cfg->name : "model");
+  }
+  return n < 0 ? 0 : (size_t)n;
+}
+
+int sr_outputs_check(const SrProgramConfig *cfg, const char **setting, SrError *err) {
+  size_t size = sr_state_path(cfg, NULL, 0) + 1;
+  char *state = malloc(size);
+  if (!state)
+    return sr_fail(err, "out of memory");
+  sr_state_path(cfg, state, size);
+  int rc = check_one(cfg->checkpoint, "output.checkpoint", setting, err) < 0 ||
+                   check_one(state, "output.state", setting, err) < 0 ||
+                   check_one(cfg->metrics, "output.metrics", setting, err) < 0
+               ? -1
+               : 0;
+  free(state);
+  return rc;
 }

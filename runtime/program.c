@@ -182,12 +182,6 @@ static int train(const SrModel *m, const SrProgramConfig *c, const Options *o, S
   SrRunSetup setup = {.log = stdout, .dist = dist, .command = o->line};
   SrRun *run = sr_run_new(st, c, &setup, d, err);
   int rc = run ? 0 : -1;
-  const char *setting = NULL;
-  if (rc == 0 && sr_dist_is_root(dist) &&
-      sr_outputs_check(c, sr_run_state_path(run), &setting, err) != 0)
-    rc = -1;
-  if (dist)
-    rc = sr_dist_agree(dist, rc, err);
   if (rc == 0 && o->resume)
     rc = sr_run_resume(run, o->resume, err);
   if (dist)
@@ -203,7 +197,7 @@ static int train(const SrModel *m, const SrProgramConfig *c, const Options *o, S
 
 static int cmd_train(const SrModel *m, const SrProgramConfig *cfg, const Options *o) {
   SrError err = {{0}};
-  SrProgramData d;
+  SrProgramData d = {0};
   SrState st = {0};
   char fallback[300];
   SrProgramConfig c = train_config(cfg, o, fallback, sizeof fallback);
@@ -215,7 +209,18 @@ static int cmd_train(const SrModel *m, const SrProgramConfig *cfg, const Options
   if (sr_dist_open(&dist, &err) != 0)
     return fail(&err);
   sr_dist_silence_others(dist);
-  int rc = sr_program_load_data(&c, &d, &err);
+  /* every output checked before the work: rank 0 writes them */
+  const char *setting = NULL;
+  int rc = sr_dist_is_root(dist) && sr_outputs_check(&c, &setting, &err) != 0 ? -1 : 0;
+  if (rc != 0) {
+    SrError why = err;
+    int save = strcmp(setting, "output.checkpoint") == 0 && o->save;
+    sr_fail(&err, "%s: %s", save ? "--save" : setting, why.msg);
+  }
+  if (dist)
+    rc = sr_dist_agree(dist, rc, &err);
+  if (rc == 0)
+    rc = sr_program_load_data(&c, &d, &err);
   if (dist) /* every rank has its data, or every rank stops */
     rc = sr_dist_agree(dist, rc, &err);
   if (rc == 0)

@@ -33,7 +33,7 @@ struct SrRun {
   SrMetricsWriter *metrics;
   long metrics_keep;           /* bytes of the metrics file a resumed state has seen */
   int saved_epoch;             /* epoch of the last state saved (-1: none) */
-  const char *saved_phase;     /* "pretrain h2" or "train": for the divergence note */
+  char saved_at[160];          /* where that state is, in words: for the divergence note */
 };
 
 /* run_state.c */

@@ -671,6 +671,7 @@ static int take(SrRun *r, const SrStFile *f, const Saved *s, SrError *err) {
   }
   r->metrics_keep = s->metrics_bytes;
   r->saved_epoch = loop_needed ? s->epoch : 0;
+  snprintf(r->saved_at, sizeof r->saved_at, "the one resumed from");
   return 0;
 }
 
