@@ -17,12 +17,15 @@
 static int count_activity(const Spec *spec, const PreparedModel *p, const SrState *w,
                           int32_t **active, char *err, int errlen) {
   SrError e = {{0}};
-  ExperimentData d = {0};
+  SrProgramData d = {0};
+  BuildConfig config;
   SrState st = {0};
   SrModel model = p->model;
   Jit *jit = NULL;
-  int rc = data_load(spec, p->m->classes, &d, &e) != 0 ||
-           sr_state_init(&st, &p->model, p->max_rows, 0, &e) != 0;
+  int rc = build_config(spec, p->max_rows, 0, &config) != 0
+               ? (sr_fail(&e, "out of memory"), 1)
+               : sr_program_load_data(&config.cfg, &d, &e) != 0 ||
+                     sr_state_init(&st, &p->model, p->max_rows, 0, &e) != 0;
   if (!rc && !(jit = jit_compile(p->m, err, errlen)))
     rc = 2;
   if (!rc) {
@@ -34,7 +37,8 @@ static int count_activity(const Spec *spec, const PreparedModel *p, const SrStat
     snprintf(err, errlen, "--prune-dead: %s", e.msg);
   jit_free(jit);
   sr_state_free(&st);
-  data_free(&d);
+  sr_program_data_free(&d);
+  build_config_free(&config);
   return rc ? -1 : 0;
 }
 

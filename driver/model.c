@@ -1,5 +1,5 @@
-/* The pieces `run` (experiment.c) and the REPL (session.c) share: reading
- * and splitting a spec's data, and compiling its model. */
+/* What `run` (experiment.c) and the REPL (session.c) share: the spec's
+ * model, JIT-compiled. (Their data are the runtime's: program_data.c.) */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,72 +10,6 @@ double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* ---- data ---------------------------------------------------------------- */
-
-static int load_source(const DataSource *src, float scale, SrDataset *out, SrError *err) {
-  if (src->format == DATA_CSV)
-    return sr_dataset_load_csv(src->images, src->label_column, scale, out, err);
-  return sr_dataset_load_idx(src->images, src->labels, scale, out, err);
-}
-
-static int holdout_count(const Spec *spec, int n) {
-  if (spec->data.validation_fraction > 0)
-    return (int)(spec->data.validation_fraction * n);
-  return spec->data.validation;
-}
-
-int data_read(const Spec *spec, ExperimentData *d, SrError *err) {
-  float scale = (float)spec->data.scale;
-  memset(d, 0, sizeof *d);
-  if (load_source(&spec->data.train, scale, &d->train_file, err) != 0 ||
-      load_source(&spec->data.test, scale, &d->test, err) != 0) {
-    data_free(d);
-    return -1;
-  }
-  return 0;
-}
-
-int data_split(const Spec *spec, int classes, ExperimentData *d, SrError *err) {
-  if (sr_dataset_check(&d->train_file, spec->input, classes, "train data", err) != 0 ||
-      sr_dataset_check(&d->test, spec->input, classes, "test data", err) != 0)
-    return -1;
-  d->train_all = d->train_file;
-  d->train_all.owns = 0;
-  if (spec->data.limit > 0 && spec->data.limit < d->train_all.n)
-    d->train_all.n = spec->data.limit; /* the first `limit` examples */
-  int holdout = holdout_count(spec, d->train_all.n);
-  if (holdout >= d->train_all.n)
-    return sr_fail(err, "the validation hold-out (%d examples) leaves no training data (%d in all)",
-                   holdout, d->train_all.n);
-  return sr_dataset_split_tail(&d->train_all, holdout, &d->train, &d->valid, err);
-}
-
-int data_load(const Spec *spec, int classes, ExperimentData *d, SrError *err) {
-  if (data_read(spec, d, err) != 0)
-    return -1;
-  return data_split(spec, classes, d, err);
-}
-
-static int same_string(const char *a, const char *b) {
-  return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-static int same_source(const DataSource *a, const DataSource *b) {
-  return a->format == b->format && same_string(a->images, b->images) &&
-         same_string(a->labels, b->labels) && same_string(a->label_column, b->label_column);
-}
-
-int data_same_files(const Spec *a, const Spec *b) {
-  return same_source(&a->data.train, &b->data.train) &&
-         same_source(&a->data.test, &b->data.test) && a->data.scale == b->data.scale;
-}
-
-void data_free(ExperimentData *d) {
-  sr_dataset_free(&d->train_file);
-  sr_dataset_free(&d->test);
-  memset(d, 0, sizeof *d);
 }
 
 /* ---- the compiled model -------------------------------------------------- */

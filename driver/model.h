@@ -1,30 +1,10 @@
-/* What `run` and the REPL's session share: a spec's data read and split,
- * and its model compiled by the JIT (backend/prepare.c, as `sparsec build`
- * prepares it, then jit_compile). */
+/* What `run` and the REPL's session share: a spec's model compiled by the
+ * JIT (backend/prepare.c, as `sparsec build` prepares it, then
+ * jit_compile). */
 #ifndef SPARSEC_DRIVER_MODEL_H
 #define SPARSEC_DRIVER_MODEL_H
 
 #include "backend.h"
-
-/* ---- data ---------------------------------------------------------------- */
-
-typedef struct ExperimentData {
-  SrDataset train_file, test; /* as read; owned */
-  SrDataset train_all;        /* view: the first data.limit examples of train_file */
-  SrDataset train, valid;     /* views into train_all: the validation hold-out is its tail */
-} ExperimentData;
-
-/* Reads the spec's train and test files (nothing else). */
-int data_read(const Spec *spec, ExperimentData *d, SrError *err);
-/* Checks the width and labels against the model (`classes`), then applies
- * data.limit and data.validation to make the views. Cheap: no reading. */
-int data_split(const Spec *spec, int classes, ExperimentData *d, SrError *err);
-/* Both, as `run` does. */
-int data_load(const Spec *spec, int classes, ExperimentData *d, SrError *err);
-/* Whether two specs read the same files the same way (data_read would
- * give the same examples). */
-int data_same_files(const Spec *a, const Spec *b);
-void data_free(ExperimentData *d);
 
 /* ---- the compiled model -------------------------------------------------- */
 

@@ -17,7 +17,8 @@ typedef struct Candidate {
   Spec *spec;
   CompiledModel c;
   SrState state;
-  ExperimentData data;
+  BuildConfig config;  /* the spec as the engine takes it (runtime/experiment.h) */
+  SrProgramData data;
   int read_data;       /* data holds files read for it; else it shares the session's */
   int same_state;      /* the session's state fits it as it is: no new state */
   CompileTimes times;
@@ -37,11 +38,11 @@ void session_free_overrides(char **overrides, int n) {
 
 void session_free(Session *s) {
   sr_run_free(s->run);
-  build_config_free(&s->config);
   sr_state_free(&s->state);
   model_free(&s->c);
-  data_free(&s->data);
+  sr_program_data_free(&s->data);
   spec_free(s->spec);
+  build_config_free(&s->config);
   free(s->path);
   free(s->text);
   session_free_overrides(s->overrides, s->noverrides);
@@ -61,7 +62,8 @@ static void candidate_free(Candidate *k) {
   sr_state_free(&k->state);
   model_free(&k->c);
   if (k->read_data)
-    data_free(&k->data);
+    sr_program_data_free(&k->data);
+  build_config_free(&k->config);
   spec_free(k->spec);
   memset(k, 0, sizeof *k);
 }
@@ -70,19 +72,23 @@ static void candidate_free(Candidate *k) {
  * redone), else the new spec's files, read now. */
 static int candidate_data(Session *s, Candidate *k) {
   SrError e = {{0}};
-  int classes = k->spec->layers[k->spec->nlayers - 1].units;
-  if (s->spec && data_same_files(s->spec, k->spec)) {
+  if (build_config(k->spec, k->c.max_rows, 0, &k->config) != 0) {
+    fputs("sparsec: out of memory\n", s->err);
+    return -1;
+  }
+  k->config.cfg.nlrs = 1; /* the session trains at the sweep's first lr */
+  if (s->spec && sr_program_same_files(&s->config.cfg, &k->config.cfg)) {
     k->data = s->data;
   } else {
     double t0 = now_ms();
-    if (data_read(k->spec, &k->data, &e) != 0) {
+    if (sr_program_read_data(&k->config.cfg, &k->data, &e) != 0) {
       fprintf(s->err, "sparsec: %s\n", e.msg);
       return -1;
     }
     k->read_data = 1;
     fprintf(s->out, "data: read in %.0f ms\n", now_ms() - t0);
   }
-  if (data_split(k->spec, classes, &k->data, &e) != 0) {
+  if (sr_program_split_data(&k->config.cfg, &k->data, &e) != 0) {
     fprintf(s->err, "sparsec: %s\n", e.msg);
     return -1;
   }
@@ -226,28 +232,16 @@ static void print_times(const Session *s) {
  * training set. -1 (with a message) leaves the old run. */
 static int new_run(Session *s, int keep_position) {
   SrError e = {{0}};
-  BuildConfig config;
-  if (build_config(s->spec, s->c.max_rows, 0, &config) != 0) {
-    build_config_free(&config);
-    fputs("sparsec: out of memory\n", s->err);
-    return -1;
-  }
-  config.cfg.nlrs = 1; /* the session trains at the sweep's first lr */
-  s->view = (SrProgramData){.train_all = s->data.train_all, .test = s->data.test,
-                            .train = s->data.train, .valid = s->data.valid};
   SrRunSetup setup = {.log = s->out, .stop = s->stop};
-  SrRun *run = sr_run_new(&s->state, &config.cfg, &setup, &s->view, &e);
+  SrRun *run = sr_run_new(&s->state, &s->config.cfg, &setup, &s->data, &e);
   if (!run) {
-    build_config_free(&config);
     fprintf(s->err, "sparsec: %s\n", e.msg);
     return -1;
   }
   if (keep_position && s->run)
     sr_run_take_position(run, s->run);
   sr_run_free(s->run);
-  build_config_free(&s->config);
   s->run = run;
-  s->config = config;
   return 0;
 }
 
@@ -270,8 +264,10 @@ static void commit(Session *s, Candidate *k, int carry) {
   sr_state_free(&s->state);
   model_free(&s->c);
   if (k->read_data)
-    data_free(&s->data);
+    sr_program_data_free(&s->data);
   spec_free(s->spec);
+  build_config_free(&s->config);
+  s->config = k->config;
   s->spec = k->spec;
   s->c = k->c;
   s->state = k->state;

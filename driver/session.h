@@ -37,13 +37,12 @@ typedef struct Session {
   /* what it became */
   CompiledModel c;
   SrState state;
-  ExperimentData data;         /* read for spec's data block, split for its model */
+  SrProgramData data;          /* read for the spec's data block, split for its model */
   CompileTimes times;
   /* the experiment engine's run (runtime/experiment.h): where training
    * is, so that `train 1` twice is `train 2`; its config and data */
   SrRun *run;
-  BuildConfig config;
-  SrProgramData view;          /* views of `data` */
+  BuildConfig config;          /* the spec as the engine takes it */
   /* training so far, since the weights were initialised */
   int epochs, steps;
   int runs;                    /* `train N steps` commands: each draws a sample of its own */

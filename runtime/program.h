@@ -84,13 +84,23 @@ int sr_program_main(const SrModel *m, const SrProgramConfig *cfg, int argc, char
 /* ---- program_data.c ------------------------------------------------------ */
 
 typedef struct SrProgramData {
-  SrDataset train_all, test;
-  SrDataset train, valid;   /* views into train_all */
+  SrDataset train_all, test; /* owned; train_all.n is cut to `limit` */
+  int train_read;            /* examples in the training file */
+  SrDataset train, valid;    /* views into train_all: the validation hold-out is its tail */
 } SrProgramData;
 
 /* The spec's training set (limited, split into train and validation) and
- * test set, checked against the model (sr_program_data_free even on error). */
+ * test set, checked against the model (sr_program_data_free even on error):
+ * sr_program_read_data, then sr_program_split_data. */
 int sr_program_load_data(const SrProgramConfig *cfg, SrProgramData *d, SrError *err);
+/* Reads and checks the two files (nothing else). */
+int sr_program_read_data(const SrProgramConfig *cfg, SrProgramData *d, SrError *err);
+/* Applies limit and validation to what was read: cheap, no reading (the
+ * REPL's `set data.limit`). */
+int sr_program_split_data(const SrProgramConfig *cfg, SrProgramData *d, SrError *err);
+/* Whether two configs read the same examples (the same files, scale and
+ * widths): then one's data serve the other after a new split. */
+int sr_program_same_files(const SrProgramConfig *a, const SrProgramConfig *b);
 /* One data set of the spec, checked; `what` names it in messages. */
 int sr_program_load_set(const SrProgramConfig *cfg, const SrDataFile *f, const char *what,
                         SrDataset *out, SrError *err);

@@ -32,11 +32,19 @@ static int holdout_count(const SrProgramConfig *cfg, int n) {
   return cfg->validation;
 }
 
-int sr_program_load_data(const SrProgramConfig *cfg, SrProgramData *d, SrError *err) {
+int sr_program_read_data(const SrProgramConfig *cfg, SrProgramData *d, SrError *err) {
   memset(d, 0, sizeof *d);
   if (sr_program_load_set(cfg, &cfg->train, "train data", &d->train_all, err) != 0 ||
-      sr_program_load_set(cfg, &cfg->test, "test data", &d->test, err) != 0)
+      sr_program_load_set(cfg, &cfg->test, "test data", &d->test, err) != 0) {
+    sr_program_data_free(d);
     return -1;
+  }
+  d->train_read = d->train_all.n;
+  return 0;
+}
+
+int sr_program_split_data(const SrProgramConfig *cfg, SrProgramData *d, SrError *err) {
+  d->train_all.n = d->train_read;
   if (cfg->limit > 0 && cfg->limit < d->train_all.n)
     d->train_all.n = cfg->limit; /* the first `limit` examples */
   int holdout = holdout_count(cfg, d->train_all.n);
@@ -44,6 +52,26 @@ int sr_program_load_data(const SrProgramConfig *cfg, SrProgramData *d, SrError *
     return sr_fail(err, "the validation hold-out (%d examples) leaves no training data (%d in all)",
                    holdout, d->train_all.n);
   return sr_dataset_split_tail(&d->train_all, holdout, &d->train, &d->valid, err);
+}
+
+int sr_program_load_data(const SrProgramConfig *cfg, SrProgramData *d, SrError *err) {
+  if (sr_program_read_data(cfg, d, err) != 0)
+    return -1;
+  return sr_program_split_data(cfg, d, err);
+}
+
+static int same_string(const char *a, const char *b) {
+  return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static int same_file(const SrDataFile *a, const SrDataFile *b) {
+  return a->format == b->format && same_string(a->path, b->path) &&
+         same_string(a->labels, b->labels) && same_string(a->label_column, b->label_column);
+}
+
+int sr_program_same_files(const SrProgramConfig *a, const SrProgramConfig *b) {
+  return same_file(&a->train, &b->train) && same_file(&a->test, &b->test) &&
+         a->scale == b->scale && a->input == b->input && a->classes == b->classes;
 }
 
 void sr_program_data_free(SrProgramData *d) {
