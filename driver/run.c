@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "driver.h"
-#include "sparsert.h"
+#include "experiment.h"
 
 static int usage(FILE *out, int status) {
   fputs("usage: sparsec run [options] FILE.spn\n"
@@ -79,25 +79,10 @@ static int run_parallel(const Spec *spec, RunOptions *options) {
   return rc;
 }
 
-/* "sparsec run ARGS" without --resume and its value, each word quoted if
- * the shell would split or expand it: the resume line adds its own. */
-static const char *command_line(int argc, char **argv, char *buf, size_t size) {
-  size_t used = (size_t)snprintf(buf, size, "sparsec");
-  for (int i = 0; i < argc && used < size; i++) {
-    if (strcmp(argv[i], "--resume") == 0) {
-      i++;
-      continue;
-    }
-    int quote = argv[i][strcspn(argv[i], " \t'\"$\\*?;&|<>()")] != 0;
-    used += (size_t)snprintf(buf + used, size - used, quote ? " '%s'" : " %s", argv[i]);
-  }
-  return used < size ? buf : NULL;
-}
-
 int cmd_run(int argc, char **argv) {
   RunOptions options = {.passes = {.enabled = 1}, .threads = DEFAULT_THREADS};
   char line[4096];
-  options.command = command_line(argc, argv, line, sizeof line);
+  options.command = sr_run_command("sparsec", argc, argv, line, sizeof line);
   if (take_run_option(&options, &argc, argv) != 0)
     return usage(stderr, 2);
   SpecArgs args = {0};

@@ -520,3 +520,19 @@ void sr_run_take_position(SrRun *r, SrRun *old) {
   repoint(&r->pretrained, keep.m);
   repoint(&r->best, keep.m);
 }
+
+const char *sr_run_command(const char *prefix, int argc, char **argv, char *buf, size_t size) {
+  size_t used = prefix ? (size_t)snprintf(buf, size, "%s", prefix) : 0;
+  if (size > 0 && !prefix)
+    buf[0] = 0;
+  for (int i = 0; i < argc && used < size; i++) {
+    if (strcmp(argv[i], "--resume") == 0) {
+      i++;
+      continue;
+    }
+    int quote = argv[i][strcspn(argv[i], " \t'\"$\\*?;&|<>(){}[]~`#")] != 0;
+    used += (size_t)snprintf(buf + used, size - used, "%s%s%s%s", used ? " " : "",
+                             quote ? "'" : "", argv[i], quote ? "'" : "");
+  }
+  return used < size ? buf : NULL;
+}

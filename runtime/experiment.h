@@ -82,6 +82,11 @@ void sr_run_take_position(SrRun *r, SrRun *old);
 /* Where the run is, in words: "epoch 3, step 120 of 250". */
 void sr_run_describe_position(const SrRun *r, char *buf, size_t size);
 
+/* PREFIX (if any) and argv joined, without --resume and its value, each
+ * word quoted if the shell would split or expand it: the command that the
+ * resume line prints, with its own --resume. NULL if it does not fit. */
+const char *sr_run_command(const char *prefix, int argc, char **argv, char *buf, size_t size);
+
 /* ---- outputs.c ------------------------------------------------------------ */
 
 /* Where a run of cfg writes its state: cfg->state, else the checkpoint's

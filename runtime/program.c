@@ -319,23 +319,6 @@ static int cmd_predict(const SrModel *m, const SrProgramConfig *cfg, const Optio
   return rc == 0 ? 0 : fail(&err);
 }
 
-/* The command line without --resume and its value: the resume line adds
- * its own. Words are printed as typed (quoted only if they need it). */
-static const char *resume_command(int argc, char **argv, char *buf, size_t size) {
-  size_t used = 0;
-  buf[0] = 0;
-  for (int i = 0; i < argc && used < size; i++) {
-    if (strcmp(argv[i], "--resume") == 0) {
-      i++;
-      continue;
-    }
-    int quote = argv[i][strcspn(argv[i], " \t'\"$\\")] != 0;
-    used += (size_t)snprintf(buf + used, size - used, "%s%s%s%s", i ? " " : "", quote ? "'" : "",
-                             argv[i], quote ? "'" : "");
-  }
-  return used < size ? buf : NULL;
-}
-
 int sr_program_main(const SrModel *m, const SrProgramConfig *cfg, int argc, char **argv) {
   const char *prog = argc > 0 ? argv[0] : "prog";
   SrError err = {{0}};
@@ -344,7 +327,7 @@ int sr_program_main(const SrModel *m, const SrProgramConfig *cfg, int argc, char
   Options o = {.threads = DEFAULT_THREADS};
   char command[2048];
   int parsed = parse(&o, argc, argv);
-  o.line = resume_command(argc, argv, command, sizeof command);
+  o.line = sr_run_command(NULL, argc, argv, command, sizeof command);
   if (parsed != 0) {
     usage(cfg, prog, parsed > 0 ? stdout : stderr);
     return parsed > 0 ? 0 : 2;
