@@ -239,6 +239,10 @@ static int run_phases(SrRun *r, SrError *err) {
       SrFitResult ignored;
       rc = sr_fit_run(r->st, &tc, &r->data->train, &r->data->valid, &r->data->test, &r->fit,
                       &ignored, err);
+      /* The run's last state is taken before the last lr is closed: still
+       * training, so that resuming it with more epochs trains on. */
+      if (rc == 0 && r->lr_index == r->cfg.nlrs - 1)
+        rc = save_state(r, err);
       if (rc == 0)
         rc = finish_lr(r, err);
     }
@@ -383,8 +387,11 @@ static int finished(SrRun *r, SrError *err) {
   if (r->have_best)
     sr_state_copy_params(r->st, &r->best);
   print_result(r);
-  if (save_state(r, err) < 0 || write_checkpoint(r, r->have_best ? &r->best : NULL, err) < 0)
+  if (r->phase_at_start == PHASE_DONE && save_state(r, err) < 0)
+    return -1; /* a state that was done stays one */
+  if (write_checkpoint(r, r->have_best ? &r->best : NULL, err) < 0)
     return -1;
+  say(r, "state: %s\n", r->state_path);
   return 0;
 }
 
@@ -398,6 +405,7 @@ static int open_metrics(SrRun *r, SrError *err) {
 }
 
 int sr_run_experiment(SrRun *r, SrError *err) {
+  r->phase_at_start = r->phase;
   if (!r->setup.stop)
     r->stop = sr_interrupt_install();
   int rc = open_metrics(r, err);

@@ -19,6 +19,7 @@ struct SrRun {
   /* where the run is */
   int lr_index;                /* the lr of the sweep being trained */
   RunPhase phase;              /* of that lr */
+  RunPhase phase_at_start;     /* of sr_run_experiment: PHASE_DONE when resuming a done state */
   SrPretrainRun pre;           /* PHASE_PRETRAIN */
   SrFit fit;                   /* PHASE_TRAIN; started when fit_started */
   int fit_started;
