@@ -188,20 +188,11 @@ static int pretrain_phase(SrRun *r, SrError *err) {
   return enter_train(r, err);
 }
 
-static void fit_result(const SrFit *fit, SrFitResult *out) {
-  memset(out, 0, sizeof *out);
-  out->epochs_run = fit->loop.epoch;
-  out->stopped_early = fit->stopped_early;
-  out->best_epoch = fit->best_epoch;
-  out->best_valid = fit->best_valid;
-  out->best_test = fit->best_test;
-}
-
 /* The lr's training is complete: compare it with the best so far, and
  * start the next lr from the seed's parameters (or finish). */
 static int finish_lr(SrRun *r, SrError *err) {
   SrFitResult res;
-  fit_result(&r->fit, &res);
+  sr_fit_result(&r->fit, &res);
   if (r->cfg.nlrs > 1 && r->setup.log)
     fprintf(r->setup.log, "lr %g: best validation error %.2f%% at epoch %d\n", current_lr(r),
             100 * res.best_valid.error, res.best_epoch);
@@ -308,7 +299,7 @@ void sr_run_describe_position(const SrRun *r, char *buf, size_t size) {
 static const SrState *best_so_far(const SrRun *r, SrFitResult *res) {
   int fit_best = r->fit_started && r->fit.best_epoch > 0;
   if (fit_best && (!r->have_best || r->fit.best_valid.error < r->best_result.best_valid.error)) {
-    fit_result(&r->fit, res);
+    sr_fit_result(&r->fit, res);
     return &r->fit.best;
   }
   *res = r->best_result;

@@ -107,36 +107,29 @@ static void put(Meta *m, const char *key, const char *fmt, ...) {
 }
 
 /* loss error mean sparsity... as %a, space-separated */
-static void put_metrics(Meta *m, const char *key, const SrMetrics *x) {
+/* One value per hidden layer of the model, also for metrics never filled
+ * in (no epoch done yet: zeros). */
+static void put_metrics(Meta *m, const char *key, const SrMetrics *x, int nhidden) {
   char buf[64 * (SR_MAX_HIDDEN + 4)];
   size_t used = (size_t)snprintf(buf, sizeof buf, "%a %a %a", x->loss, x->error, x->mean_sparsity);
-  for (int k = 0; k < x->nhidden && used < sizeof buf; k++)
+  for (int k = 0; k < nhidden && used < sizeof buf; k++)
     used += (size_t)snprintf(buf + used, sizeof buf - used, " %a", x->sparsity[k]);
   put(m, key, "%s", buf);
 }
 
-static void put_result(Meta *m, const char *prefix, const SrFitResult *r) {
-  char key[5][48];
-  const char *names[] = {"epochs_run", "stopped_early", "best_epoch", "best_valid", "best_test"};
-  for (int i = 0; i < 5; i++)
-    snprintf(key[i], sizeof key[i], "%s%s", prefix, names[i]);
-  /* keys must outlive the call: keep them in the text area */
-  for (int i = 0; i < 5; i++) {
-    size_t len = strlen(key[i]) + 1;
-    if (m->used + len > sizeof m->text)
-      return;
-    memcpy(m->text + m->used, key[i], len);
-    char *kept = m->text + m->used;
-    m->used += len;
-    if (i == 0)
-      put(m, kept, "%d", r->epochs_run);
-    else if (i == 1)
-      put(m, kept, "%d", r->stopped_early);
-    else if (i == 2)
-      put(m, kept, "%d", r->best_epoch);
-    else
-      put_metrics(m, kept, i == 3 ? &r->best_valid : &r->best_test);
-  }
+/* The metadata keys of a best-so-far result: the lr under way's, the sweep's. */
+typedef const char *const ResultKeys[5];
+static ResultKeys fit_keys = {"fit_epochs_run", "fit_stopped_early", "fit_best_epoch",
+                              "fit_best_valid", "fit_best_test"};
+static ResultKeys sweep_keys = {"sweep_epochs_run", "sweep_stopped_early", "sweep_best_epoch",
+                                "sweep_best_valid", "sweep_best_test"};
+
+static void put_result(Meta *m, ResultKeys keys, const SrFitResult *r, int nhidden) {
+  put(m, keys[0], "%d", r->epochs_run);
+  put(m, keys[1], "%d", r->stopped_early);
+  put(m, keys[2], "%d", r->best_epoch);
+  put_metrics(m, keys[3], &r->best_valid, nhidden);
+  put_metrics(m, keys[4], &r->best_test, nhidden);
 }
 
 static const SrLoop *active_loop(const SrRun *r) {
@@ -188,18 +181,15 @@ static void build_meta(const SrRun *r, Meta *m) {
         l->rng.s[1], l->rng.s[2], l->rng.s[3]);
   }
   if (r->fit_started) {
-    SrFitResult f = {.epochs_run = r->fit.loop.epoch,
-                     .stopped_early = r->fit.stopped_early,
-                     .best_epoch = r->fit.best_epoch,
-                     .best_valid = r->fit.best_valid,
-                     .best_test = r->fit.best_test};
-    put_result(m, "fit_", &f);
+    SrFitResult f;
+    sr_fit_result(&r->fit, &f);
+    put_result(m, fit_keys, &f, r->m->nhidden);
   }
   put(m, "have_pretrained", "%d", r->have_pretrained);
   put(m, "have_best", "%d", r->have_best);
   if (r->have_best) {
     put(m, "best_lr", "%d", r->best_lr);
-    put_result(m, "sweep_", &r->best_result);
+    put_result(m, sweep_keys, &r->best_result, r->m->nhidden);
   }
   put(m, "metrics_bytes", "%ld", sr_metrics_bytes(r->metrics));
   put_settings(m, &r->cfg);
@@ -367,19 +357,13 @@ static void get_metrics(Reader *rd, const char *key, int nhidden, SrMetrics *out
     out->sparsity[k] = x[3 + k];
 }
 
-static void get_result(Reader *rd, const char *prefix, int nhidden, SrFitResult *r) {
-  char key[64];
+static void get_result(Reader *rd, ResultKeys keys, int nhidden, SrFitResult *r) {
   memset(r, 0, sizeof *r);
-  snprintf(key, sizeof key, "%sepochs_run", prefix);
-  r->epochs_run = (int)get_int(rd, key, 0, 1000000000);
-  snprintf(key, sizeof key, "%sstopped_early", prefix);
-  r->stopped_early = (int)get_int(rd, key, 0, 1);
-  snprintf(key, sizeof key, "%sbest_epoch", prefix);
-  r->best_epoch = (int)get_int(rd, key, 0, 1000000000);
-  snprintf(key, sizeof key, "%sbest_valid", prefix);
-  get_metrics(rd, key, nhidden, &r->best_valid);
-  snprintf(key, sizeof key, "%sbest_test", prefix);
-  get_metrics(rd, key, nhidden, &r->best_test);
+  r->epochs_run = (int)get_int(rd, keys[0], 0, 1000000000);
+  r->stopped_early = (int)get_int(rd, keys[1], 0, 1);
+  r->best_epoch = (int)get_int(rd, keys[2], 0, 1000000000);
+  get_metrics(rd, keys[3], nhidden, &r->best_valid);
+  get_metrics(rd, keys[4], nhidden, &r->best_test);
 }
 
 static void get_rng(Reader *rd, SrRng *rng) {
@@ -503,12 +487,12 @@ static void read_meta(Reader *rd, const SrRun *r, Saved *s) {
     get_rng(rd, &s->rng);
   }
   if (sr_safetensors_meta(&rd->f->h, "fit_epochs_run"))
-    get_result(rd, "fit_", r->m->nhidden, &s->fit);
+    get_result(rd, fit_keys, r->m->nhidden, &s->fit);
   s->have_pretrained = (int)get_int(rd, "have_pretrained", 0, 1);
   s->have_best = (int)get_int(rd, "have_best", 0, 1);
   if (s->have_best) {
     s->best_lr = (int)get_int(rd, "best_lr", 0, SR_MAX_SWEEP - 1);
-    get_result(rd, "sweep_", r->m->nhidden, &s->sweep);
+    get_result(rd, sweep_keys, r->m->nhidden, &s->sweep);
   }
   s->metrics_bytes = get_int(rd, "metrics_bytes", 0, LONG_MAX);
 }

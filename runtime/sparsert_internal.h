@@ -71,6 +71,8 @@ int sr_fit_run(SrState *st, const SrTrainConfig *cfg, const SrDataset *train,
                const SrDataset *valid, const SrDataset *test, SrFit *fit, SrFitResult *out,
                SrError *err);
 int sr_fit_done(const SrFit *fit, const SrTrainConfig *cfg);
+/* What `fit` has done so far, as an SrFitResult (seconds and interrupted 0). */
+void sr_fit_result(const SrFit *fit, SrFitResult *out);
 void sr_fit_free(SrFit *fit);
 
 /* Greedy pretraining between calls: stages done, and the stage under way. */

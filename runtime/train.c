@@ -441,7 +441,8 @@ static int stop_agreed(const Fit *f) {
   return sr_dist_agree(f->cfg->dist, stop_requested(f->cfg) ? -1 : 0, &ignored) != 0;
 }
 
-static void fill_result(const SrFit *fit, SrFitResult *out) {
+void sr_fit_result(const SrFit *fit, SrFitResult *out) {
+  memset(out, 0, sizeof *out);
   out->epochs_run = fit->loop.epoch;
   out->stopped_early = fit->stopped_early;
   out->best_epoch = fit->best_epoch;
@@ -500,8 +501,8 @@ int sr_fit_run(SrState *st, const SrTrainConfig *cfg, const SrDataset *train,
     rc = run_epoch(&f, err);
     clear_bar(&f);
   }
+  sr_fit_result(fit, out);
   out->interrupted = rc > 0;
-  fill_result(fit, out);
   out->seconds = sr_now() - t0;
   return rc;
 }
