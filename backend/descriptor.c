@@ -19,7 +19,7 @@
 #include "backend.h"
 
 /* The sizes the pointer lists below were written for (LP64: x86-64, aarch64). */
-enum { SLOT_BYTES = 56, MODEL_BYTES = 8328, CONFIG_BYTES = 360 };
+enum { SLOT_BYTES = 56, MODEL_BYTES = 8328, CONFIG_BYTES = 368 };
 
 typedef struct Desc {
   LLVMModuleRef mod;
@@ -203,6 +203,7 @@ static LLVMValueRef config(Desc *d, const AotOptions *o, LLVMValueRef weights_ta
   c.sizeof_slot = sizeof(SrSlot);
   Reloc r[] = {
       {offsetof(SrProgramConfig, name), string(d, c.name)},
+      {offsetof(SrProgramConfig, structure), string(d, c.structure)},
       {offsetof(SrProgramConfig, target), string(d, c.target)},
       {offsetof(SrProgramConfig, cpu), string(d, c.cpu)},
       {offsetof(SrProgramConfig, train.path), string(d, c.train.path)},

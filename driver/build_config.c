@@ -64,12 +64,30 @@ static void train_block(const Spec *spec, SrProgramConfig *c) {
     c->lrs[i] = spec->train.lrs[i];
 }
 
+/* "h1 1000 relu, h2 1000 relu, out 10 softmax" */
+static char *structure(const Spec *spec) {
+  char *text = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&text, &size);
+  if (!f)
+    return NULL;
+  for (int i = 0; i < spec->nlayers; i++)
+    fprintf(f, "%s%s %d %s", i ? ", " : "", spec->layers[i].name, spec->layers[i].units,
+            activation_name(spec->layers[i].act));
+  if (fclose(f) != 0) {
+    free(text);
+    return NULL;
+  }
+  return text;
+}
+
 int build_config(const Spec *spec, int max_rows, int absolute_paths, BuildConfig *b) {
   memset(b, 0, sizeof *b); /* also the padding: descriptor.c copies the bytes */
   b->absolute = absolute_paths;
   SrProgramConfig *c = &b->cfg;
   int missing = 0;
   c->name = keep(b, strdup(spec->name));
+  c->structure = keep(b, structure(spec));
   c->input = spec->input;
   c->classes = spec->layers[spec->nlayers - 1].units;
   c->max_rows = max_rows;
@@ -87,7 +105,7 @@ int build_config(const Spec *spec, int max_rows, int absolute_paths, BuildConfig
   c->metrics_format = spec->output.metrics_format == METRICS_JSONL ? SR_METRICS_JSONL
                                                                    : SR_METRICS_CSV;
   c->progress = spec->output.progress;
-  return missing || !c->name ? -1 : 0;
+  return missing || !c->name || !c->structure ? -1 : 0;
 }
 
 void build_config_free(BuildConfig *b) {

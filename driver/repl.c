@@ -122,6 +122,16 @@ static void pending_discard(Pending *p) {
   memset(p, 0, sizeof *p);
 }
 
+/* Commands from a script, and SIGINT or SIGTERM: save the state, leave
+ * with 130 or 143. A second signal ends the process at once (interrupt.c). */
+static void end_interrupted(Loop *lp) {
+  if (lp->interrupted)
+    return;
+  session_save_interrupted(&lp->r->session);
+  lp->interrupted = 1;
+  lp->r->quit = 1;
+}
+
 /* How long a command took, for `time`. */
 static void timed(Loop *lp, const char *what, int (*run)(Loop *, const void *), const void *arg) {
   Repl *r = lp->r;
@@ -137,11 +147,8 @@ static void timed(Loop *lp, const char *what, int (*run)(Loop *, const void *), 
     lp->failed = 1;
   /* At a terminal Ctrl-C returns to the prompt; a script cannot answer
    * one, so it ends the process as it would `run`: the state saved. */
-  if (repl_interrupted && !r->interactive) {
-    session_save_interrupted(&r->session);
-    lp->interrupted = 1;
-    r->quit = 1;
-  }
+  if (!r->interactive && *r->session.stop)
+    end_interrupted(lp);
 }
 
 static int define_block(Loop *lp, const void *text) {
@@ -307,7 +314,9 @@ int cmd_repl(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0); /* results and messages (stderr) stay in order in a log */
   session_init(&r.session, stdout, stderr);
   r.session.passes = o.passes;
-  r.session.stop = &repl_interrupted;
+  /* a terminal's Ctrl-C returns to the prompt (repl_input.c); a script's
+   * ends the REPL like `run` (runtime/interrupt.c) */
+  r.session.stop = r.interactive ? &repl_interrupted : sr_interrupt_install();
   use_threads(o.threads);
   Loop lp = {.r = &r, .strict = o.strict};
   if (start(&r, &args) != 0 && o.strict)
@@ -316,8 +325,10 @@ int cmd_repl(int argc, char **argv) {
     lp.failed = 1;
   if (!lp.failed)
     loop(&lp);
+  if (!r.interactive && *r.session.stop) /* e.g. while reading the next line */
+    end_interrupted(&lp);
   repl_input_close(lp.in);
   pending_discard(&lp.block);
   session_free(&r.session);
-  return lp.interrupted ? 130 : lp.failed ? 1 : 0;
+  return lp.interrupted ? 128 + sr_interrupt_signal() : lp.failed ? 1 : 0;
 }

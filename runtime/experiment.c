@@ -280,11 +280,16 @@ void sr_run_describe_position(const SrRun *r, char *buf, size_t size) {
     snprintf(buf, size, "the end of the run");
     return;
   }
-  if (r->phase == PHASE_PRETRAIN && r->pre.stage < r->m->npretrain) {
-    const SrPretrainStage *s = &r->m->pretrain[r->pre.stage];
+  int stage = r->pre.stage, epoch = r->pre.started ? r->pre.loop.epoch : 0;
+  int step = r->pre.started ? r->pre.loop.step : 0;
+  if (r->phase == PHASE_PRETRAIN && stage < r->m->npretrain &&
+      epoch >= r->m->pretrain[stage].epochs) /* a stage saved at its end: the next one's start */
+    stage++, epoch = 0, step = 0;
+  if (r->phase == PHASE_PRETRAIN && stage < r->m->npretrain) {
+    const SrPretrainStage *s = &r->m->pretrain[stage];
     int steps = (r->data->train.n + s->batch - 1) / s->batch;
     used = (size_t)snprintf(buf, size, "pretraining %s, epoch %d, step %d of %d", s->layer,
-                            r->pre.loop.epoch + 1, r->pre.loop.step, steps);
+                            epoch + 1, step, steps);
   } else {
     int steps = (r->data->train.n + r->cfg.batch - 1) / r->cfg.batch;
     used = (size_t)snprintf(buf, size, "epoch %d, step %d of %d", r->fit.loop.epoch + 1,
@@ -410,6 +415,8 @@ int sr_run_experiment(SrRun *r, SrError *err) {
     rc = failed(r, err);
   else
     rc = finished(r, err);
+  if (rc == 0 && r->stop && *r->stop) /* the signal came after the last minibatch */
+    say(r, "the run was complete when interrupted: nothing to resume\n");
   SrMetricsWriter *metrics = r->metrics;
   r->metrics = NULL;
   if (sr_metrics_close(metrics, rc < 0 ? NULL : err) != 0 && rc >= 0)
@@ -474,6 +481,9 @@ int sr_run_restore_best(SrRun *r, SrError *err) {
 }
 
 int sr_run_save_state(SrRun *r, const char *path, SrError *err) {
+  SrError why;
+  if (sr_output_folder(path, &why) < 0)
+    return sr_fail(err, "%s: %s", path, why.msg);
   return sr_run_state_write(r, path, err);
 }
 

@@ -93,6 +93,8 @@ const char *sr_run_command(const char *prefix, int argc, char **argv, char *buf,
  * name with .state.safetensors for .safetensors, else
  * out/NAME.state.safetensors. Like snprintf: the length it needs. */
 size_t sr_state_path(const SrProgramConfig *cfg, char *buf, size_t size);
+/* Makes the folder of the file `path` (mkdir -p) if it is missing. */
+int sr_output_folder(const char *path, SrError *err);
 /* Every file the config will write (checkpoint, state, metrics): its
  * folder is created if missing, and it must be writable there. On
  * failure *setting names the output setting ("output.checkpoint"). Run

@@ -12,8 +12,7 @@
 
 #include "experiment.h"
 
-/* mkdir -p of path's folder. */
-static int make_folder(const char *path, SrError *err) {
+int sr_output_folder(const char *path, SrError *err) {
   char *copy = strdup(path);
   if (!copy)
     return sr_fail(err, "out of memory");
@@ -64,7 +63,7 @@ static int try_write(const char *path, SrError *err) {
 static int check_one(const char *path, const char *setting, const char **which, SrError *err) {
   if (!path)
     return 0;
-  if (make_folder(path, err) == 0 && try_write(path, err) == 0)
+  if (sr_output_folder(path, err) == 0 && try_write(path, err) == 0)
     return 0;
   *which = setting;
   return -1;

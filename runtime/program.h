@@ -46,6 +46,9 @@ typedef struct SrProgramConfig {
   int abi;                  /* SR_PROGRAM_ABI */
   int sizeof_config, sizeof_model, sizeof_slot; /* as laid out by the compiler */
   const char *name;         /* the spec's name */
+  /* The layers in words, "h1 1000 relu, ..., out 10 softmax": with the
+   * slot table, what a resumed state must have been saved by. */
+  const char *structure;
   const char *target;       /* triple the code was compiled for */
   const char *cpu;          /* and its CPU */
   int input, classes;

@@ -71,15 +71,27 @@ uint64_t sr_model_fingerprint(const SrModel *m) {
   return h;
 }
 
-/* "h1 1000, h2 1000, out 10": what a user compares. */
-static void describe_layers(const SrModel *m, char *buf, size_t size) {
+/* "h1 1000 relu, h2 1000 relu, out 10 softmax" (the config's words), or
+ * "h1 1000, h2 1000, classes 10" from the slot table alone: what a user
+ * compares. */
+static void describe_layers(const SrRun *r, char *buf, size_t size) {
+  const SrModel *m = r->m;
   size_t used = 0;
+  if (r->cfg.structure) {
+    snprintf(buf, size, "%s", r->cfg.structure);
+    return;
+  }
   buf[0] = 0;
   for (int k = 0; k < m->nhidden && used < size; k++)
     used += (size_t)snprintf(buf + used, size - used, "%s%s %d", k ? ", " : "",
                              m->hidden_names[k] ? m->hidden_names[k] : "?", m->hidden_units[k]);
   if (used < size)
     snprintf(buf + used, size - used, "%sclasses %d", m->nhidden ? ", " : "", m->classes);
+}
+
+/* The slot table's hash, and the layers' activations, which it cannot see. */
+static uint64_t fingerprint(const SrRun *r) {
+  return fnv_str(sr_model_fingerprint(r->m), r->cfg.structure);
 }
 
 /* ---- metadata: writing ---------------------------------------------------------- */
@@ -160,10 +172,10 @@ static void put_settings(Meta *m, const SrProgramConfig *c) {
 
 static void build_meta(const SrRun *r, Meta *m) {
   char layers[2048];
-  describe_layers(r->m, layers, sizeof layers);
+  describe_layers(r, layers, sizeof layers);
   put(m, "format", SR_STATE_FORMAT);
   put(m, "version", STATE_VERSION);
-  put(m, "fingerprint", "%016" PRIx64, sr_model_fingerprint(r->m));
+  put(m, "fingerprint", "%016" PRIx64, fingerprint(r));
   put(m, "layers", "%s", layers);
   put(m, "ranks", "%d", sr_dist_size(r->setup.dist));
   put(m, "phase", "%s", phase_name(r->phase));
@@ -443,10 +455,10 @@ static int check_structure(const SrStFile *f, const SrRun *r, SrError *err) {
   if (check_params(f, r->m, "", err) < 0 || check_params(f, r->m, "optimizer/", err) < 0)
     return -1;
   char mine[32], layers[2048];
-  snprintf(mine, sizeof mine, "%016" PRIx64, sr_model_fingerprint(r->m));
+  snprintf(mine, sizeof mine, "%016" PRIx64, fingerprint(r));
   const char *theirs = sr_safetensors_meta(&f->h, "fingerprint");
   const char *their_layers = sr_safetensors_meta(&f->h, "layers");
-  describe_layers(r->m, layers, sizeof layers);
+  describe_layers(r, layers, sizeof layers);
   if (!theirs || strcmp(theirs, mine) != 0)
     return sr_fail(err, "%s: saved by a model of another structure (its layers: %s; this "
                    "model's: %s)", f->path, their_layers ? their_layers : "unknown", layers);
