@@ -5,6 +5,7 @@
 
 #include "dist.h"
 #include "ir.h"
+#include "program.h"
 
 int cmd_run(int argc, char **argv);
 int cmd_ir(int argc, char **argv);
@@ -67,6 +68,9 @@ typedef struct RunOptions {
   const char *command; /* the command line without --resume, for the resume line */
 } RunOptions;
 int run_experiment(const Spec *spec, const RunOptions *o);
+/* After a data error: a note at the spec's clause that named the set it is
+ * about (file:line:col and the caret). */
+void data_note(const Spec *spec, SrDataSet part, FILE *out);
 
 /* prune_report.c: the kept model's units dead on the training set, and the
  * inference weights before and after cutting them (ir/passes/prune_dead.c). */

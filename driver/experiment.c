@@ -50,6 +50,18 @@ static void hint_missing_package(const Spec *spec) {
   }
 }
 
+void data_note(const Spec *spec, SrDataSet part, FILE *out) {
+  const DataSource *src = part == SR_SET_TEST ? &spec->data.test : &spec->data.train;
+  if (part == SR_SET_NONE || src->loc.line == 0)
+    return;
+  Diag d;
+  diag_init(&d, spec->src, out);
+  diag_note(&d, src->loc, "%s", part == SR_SET_TEST  ? "the test set is named here"
+                                : part == SR_SET_SPLIT ? "the training set, split by data.limit "
+                                                         "and data.validation, is named here"
+                                                       : "the training set is named here");
+}
+
 /* ---- the sweep: one compilation, a table of coefficients per lr --------------- */
 
 /* Every lr of a sweep is the same code (the learning rate is read from the
@@ -140,6 +152,7 @@ static int load_data(Run *r) {
     loaded = sr_dist_agree(r->o->dist, loaded, &err);
   if (loaded != 0) {
     fprintf(stderr, "sparsec: %s\n", err.msg);
+    data_note(r->spec, r->data.failed, stderr);
     hint_missing_package(r->spec);
     return -1;
   }

@@ -83,6 +83,7 @@ static int candidate_data(Session *s, Candidate *k) {
     double t0 = now_ms();
     if (sr_program_read_data(&k->config.cfg, &k->data, &e) != 0) {
       fprintf(s->err, "sparsec: %s\n", e.msg);
+      data_note(k->spec, k->data.failed, s->err);
       return -1;
     }
     k->read_data = 1;
@@ -90,6 +91,7 @@ static int candidate_data(Session *s, Candidate *k) {
   }
   if (sr_program_split_data(&k->config.cfg, &k->data, &e) != 0) {
     fprintf(s->err, "sparsec: %s\n", e.msg);
+    data_note(k->spec, k->data.failed, s->err);
     return -1;
   }
   return 0;

@@ -86,10 +86,15 @@ int sr_program_main(const SrModel *m, const SrProgramConfig *cfg, int argc, char
 
 /* ---- program_data.c ------------------------------------------------------ */
 
+/* Which part of the data a failure is about, so that a caller with the
+ * spec can point at the clause that named it. */
+typedef enum SrDataSet { SR_SET_NONE, SR_SET_TRAIN, SR_SET_TEST, SR_SET_SPLIT } SrDataSet;
+
 typedef struct SrProgramData {
   SrDataset train_all, test; /* owned; train_all.n is cut to `limit` */
   int train_read;            /* examples in the training file */
   SrDataset train, valid;    /* views into train_all: the validation hold-out is its tail */
+  SrDataSet failed;          /* after a failed read or split: which part */
 } SrProgramData;
 
 /* The spec's training set (limited, split into train and validation) and

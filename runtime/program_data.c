@@ -16,11 +16,33 @@ static int load_file(const SrDataFile *f, float scale, SrDataset *out, SrError *
   return sr_dataset_load_idx(f->path, f->labels, scale, out, err);
 }
 
+/* The set against the model, each error naming the file and the example:
+ * the record of an IDX labels file, the line of a CSV file. */
+static int check_set(const SrProgramConfig *cfg, const SrDataFile *f, const char *what,
+                     const SrDataset *ds, SrError *err) {
+  const char *labels = f->format == SR_DATA_IDX ? f->labels : f->path;
+  if (ds->n == 0)
+    return sr_fail(err, "%s: the %s has no examples", f->path, what);
+  if (ds->dim != cfg->input)
+    return sr_fail(err, "%s: the %s's examples have %d features, the model's input is %d", f->path,
+                   what, ds->dim, cfg->input);
+  for (int i = 0; i < ds->n; i++) {
+    if (ds->y[i] >= 0 && ds->y[i] < cfg->classes)
+      continue;
+    if (f->format == SR_DATA_IDX)
+      return sr_fail(err, "%s: record %d: label %d is outside the model's classes 0..%d", labels,
+                     i, (int)ds->y[i], cfg->classes - 1);
+    /* csv.c allows blank lines only at the end: row i is line i + 2 */
+    return sr_fail(err, "%s:%d: label %d in column '%s' is outside the model's classes 0..%d",
+                   labels, i + 2, (int)ds->y[i], f->label_column, cfg->classes - 1);
+  }
+  return 0;
+}
+
 int sr_program_load_set(const SrProgramConfig *cfg, const SrDataFile *f, const char *what,
                         SrDataset *out, SrError *err) {
   memset(out, 0, sizeof *out);
-  if (load_file(f, (float)cfg->scale, out, err) == 0 &&
-      sr_dataset_check(out, cfg->input, cfg->classes, what, err) == 0)
+  if (load_file(f, (float)cfg->scale, out, err) == 0 && check_set(cfg, f, what, out, err) == 0)
     return 0;
   sr_dataset_free(out);
   return -1;
@@ -34,9 +56,14 @@ static int holdout_count(const SrProgramConfig *cfg, int n) {
 
 int sr_program_read_data(const SrProgramConfig *cfg, SrProgramData *d, SrError *err) {
   memset(d, 0, sizeof *d);
-  if (sr_program_load_set(cfg, &cfg->train, "train data", &d->train_all, err) != 0 ||
-      sr_program_load_set(cfg, &cfg->test, "test data", &d->test, err) != 0) {
+  SrDataSet failed = SR_SET_NONE;
+  if (sr_program_load_set(cfg, &cfg->train, "training set", &d->train_all, err) != 0)
+    failed = SR_SET_TRAIN;
+  else if (sr_program_load_set(cfg, &cfg->test, "test set", &d->test, err) != 0)
+    failed = SR_SET_TEST;
+  if (failed != SR_SET_NONE) {
     sr_program_data_free(d);
+    d->failed = failed;
     return -1;
   }
   d->train_read = d->train_all.n;
@@ -48,10 +75,15 @@ int sr_program_split_data(const SrProgramConfig *cfg, SrProgramData *d, SrError 
   if (cfg->limit > 0 && cfg->limit < d->train_all.n)
     d->train_all.n = cfg->limit; /* the first `limit` examples */
   int holdout = holdout_count(cfg, d->train_all.n);
+  d->failed = SR_SET_SPLIT;
   if (holdout >= d->train_all.n)
-    return sr_fail(err, "the validation hold-out (%d examples) leaves no training data (%d in all)",
-                   holdout, d->train_all.n);
-  return sr_dataset_split_tail(&d->train_all, holdout, &d->train, &d->valid, err);
+    return sr_fail(err, "%s: the validation hold-out (%d examples) leaves no training data (%d in "
+                   "all%s)", cfg->train.path, holdout, d->train_all.n,
+                   d->train_all.n < d->train_read ? ", after data.limit" : "");
+  if (sr_dataset_split_tail(&d->train_all, holdout, &d->train, &d->valid, err) != 0)
+    return -1;
+  d->failed = SR_SET_NONE;
+  return 0;
 }
 
 int sr_program_load_data(const SrProgramConfig *cfg, SrProgramData *d, SrError *err) {

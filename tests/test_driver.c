@@ -274,3 +274,45 @@ Test(driver, diverging_pretraining_stops, .init = make_dir, .fini = remove_dir) 
   cr_expect(!file_exists("out.safetensors"), "no checkpoint of a failed run");
   free(out);
 }
+
+/* A data error names the file and the example (IDX: the labels file and
+ * record; CSV: the data row), and a note points at the spec's clause that
+ * named the set, with its caret. */
+Test(driver, data_errors_name_file_example_and_clause, .init = make_dir, .fini = remove_dir) {
+  write_blob_data(NULL);
+  char *out;
+  /* blobs have labels 0..2: a model of 2 classes cannot take them */
+  char *two = strdup(blob_spec);
+  char *three = strstr(two, "dense(3, softmax)");
+  three[6] = '2';
+  write_file("two.spn", two);
+  cr_assert_eq(run("run two.spn", &out), 1, "%s", out);
+  cr_expect(strstr(out, "train-y.idx: record ") != NULL, "%s", out);
+  cr_expect(strstr(out, "is outside the model's classes 0..1") != NULL, "%s", out);
+  cr_expect(strstr(out, "two.spn:10:11: note: the training set is named here") != NULL, "%s", out);
+  cr_expect(strstr(out, "   10 |   train = idx(\"train-x.idx\", \"train-y.idx\")") != NULL, "%s",
+            out);
+  cr_expect(strstr(out, "epoch") == NULL, "nothing trained: %s", out);
+  free(out);
+  free(two);
+  /* a CSV test set whose second data row (line 3) has label 7 */
+  write_file("test.csv", "x1,x2,label\n1,2,0\n3,4,7\n");
+  write_file("train.csv", "x1,x2,label\n1,2,0\n3,4,1\n5,6,1\n");
+  write_file("csv.spn", "model { input = 2 layer h1 = dense(4, relu) layer out = dense(2, "
+                        "softmax) }\ntrain { lr = 0.1 batch = 1 epochs = 1 }\n"
+                        "data {\n  train = csv(\"train.csv\", label = \"label\")\n"
+                        "  test = csv(\"test.csv\", label = \"label\")\n}\n");
+  cr_assert_eq(run("run csv.spn", &out), 1, "%s", out);
+  cr_expect(strstr(out, "test.csv:3: label 7 in column 'label' is outside the model's "
+                        "classes 0..1") != NULL, "%s", out);
+  cr_expect(strstr(out, "csv.spn:5:10: note: the test set is named here") != NULL, "%s", out);
+  free(out);
+  /* --set data.validation leaves nothing: the split names the file */
+  write_file("test.csv", "x1,x2,label\n1,2,0\n3,4,1\n");
+  cr_assert_eq(run("run csv.spn --set data.validation=3", &out), 1, "%s", out);
+  cr_expect(strstr(out, "train.csv: the validation hold-out (3 examples) leaves no training data "
+                        "(3 in all)") != NULL, "%s", out);
+  cr_expect(strstr(out, "csv.spn:4:11: note: the training set, split by data.limit and "
+                        "data.validation, is named here") != NULL, "%s", out);
+  free(out);
+}
