@@ -174,6 +174,18 @@ int outfile_commit(const char *temp, const char *path, int executable, char *err
 /* Both, for bytes in memory: `path` holds all of them or is untouched. */
 int write_file_atomic(const char *path, const void *data, size_t size, int executable, char *err,
                       int errlen);
+/* Removes a temporary file (or, with is_dir, an empty temporary folder)
+ * that outfile_temp made or outfile_pending registered. */
+void outfile_discard(const char *path, int is_dir);
+/* Registers a temporary file or folder made elsewhere, so that an
+ * interrupt removes it too. */
+void outfile_pending(const char *path, int is_dir);
+/* SIGINT and SIGTERM remove every temporary file and folder still
+ * registered, then end the process (130, 143): an interrupted `sparsec
+ * build` leaves its old outputs as they were and nothing else. */
+void outfile_catch_signals(void);
+/* The child process (the linker) writing a registered file, or 0. */
+void outfile_child(int pid);
 
 /* ---- link.c -------------------------------------------------------------- */
 

@@ -140,12 +140,15 @@ static int run_linker(Command *c, char *err, int errlen) {
     fprintf(stderr, "sparsec: cannot run the linker '%s': %s\n", c->argv[0], strerror(errno));
     _exit(127);
   }
+  outfile_child(pid); /* an interrupt stops it before removing its output */
   int status;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) {
+      outfile_child(0);
       snprintf(err, errlen, "waiting for the linker: %s", strerror(errno));
       return -1;
     }
+  outfile_child(0);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
     return 0;
   if (WIFEXITED(status))
@@ -168,7 +171,9 @@ static int write_object(const void *object, size_t size, char *dir, char *path, 
     dir[0] = '\0';
     return -1;
   }
+  outfile_pending(dir, 1);
   snprintf(path, 600, "%s/model.o", dir);
+  outfile_pending(path, 0);
   return write_file_atomic(path, object, size, 0, err, errlen);
 }
 
@@ -201,11 +206,11 @@ int link_program(const void *object, size_t size, const char *output, int mpi, d
   if (rc == 0)
     rc = outfile_commit(temp, output, 1, err, errlen);
   else
-    unlink(temp);
+    outfile_discard(temp, 0);
   if (path[0])
-    unlink(path);
+    outfile_discard(path, 0);
   if (dir[0])
-    rmdir(dir);
+    outfile_discard(dir, 1);
   command_free(&c, libs);
   free(temp);
   *ms = now_ms() - t0;

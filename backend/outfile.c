@@ -6,13 +6,80 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "backend.h"
+
+/* ---- temporary files an interrupt must remove ------------------------------ */
+
+/* A signal handler may only unlink and rmdir: the names are kept in fixed
+ * buffers, each published by its flag once written (1 file, 2 folder). */
+#define MAX_PENDING 8
+static char pending[MAX_PENDING][1024];
+static volatile sig_atomic_t pending_kind[MAX_PENDING];
+
+void outfile_pending(const char *path, int is_dir) {
+  if (strlen(path) >= sizeof pending[0])
+    return; /* not removable on interrupt; the normal paths still remove it */
+  for (int i = 0; i < MAX_PENDING; i++)
+    if (!pending_kind[i]) {
+      memcpy(pending[i], path, strlen(path) + 1);
+      pending_kind[i] = is_dir ? 2 : 1;
+      return;
+    }
+}
+
+static void forget(const char *path) {
+  for (int i = 0; i < MAX_PENDING; i++)
+    if (pending_kind[i] && strcmp(pending[i], path) == 0)
+      pending_kind[i] = 0;
+}
+
+void outfile_discard(const char *path, int is_dir) {
+  if (is_dir)
+    rmdir(path);
+  else
+    unlink(path);
+  forget(path);
+}
+
+/* The linker writing into a temporary file: stopped first, or it could
+ * create the file again after it was removed. */
+static volatile pid_t child;
+
+void outfile_child(int pid) {
+  child = pid;
+}
+
+static void on_signal(int sig) {
+  pid_t pid = child;
+  if (pid > 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+  }
+  for (int kind = 1; kind <= 2; kind++) /* the files, then their folders */
+    for (int i = 0; i < MAX_PENDING; i++)
+      if (pending_kind[i] == kind)
+        (void)(kind == 1 ? unlink(pending[i]) : rmdir(pending[i]));
+  _exit(128 + sig);
+}
+
+void outfile_catch_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---- writing ---------------------------------------------------------------- */
 
 char *outfile_temp(const char *path, char *err, int errlen) {
   char *temp = malloc(strlen(path) + sizeof ".tmp.XXXXXX");
@@ -24,6 +91,7 @@ char *outfile_temp(const char *path, char *err, int errlen) {
   int fd = mkstemp(temp);
   if (fd >= 0) {
     close(fd);
+    outfile_pending(temp, 0);
     return temp;
   }
   int e = errno;
@@ -58,9 +126,10 @@ static int make_durable(const char *temp, int executable) {
 int outfile_commit(const char *temp, const char *path, int executable, char *err, int errlen) {
   if (make_durable(temp, executable) != 0 || rename(temp, path) != 0) {
     snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-    unlink(temp);
+    outfile_discard(temp, 0);
     return -1;
   }
+  forget(temp);
   return 0;
 }
 
@@ -90,7 +159,7 @@ int write_file_atomic(const char *path, const void *data, size_t size, int execu
   int rc = 0;
   if (!ok) {
     snprintf(err, errlen, "%s: write error: %s", path, strerror(e ? e : EIO));
-    unlink(temp);
+    outfile_discard(temp, 0);
     rc = -1;
   } else {
     rc = outfile_commit(temp, path, executable, err, errlen);

@@ -327,6 +327,7 @@ int cmd_build(int argc, char **argv) {
   /* Past a file size limit, writes then fail with EFBIG (and leave no
    * partial file) instead of the process being killed mid-write. */
   signal(SIGXFSZ, SIG_IGN);
+  outfile_catch_signals(); /* an interrupt leaves no temporary file */
   BuildArgs args = {0};
   int parsed = parse(&args, argc, argv);
   if (parsed != 0)

@@ -422,6 +422,41 @@ Test(aot, full_disk_leaves_no_partial_file, .init = make_dir, .fini = remove_dir
   cr_expect_eq(files_containing(".tmp."), 0);
 }
 
+/* SIGINT or SIGTERM at any moment of a build (compiling, writing the
+ * object, linking) ends it with 130/143 or lets it finish, and leaves no
+ * temporary file or linking folder behind and the old program whole. */
+Test(aot, interrupted_build_leaves_nothing, .init = make_dir, .fini = remove_dir) {
+  write_blob_experiment();
+  char *out;
+  cr_assert_eq(sh("mkdir t && TMPDIR=$PWD/t " SPARSEC_BINARY " build blobs.spn -o prog", &out), 0,
+               "%s", out);
+  free(out);
+  cr_assert_eq(sh("cp prog prog.before", &out), 0);
+  free(out);
+  const char *signals[] = {"INT", "TERM"};
+  int interrupted = 0;
+  for (int i = 0; i < 12; i++) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "TMPDIR=$PWD/t " SPARSEC_BINARY " build blobs.spn -o prog > /dev/null 2>&1 & "
+             "p=$!; sleep 0.%02d; kill -%s $p; wait $p; echo status=$?",
+             5 + 8 * i, signals[i % 2]);
+    cr_assert_eq(sh(cmd, &out), 0, "%s", out);
+    int status = atoi(strstr(out, "status=") + 7);
+    cr_expect(status == 0 || status == (i % 2 ? 143 : 130), "status %d after %s", status,
+              signals[i % 2]);
+    interrupted += status != 0;
+    free(out);
+    cr_expect_eq(files_containing(".tmp."), 0, "a temporary file after %s at 0.%02d s",
+                 signals[i % 2], 5 + 8 * i);
+    cr_expect_eq(sh("ls t | grep -c sparsec-link", &out), 1, "a linking folder was left: %s", out);
+    free(out);
+    cr_expect_eq(sh("cmp -s prog prog.before", &out), 0, "the program changed or broke");
+    free(out);
+  }
+  cr_expect_gt(interrupted, 0, "no build was interrupted: the delays are too long");
+}
+
 /* --prune-dead: a strong L1 leaves most units dead on the training set; the
  * bundle without them predicts what the whole one does on that set. */
 Test(aot, pruned_bundle_predicts_what_the_whole_one_does, .init = make_dir, .fini = remove_dir) {
