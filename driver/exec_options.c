@@ -22,14 +22,24 @@ int passes_option(const char *value, PassOptions *passes, FILE *err) {
   return 0;
 }
 
+/* A whole number from 1 to MAX_THREADS, in digits only: strtol would also
+ * take " 4" and "+4", and read 99999999999999999999 as LONG_MAX. */
 int threads_option(const char *value, int *threads, FILE *err) {
-  char *end;
-  long n = value ? strtol(value, &end, 10) : 0;
-  if (!value || *end || n < 1 || n > MAX_THREADS) {
+  if (!value) {
     fprintf(err, "sparsec: --threads takes a number from 1 to %d\n", MAX_THREADS);
     return -1;
   }
-  *threads = (int)n;
+  int n = 0;
+  const char *p = value;
+  for (; *p >= '0' && *p <= '9'; p++)
+    if (n <= MAX_THREADS) /* once past it, n only has to stay past it */
+      n = n * 10 + (*p - '0');
+  if (p == value || *p || n < 1 || n > MAX_THREADS) {
+    fprintf(err, "sparsec: --threads takes a number from 1 to %d, not '%s'\n", MAX_THREADS,
+            value);
+    return -1;
+  }
+  *threads = n;
   return 0;
 }
 

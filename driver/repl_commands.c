@@ -21,13 +21,27 @@ static const Command *find_command(const char *name);
 
 /* ---- arguments -------------------------------------------------------------------- */
 
-/* A count in 1..1e9 from word w. */
+#define MAX_COUNT 1000000000 /* epochs or steps at a time: done + more stays an int */
+
+/* A count in 1..MAX_COUNT from word w, in digits: not 1.5, 1e3, +3 or 0x10,
+ * and 99999999999999999999 is too many rather than LONG_MAX. */
 static int count_arg(const ReplLine *l, int w, const char *what, int *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(l->words[w], &end, 10);
-  if (*end || errno || v < 1 || v > 1000000000) {
-    repl_error(l, w, "expected a number of %s (1 or more), not '%s'", what, l->words[w]);
+  const char *word = l->words[w];
+  const char *digits = word + (word[0] == '-'), *p = digits;
+  long v = 0;
+  for (; *p >= '0' && *p <= '9'; p++)
+    if (v <= MAX_COUNT) /* once past it, v only has to stay past it */
+      v = v * 10 + (*p - '0');
+  if (p == digits || *p) {
+    repl_error(l, w, "expected a whole number of %s (1 or more), not '%s'", what, word);
+    return -1;
+  }
+  if (word[0] == '-' || v < 1) {
+    repl_error(l, w, "the number of %s must be at least 1, not '%s'", what, word);
+    return -1;
+  }
+  if (v > MAX_COUNT) {
+    repl_error(l, w, "at most %d %s at a time, not '%s'", MAX_COUNT, what, word);
     return -1;
   }
   *out = (int)v;

@@ -3,6 +3,7 @@
  * "COLUMN") reads a table with a header row. Relative paths are relative to
  * the spec's folder. */
 #include <limits.h>
+#include <math.h>
 
 #include "check_internal.h"
 
@@ -123,29 +124,37 @@ static void check_scale(Checker *c, const Stmt *s, const char *what) {
   check_positive(c, s->value, what, &c->spec->data.scale);
 }
 
-/* A count (an integer) or a fraction of the training set (0 < x < 1). */
+/* A count (an integer) or a fraction of the training set (0 < x < 1). A
+ * number written with '.' or an exponent is never a count: 1.0 and 1e3 are
+ * refused rather than read as 1 and 1000, and 1.5 is neither. */
 static void check_validation(Checker *c, const Stmt *s, const char *what) {
   const Expr *e = s->value;
-  double v;
-  int is_integer;
-  if (!check_number_kind(c, e, what, &v, &is_integer))
+  Number n;
+  if (!check_numeric(c, e, what, &n))
     return;
-  if (is_integer && v >= 0 && v <= INT_MAX) {
-    c->spec->data.validation = (int)v;
+  char shown[64];
+  number_text(c, e, &n, shown, sizeof shown);
+  if (n.is_integer && !n.overflow && n.integer >= 0 && n.integer <= INT_MAX) {
+    c->spec->data.validation = (int)n.integer;
     c->data.validation_loc = e->loc;
-  } else if (!is_integer && v > 0 && v < 1) {
-    c->spec->data.validation_fraction = v;
-    if (v >= 0.5)
+  } else if (n.is_integer && (n.overflow || n.integer > INT_MAX)) {
+    long long count;
+    check_int_value(c, e, &n, "a 'validation' count", 0, INT_MAX, &count);
+  } else if (!n.is_integer && n.value > 0 && n.value < 1) {
+    c->spec->data.validation_fraction = n.value;
+    if (n.value >= 0.5)
       diag_warning(c->diag, e->loc,
-                   "validation fraction %.15g holds out most of the training set", v);
+                   "validation fraction %.15g holds out most of the training set", n.value);
   } else {
     diag_error(c->diag, e->loc, "%s must be a count (an integer >= 0) or a fraction between 0 "
-               "and 1, not %.15g", what, v);
+               "and 1, not %s", what, shown);
+    if (!n.is_integer && n.value >= 0 && n.value <= INT_MAX && n.value == floor(n.value))
+      diag_note(c->diag, e->loc, "a count is written without '.' or an exponent: %.0f", n.value);
   }
 }
 
 static void check_limit(Checker *c, const Stmt *s, const char *what) {
-  double v;
+  long long v;
   if (check_int(c, s->value, what, 1, INT_MAX, &v)) {
     c->spec->data.limit = (int)v;
     c->data.limit_loc = s->value->loc;

@@ -108,18 +108,53 @@ void check_output(Checker *c, const Block *b);
 /* "expected EXPECTED for WHAT, found a string" at e. */
 void type_error(Checker *c, const Expr *e, const char *expected, const char *what);
 
+/* The largest values the integer settings take. A count is an int in the
+ * runtime, where `epochs done + N more` (the REPL's `train N`, a resumed run)
+ * and `examples + batch` must not overflow: hence a billion epochs, and a
+ * batch of at most SPEC_MAX_UNITS rows (every batch-sized buffer is then at
+ * most 10^6 x 10^6 floats, and size computations stay far inside 64 bits).
+ * A seed is an integer a double holds exactly. */
+#define MAX_EPOCHS 1000000000
+#define MAX_BATCH SPEC_MAX_UNITS
+#define MAX_SEED 9007199254740992LL /* 2^53 */
+
+/* A folded number. Integers are also kept exactly: the lexer's double of
+ * 9007199254740993 is 9007199254740992, and 99999999999999999999 -
+ * 99999999999999999990 is 0 in doubles. */
+typedef struct Number {
+  double value;      /* the number, rounded to a double; -0 is 0 */
+  int is_integer;    /* integer literals combined by + - * only */
+  int overflow;      /* an integer beyond 64 bits: `integer` is not its value */
+  long long integer; /* the exact value, when is_integer and not overflow */
+} Number;
+
 /* Each reports its own error and returns 0 if e is not what is asked for;
  * `what` names the setting in messages ("'batch'", "the width of layer
  * 'h1'"). Arithmetic on numbers is folded: `scale = 1/255`. */
 int check_number(Checker *c, const Expr *e, const char *what, double *out);
-int check_int(Checker *c, const Expr *e, const char *what, double min, double max, double *out);
 int check_positive(Checker *c, const Expr *e, const char *what, double *out);     /* > 0 */
 int check_non_negative(Checker *c, const Expr *e, const char *what, double *out); /* >= 0 */
 int check_bool(Checker *c, const Expr *e, const char *what, int *out);            /* true/false */
 
-/* A number that is an integer literal (or integer arithmetic): 1 in
- * *is_integer, else 0. For settings that take either (validation). */
-int check_number_kind(Checker *c, const Expr *e, const char *what, double *out, int *is_integer);
+/* An integer in [min, max], exactly as written: not 10.0 or 1e1 (an
+ * integer has no '.' or exponent), nothing rounded or wrapped. A value
+ * outside the range is reported with the range, as written (1e20,
+ * 99999999999999999999). */
+int check_int(Checker *c, const Expr *e, const char *what, long long min, long long max,
+              long long *out);
+
+/* Any number, folded, with its kind: for settings that take an integer or
+ * a fraction (validation). */
+int check_numeric(Checker *c, const Expr *e, const char *what, Number *out);
+
+/* The range check of check_int on a folded integer `v` of e. */
+int check_int_value(Checker *c, const Expr *e, const Number *v, const char *what, long long min,
+                    long long max, long long *out);
+
+/* How e's value reads in a message: an integer exactly, one beyond 64
+ * bits as written ("-99999999999999999999"), any other number with
+ * %.15g. */
+void number_text(const Checker *c, const Expr *e, const Number *v, char *buf, size_t size);
 
 /* An identifier among `names` (NULL-terminated): its index in *out. An
  * unknown one is "unknown KIND 'x'" with a did-you-mean. */

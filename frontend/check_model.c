@@ -87,7 +87,7 @@ static void check_dense_positional(Checker *c, const Expr *call, const Expr **po
   }
   char what[WHAT_LEN];
   snprintf(what, sizeof what, "the width of layer '%s'", layer->name);
-  double units;
+  long long units;
   if (check_int(c, pos[0], what, 1, SPEC_MAX_UNITS, &units))
     layer->units = (int)units;
   if (npos == 1) {
@@ -172,7 +172,7 @@ static void check_layer(Checker *c, const Stmt *s) {
 /* ---- model-wide settings -------------------------------------------------------- */
 
 static void check_input(Checker *c, const Stmt *s, const char *what) {
-  double v;
+  long long v;
   if (check_int(c, s->value, what, 1, SPEC_MAX_UNITS, &v)) {
     c->spec->input = (int)v;
     c->spec->input_loc = s->value->loc;

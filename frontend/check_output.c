@@ -61,7 +61,7 @@ static void check_state(Checker *c, const Stmt *s, const char *what) {
 /* The bound keeps it an int with room to spare for epoch arithmetic; no run
  * is a million epochs long. */
 static void check_save_every(Checker *c, const Stmt *s, const char *what) {
-  double v;
+  long long v;
   if (check_int(c, s->value, what, 0, SPEC_MAX_SAVE_EVERY, &v))
     c->spec->output.save_every = (int)v;
 }

@@ -164,14 +164,14 @@ static void check_decoder(Checker *c, const Stmt *s, const char *what) {
 }
 
 static void check_stage_epochs(Checker *c, const Stmt *s, const char *what) {
-  double v;
-  if (check_int(c, s->value, what, 1, INT_MAX, &v))
+  long long v;
+  if (check_int(c, s->value, what, 1, MAX_EPOCHS, &v))
     c->pretrain.target->epochs = (int)v;
 }
 
 static void check_stage_batch(Checker *c, const Stmt *s, const char *what) {
-  double v;
-  if (check_int(c, s->value, what, 1, INT_MAX, &v))
+  long long v;
+  if (check_int(c, s->value, what, 1, MAX_BATCH, &v))
     c->pretrain.target->batch = (int)v;
 }
 

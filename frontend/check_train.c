@@ -5,8 +5,6 @@
 
 #include "check_internal.h"
 
-#define MAX_SEED 9007199254740992.0  /* 2^53: larger integers lose digits in a double */
-
 /* `lr in {0.1, 0.01}`: 1..SPEC_MAX_SWEEP distinct positive values. */
 static void check_sweep(Checker *c, const Expr *set, const char *what) {
   Spec *spec = c->spec;
@@ -76,25 +74,27 @@ static void check_momentum(Checker *c, const Stmt *s, const char *what) {
 }
 
 static void check_batch(Checker *c, const Stmt *s, const char *what) {
-  double v;
-  if (check_int(c, s->value, what, 1, INT_MAX, &v))
+  long long v;
+  if (check_int(c, s->value, what, 1, MAX_BATCH, &v))
     c->spec->train.batch = (int)v;
 }
 
 static void check_epochs(Checker *c, const Stmt *s, const char *what) {
-  double v;
-  if (check_int(c, s->value, what, 1, INT_MAX, &v))
+  long long v;
+  if (check_int(c, s->value, what, 1, MAX_EPOCHS, &v))
     c->spec->train.epochs = (int)v;
 }
 
 static void check_patience(Checker *c, const Stmt *s, const char *what) {
-  double v;
+  long long v;
   if (check_int(c, s->value, what, 0, INT_MAX, &v))
     c->spec->train.patience = (int)v;
 }
 
+/* 0 .. 2^53: the documented range, which every reader of a spec (a double
+ * in JSON, say) holds exactly. */
 static void check_seed(Checker *c, const Stmt *s, const char *what) {
-  double v;
+  long long v;
   if (check_int(c, s->value, what, 0, MAX_SEED, &v))
     c->spec->train.seed = (uint64_t)v;
 }

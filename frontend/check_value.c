@@ -45,11 +45,6 @@ void type_error(Checker *c, const Expr *e, const char *expected, const char *wha
 
 /* ---- numbers --------------------------------------------------------------- */
 
-typedef struct Value {
-  double number;
-  int is_integer;  /* integer literals combined by + - * only */
-} Value;
-
 /* The operator of `a / b` is not in the AST; find it between the operands,
  * skipping any comment there. */
 static Loc operator_loc(const Checker *c, const Expr *e) {
@@ -69,39 +64,115 @@ static Loc operator_loc(const Checker *c, const Expr *e) {
   return loc;
 }
 
-static int apply(Checker *c, const Expr *e, Value l, Value r, Value *out) {
+/* Skips blanks, comments and the brackets `skip` names ("(" or ")"). */
+static int skip_around(const char *text, int i, int end, char skip) {
+  while (i < end) {
+    if (text[i] == '#')
+      while (i < end && text[i] != '\n')
+        i++;
+    else if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n' ||
+             text[i] == skip)
+      i++;
+    else
+      break;
+  }
+  return i;
+}
+
+/* The digits of an integer literal in the source, within its location,
+ * which brackets around it widen: `(5)`, `( # five\n 5 )`. NULL if the
+ * location holds something else (an expression replaced by 0 after an
+ * error). */
+static const char *literal_digits(const Checker *c, const Expr *e, int *len) {
+  const Source *src = loc_source(e->loc, c->src);
+  int at = source_offset(src, e->loc.line, e->loc.col);
+  if (e->loc.line < 1 || e->loc.len < 1 || at + e->loc.len > src->len)
+    return NULL;
+  const char *text = src->text;
+  int end = at + e->loc.len;
+  int first = skip_around(text, at, end, '('), last = first;
+  while (last < end && text[last] >= '0' && text[last] <= '9')
+    last++;
+  if (last == first || skip_around(text, last, end, ')') != end)
+    return NULL;
+  *len = last - first;
+  return text + first;
+}
+
+/* An integer literal's exact value, read from its digits: the double the
+ * lexer made of it is rounded past 2^53. */
+static void literal_integer(const Checker *c, const Expr *e, Number *out) {
+  int len;
+  const char *digits = literal_digits(c, e, &len);
+  long long v = 0;
+  int overflow = 0;
+  for (int i = 0; digits && i < len && !overflow; i++)
+    overflow = __builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, digits[i] - '0', &v);
+  if (digits) {
+    out->overflow = overflow;
+    out->integer = overflow ? 0 : v;
+    return;
+  }
+  /* a placeholder whose error is reported: 0, or trusted no further than 2^53 */
+  out->overflow = !(fabs(e->number) < 0x1p53);
+  out->integer = out->overflow ? 0 : (long long)e->number;
+}
+
+static int apply_integer(int op, long long l, long long r, long long *out) {
+  switch (op) {
+  case '+': return __builtin_add_overflow(l, r, out);
+  case '-': return __builtin_sub_overflow(l, r, out);
+  default: return __builtin_mul_overflow(l, r, out);
+  }
+}
+
+static int apply(Checker *c, const Expr *e, Number l, Number r, Number *out) {
+  *out = (Number){0};
   out->is_integer = l.is_integer && r.is_integer && e->op != '/';
   switch (e->op) {
-  case '+': out->number = l.number + r.number; break;
-  case '-': out->number = l.number - r.number; break;
-  case '*': out->number = l.number * r.number; break;
+  case '+': out->value = l.value + r.value; break;
+  case '-': out->value = l.value - r.value; break;
+  case '*': out->value = l.value * r.value; break;
   default:
-    if (r.number == 0) {
+    if (r.value == 0) {
       diag_error(c->diag, operator_loc(c, e), "division by zero");
       return 0;
     }
-    out->number = l.number / r.number;
+    out->value = l.value / r.value;
     break;
   }
-  if (!isfinite(out->number)) {
+  if (!isfinite(out->value)) {
     diag_error(c->diag, e->loc, "number out of range");
     return 0;
+  }
+  if (out->is_integer) {
+    out->overflow = l.overflow || r.overflow ||
+                    apply_integer(e->op, l.integer, r.integer, &out->integer);
+    if (out->overflow)
+      out->integer = 0;
+    else
+      out->value = (double)out->integer;
   }
   return 1;
 }
 
 /* Constant-folds arithmetic on numbers. Reports every non-number leaf as a
  * type error against `expected`/`what`. The parser bounds the depth. */
-static int fold(Checker *c, const Expr *e, const char *expected, const char *what, Value *out) {
-  Value l, r;
+static int fold(Checker *c, const Expr *e, const char *expected, const char *what, Number *out) {
+  Number l, r;
   switch (e->kind) {
   case EXPR_NUMBER:
-    *out = (Value){e->number, e->is_integer};
+    *out = (Number){.value = e->number, .is_integer = e->is_integer};
+    if (e->is_integer)
+      literal_integer(c, e, out);
     return 1;
   case EXPR_NEG:
     if (!fold(c, e->lhs, expected, what, out))
       return 0;
-    out->number = -out->number;
+    out->value = -out->value;
+    if (out->is_integer && !out->overflow &&
+        __builtin_sub_overflow(0LL, out->integer, &out->integer))
+      out->overflow = 1, out->integer = 0;
     return 1;
   case EXPR_BINARY: {
     int ok = fold(c, e->lhs, expected, what, &l);
@@ -119,40 +190,97 @@ static double plain_zero(double x) {
   return x == 0 ? 0 : x;
 }
 
-int check_number_kind(Checker *c, const Expr *e, const char *what, double *out, int *is_integer) {
-  Value v;
-  if (!fold(c, e, "a number", what, &v))
+int check_numeric(Checker *c, const Expr *e, const char *what, Number *out) {
+  if (!fold(c, e, "a number", what, out))
     return 0;
-  *out = plain_zero(v.number);
-  *is_integer = v.is_integer;
+  out->value = plain_zero(out->value);
   return 1;
 }
 
 int check_number(Checker *c, const Expr *e, const char *what, double *out) {
-  int is_integer;
-  return check_number_kind(c, e, what, out, &is_integer);
+  Number v;
+  if (!check_numeric(c, e, what, &v))
+    return 0;
+  *out = v.value;
+  return 1;
 }
 
-/* An integer in [min, max]. */
-int check_int(Checker *c, const Expr *e, const char *what, double min, double max, double *out) {
-  Value v;
+/* The literal of `5` or `-5`. */
+static const Expr *literal_lhs(const Expr *e) {
+  return e->kind == EXPR_NEG ? e->lhs : e;
+}
+
+/* A literal in a message: its first digits if it is very long. */
+#define SHOWN_LEN 32
+
+void number_text(const Checker *c, const Expr *e, const Number *v, char *buf, size_t size) {
+  int negated = e->kind == EXPR_NEG && e->lhs->kind == EXPR_NUMBER;
+  const char *sign = negated ? "-" : "";
+  const Expr *lit = negated ? e->lhs : e;
+  int len = 0;
+  const char *digits = lit->kind == EXPR_NUMBER && lit->is_integer ? literal_digits(c, lit, &len)
+                                                                    : NULL;
+  if (v->is_integer && v->overflow && digits) {
+    snprintf(buf, size, "%s%.*s%s", sign, len > SHOWN_LEN ? SHOWN_LEN : len, digits,
+             len > SHOWN_LEN ? "..." : "");
+  } else if (v->is_integer && !v->overflow) {
+    snprintf(buf, size, "%lld", v->integer);
+  } else {
+    snprintf(buf, size, "%.15g", plain_zero(v->value));
+  }
+}
+
+/* Upper bounds this large go unsaid when a value is below the lower one. */
+#define FAR_BOUND 1000000000
+
+/* "must be between MIN and MAX, not V", or "at least MIN". */
+static void range_error(Checker *c, const Expr *e, const Number *v, const char *what,
+                        long long min, long long max) {
+  int below = v->is_integer && !v->overflow ? v->integer < min : v->value < (double)min;
+  char shown[SHOWN_LEN + 8];
+  int literal = e->kind == EXPR_NUMBER || (e->kind == EXPR_NEG && e->lhs->kind == EXPR_NUMBER);
+  int len;
+  if (v->is_integer && v->overflow && (!literal || !literal_digits(c, literal_lhs(e), &len))) {
+    diag_error(c->diag, e->loc, "%s must be between %lld and %lld; this arithmetic overflows "
+               "a 64-bit integer", what, min, max);
+    return;
+  }
+  number_text(c, e, v, shown, sizeof shown);
+  if (below && max >= FAR_BOUND)
+    diag_error(c->diag, e->loc, "%s must be at least %lld, not %s", what, min, shown);
+  else
+    diag_error(c->diag, e->loc, "%s must be between %lld and %lld, not %s", what, min, max,
+               shown);
+}
+
+int check_int_value(Checker *c, const Expr *e, const Number *v, const char *what, long long min,
+                    long long max, long long *out) {
+  if (v->overflow || v->integer < min || v->integer > max) {
+    range_error(c, e, v, what, min, max);
+    return 0;
+  }
+  *out = v->integer;
+  return 1;
+}
+
+int check_int(Checker *c, const Expr *e, const char *what, long long min, long long max,
+              long long *out) {
+  Number v;
   if (!fold(c, e, "an integer", what, &v))
     return 0;
-  v.number = plain_zero(v.number);
-  if (!v.is_integer) {
-    diag_error(c->diag, e->loc, "expected an integer for %s, found a number", what);
+  if (v.is_integer)
+    return check_int_value(c, e, &v, what, min, max, out);
+  /* 1e10 is a number, but what is wrong with it is its size */
+  int whole = v.value == floor(v.value);
+  if (whole && (v.value < (double)min || v.value > (double)max)) {
+    range_error(c, e, &v, what, min, max);
     return 0;
   }
-  if (v.number < min || v.number > max) {
-    if (v.number < min && max >= INT_MAX)
-      diag_error(c->diag, e->loc, "%s must be at least %.15g, not %.15g", what, min, v.number);
-    else
-      diag_error(c->diag, e->loc, "%s must be between %.15g and %.15g, not %.15g", what, min,
-                 max, v.number);
-    return 0;
-  }
-  *out = v.number;
-  return 1;
+  diag_error(c->diag, e->loc, "expected an integer for %s, found a number", what);
+  if (whole)
+    diag_note(c->diag, e->loc, "an integer is written without '.' or an exponent: %.0f",
+              plain_zero(v.value));
+  return 0;
 }
 
 int check_positive(Checker *c, const Expr *e, const char *what, double *out) {

@@ -295,7 +295,7 @@ Test(check, learning_rate_must_be_positive) {
 
 Test(check, integer_ranges) {
   expect_output("train {\n  lr = 0.1\n  batch = 0\n  epochs = 2\n}\n" MODEL DATA,
-                "m.spn:3:11: error: 'batch' must be at least 1, not 0\n"
+                "m.spn:3:11: error: 'batch' must be between 1 and 1000000, not 0\n"
                 "    3 |   batch = 0\n"
                 "      |           ^\n");
   expect_error("train {\n  lr = 0.1\n  batch = 1\n  epochs = 0\n}\n" MODEL DATA,
@@ -328,6 +328,140 @@ Test(check, save_every_is_an_integer_from_0_to_a_million) {
   cr_assert_not_null(r.spec, "%s", r.out);
   cr_assert_eq(r.spec->output.save_every, 1000000);
   loaded_free(&r);
+}
+
+/* ---- integers are exact: nothing rounded to a double, wrapped to an int or
+ * clamped; each setting's range is what the runtime can hold ------------------ */
+
+/* `train { ... }` with `line` as its third setting: line 10 of the spec. */
+#define TRAIN_WITH(line) \
+  MODEL "train {\n  lr = 0.1\n  batch = 10\n  " line "\n  epochs = 2\n}\n" DATA
+
+Test(check, seed_is_exact_up_to_two_to_the_53) {
+  Loaded r = load(TRAIN_WITH("seed = 9007199254740992"));
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->train.seed, 9007199254740992ULL);
+  loaded_free(&r);
+  /* the lexer's double of 2^53 + 1 is 2^53: the digits decide */
+  expect_output(TRAIN_WITH("seed = 9007199254740993"),
+                "m.spn:10:10: error: 'seed' must be between 0 and 9007199254740992, not "
+                "9007199254740993\n"
+                "   10 |   seed = 9007199254740993\n"
+                "      |          ^~~~~~~~~~~~~~~~\n");
+  /* arithmetic is exact too; 2^53 + 1 again, and a difference of two
+   * numbers a double cannot tell apart */
+  expect_error(TRAIN_WITH("seed = 3 * 3002399751580331"),
+               "m.spn:10:10: error: 'seed' must be between 0 and 9007199254740992, not "
+               "9007199254740993\n");
+  expect_error(TRAIN_WITH("seed = 99999999999999999999 - 99999999999999999990"),
+               "m.spn:10:10: error: 'seed' must be between 0 and 9007199254740992; this "
+               "arithmetic overflows a 64-bit integer\n");
+  /* brackets (and a comment with digits in them) do not hide the digits */
+  expect_error(TRAIN_WITH("seed = ( # 1\n 9007199254740993 )"),
+               "m.spn:10:10: error: 'seed' must be between 0 and 9007199254740992, not "
+               "9007199254740993\n");
+  expect_error(TRAIN_WITH("seed = 1e300"),
+               "m.spn:10:10: error: 'seed' must be between 0 and 9007199254740992, not 1e+300\n");
+  expect_error(TRAIN_WITH("seed = -99999999999999999999"),
+               "m.spn:10:10: error: 'seed' must be at least 0, not -99999999999999999999\n");
+  r = load(TRAIN_WITH("seed = 4503599627370496 * 2 - 0"));
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->train.seed, 9007199254740992ULL);
+  loaded_free(&r);
+}
+
+Test(check, integer_settings_are_not_wrapped_or_rounded) {
+  /* 2^32 + 1 would be 1 as a 32-bit int */
+  expect_error(MODEL "train {\n  lr = 0.1\n  batch = 10\n  epochs = 4294967297\n}\n" DATA,
+               "m.spn:10:12: error: 'epochs' must be between 1 and 1000000000, not 4294967297\n");
+  expect_error(MODEL "train {\n  lr = 0.1\n  batch = 10\n  epochs = 99999999999999999999\n}\n" DATA,
+               "m.spn:10:12: error: 'epochs' must be between 1 and 1000000000, not "
+               "99999999999999999999\n");
+  /* a number that is whole but out of range is told its range */
+  expect_error(MODEL "train {\n  lr = 0.1\n  batch = 10\n  epochs = 1e10\n}\n" DATA,
+               "m.spn:10:12: error: 'epochs' must be between 1 and 1000000000, not 10000000000\n");
+  expect_output(MODEL "train {\n  lr = 0.1\n  batch = 10\n  epochs = 3.0000000001\n}\n" DATA,
+                "m.spn:10:12: error: expected an integer for 'epochs', found a number\n"
+                "   10 |   epochs = 3.0000000001\n"
+                "      |            ^~~~~~~~~~~~\n");
+  expect_output(MODEL "train {\n  lr = 0.1\n  batch = 10\n  epochs = 3.0\n}\n" DATA,
+                "m.spn:10:12: error: expected an integer for 'epochs', found a number\n"
+                "   10 |   epochs = 3.0\n"
+                "      |            ^~~\n"
+                "m.spn:10:12: note: an integer is written without '.' or an exponent: 3\n");
+  expect_error(MODEL "train {\n  lr = 0.1\n  batch = 10\n  epochs = -0\n}\n" DATA,
+               "m.spn:10:12: error: 'epochs' must be at least 1, not 0\n");
+  expect_error(MODEL "train {\n  lr = 0.1\n  batch = 10\n  epochs = 1000000001\n}\n" DATA,
+               "m.spn:10:12: error: 'epochs' must be between 1 and 1000000000, not 1000000001\n");
+  /* batch-sized buffers: a batch of up to a million rows */
+  expect_error(MODEL "train {\n  lr = 0.1\n  batch = 2147483647\n  epochs = 1\n}\n" DATA,
+               "m.spn:9:11: error: 'batch' must be between 1 and 1000000, not 2147483647\n");
+  expect_error(TRAIN_WITH("patience = 2147483648"),
+               "m.spn:10:14: error: 'patience' must be between 0 and 2147483647, not "
+               "2147483648\n");
+  expect_error(MODEL TRAIN "data {\n  limit = 2147483647 + 1\n}\n",
+               "m.spn:13:11: error: 'limit' must be between 1 and 2147483647, not 2147483648\n");
+  expect_error("model {\n  input = 4294967297\n}\n" TRAIN DATA,
+               "m.spn:2:11: error: 'input' must be between 1 and 1000000, not 4294967297\n");
+  expect_error("model {\n  input = 784\n  layer h1 = dense(1e3, relu)\n"
+               "  layer out = dense(10, softmax)\n}\n" TRAIN DATA,
+               "m.spn:3:20: error: expected an integer for the width of layer 'h1', found a "
+               "number\n");
+  expect_error(MODEL "pretrain {\n  epochs = 1000000001\n}\n" TRAIN DATA,
+               "m.spn:8:12: error: 'epochs' must be between 1 and 1000000000, not 1000000001\n");
+  expect_error(MODEL "pretrain {\n  batch = 1000001\n}\n" TRAIN DATA,
+               "m.spn:8:11: error: 'batch' must be between 1 and 1000000, not 1000001\n");
+  expect_error(MODEL TRAIN DATA "output {\n  save_every = 4294967297\n}\n",
+               "m.spn:17:16: error: 'save_every' must be between 0 and 1000000, not 4294967297\n");
+}
+
+Test(check, the_largest_values_each_setting_holds) {
+  Loaded r = load("model {\n  input = 1000000\n  layer h1 = dense(1000000, relu)\n"
+                  "  layer out = dense(10, softmax)\n}\n"
+                  "pretrain {\n  epochs = 1000000000\n  batch = 1000000\n}\n"
+                  "train {\n  lr = 0.1\n  batch = 1000000\n  epochs = 1000000000\n"
+                  "  patience = 2147483647\n}\n"
+                  "data {\n  train = idx(\"a\", \"b\")\n  test = idx(\"c\", \"d\")\n"
+                  "  validation = 2147483646\n  limit = 2147483647\n}\n"
+                  "output {\n  save_every = 1000000\n}\n");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->input, 1000000);
+  cr_assert_eq(r.spec->layers[0].units, 1000000);
+  cr_assert_eq(r.spec->train.batch, 1000000);
+  cr_assert_eq(r.spec->train.epochs, 1000000000);
+  cr_assert_eq(r.spec->train.patience, 2147483647);
+  cr_assert_eq(r.spec->data.validation, 2147483646);
+  cr_assert_eq(r.spec->data.limit, 2147483647);
+  cr_assert_eq(r.spec->output.save_every, 1000000);
+  loaded_free(&r);
+}
+
+Test(check, validation_is_a_count_or_a_fraction) {
+#define VALIDATION(v)                                                                      \
+  MODEL TRAIN "data {\n  train = idx(\"a\", \"b\")\n  test = idx(\"c\", \"d\")\n  validation = " v \
+              "\n}\n"
+  expect_error(VALIDATION("1.5"), "m.spn:15:16: error: 'validation' must be a count (an integer "
+                                  ">= 0) or a fraction between 0 and 1, not 1.5\n");
+  expect_error(VALIDATION("1e20"), "m.spn:15:16: error: 'validation' must be a count (an "
+                                   "integer >= 0) or a fraction between 0 and 1, not 1e+20\n");
+  expect_output(VALIDATION("1.0"),
+                "m.spn:15:16: error: 'validation' must be a count (an integer >= 0) or a "
+                "fraction between 0 and 1, not 1\n"
+                "   15 |   validation = 1.0\n"
+                "      |                ^~~\n"
+                "m.spn:15:16: note: a count is written without '.' or an exponent: 1\n");
+  expect_error(VALIDATION("2147483648"), "m.spn:15:16: error: a 'validation' count must be "
+                                         "between 0 and 2147483647, not 2147483648\n");
+  expect_error(VALIDATION("99999999999999999999"),
+               "m.spn:15:16: error: a 'validation' count must be between 0 and 2147483647, not "
+               "99999999999999999999\n");
+  Loaded r = load(MODEL TRAIN "data {\n  train = idx(\"a\", \"b\")\n  test = idx(\"c\", \"d\")\n"
+                  "  validation = 1\n}\n");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->data.validation, 1);
+  cr_assert_eq(r.spec->data.validation_fraction, 0.0);
+  loaded_free(&r);
+#undef VALIDATION
 }
 
 Test(check, state_is_a_path) {

@@ -147,6 +147,52 @@ Test(driver, usage_errors) {
   free(out);
 }
 
+/* --threads N: digits only, 1 to 64; anything else is a usage error that
+ * names the option and the value, before any spec is read. */
+Test(driver, threads_must_be_a_whole_number_in_range) {
+  static const char *const bad[] = {"0", "65", "-1", "1.5", "4x", "+4", "' 4'", "''", "1e1",
+                                    "99999999999999999999", "4294967298"};
+  char *out, args[128];
+  strcpy(dir, "/tmp");
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    snprintf(args, sizeof args, "run --threads %s /nonexistent/model.spn", bad[i]);
+    cr_expect_eq(run(args, &out), 2, "%s: %s", args, out);
+    cr_expect(strstr(out, "sparsec: --threads takes a number from 1 to 64, not '") != NULL,
+              "%s: %s", args, out);
+    cr_expect(strstr(out, "usage: sparsec run") != NULL, "%s: %s", args, out);
+    free(out);
+  }
+  cr_expect_eq(run("run /nonexistent/model.spn --threads", &out), 2);
+  cr_expect(strstr(out, "sparsec: --threads takes a number from 1 to 64\n") != NULL, "%s", out);
+  free(out);
+  /* a good value gets as far as the spec */
+  cr_expect_eq(run("run --threads 64 /nonexistent/model.spn", &out), 1);
+  cr_expect(strstr(out, "/nonexistent/model.spn") != NULL, "%s", out);
+  free(out);
+}
+
+/* Integer settings from the command line are checked exactly, located in
+ * the override. */
+Test(driver, integer_overrides_are_exact, .init = make_dir, .fini = remove_dir) {
+  write_file("blobs.spn", blob_spec);
+  char *out;
+  cr_expect_eq(run("check --set train.seed=9007199254740993 --set train.batch=2147483648 "
+                   "blobs.spn",
+                   &out),
+               1);
+  cr_expect(strstr(out, "--set 1:1:12: error: 'seed' must be between 0 and 9007199254740992, "
+                        "not 9007199254740993\n"
+                        "    1 | train.seed=9007199254740993\n"
+                        "      |            ^~~~~~~~~~~~~~~~\n") != NULL,
+            "%s", out);
+  cr_expect(strstr(out, "--set 2:1:13: error: 'batch' must be between 1 and 1000000, not "
+                        "2147483648") != NULL,
+            "%s", out);
+  free(out);
+  cr_expect_eq(run("check --set train.seed=9007199254740992 blobs.spn", &out), 0, "%s", out);
+  free(out);
+}
+
 Test(driver, sweep_keeps_the_best_and_writes_outputs, .init = make_dir, .fini = remove_dir) {
   write_blob_data(NULL);
   char *spec = malloc(strlen(blob_spec) + 256);

@@ -331,6 +331,40 @@ Test(override, value_is_checked_like_the_file) {
                 "      |             ^\n");
 }
 
+/* Integers in an override are read exactly, as in the file: the digits
+ * decide, not the double they round to, and nothing wraps. */
+Test(override, integers_are_exact) {
+  expect_output(LOAD("train.seed=9007199254740993"),
+                "--set 1:1:12: error: 'seed' must be between 0 and 9007199254740992, not "
+                "9007199254740993\n"
+                "    1 | train.seed=9007199254740993\n"
+                "      |            ^~~~~~~~~~~~~~~~\n");
+  expect_output(LOAD("train.epochs=4294967297"),
+                "--set 1:1:14: error: 'epochs' must be between 1 and 1000000000, not 4294967297\n"
+                "    1 | train.epochs=4294967297\n"
+                "      |              ^~~~~~~~~~\n");
+  expect_output(LOAD("data.validation=1.5"),
+                "--set 1:1:17: error: 'validation' must be a count (an integer >= 0) or a "
+                "fraction between 0 and 1, not 1.5\n"
+                "    1 | data.validation=1.5\n"
+                "      |                 ^~~\n");
+  expect_output(LOAD("train.batch=10.0"),
+                "--set 1:1:13: error: expected an integer for 'batch', found a number\n"
+                "    1 | train.batch=10.0\n"
+                "      |             ^~~~\n"
+                "--set 1:1:13: note: an integer is written without '.' or an exponent: 10\n");
+  expect_output(LOAD("pretrain.h2.epochs=99999999999999999999"),
+                "--set 1:1:20: error: 'epochs' must be between 1 and 1000000000, not "
+                "99999999999999999999\n"
+                "    1 | pretrain.h2.epochs=99999999999999999999\n"
+                "      |                    ^~~~~~~~~~~~~~~~~~~~\n");
+  Loaded r = LOAD("train.seed=9007199254740992", "h1.units=1000000");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_eq(r.spec->train.seed, 9007199254740992ULL);
+  cr_assert_eq(r.spec->layers[0].units, 1000000);
+  loaded_free(&r);
+}
+
 Test(override, notes_may_point_into_the_file) {
   expect_output(LOAD("model.loss=squared_error"),
                 "--set 1:1:12: error: loss 'squared_error' does not match the output "

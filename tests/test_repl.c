@@ -282,8 +282,8 @@ Test(repl, bad_input_is_located_and_changes_nothing, .init = make_dir, .fini = r
                           "      | ^~~~~\n"
                           "<stdin>:1:1: note: did you mean 'train'?\n"),
             "%s", out);
-  cr_expect(contains(out, "<stdin>:2:7: error: expected a number of epochs or steps (1 or more), "
-                          "not 'x'"),
+  cr_expect(contains(out, "<stdin>:2:7: error: expected a whole number of epochs or steps "
+                          "(1 or more), not 'x'"),
             "%s", out);
   cr_expect(contains(out, "<stdin>:3:9: error: expected epochs or steps, not 'weeks'"), "%s", out);
   cr_expect(contains(out, "<stdin>:4:6: note: did you mean 'valid'?"), "%s", out);
@@ -308,6 +308,62 @@ Test(repl, bad_input_is_located_and_changes_nothing, .init = make_dir, .fini = r
   cr_expect(contains(out, "h1       dense(32, relu, l1 = 0.0001)"), "%s", out);
   cr_expect(contains(out, "train:    lr 0.1, batch 8, epochs 2"), "%s", out);
   cr_expect(!contains(out, "overrides:"), "%s", out);
+  free(out);
+}
+
+/* train N: a whole number of epochs or steps, from 1 to a billion; nothing
+ * rounded, wrapped or read past. Nothing is trained by a refused one. */
+Test(repl, train_counts_are_exact, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  char *out;
+  int rc = repl("blobs.spn",
+                "train 1.5\ntrain 1e3\ntrain 0\ntrain -2\ntrain +2\ntrain 99999999999999999999\n"
+                "train 1000000001 steps\ntrain 4294967297\ntrain 2x\nshow\n",
+                &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_expect(contains(out, "<stdin>:1:7: error: expected a whole number of epochs or steps (1 or "
+                          "more), not '1.5'\n"
+                          "    1 | train 1.5\n"
+                          "      |       ^~~\n"),
+            "%s", out);
+  cr_expect(contains(out, "<stdin>:2:7: error: expected a whole number of epochs or steps (1 or "
+                          "more), not '1e3'"),
+            "%s", out);
+  cr_expect(contains(out, "<stdin>:3:7: error: the number of epochs or steps must be at least 1, "
+                          "not '0'"),
+            "%s", out);
+  cr_expect(contains(out, "<stdin>:4:7: error: the number of epochs or steps must be at least 1, "
+                          "not '-2'"),
+            "%s", out);
+  cr_expect(contains(out, "<stdin>:5:7: error: expected a whole number of epochs or steps (1 or "
+                          "more), not '+2'"),
+            "%s", out);
+  cr_expect(contains(out, "<stdin>:6:7: error: at most 1000000000 epochs or steps at a time, not "
+                          "'99999999999999999999'\n"
+                          "    6 | train 99999999999999999999\n"
+                          "      |       ^~~~~~~~~~~~~~~~~~~~\n"),
+            "%s", out);
+  cr_expect(contains(out, "<stdin>:7:7: error: at most 1000000000 epochs or steps at a time, not "
+                          "'1000000001'"),
+            "%s", out);
+  cr_expect(contains(out, "<stdin>:8:7: error: at most 1000000000 epochs or steps at a time, not "
+                          "'4294967297'"),
+            "%s", out);
+  cr_expect(contains(out, "<stdin>:9:7: error: expected a whole number of epochs or steps (1 or "
+                          "more), not '2x'"),
+            "%s", out);
+  cr_expect(!contains(out, "epoch   1"), "nothing was trained: %s", out);
+  free(out);
+  /* a setting typed in the REPL goes through the spec's checks */
+  rc = repl("blobs.spn", "set train.epochs 1e10\nset train.seed 9007199254740993\nshow\n", &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_expect(contains(out, "--set 1:1:14: error: 'epochs' must be between 1 and 1000000000, not "
+                          "10000000000"),
+            "%s", out);
+  cr_expect(contains(out, "--set 1:1:12: error: 'seed' must be between 0 and 9007199254740992, "
+                          "not 9007199254740993"),
+            "%s", out);
+  cr_expect(contains(out, "train:    lr 0.1, batch 8, epochs 2"), "%s", out);
   free(out);
 }
 
@@ -341,7 +397,14 @@ Test(repl, threads_and_passes_options, .init = make_dir, .fini = remove_dir) {
   cr_expect(contains(out, "epoch   2"), "%s", out);
   free(out);
   cr_expect_eq(repl("--threads 0 blobs.spn", "", &out), 2);
-  cr_expect(contains(out, "--threads takes a number from 1 to 64"), "%s", out);
+  cr_expect(contains(out, "--threads takes a number from 1 to 64, not '0'"), "%s", out);
+  free(out);
+  cr_expect_eq(repl("--threads 99999999999999999999 blobs.spn", "", &out), 2);
+  cr_expect(contains(out, "--threads takes a number from 1 to 64, not '99999999999999999999'"),
+            "%s", out);
+  free(out);
+  cr_expect_eq(repl("--threads 2.0 blobs.spn", "", &out), 2);
+  cr_expect(contains(out, "--threads takes a number from 1 to 64, not '2.0'"), "%s", out);
   free(out);
   cr_expect_eq(repl("blobs.spn --passes fast", "", &out), 2);
   cr_expect(contains(out, "--passes takes 'none' or 'dense'"), "%s", out);
