@@ -133,8 +133,49 @@ static int do_set(Repl *r, const ReplLine *l) {
   return rc;
 }
 
+/* ---- the session's messages, located ------------------------------------- */
+
+/* The session reports in plain lines ("sparsec: no override of 'x'"); a
+ * command captures them and shows its first error at the word it is
+ * about, with the caret, like every other REPL error. */
+typedef struct Captured {
+  FILE *saved, *m;
+  char *text;
+  size_t size;
+} Captured;
+
+static void capture(Repl *r, Captured *c) {
+  *c = (Captured){.saved = r->session.err};
+  if ((c->m = open_memstream(&c->text, &c->size)))
+    r->session.err = c->m;
+}
+
+/* On failure the first line becomes an error at word w; the rest, and
+ * everything on success (warnings), pass through as they were. */
+static int release(Repl *r, Captured *c, const ReplLine *l, int w, int rc) {
+  if (!c->m)
+    return rc;
+  fclose(c->m);
+  r->session.err = c->saved;
+  char *text = c->text;
+  if (rc != 0 && text && *text) {
+    char *rest = strchr(text, '\n');
+    if (rest)
+      *rest++ = '\0';
+    repl_error(l, w, "%s", strncmp(text, "sparsec: ", 9) == 0 ? text + 9 : text);
+    if (rest && *rest)
+      fputs(rest, c->saved);
+  } else if (text) {
+    fputs(text, c->saved);
+  }
+  free(text);
+  return rc;
+}
+
 static int do_unset(Repl *r, const ReplLine *l) {
-  return session_unset(&r->session, l->words[1]);
+  Captured c;
+  capture(r, &c);
+  return release(r, &c, l, 1, session_unset(&r->session, l->words[1]));
 }
 
 /* train [N] [epochs|steps] */
@@ -149,29 +190,46 @@ static int do_train(Repl *r, const ReplLine *l) {
       return -1;
     }
   }
-  return session_train(&r->session, count, steps);
+  Captured c;
+  capture(r, &c);
+  return release(r, &c, l, 0, session_train(&r->session, count, steps));
 }
 
 static int do_pretrain(Repl *r, const ReplLine *l) {
-  return session_pretrain(&r->session, l->nwords > 1 ? l->words[1] : NULL);
+  Captured c;
+  capture(r, &c);
+  int rc = session_pretrain(&r->session, l->nwords > 1 ? l->words[1] : NULL);
+  return release(r, &c, l, l->nwords > 1 ? 1 : 0, rc);
 }
 
 static int do_eval(Repl *r, const ReplLine *l) {
   DataPart part;
-  return part_arg(l, 1, &part) == 0 ? session_eval(&r->session, part) : -1;
+  if (part_arg(l, 1, &part) != 0)
+    return -1;
+  Captured c;
+  capture(r, &c);
+  return release(r, &c, l, l->nwords > 1 ? 1 : 0, session_eval(&r->session, part));
 }
 
 static int do_sparsity(Repl *r, const ReplLine *l) {
   DataPart part;
-  return part_arg(l, 1, &part) == 0 ? session_sparsity(&r->session, part) : -1;
+  if (part_arg(l, 1, &part) != 0)
+    return -1;
+  Captured c;
+  capture(r, &c);
+  return release(r, &c, l, l->nwords > 1 ? 1 : 0, session_sparsity(&r->session, part));
 }
 
 /* ir [--program P] [--after PASS] [--passes none] [--stats], as `sparsec ir`. */
 static int do_ir(Repl *r, const ReplLine *l) {
   IrOptions o = {.passes = {.enabled = 1}};
   for (int i = 1; i < l->nwords; i++) {
-    int taken = ir_option_take(&o, l->nwords, l->words, &i, stderr);
-    if (taken < 0)
+    Captured c;
+    capture(r, &c);
+    int at = i;
+    int taken = ir_option_take(&o, l->nwords, l->words, &i, r->session.err);
+    /* a bad value is the word after its option, a missing one the option */
+    if (release(r, &c, l, i < l->nwords ? i : at, taken < 0 ? -1 : 0) != 0)
       return -1;
     if (taken == 0) {
       repl_error(l, i, "unknown option '%s' of ir", l->words[i]);
@@ -179,7 +237,9 @@ static int do_ir(Repl *r, const ReplLine *l) {
       return -1;
     }
   }
-  return session_ir(&r->session, &o);
+  Captured c;
+  capture(r, &c);
+  return release(r, &c, l, 0, session_ir(&r->session, &o));
 }
 
 /* save FILE: the weights; save state FILE: everything `restore` needs to
@@ -187,20 +247,31 @@ static int do_ir(Repl *r, const ReplLine *l) {
 static int do_save(Repl *r, const ReplLine *l) {
   int state = l->nwords > 2 && strcmp(l->words[1], "state") == 0;
   char *path = file_arg(l, state ? 2 : 1);
-  int rc = !path ? -1 : state ? session_save_state(&r->session, path)
-                              : session_save(&r->session, path);
+  if (!path)
+    return -1;
+  Captured c;
+  capture(r, &c);
+  int rc = state ? session_save_state(&r->session, path) : session_save(&r->session, path);
   free(path);
-  return rc;
+  return release(r, &c, l, state ? 2 : 1, rc);
 }
 
 /* restore FILE (weights, or a saved state), or restore best. */
 static int do_restore(Repl *r, const ReplLine *l) {
-  if (l->nwords == 2 && strcmp(l->words[1], "best") == 0)
-    return session_restore_best(&r->session);
+  Captured c;
+  if (l->nwords == 2 && strcmp(l->words[1], "best") == 0) {
+    capture(r, &c);
+    return release(r, &c, l, 1, session_restore_best(&r->session));
+  }
   char *path = file_arg(l, 1);
-  int rc = path && readable(l, path) ? session_restore(&r->session, path) : -1;
+  if (!path || !readable(l, path)) {
+    free(path);
+    return -1;
+  }
+  capture(r, &c);
+  int rc = session_restore(&r->session, path);
   free(path);
-  return rc;
+  return release(r, &c, l, 1, rc);
 }
 
 static int do_reset(Repl *r, const ReplLine *l) {

@@ -267,6 +267,26 @@ Test(repl, a_spec_typed_from_nothing, .init = make_dir, .fini = remove_dir) {
   free(out);
 }
 
+/* The session's own refusals are located too: at the word they are about. */
+Test(repl, session_errors_are_located, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  char *out;
+  int rc = repl("blobs.spn", "ir --after nosuch\npretrain h1\nsave /nonexistent/w.safetensors\n"
+                             "restore best\nir --after\n",
+                &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_expect(contains(out, "<stdin>:1:12: error: unknown pass 'nosuch'; the passes are:"), "%s",
+            out);
+  cr_expect(contains(out, "    1 | ir --after nosuch\n      |            ^~~~~~\n"), "%s", out);
+  cr_expect(contains(out, "<stdin>:2:10: error: the spec has no pretraining"), "%s", out);
+  cr_expect(contains(out, "<stdin>:3:6: error: /nonexistent/w.safetensors: cannot create a "
+                          "temporary file in '/nonexistent'"),
+            "%s", out);
+  cr_expect(contains(out, "<stdin>:4:9: error: no epoch is complete yet"), "%s", out);
+  cr_expect(contains(out, "<stdin>:5:4: error: --after needs a value"), "%s", out);
+  free(out);
+}
+
 Test(repl, bad_input_is_located_and_changes_nothing, .init = make_dir, .fini = remove_dir) {
   write_blob_spec();
   char *out;
@@ -292,7 +312,10 @@ Test(repl, bad_input_is_located_and_changes_nothing, .init = make_dir, .fini = r
   cr_expect(contains(out, "--set 1:1:15: error: unknown activation 'rleu'"), "%s", out);
   cr_expect(contains(out, "--set 1:1:1: error: unknown block or layer 'h9'"), "%s", out);
   cr_expect(contains(out, "<stdin>:9:1: error: set needs a value"), "%s", out);
-  cr_expect(contains(out, "no override of 'h1.l1'"), "%s", out);
+  cr_expect(contains(out, "<stdin>:10:7: error: no override of 'h1.l1'\n"
+                          "   10 | unset h1.l1\n"
+                          "      |       ^~~~~\n"),
+            "%s", out);
   cr_expect(contains(out, "blobs.spn (session):7:14: error: 'lr' must be greater than 0"), "%s",
             out);
   cr_expect(contains(out, "<stdin>:12:6: error: cannot read 'nope.spn': No such file or directory\n"
