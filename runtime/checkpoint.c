@@ -86,30 +86,42 @@ int sr_checkpoint_save(const SrState *st, const char *path, SrError *err) {
 
 /* ---- loading ------------------------------------------------------------- */
 
-static int find_slot(const SrModel *m, const char *name) {
-  for (int i = 0; i < m->nslots; i++)
-    if (sr_slot_is_model(m->slots[i].kind) && strcmp(m->slots[i].name, name) == 0)
-      return i;
-  return -1;
+/* The model's slots sorted by name, for finding a tensor's slot in
+ * O(log slots): the file may hold any number of tensors. */
+typedef struct Named {
+  const char *name;
+  int slot;
+} Named;
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(((const Named *)a)->name, ((const Named *)b)->name);
+}
+
+static int find_slot(const Named *slots, int n, const char *name) {
+  const Named key = {name, -1}, *hit = bsearch(&key, slots, (size_t)n, sizeof *slots, by_name);
+  return hit ? hit->slot : -1;
 }
 
 /* Tensors of a state file that are not the model's own (the best epoch's
  * parameters, the optimiser's state, the run's position) have a '/' in
  * their names, which no slot has. */
-static int state_only(const SrStFile *f, const SrStTensor *t) {
+static int is_state_file(const SrStFile *f) {
   const char *format = sr_safetensors_meta(&f->h, "format");
-  return format && strcmp(format, SR_STATE_FORMAT) == 0 && strchr(t->name, '/');
+  return format && strcmp(format, SR_STATE_FORMAT) == 0;
 }
 
 /* Every tensor names a model slot of its shape, and every slot has one. */
-static int match_model(const SrModel *m, SrStFile *f, SrError *err) {
+static int check_tensors(const SrModel *m, SrStFile *f, const Named *slots, int nslots,
+                         char *found, SrError *err) {
+  int state = is_state_file(f);
   for (int k = 0; k < f->h.n; k++) {
     SrStTensor *t = &f->h.t[k];
-    if (state_only(f, t))
+    if (state && strchr(t->name, '/'))
       continue;
-    if ((t->slot = find_slot(m, t->name)) < 0)
+    if ((t->slot = find_slot(slots, nslots, t->name)) < 0)
       return sr_fail(err, "%s: checkpoint has a tensor '%s' the model does not have", f->path,
                      t->name);
+    found[t->slot] = 1;
     const SrSlot *s = &m->slots[t->slot];
     if (strcmp(t->dtype, "F32") != 0)
       return sr_fail(err, "%s: tensor '%s' has dtype %s, only F32 is supported", f->path,
@@ -121,14 +133,31 @@ static int match_model(const SrModel *m, SrStFile *f, SrError *err) {
                      t->name, have, s->rows, s->cols);
     }
   }
-  for (int i = 0; i < m->nslots; i++) {
-    int found = 0;
-    for (int k = 0; k < f->h.n && !found; k++)
-      found = f->h.t[k].slot == i;
-    if (sr_slot_is_model(m->slots[i].kind) && !found)
+  for (int i = 0; i < m->nslots; i++)
+    if (sr_slot_is_model(m->slots[i].kind) && !found[i])
       return sr_fail(err, "%s: checkpoint has no tensor '%s'", f->path, m->slots[i].name);
-  }
   return 0;
+}
+
+/* Slot names are unique (sr_check_model_names), so each slot is matched
+ * by at most one tensor (the file's names are unique too). */
+static int match_model(const SrModel *m, SrStFile *f, SrError *err) {
+  Named *slots = malloc(((size_t)m->nslots + 1) * sizeof *slots);
+  char *found = calloc((size_t)m->nslots + 1, 1);
+  int n = 0;
+  for (int i = 0; slots && i < m->nslots; i++)
+    if (sr_slot_is_model(m->slots[i].kind))
+      slots[n++] = (Named){m->slots[i].name, i};
+  int rc;
+  if (!slots || !found) {
+    rc = sr_fail(err, "%s: out of memory", f->path);
+  } else {
+    qsort(slots, (size_t)n, sizeof *slots, by_name);
+    rc = check_tensors(m, f, slots, n, found, err);
+  }
+  free(slots);
+  free(found);
+  return rc;
 }
 
 int sr_check_finite(const SrStFile *f, const SrStTensor *t, SrError *err) {

@@ -11,9 +11,16 @@
  * with that message rather than misread. The file is streamed line by line
  * (getline), so its size is limited only by memory.
  *
- * Every line is checked: field count, numbers fully parsed and finite,
- * labels non-negative integers below 2^31. Messages name the file and line
- * ("data.csv:17: expected 3 fields, found 2"). */
+ * Every line is checked: field count, features decimal numbers (optional
+ * sign, digits with an optional point, optional exponent: no hexadecimal,
+ * inf or nan) that are finite as floats, labels non-negative integers below
+ * 2^31. Messages name the file and line ("data.csv:17: expected 3 fields,
+ * found 2").
+ *
+ * The work is linear in the file: each line is scanned a fixed number of
+ * times, the label column is found in one pass over the header, and the
+ * row arrays grow by doubling from a size bounded by what a row holds, so
+ * that memory follows the data actually read, not the column count alone. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -24,6 +31,9 @@
 
 /* The list of columns in "no column named ..." stops near this length. */
 #define COLUMN_LIST_MAX 600
+/* The row arrays start with room for this many floats at most (at least
+ * one row), then double: a wide header with a single row costs that row. */
+#define FIRST_FLOATS (1 << 18)
 /* Far more than any real table; keeps field counts safely inside an int. */
 #define MAX_COLUMNS (1 << 24)
 
@@ -158,15 +168,58 @@ static int read_header(Csv *c, char *line, const char *label_column, SrError *er
 
 /* ---- data rows ----------------------------------------------------------- */
 
+#define DIGITS "0123456789"
+
+/* [+-]? (D+ (. D*)? | . D+) ([eE] [+-]? D+)?: what strtof reads, less
+ * hexadecimal, inf, infinity, nan and leading white space of any kind. */
+static int is_decimal(const char *s) {
+  s += *s == '+' || *s == '-';
+  size_t whole = strspn(s, DIGITS), fraction = 0;
+  s += whole;
+  if (*s == '.') {
+    fraction = strspn(++s, DIGITS);
+    s += fraction;
+  }
+  if (whole + fraction == 0)
+    return 0;
+  if (*s == 'e' || *s == 'E') {
+    s++;
+    s += *s == '+' || *s == '-';
+    size_t exponent = strspn(s, DIGITS);
+    if (exponent == 0)
+      return 0;
+    s += exponent;
+  }
+  return *s == '\0';
+}
+
+static int is_hexadecimal(const char *s) {
+  s += *s == '+' || *s == '-';
+  return s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+}
+
+/* Why `text`, not decimal, is refused: strtof would take some of it. */
+static int not_decimal(const Csv *c, long lineno, const char *name, const char *text,
+                       SrError *err) {
+  char *end;
+  float v = strtof(text, &end);
+  int whole = *end == '\0';
+  if (whole && is_hexadecimal(text))
+    return sr_fail(err, "%s:%ld: column '%s': '%s' is hexadecimal (only decimal numbers are "
+                   "accepted)", c->path, lineno, name, text);
+  if (whole && !isfinite(v)) /* inf, nan, their spellings */
+    return sr_fail(err, "%s:%ld: column '%s': '%s' is not a finite float", c->path, lineno, name,
+                   text);
+  return sr_fail(err, "%s:%ld: column '%s': '%s' is not a number", c->path, lineno, name, text);
+}
+
 static int parse_feature(const Csv *c, long lineno, int col, float *out, SrError *err) {
   const char *text = c->cells[col], *name = c->names[col];
   if (text[0] == '\0')
     return sr_fail(err, "%s:%ld: column '%s' is empty", c->path, lineno, name);
-  char *end;
-  errno = 0;
-  float v = strtof(text, &end);
-  if (*end != '\0')
-    return sr_fail(err, "%s:%ld: column '%s': '%s' is not a number", c->path, lineno, name, text);
+  if (!is_decimal(text))
+    return not_decimal(c, lineno, name, text, err);
+  float v = strtof(text, NULL); /* underflow gives 0 or a subnormal: fine */
   if (!isfinite(v))
     return sr_fail(err, "%s:%ld: column '%s': '%s' is not a finite float", c->path, lineno, name,
                    text);
@@ -198,7 +251,8 @@ static int grow(Csv *c, SrError *err) {
   if ((size_t)c->n < c->cap)
     return 0;
   size_t dim = (size_t)c->features;
-  size_t cap = c->cap ? 2 * c->cap : 1024;
+  size_t first = FIRST_FLOATS / dim;
+  size_t cap = c->cap ? 2 * c->cap : first < 1 ? 1 : first < 1024 ? first : 1024;
   if (cap > INT_MAX)
     cap = INT_MAX;
   if ((size_t)c->n >= cap || cap > SIZE_MAX / sizeof(float) / dim)

@@ -11,9 +11,12 @@
  * (floats, true/false/null, duplicate keys, unknown tensor fields, text
  * after the object) is refused with the byte offset in the file. The parse
  * is schema-directed, so nesting is fixed and bounded: no recursion on
- * input depth. sr_safetensors_read checks what the tensors say against the
- * data (dtype, offsets tiling it exactly, file size); checkpoint.c and
- * run_state.c check them against the model.
+ * input depth. Nothing is quadratic in the number of tensors either:
+ * duplicate names are found by sorting them once (a header may hold
+ * hundreds of thousands), and the sorted order is kept for finding
+ * tensors by name (sr_safetensors_find). sr_safetensors_read checks what
+ * the tensors say against the data (dtype, offsets tiling it exactly,
+ * file size); checkpoint.c and run_state.c check them against the model.
  *
  * Writing goes through a temporary file in the same folder that is
  * fsync'd and then renamed over the target: at every moment the path
@@ -22,6 +25,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +43,10 @@ typedef struct Parser {
   const char *s;       /* the JSON text: N bytes, not NUL-terminated */
   size_t len, pos;
   Tensor *t;           /* the tensors so far */
+  size_t *t_at;        /* where each tensor's name is (cap entries) */
   int n, cap;
   SrStMeta *meta;      /* the __metadata__ entries so far */
+  size_t *meta_at;     /* where each key is (capmeta entries) */
   int nmeta, capmeta;
   SrError *err;
 } Parser;
@@ -224,7 +230,9 @@ static int parse_uint_array(Parser *p, uint64_t *v, int max, int *n) {
 /* ---- structure ----------------------------------------------------------- */
 
 /* Calls member(p, key, ctx) for each "key": value of an object; the
- * callback parses the value. Duplicate keys are refused by the callers. */
+ * callback parses the value. Duplicate keys are refused by the callers
+ * (those of a tensor at once; tensor names and metadata keys, of which
+ * there may be many, after the parse: check_duplicates). */
 typedef int (*MemberFn)(Parser *p, const char *key, size_t key_at, void *ctx);
 
 static int parse_object(Parser *p, MemberFn member, void *ctx) {
@@ -252,24 +260,38 @@ static int parse_object(Parser *p, MemberFn member, void *ctx) {
 
 static int duplicate(Parser *p, size_t key_at, const char *key);
 
+/* Room for one more entry in *items (and its position in *at), doubling. */
+static int grow(Parser *p, void **items, size_t size, size_t **at, int n, int *cap) {
+  if (n < *cap)
+    return 0;
+  if (*cap > INT_MAX / 2)
+    return sr_fail(p->err, "%s: too many entries in the header", p->path);
+  int more = *cap ? 2 * *cap : 16;
+  void *bigger = realloc(*items, (size_t)more * size);
+  if (bigger)
+    *items = bigger;
+  size_t *bigger_at = realloc(*at, (size_t)more * sizeof **at);
+  if (bigger_at)
+    *at = bigger_at;
+  if (!bigger || !bigger_at)
+    return sr_fail(p->err, "%s: out of memory for the header", p->path);
+  *cap = more;
+  return 0;
+}
+
 /* __metadata__ is a string-to-string map (the safetensors rule). */
 static int metadata_member(Parser *p, const char *key, size_t key_at, void *ctx) {
   (void)ctx;
-  for (int i = 0; i < p->nmeta; i++)
-    if (strcmp(p->meta[i].key, key) == 0)
-      return duplicate(p, key_at, key);
-  if (p->nmeta == p->capmeta) {
-    int cap = p->capmeta ? 2 * p->capmeta : 16;
-    SrStMeta *m = realloc(p->meta, (size_t)cap * sizeof *m);
-    if (!m)
-      return sr_fail(p->err, "%s: out of memory for the header", p->path);
-    p->meta = m, p->capmeta = cap;
-  }
+  void *items = p->meta;
+  int rc = grow(p, &items, sizeof *p->meta, &p->meta_at, p->nmeta, &p->capmeta);
+  p->meta = items;
+  if (rc < 0)
+    return -1;
   SrStMeta *m = &p->meta[p->nmeta];
   m->value = NULL;
   if (!(m->key = strdup(key)))
     return sr_fail(p->err, "%s: out of memory for the header", p->path);
-  p->nmeta++;
+  p->meta_at[p->nmeta++] = key_at;
   return parse_string(p, &m->value);
 }
 
@@ -340,21 +362,80 @@ static int top_member(Parser *p, const char *key, size_t key_at, void *ctx) {
       return duplicate(p, key_at, key);
     return parse_object(p, metadata_member, NULL);
   }
-  for (int i = 0; i < p->n; i++)
-    if (strcmp(p->t[i].name, key) == 0)
-      return duplicate(p, key_at, key);
-  if (p->n == p->cap) {
-    int cap = p->cap ? 2 * p->cap : 16;
-    Tensor *t = realloc(p->t, (size_t)cap * sizeof *t);
-    if (!t)
-      return sr_fail(p->err, "%s: out of memory for the header", p->path);
-    p->t = t, p->cap = cap;
-  }
-  Tensor *t = &p->t[p->n++];
+  void *items = p->t;
+  int rc = grow(p, &items, sizeof *p->t, &p->t_at, p->n, &p->cap);
+  p->t = items;
+  if (rc < 0)
+    return -1;
+  Tensor *t = &p->t[p->n];
   *t = (Tensor){.name = strdup(key), .slot = -1};
   if (!t->name)
     return sr_fail(p->err, "%s: out of memory for the header", p->path);
+  p->t_at[p->n++] = key_at;
   return parse_tensor(p, t);
+}
+
+/* ---- duplicate names ----------------------------------------------------- */
+
+/* A name and where it is in the file. */
+typedef struct Key {
+  const char *name;
+  size_t at;
+  int index;
+} Key;
+
+static int by_name_then_place(const void *a, const void *b) {
+  const Key *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Sorts the keys by name; returns the first repeat in the file (the
+ * earliest key whose name came before), or NULL. */
+static const Key *first_repeat(Key *keys, int n) {
+  qsort(keys, (size_t)n, sizeof *keys, by_name_then_place);
+  const Key *first = NULL;
+  for (int i = 1; i < n; i++)
+    if (strcmp(keys[i - 1].name, keys[i].name) == 0 && (!first || keys[i].at < first->at))
+      first = &keys[i];
+  return first;
+}
+
+/* Tensor names and metadata keys must be unique. They are checked after
+ * the parse, in O(n log n), but the outcome is what checking each key as
+ * it comes would give: every key recorded was parsed before whatever
+ * stopped the parse, so a repeat among them is the first error in the
+ * file and replaces the parse's own. On success *order is the tensors'
+ * indices sorted by name (for sr_safetensors_find), n of them. */
+static int check_duplicates(Parser *p, int parsed, int **order) {
+  *order = NULL;
+  int most = p->n > p->nmeta ? p->n : p->nmeta;
+  Key *keys = malloc(((size_t)most + 1) * sizeof *keys);
+  int *sorted = malloc(((size_t)p->n + 1) * sizeof *sorted);
+  if (!keys || !sorted) {
+    free(keys);
+    free(sorted);
+    return parsed < 0 ? -1 : sr_fail(p->err, "%s: out of memory for the header", p->path);
+  }
+  for (int i = 0; i < p->nmeta; i++)
+    keys[i] = (Key){p->meta[i].key, p->meta_at[i], i};
+  const Key *dup = first_repeat(keys, p->nmeta);
+  Key meta_dup = dup ? *dup : (Key){NULL, 0, 0};
+  for (int i = 0; i < p->n; i++)
+    keys[i] = (Key){p->t[i].name, p->t_at[i], i};
+  dup = first_repeat(keys, p->n);
+  if (meta_dup.name && (!dup || meta_dup.at < dup->at))
+    dup = &meta_dup;
+  int rc = dup ? duplicate(p, dup->at, dup->name) : parsed;
+  if (rc == 0) {
+    for (int i = 0; i < p->n; i++)
+      sorted[i] = keys[i].index;
+    *order = sorted;
+  } else {
+    free(sorted);
+  }
+  free(keys);
+  return rc;
 }
 
 /* The whole header: one object, then only whitespace (the padding). */
@@ -387,6 +468,23 @@ static void free_meta(SrStMeta *m, int n) {
   free(m);
 }
 
+/* The tensors, then their indices sorted by name: one allocation, so
+ * that h->t is freed as it always was. SrStHeader has no field for the
+ * index; sr_safetensors_find relies on every header coming from here. */
+static int attach_order(Parser *p, const int *order) {
+  size_t bytes = (size_t)p->n * sizeof *p->t + (size_t)p->n * sizeof *order;
+  Tensor *t = realloc(p->t, bytes ? bytes : 1);
+  if (!t)
+    return sr_fail(p->err, "%s: out of memory for the header", p->path);
+  p->t = t;
+  memcpy(t + p->n, order, (size_t)p->n * sizeof *order);
+  return 0;
+}
+
+static const int *name_order(const SrStHeader *h) {
+  return (const int *)(h->t + h->n); /* see attach_order */
+}
+
 static int read_header(Parser *p, const uint8_t *buf, size_t size, size_t *data_at) {
   uint64_t n = 0;
   for (int i = 0; i < 8; i++)
@@ -408,7 +506,13 @@ int sr_safetensors_header(const char *path, const uint8_t *buf, size_t size, SrS
                           SrError *err) {
   Parser p = {.path = path, .err = err};
   memset(h, 0, sizeof *h);
-  int rc = read_header(&p, buf, size, &h->data_at);
+  int *order;
+  int rc = check_duplicates(&p, read_header(&p, buf, size, &h->data_at), &order);
+  if (rc == 0)
+    rc = attach_order(&p, order);
+  free(order);
+  free(p.t_at);
+  free(p.meta_at);
   if (rc < 0) {
     free_tensors(p.t, p.n);
     free_meta(p.meta, p.nmeta);
@@ -758,10 +862,21 @@ void sr_safetensors_close(SrStFile *l) {
   memset(l, 0, sizeof *l);
 }
 
+/* Binary search in the name order sr_safetensors_header attached. */
 const SrStTensor *sr_safetensors_find(const SrStFile *l, const char *name) {
-  for (int k = 0; k < l->h.n; k++)
-    if (strcmp(l->h.t[k].name, name) == 0)
-      return &l->h.t[k];
+  const int *order = name_order(&l->h);
+  int lo = 0, hi = l->h.n;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    const SrStTensor *t = &l->h.t[order[mid]];
+    int c = strcmp(name, t->name);
+    if (c == 0)
+      return t;
+    if (c < 0)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
   return NULL;
 }
 

@@ -11,9 +11,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "sparsert.h"
+#include "sparsert_internal.h"
 
 /* ---- a model with every kind of slot ------------------------------------- */
 
@@ -540,6 +541,221 @@ Test(checkpoint, non_finite_value_in_the_file) {
   memcpy(data, good_data(), DATA_BYTES);
   memcpy(data + 108 + 20, (uint8_t[]){0, 0, 0x80, 0xff}, 4); /* h2.w[5] = -inf */
   assert_load_fails(write_st(header, data, DATA_BYTES), "tensor 'h2.w' element 5 is not finite (-inf)");
+}
+
+/* ---- many tensors: nothing quadratic ------------------------------------- */
+
+/* Time limits for work that must be linear: generous, since quadratic
+ * would take minutes; sanitizers slow everything several times over. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TIME_LIMIT 15.0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TIME_LIMIT 15.0
+#endif
+#endif
+#ifndef TIME_LIMIT
+#define TIME_LIMIT 2.0
+#endif
+
+enum { MANY = 100000 };
+
+static double seconds_since(const struct timespec *t0) {
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+}
+
+/* A file of the given format: the model's tensors (good_data()), then
+ * `many` 1x1 tensors "run/t<k>" holding k, their names in a scrambled
+ * order (a permutation of 0..MANY-1). Extra metadata keys "k<i>" when
+ * `meta` > 0. rename_from/to: tensor number `rename_to` (in the file)
+ * takes the name of number `rename_from`, a repeat (-1: none). */
+static const char *write_many(const char *format, int meta, int many, int rename_from,
+                              int rename_to) {
+  char *json = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&json, &len);
+  cr_assert_not_null(f);
+  fprintf(f, "{\"__metadata__\":{\"format\":\"%s\"", format);
+  for (int i = 0; i < meta; i++)
+    fprintf(f, ",\"k%d\":\"v\"", i);
+  fprintf(f, "},%s", strchr(header, '}') + 2); /* the model's tensors, less the final brace */
+  fseek(f, -1, SEEK_CUR);
+  for (int i = 0; i < many; i++) {
+    int k = (int)((long)(i == rename_to ? rename_from : i) * 7919 % MANY); /* a permutation */
+    fprintf(f, ",\"run/t%d\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[%d,%d]}", k,
+            DATA_BYTES + 4 * i, DATA_BYTES + 4 * i + 4);
+  }
+  fputc('}', f);
+  cr_assert_eq(fclose(f), 0);
+  size_t dlen = DATA_BYTES + 4 * (size_t)many;
+  uint8_t *data = malloc(dlen);
+  memcpy(data, good_data(), DATA_BYTES);
+  for (int i = 0; i < many; i++) {
+    float v = (float)(i * 7919L % MANY);
+    memcpy(data + DATA_BYTES + 4 * i, &v, 4);
+  }
+  const char *path = write_st(json, data, dlen);
+  free(json);
+  free(data);
+  return path;
+}
+
+/* The byte offset in the file of the `nth` (1-based) occurrence of `text`. */
+static size_t offset_of(const char *path, const char *text, int nth) {
+  size_t len;
+  uint8_t *buf = read_all(path, &len);
+  buf[len] = '\0'; /* read_all leaves room for it */
+  const char *at = (const char *)buf + 8;
+  for (int i = 0; i < nth; i++) {
+    at = strstr(at + (i > 0), text);
+    cr_assert_not_null(at, "%s occurrence %d", text, i + 1);
+  }
+  size_t off = (size_t)(at - (const char *)buf);
+  free(buf);
+  return off;
+}
+
+/* 100,000 tensors: the duplicate check, the layout check, matching the
+ * model and finding each tensor by name take well under a second (minutes
+ * when each name was compared with every other). */
+Test(checkpoint, hundred_thousand_tensors) {
+  const char *path = write_many(SR_STATE_FORMAT, 0, MANY, -1, -1);
+  SrState st;
+  new_state(&st, 7);
+  SrError err;
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  cr_assert_eq(sr_checkpoint_load(&st, path, &err), 0, "%s", err.msg);
+  double load = seconds_since(&t0);
+  SrState good;
+  new_state(&good, 1);
+  assert_same_model(&st, &good);
+
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  SrStFile file;
+  cr_assert_eq(sr_safetensors_read(path, &file, &err), 0, "%s", err.msg);
+  for (int k = 0; k < MANY; k++) {
+    char name[32];
+    snprintf(name, sizeof name, "run/t%d", k);
+    const SrStTensor *t = sr_safetensors_find(&file, name);
+    cr_assert_not_null(t, "%s not found", name);
+    float v;
+    sr_safetensors_words(&file, t, &v);
+    cr_assert_eq(v, (float)k, "%s holds %g", name, (double)v);
+  }
+  cr_assert_eq(sr_safetensors_find(&file, "h1.w")->begin, 0);
+  cr_assert_null(sr_safetensors_find(&file, "run/t100000"));
+  cr_assert_null(sr_safetensors_find(&file, "run/t"));
+  cr_assert_null(sr_safetensors_find(&file, ""));
+  sr_safetensors_close(&file);
+  double find = seconds_since(&t0);
+  cr_assert_lt(load, TIME_LIMIT, "loading took %.2f s", load);
+  cr_assert_lt(find, TIME_LIMIT, "reading and finding every tensor took %.2f s", find);
+  sr_state_free(&st);
+  sr_state_free(&good);
+}
+
+/* A repeat far from the first: refused at the repeat. */
+Test(checkpoint, duplicate_among_many_tensors) {
+  int from = 5, to = MANY - 3; /* tensor MANY - 3 is named like tensor 5 */
+  const char *path = write_many(SR_STATE_FORMAT, 0, MANY, from, to);
+  char name[64], rest[160];
+  snprintf(name, sizeof name, "\"run/t%ld\"", from * 7919L % MANY);
+  snprintf(rest, sizeof rest, "malformed header JSON at byte %zu: duplicate key 'run/t%ld'",
+           offset_of(path, name, 2), from * 7919L % MANY);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  assert_load_fails(path, rest);
+  double took = seconds_since(&t0);
+  cr_assert_lt(took, TIME_LIMIT, "took %.2f s", took);
+}
+
+/* 100,000 metadata keys; and one key twice. */
+Test(checkpoint, duplicate_among_many_metadata_keys) {
+  const char *path = write_many(SR_STATE_FORMAT, MANY, 10, -1, -1);
+  SrState st;
+  new_state(&st, 7);
+  SrError err;
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  cr_assert_eq(sr_checkpoint_load(&st, path, &err), 0, "%s", err.msg);
+  double took = seconds_since(&t0);
+  cr_assert_lt(took, TIME_LIMIT, "took %.2f s", took);
+  sr_state_free(&st);
+
+  char json[1024];
+  snprintf(json, sizeof json, "%.*s,\"k\":\"1\",\"j\":\"2\",\"k\":\"3\"%s",
+           (int)(strchr(header, '}') - header), header, strchr(header, '}'));
+  path = write_st(json, good_data(), DATA_BYTES);
+  snprintf(json, sizeof json, "malformed header JSON at byte %zu: duplicate key 'k'",
+           offset_of(path, "\"k\"", 2));
+  assert_load_fails(path, json);
+}
+
+/* Tensors are matched through sorted names, but messages follow the file's
+ * order (the first tensor the model lacks) and the model's (the first
+ * slot without a tensor). */
+Test(checkpoint, messages_follow_the_order_of_file_and_model) {
+  char json[1024];
+  snprintf(json, sizeof json,
+           "%.*s,\"z.w\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[132,136]},"
+           "\"a.w\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[136,140]}}",
+           (int)strlen(header) - 1, header);
+  uint8_t data[DATA_BYTES + 8] = {0};
+  memcpy(data, good_data(), DATA_BYTES);
+  assert_load_fails(write_st(json, data, sizeof data),
+                    "checkpoint has a tensor 'z.w' the model does not have");
+  const char *two = "{\"h1.signs\":{\"dtype\":\"F32\",\"shape\":[4,3],\"data_offsets\":[0,48]},"
+                    "\"h2.w\":{\"dtype\":\"F32\",\"shape\":[3,2],\"data_offsets\":[48,72]}}";
+  assert_load_fails(write_st(two, good_data(), 72), "checkpoint has no tensor 'h1.w'");
+}
+
+/* Names are checked for repeats after the parse, but the message is the
+ * one checking each name as it comes would give: the first repeat in the
+ * file wins, over a later repeat and over any later error; an earlier
+ * error wins over it. */
+Test(checkpoint, the_first_error_in_the_file_is_reported) {
+  const char *a = "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}";
+  const char *b = "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}";
+  char json[1024], rest[256];
+  /* b, a, a, b: the repeat of a comes first */
+  snprintf(json, sizeof json, "{%s,%s,%s,%s}", b, a, a, b);
+  const char *path = write_st(json, (uint8_t[16]){0}, 16);
+  snprintf(rest, sizeof rest, "malformed header JSON at byte %zu: duplicate key 'a'",
+           offset_of(path, "\"a\"", 2));
+  assert_load_fails(path, rest);
+  /* a repeated, then a syntax error */
+  snprintf(json, sizeof json, "{%s,%s,%s,x}", a, b, a);
+  path = write_st(json, (uint8_t[16]){0}, 16);
+  snprintf(rest, sizeof rest, "malformed header JSON at byte %zu: duplicate key 'a'",
+           offset_of(path, "\"a\"", 2));
+  assert_load_fails(path, rest);
+  /* a repeated, its repeat malformed */
+  snprintf(json, sizeof json, "{%s,%s,\"a\":{\"dtype\":1}}", a, b);
+  path = write_st(json, (uint8_t[16]){0}, 16);
+  snprintf(rest, sizeof rest, "malformed header JSON at byte %zu: duplicate key 'a'",
+           offset_of(path, "\"a\"", 2));
+  assert_load_fails(path, rest);
+  /* a syntax error, then a repeat */
+  snprintf(json, sizeof json, "{%s,\"b\":{\"dtype\":1},%s}", a, a);
+  path = write_st(json, (uint8_t[16]){0}, 16);
+  snprintf(rest, sizeof rest, "malformed header JSON at byte %zu: expected '\"'",
+           offset_of(path, "1}", 1));
+  assert_load_fails(path, rest);
+  /* a repeated metadata key after a repeated tensor name: the tensor */
+  snprintf(json, sizeof json, "{%s,%s,\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", a, a);
+  path = write_st(json, (uint8_t[16]){0}, 16);
+  snprintf(rest, sizeof rest, "malformed header JSON at byte %zu: duplicate key 'a'",
+           offset_of(path, "\"a\"", 2));
+  assert_load_fails(path, rest);
+  /* ... and before it: the key */
+  snprintf(json, sizeof json, "{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"},%s,%s}", a, a);
+  path = write_st(json, (uint8_t[16]){0}, 16);
+  snprintf(rest, sizeof rest, "malformed header JSON at byte %zu: duplicate key 'k'",
+           offset_of(path, "\"k\"", 2));
+  assert_load_fails(path, rest);
 }
 
 /* ---- failed saves -------------------------------------------------------- */

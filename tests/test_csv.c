@@ -4,12 +4,15 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sparsert.h"
 
 static char tmpdir[64];
-static char made[8][128];
+static char made[32][128];
 static int nmade;
 
 static void make_tmpdir(void) {
@@ -27,7 +30,7 @@ static void remove_tmpdir(void) {
 TestSuite(csv, .init = make_tmpdir, .fini = remove_tmpdir);
 
 static const char *tmp_path(const char *name) {
-  cr_assert_lt(nmade, 8);
+  cr_assert_lt(nmade, 32);
   snprintf(made[nmade], sizeof made[nmade], "%s/%s", tmpdir, name);
   return made[nmade++];
 }
@@ -152,6 +155,113 @@ Test(csv, streams_many_rows) {
   sr_dataset_free(&ds);
 }
 
+/* Loads `path` in a child process that may map only `mb` megabytes more
+ * than it already has; returns the message ("" on success). */
+static void load_with_little_memory(const char *path, const char *label, int mb, char *msg,
+                                    size_t size, int *n, int *dim) {
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0);
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    close(fds[0]);
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f || fscanf(f, "%ld", &pages) != 1)
+      _exit(3);
+    fclose(f);
+    rlim_t now = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
+    struct rlimit limit = {now + ((rlim_t)mb << 20), now + ((rlim_t)mb << 20)};
+    if (setrlimit(RLIMIT_AS, &limit) != 0)
+      _exit(4);
+    SrDataset ds;
+    SrError err = {{0}};
+    int shape[2] = {0, 0};
+    if (sr_dataset_load_csv(path, label, 1, &ds, &err) == 0) {
+      err.msg[0] = '\0';
+      shape[0] = ds.n, shape[1] = ds.dim;
+    }
+    if (write(fds[1], shape, sizeof shape) < 0 ||
+        write(fds[1], err.msg, strlen(err.msg) + 1) < 0)
+      _exit(2);
+    _exit(0);
+  }
+  close(fds[1]);
+  int shape[2] = {-1, -1};
+  cr_assert_eq(read(fds[0], shape, sizeof shape), (ssize_t)sizeof shape);
+  size_t got = 0;
+  ssize_t r;
+  while (got + 1 < size && (r = read(fds[0], msg + got, size - 1 - got)) > 0)
+    got += (size_t)r;
+  msg[got] = '\0';
+  close(fds[0]);
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+  *n = shape[0], *dim = shape[1];
+}
+
+/* Time limits for work that must be linear: generous, since quadratic
+ * would take minutes; sanitizers slow everything several times over. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TIME_LIMIT 15.0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TIME_LIMIT 15.0
+#endif
+#endif
+#ifndef TIME_LIMIT
+#define TIME_LIMIT 2.0
+#endif
+
+static double seconds_since(const struct timespec *t0) {
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+}
+
+/* 300,000 columns and two rows: linear in the columns, and memory for
+ * the rows there are, not for a thousand rows of 300,000 floats (1.2 GB). */
+Test(csv, three_hundred_thousand_columns) {
+  enum { cols = 300000 };
+  char *text = malloc((size_t)cols * 12 + 64), *p = text;
+  for (int c = 0; c < cols; c++)
+    p += sprintf(p, "c%d,", c);
+  p += sprintf(p, "label\n");
+  for (int r = 0; r < 2; r++) {
+    for (int c = 0; c < cols; c++)
+      *p++ = (char)('0' + (c + r) % 10), *p++ = ',';
+    p += sprintf(p, "%d\n", r);
+  }
+  *p = '\0';
+  const char *path = write_csv(text);
+  free(text);
+  char msg[512];
+  int n, dim;
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  load_with_little_memory(path, "label", 128, msg, sizeof msg, &n, &dim);
+  double took = seconds_since(&t0);
+  cr_assert_str_eq(msg, "");
+  cr_assert_eq(n, 2);
+  cr_assert_eq(dim, cols);
+  cr_assert_lt(took, TIME_LIMIT, "took %.2f s", took);
+  /* the label column twice, far apart */
+  text = malloc((size_t)cols * 12 + 64), p = text;
+  p += sprintf(p, "label");
+  for (int c = 1; c < cols; c++)
+    p += sprintf(p, ",c%d", c);
+  p += sprintf(p, ",label\n1,2\n");
+  char want[128];
+  snprintf(want, sizeof want, ":1: the label column 'label' appears twice (columns 1 and %d)",
+           cols + 1);
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  assert_fails(text, "label", want);
+  took = seconds_since(&t0);
+  cr_assert_lt(took, TIME_LIMIT, "took %.2f s", took);
+  free(text);
+}
+
 /* ---- the header ---------------------------------------------------------- */
 
 Test(csv, missing_file) {
@@ -236,6 +346,36 @@ Test(csv, feature_not_finite) {
   assert_fails("x1,y\nnan,0\n", "y", ":2: column 'x1': 'nan' is not a finite float");
   assert_fails("x1,y\n-inf,0\n", "y", ":2: column 'x1': '-inf' is not a finite float");
   assert_fails("x1,y\n1e39,0\n", "y", ":2: column 'x1': '1e39' is not a finite float");
+}
+
+/* strtof reads hexadecimal; a data file holding it is not what it seems. */
+Test(csv, hexadecimal_is_refused) {
+  assert_fails("x1,x2,y\n1,2,0\n1,0x10,0\n", "y",
+               ":3: column 'x2': '0x10' is hexadecimal (only decimal numbers are accepted)");
+  assert_fails("x1,y\n0x1p3,0\n", "y",
+               ":2: column 'x1': '0x1p3' is hexadecimal (only decimal numbers are accepted)");
+  assert_fails("x1,y\n-0X1.8P-2,0\n", "y",
+               ":2: column 'x1': '-0X1.8P-2' is hexadecimal (only decimal numbers are accepted)");
+  assert_fails("x1,y\n0x1p200,0\n", "y",
+               ":2: column 'x1': '0x1p200' is hexadecimal (only decimal numbers are accepted)");
+  assert_fails("x1,y\n0x,0\n", "y", ":2: column 'x1': '0x' is not a number");
+}
+
+/* The other spellings strtof takes, and decimal forms at the edges. */
+Test(csv, decimal_syntax) {
+  assert_fails("x1,y\nInfinity,0\n", "y", ":2: column 'x1': 'Infinity' is not a finite float");
+  assert_fails("x1,y\nNAN(123),0\n", "y", ":2: column 'x1': 'NAN(123)' is not a finite float");
+  const char *bad[] = {".", "1e", "e1", ".e1", "1e+", "--1", "+-1", "1..2", "1e2.5", "\v1", "1f"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char text[64], rest[128];
+    snprintf(text, sizeof text, "x,y\n%s,0\n", bad[i]);
+    snprintf(rest, sizeof rest, ":2: column 'x': '%s' is not a number", bad[i]);
+    assert_fails(text, "y", rest);
+  }
+  SrDataset ds = load_ok(write_csv("a,b,c,d,e,f,y\n1.,.5,+2E1,-3e-2,007,1e-50,0\n"), "y", 1);
+  float x[] = {1, 0.5f, 20, -0.03f, 7, 0};
+  cr_assert_arr_eq(ds.x, x, sizeof x);
+  sr_dataset_free(&ds);
 }
 
 Test(csv, feature_not_finite_after_scaling) {

@@ -5,6 +5,10 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -283,6 +287,222 @@ Test(idx, corrupt_gzip_checksum) {
 
 Test(idx, cut_gzip_stream) {
   assert_load_fails(corrupt_gz("cut.gz", cut_in_half), "corrupt gzip stream");
+}
+
+/* ---- what follows a gzip stream, and believing the header ---------------- */
+
+/* Appends `len` bytes to the file at `path`. */
+static void append(const char *path, const void *bytes, size_t len) {
+  FILE *f = fopen(path, "ab");
+  cr_assert_not_null(f);
+  cr_assert_eq(fwrite(bytes, 1, len, f), len);
+  fclose(f);
+}
+
+/* Appends bytes[0..len) as one more gzip member. */
+static void append_gz_member(const char *path, const void *bytes, size_t len) {
+  gzFile gz = gzopen(path, "ab");
+  cr_assert_not_null(gz);
+  cr_assert_eq(gzwrite(gz, bytes, (unsigned)len), (int)len);
+  cr_assert_eq(gzclose(gz), Z_OK);
+}
+
+/* `cat a.gz b.gz` is valid gzip: the members are one stream, read on,
+ * wherever the cut falls (inside the header too). */
+Test(idx, concatenated_gzip_members) {
+  uint8_t buf[64];
+  size_t len = small_images(buf);
+  const char *two = write_gz("two.gz", buf, 10);
+  append_gz_member(two, buf + 10, len - 10);
+  check_small_images(two);
+  const char *three = write_gz("three.gz", buf, 3);
+  append_gz_member(three, buf + 3, 17);
+  append_gz_member(three, buf + 20, len - 20);
+  check_small_images(three);
+  /* An empty member is a member too. */
+  const char *empty = write_gz("empty.gz", buf, len);
+  append_gz_member(empty, "", 0);
+  check_small_images(empty);
+}
+
+/* gzip itself ignores what follows the last member; here it is refused. */
+Test(idx, trailing_garbage_after_the_gzip_stream) {
+  uint8_t buf[64];
+  size_t len = small_images(buf);
+  const char *path = write_gz("garbage.gz", buf, len);
+  append(path, "garbage", 7);
+  assert_load_fails(path, "trailing garbage: 7 bytes after the end of the gzip stream (not "
+                          "another gzip member)");
+  path = write_gz("zeros.gz", buf, len);
+  append(path, (uint8_t[512]){0}, 512); /* tape-style zero padding */
+  assert_load_fails(path, "trailing garbage: 512 bytes after the end of the gzip stream");
+  path = write_gz("one.gz", buf, len);
+  append(path, "\x1f", 1); /* half a gzip magic number */
+  assert_load_fails(path, "trailing garbage: 1 bytes after the end of the gzip stream");
+  /* The gzip magic, then not gzip: a corrupt member. */
+  path = write_gz("member.gz", buf, len);
+  append(path, "\x1f\x8bxxxxxxxxxxxxxxxxxx", 20);
+  assert_load_fails(path, "corrupt gzip stream");
+}
+
+/* A stream longer than the first buffer: it grows on the way, to the
+ * exact size. */
+Test(idx, large_gzip_file) {
+  enum { n = 5, side = 700 }; /* 2.45 MB of data */
+  size_t count = (size_t)n * side * side;
+  uint8_t *buf = malloc(16 + count);
+  size_t len = idx_file(buf, 3, (uint32_t[]){n, side, side}, count);
+  const char *path = write_gz("large.gz", buf, len);
+  SrIdx idx;
+  SrError err;
+  cr_assert_eq(sr_idx_load(path, &idx, &err), 0, "%s", err.msg);
+  cr_assert_eq(idx.count, count);
+  cr_assert_arr_eq(idx.data, buf + 16, count);
+  sr_idx_free(&idx);
+  buf[7] = n + 1; /* one image more announced than there is */
+  path = write_gz("short.gz", buf, len);
+  char want[128];
+  snprintf(want, sizeof want, "truncated: header announces %zu bytes of data, file has %zu",
+           count + side * side, count);
+  assert_load_fails(path, want);
+  free(buf);
+}
+
+/* A pipe has no size to compare with: the raw reader streams it. */
+Test(idx, reads_a_pipe) {
+  uint8_t buf[64];
+  size_t len = small_images(buf);
+  const char *path = tmp_path("fifo");
+  cr_assert_eq(mkfifo(path, 0600), 0);
+  for (int cut = 0; cut < 2; cut++) {
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+      FILE *f = fopen(path, "wb");
+      fwrite(buf, 1, cut ? len - 1 : len + 2, f); /* 2 bytes too many, or 1 too few */
+      fclose(f);
+      _exit(0);
+    }
+    assert_load_fails(path, cut ? "truncated: header announces 12 bytes of data, file has 11"
+                                : "trailing garbage: 2 bytes after the 12 bytes of data");
+    waitpid(pid, NULL, 0);
+  }
+}
+
+/* Time limits for work that must be linear: generous, since quadratic
+ * would take minutes; sanitizers slow everything several times over. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TIME_LIMIT 15.0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TIME_LIMIT 15.0
+#endif
+#endif
+#ifndef TIME_LIMIT
+#define TIME_LIMIT 2.0
+#endif
+
+static long vm_size_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long pages = 0;
+  if (f) {
+    if (fscanf(f, "%ld", &pages) != 1)
+      pages = 0;
+    fclose(f);
+  }
+  return pages * sysconf(_SC_PAGESIZE);
+}
+
+/* Loads `path` in a child process that may map only `mb` megabytes more
+ * than it already has, and returns the error message ("" on success,
+ * "killed ..." if the child died). */
+static void load_with_little_memory(const char *path, int mb, char *msg, size_t size) {
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0);
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    close(fds[0]);
+    long now = vm_size_bytes();
+    struct rlimit limit = {.rlim_cur = (rlim_t)now + ((rlim_t)mb << 20),
+                           .rlim_max = (rlim_t)now + ((rlim_t)mb << 20)};
+    SrError err = {{0}};
+    SrIdx idx;
+    if (now == 0 || setrlimit(RLIMIT_AS, &limit) != 0)
+      snprintf(err.msg, sizeof err.msg, "setrlimit failed");
+    else if (sr_idx_load(path, &idx, &err) == 0)
+      err.msg[0] = '\0';
+    if (write(fds[1], err.msg, strlen(err.msg) + 1) < 0)
+      _exit(2);
+    _exit(0);
+  }
+  close(fds[1]);
+  size_t got = 0;
+  ssize_t n;
+  while (got + 1 < size && (n = read(fds[0], msg + got, size - 1 - got)) > 0)
+    got += (size_t)n;
+  msg[got] = '\0';
+  close(fds[0]);
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    snprintf(msg, size, "killed or failed (status %d)", status);
+}
+
+/* A header announcing 2^31 - 1 bytes in a file that holds 10: refused as
+ * truncated, at once and without allocating what the header announces
+ * (the child may map only 256 MB more than it has). */
+Test(idx, the_header_is_not_believed) {
+  uint8_t buf[64];
+  const uint32_t labels[] = {0x7fffffffu}, images[] = {2739128, 28, 28}; /* just below 2^31 */
+  struct {
+    const char *name;
+    int ndim;
+    const uint32_t *dims;
+    int gzip;
+  } cases[] = {{"labels.gz", 1, labels, 1},
+               {"images.gz", 3, images, 1},
+               {"labels.raw", 1, labels, 0},
+               {"images.raw", 3, images, 0}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    size_t len = idx_file(buf, cases[i].ndim, cases[i].dims, 10);
+    const char *path = cases[i].gzip ? write_gz(cases[i].name, buf, len)
+                                     : write_raw(cases[i].name, buf, len);
+    size_t count = (size_t)cases[i].dims[0];
+    for (int d = 1; d < cases[i].ndim; d++)
+      count *= cases[i].dims[d];
+    char want[128], msg[512];
+    snprintf(want, sizeof want, "truncated: header announces %zu bytes of data, file has 10",
+             count);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    load_with_little_memory(path, 256, msg, sizeof msg);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    cr_assert_not_null(strstr(msg, want), "%s: message \"%s\" lacks \"%s\"", path, msg, want);
+    cr_assert_lt(seconds, TIME_LIMIT, "%s took %.2f s", path, seconds);
+  }
+}
+
+/* A real gzip bomb: 32 MB of zeros in 32 KB of gzip (one member of 1 MB
+ * of zeros, repeated) under a header that announces 2^31 - 1 bytes. What
+ * is read is what is there, and memory stays a small multiple of it. */
+Test(idx, gzip_bomb) {
+  static uint8_t zeros[1 << 20], member[1 << 16];
+  const char *one = write_gz("mb.gz", zeros, sizeof zeros);
+  size_t len = read_all(one, member, sizeof member);
+  cr_assert_lt(len, sizeof member);
+  uint8_t head[8];
+  const char *path = write_gz("bomb.gz", head, idx_header(head, 1, (uint32_t[]){0x7fffffffu}));
+  FILE *f = fopen(path, "ab");
+  cr_assert_not_null(f);
+  for (int i = 0; i < 32; i++)
+    cr_assert_eq(fwrite(member, 1, len, f), len);
+  fclose(f);
+  char msg[512];
+  load_with_little_memory(path, 256, msg, sizeof msg);
+  const char *want = "truncated: header announces 2147483647 bytes of data, file has 33554432";
+  cr_assert_not_null(strstr(msg, want), "message \"%s\" lacks \"%s\"", msg, want);
 }
 
 /* ---- data sets ----------------------------------------------------------- */
