@@ -1,10 +1,69 @@
 /* sparsec: compile deep sparse rectifier networks to native code.
  * Dispatches to one subcommand; each returns the process exit status. */
+#define _GNU_SOURCE /* RTLD_DEFAULT */
+#include <dlfcn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "build.h"
 #include "driver.h"
+
+/* runtime/blas.c: under a memory limit (ulimit -v), restarts the process
+ * with OPENBLAS_NUM_THREADS=1 before OpenBLAS's library constructor runs,
+ * so that no OpenBLAS worker starts before main (each takes a 128 MiB
+ * buffer, and spins for ever when it cannot); --threads sets the count.
+ * Only an executable's .preinit_array runs that early. (Declared here
+ * until sparsert.h declares it.) */
+void sr_blas_preinit(int argc, char **argv, char **envp);
+__attribute__((section(".preinit_array"), used)) static void (*const preinit)(int, char **,
+                                                                              char **) =
+    sr_blas_preinit;
+
+/* Out of memory inside LLVM (compiling: run, repl, build, ir). LLVM's
+ * allocations are C++ `new` (std::bad_alloc, which nothing catches:
+ * std::terminate, SIGABRT) or its own malloc checks (report_bad_alloc_error:
+ * "LLVM ERROR: out of memory", abort). LLVMInstallFatalErrorHandler sees
+ * neither, so both handlers are looked up by their C++ names and, where
+ * found, end the process with a message and status 1. The size of the
+ * request is not known to either. */
+static void llvm_out_of_memory_message(const char *why) {
+  static const char head[] = "sparsec: out of memory while compiling (an allocation in LLVM failed";
+  if (write(STDERR_FILENO, head, sizeof head - 1) < 0)
+    return;
+  if (why && *why &&
+      (write(STDERR_FILENO, ": ", 2) < 0 || write(STDERR_FILENO, why, strlen(why)) < 0))
+    return;
+  if (write(STDERR_FILENO, ")\n", 2) < 0)
+    return;
+}
+
+static void new_failed(void) {
+  llvm_out_of_memory_message(NULL);
+  _exit(1); /* no exit(): other threads may be inside LLVM */
+}
+
+static void llvm_bad_alloc(void *data, const char *reason, bool crash_diag) {
+  (void)data, (void)crash_diag;
+  llvm_out_of_memory_message(reason);
+  _exit(1);
+}
+
+static void on_out_of_memory_in_llvm(void) {
+  typedef void (*NewHandler)(void);
+  typedef NewHandler (*SetNewHandler)(NewHandler);
+  typedef void (*BadAllocHandler)(void *, const char *, bool);
+  typedef void (*InstallBadAlloc)(BadAllocHandler, void *);
+  /* std::set_new_handler (libstdc++), llvm::install_bad_alloc_error_handler */
+  SetNewHandler set_new = (SetNewHandler)dlsym(RTLD_DEFAULT, "_ZSt15set_new_handlerPFvvE");
+  InstallBadAlloc install = (InstallBadAlloc)dlsym(
+      RTLD_DEFAULT, "_ZN4llvm31install_bad_alloc_error_handlerEPFvPvPKcbES0_");
+  if (set_new)
+    set_new(new_failed);
+  if (install)
+    install(llvm_bad_alloc, NULL);
+}
 
 static void usage(FILE *out) {
   fputs("usage: sparsec <command> [options]\n"
@@ -25,6 +84,7 @@ int main(int argc, char **argv) {
   /* every line as it is printed, into a file or a pipe too: `tail -f` on
    * a log follows the run, and an interrupted run's log is whole */
   setvbuf(stdout, NULL, _IOLBF, 0);
+  on_out_of_memory_in_llvm();
   if (argc < 2) {
     usage(stderr);
     return 2;

@@ -118,8 +118,12 @@ SrRun *sr_run_new(SrState *st, const SrProgramConfig *cfg, const SrRunSetup *set
   }
   *r = (SrRun){.st = st, .m = st->model, .cfg = *cfg, .setup = *setup, .data = data,
                .stop = setup->stop, .saved_epoch = -1};
-  if (default_state_path(r) < 0 || sr_pretrain_start(&r->pre, st, err) < 0) {
-    sr_fail(err, "out of memory");
+  if (default_state_path(r) < 0) {
+    sr_fail(err, "out of memory for the state file's name");
+    sr_run_free(r);
+    return NULL;
+  }
+  if (sr_pretrain_start(&r->pre, st, err) < 0) { /* its message names the slot */
     sr_run_free(r);
     return NULL;
   }
