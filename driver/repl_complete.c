@@ -191,7 +191,8 @@ static int by_name(const void *a, const void *b) {
 }
 
 static void sort_unique(Completion *c) {
-  qsort(c->items, c->n, sizeof *c->items, by_name);
+  if (c->n > 1) /* qsort must not see the NULL of an empty list */
+    qsort(c->items, c->n, sizeof *c->items, by_name);
   int n = 0;
   for (int i = 0; i < c->n; i++) {
     if (n > 0 && strcmp(c->items[n - 1], c->items[i]) == 0)

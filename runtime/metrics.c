@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sparsert_internal.h"
@@ -185,6 +186,13 @@ static int copy_names(SrMetricsWriter *w, const SrModel *model) {
 static FILE *open_at(const char *path, long keep) {
   if (keep <= 0)
     return fopen(path, "w");
+  struct stat sb;
+  if (stat(path, &sb) != 0)
+    return NULL;
+  if (sb.st_size < keep) { /* truncate would extend it: the state or the file is damaged */
+    errno = EINVAL;
+    return NULL;
+  }
   if (truncate(path, (off_t)keep) != 0)
     return NULL;
   return fopen(path, "a");

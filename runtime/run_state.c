@@ -492,7 +492,7 @@ static void read_meta(Reader *rd, const SrRun *r, Saved *s) {
   s->has_loop = sr_safetensors_meta(&rd->f->h, "epoch") != NULL;
   if (s->has_loop) {
     s->examples = (int)get_int(rd, "examples", 0, 1 << 30);
-    s->epoch = (int)get_int(rd, "epoch", 0, 1 << 30);
+    s->epoch = (int)get_int(rd, "epoch", 0, 1000000000); /* the settings' limit */
     s->step = (int)get_int(rd, "step", 0, 1 << 30);
     s->sum = get_double(rd, "sum");
     s->input_max = get_double(rd, "input_max");
@@ -525,6 +525,14 @@ static int check_position(const SrStFile *f, const SrRun *r, const Saved *s, SrE
     return sr_fail(err, "%s: saved for %d training examples, this run has %d (the same "
                    "data, data.limit and validation are needed)", f->path, s->examples,
                    r->data->train.n);
+  /* a step past the epoch's end would start a minibatch outside the data */
+  int batch = s->phase == PHASE_PRETRAIN && s->stage < r->m->npretrain
+                  ? r->m->pretrain[s->stage].batch
+                  : r->cfg.batch;
+  if (loop_needed && s->step > 0 && (long)s->step * batch >= s->examples)
+    return sr_fail(err, "%s: saved at minibatch %d of an epoch of %d examples in batches of %d: "
+                   "past its end (a damaged state, or another batch size)", f->path, s->step,
+                   s->examples, batch);
   const SrStTensor *perm = sr_safetensors_find(f, "run/perm");
   if (loop_needed && (!perm || strcmp(perm->dtype, "I32") != 0 || perm->ndim != 1 ||
                       perm->shape[0] != (uint64_t)s->examples))
