@@ -545,18 +545,7 @@ Test(checkpoint, non_finite_value_in_the_file) {
 
 /* ---- many tensors: nothing quadratic ------------------------------------- */
 
-/* Time limits for work that must be linear: generous, since quadratic
- * would take minutes; sanitizers slow everything several times over. */
-#if defined(__SANITIZE_ADDRESS__)
-#define TIME_LIMIT 15.0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TIME_LIMIT 15.0
-#endif
-#endif
-#ifndef TIME_LIMIT
-#define TIME_LIMIT 2.0
-#endif
+#include "time_limit.h"
 
 enum { MANY = 100000 };
 

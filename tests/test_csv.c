@@ -201,18 +201,7 @@ static void load_with_little_memory(const char *path, const char *label, int mb,
   *n = shape[0], *dim = shape[1];
 }
 
-/* Time limits for work that must be linear: generous, since quadratic
- * would take minutes; sanitizers slow everything several times over. */
-#if defined(__SANITIZE_ADDRESS__)
-#define TIME_LIMIT 15.0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TIME_LIMIT 15.0
-#endif
-#endif
-#ifndef TIME_LIMIT
-#define TIME_LIMIT 2.0
-#endif
+#include "time_limit.h"
 
 static double seconds_since(const struct timespec *t0) {
   struct timespec t1;
