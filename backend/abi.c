@@ -47,7 +47,9 @@ void abi_describe(const Module *m, SrSlot *slots, SrKernel train_step, SrKernel 
     out->hidden_names[i] = m->hidden[i].name;
     out->hidden_units[i] = m->hidden[i].units;
     out->slot_zeros[i] = m->hidden[i].zeros;
+    out->slot_nonfinite[i] = m->hidden[i].nonfinite;
   }
+  out->output_name = m->output_name;
 }
 
 void abi_describe_pretrain(const Module *m, const SrKernel *steps, SrModel *out) {

@@ -32,7 +32,8 @@ static void comment(FILE *f, const char *n, const SrProgramConfig *cfg, int embe
           " *   char err[256];\n"
           " *   %s_ctx *m = %s_create(\"weights.safetensors\", err, sizeof err);\n"
           " *   if (!m) { fprintf(stderr, \"%%s\\n\", err); return 1; }\n"
-          " *   %s_infer(m, x, rows, probs);  // probs[r * CLASSES + k]: class k of row r\n"
+          " *   if (%s_infer(m, x, rows, probs) != 0)  // probs[r * CLASSES + k]: class k of row r\n"
+          " *     fprintf(stderr, \"%%s\\n\", %s_error(m));\n"
           " *   %s_free(m);\n"
           " *%s\n"
           " *\n"
@@ -40,7 +41,7 @@ static void comment(FILE *f, const char *n, const SrProgramConfig *cfg, int embe
           " * values times SCALE). The predicted class of a row is the first index of\n"
           " * its largest probability. A context is not thread-safe: use one per thread. */\n",
           n, cfg->name, cfg->input, cfg->classes, cfg->target, cfg->cpu, n,
-          embedded ? " and its trained weights" : "", n, link_runtime_dir(), n, n, n, n,
+          embedded ? " and its trained weights" : "", n, link_runtime_dir(), n, n, n, n, n,
           embedded ? "\n * With NULL for the file name, create uses the embedded weights." : "");
 }
 
@@ -69,12 +70,18 @@ static void declarations(FILE *f, const char *n, const char *u, const SrProgramC
           " * truncated, or whose tensor names or shapes differ from the model's. */\n"
           "%s_ctx *%s_create(const char *weights, char *err, size_t errlen);\n\n"
           "/* probs[rows * %s_CLASSES] = the class probabilities of x[rows * %s_INPUTS].\n"
-          " * Returns 0, or -1 if ctx, x or probs is NULL or rows < 0. */\n"
+          " * Returns 0; -1 if ctx, x or probs is NULL or rows < 0; -2 if a value is\n"
+          " * not finite: an input, or one the model computed (finite weights can\n"
+          " * still overflow float), and then probs is not to be used. %s_error\n"
+          " * says why, naming the row and input or the first layer with such a\n"
+          " * value. */\n"
           "int %s_infer(%s_ctx *ctx, const float *x, int rows, float *probs);\n\n"
+          "/* Why the last %s_infer on ctx failed, \"\" if it did not. */\n"
+          "const char *%s_error(const %s_ctx *ctx);\n\n"
           "void %s_free(%s_ctx *ctx);\n\n"
           "#ifdef __cplusplus\n}\n#endif\n\n#endif\n",
           u, u, u, cfg->input, u, cfg->classes, u, scale, u, cfg->max_rows, n, u, embedded,
-          n, n, n, n, n, u, u, n, n, n, n);
+          n, n, n, n, n, u, u, n, n, n, n, n, n, n, n);
 }
 
 int bundle_header_write(const char *path, const char *name, const SrProgramConfig *cfg,

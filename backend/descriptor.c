@@ -19,7 +19,7 @@
 #include "backend.h"
 
 /* The sizes the pointer lists below were written for (LP64: x86-64, aarch64). */
-enum { SLOT_BYTES = 56, MODEL_BYTES = 8328, CONFIG_BYTES = 368 };
+enum { SLOT_BYTES = 56, MODEL_BYTES = 8592, CONFIG_BYTES = 368 };
 
 typedef struct Desc {
   LLVMModuleRef mod;
@@ -139,11 +139,11 @@ static LLVMValueRef fn_or_null(Desc *d, LLVMValueRef fn) {
   return fn ? as_ptr(d, fn) : LLVMConstNull(d->i8ptr);
 }
 
-enum { MODEL_RELOCS = 5 + SR_MAX_HIDDEN + 4 * SR_MAX_PRETRAIN };
+enum { MODEL_RELOCS = 6 + SR_MAX_HIDDEN + 4 * SR_MAX_PRETRAIN };
 
 /* Every pointer field of SrModel: the slot table, the kernels (with the
- * split steps' of data parallelism), the names of the hidden layers and of
- * the pretraining stages' layers. */
+ * split steps' of data parallelism), the names of the hidden layers, of
+ * the output layer and of the pretraining stages' layers. */
 static LLVMValueRef model(Desc *d, const PreparedModel *p, LLVMValueRef slots,
                           const AotKernels *k) {
   const SrModel *m = &p->model;
@@ -153,8 +153,9 @@ static LLVMValueRef model(Desc *d, const PreparedModel *p, LLVMValueRef slots,
       {offsetof(SrModel, infer), fn_or_null(d, k->infer)},
       {offsetof(SrModel, train_split.grads), fn_or_null(d, k->train_grads)},
       {offsetof(SrModel, train_split.apply), fn_or_null(d, k->train_apply)},
+      {offsetof(SrModel, output_name), string(d, m->output_name)},
   };
-  int n = 5;
+  int n = 6;
   for (int i = 0; i < SR_MAX_HIDDEN; i++)
     r[n++] = (Reloc){offsetof(SrModel, hidden_names) + i * sizeof(char *),
                      string(d, i < m->nhidden ? m->hidden_names[i] : NULL)};
@@ -265,8 +266,9 @@ static LLVMValueRef declare(Desc *d, const char *name, LLVMTypeRef type) {
   return fn ? fn : LLVMAddFunction(d->mod, name, type);
 }
 
-/* NAME_create(weights, err, errlen), NAME_infer(ctx, x, rows, probs) and
- * NAME_free(ctx) call the runtime's sr_bundle_* with this model. */
+/* NAME_create(weights, err, errlen), NAME_infer(ctx, x, rows, probs),
+ * NAME_error(ctx) and NAME_free(ctx) call the runtime's sr_bundle_* with
+ * this model. */
 static void bundle_api(Desc *d, LLVMTypeRef size_type, LLVMValueRef model_g, LLVMValueRef config_g) {
   LLVMTypeRef p = d->i8ptr, i32 = LLVMInt32TypeInContext(d->ctx);
   LLVMTypeRef create_params[] = {p, p, p, p, size_type};
@@ -276,6 +278,8 @@ static void bundle_api(Desc *d, LLVMTypeRef size_type, LLVMValueRef model_g, LLV
   LLVMTypeRef infer_params[] = {p, p, i32, p};
   LLVMTypeRef infer = LLVMFunctionType(i32, infer_params, 4, 0);
   forwarder(d, "infer", declare(d, "sr_bundle_infer", infer), infer, NULL, 0);
+  LLVMTypeRef error = LLVMFunctionType(p, &p, 1, 0);
+  forwarder(d, "error", declare(d, "sr_bundle_error", error), error, NULL, 0);
   LLVMTypeRef free_type = LLVMFunctionType(LLVMVoidTypeInContext(d->ctx), &p, 1, 0);
   forwarder(d, "free", declare(d, "sr_bundle_free", free_type), free_type, NULL, 0);
 }

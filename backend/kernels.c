@@ -2,6 +2,7 @@
  * the same maths as ir/interp.c, which is the oracle these are tested
  * against. Loops over whole tensors are flat (k < rows*cols) so that the
  * vectoriser sees one simple loop; dense products call cblas_sgemm. */
+#include <math.h>
 #include <stdint.h>
 
 #include "gen.h"
@@ -205,20 +206,52 @@ static void emit_elementwise(Gen *g, const Op *op) {
   loop_end(g, &k);
 }
 
-/* count_zero: out = #{k : x[k] == 0}, counted in i64 then stored as float
- * l1_penalty: out = (lambda / rows) * sum_k |x[k]|, summed in double
+/* 1 (i64) if x is not finite: |x| == inf, or x is NaN (unordered) */
+static LLVMValueRef not_finite(Gen *g, LLVMValueRef x) {
+  LLVMValueRef mag = call_unary(g, "llvm.fabs.f32", g->f32, x);
+  LLVMValueRef bad = LLVMBuildFCmp(g->b, LLVMRealUEQ, mag, const_f32(g, INFINITY), "");
+  return LLVMBuildZExt(g->b, bad, g->i64, "");
+}
+
+/* acc += value (i64, in an entry alloca) */
+static void add_to(Gen *g, LLVMValueRef acc, LLVMValueRef value) {
+  LLVMBuildStore(g->b, LLVMBuildAdd(g->b, LLVMBuildLoad2(g->b, g->i64, acc, ""), value, ""), acc);
+}
+
+/* count_zero:      out[0] = #{k : x[k] == 0}; out[1] (if there: fused) =
+ *                  #{k : x[k] not finite}
+ * count_nonfinite: out = #{k : x[k] not finite}
+ * one pass, counted in i64, stored as float */
+static void emit_count(Gen *g, const Op *op) {
+  int x = op->in[0];
+  int zeros = op->kind == OP_COUNT_ZERO ? op->out[0] : -1;
+  int nonfinite = op->kind == OP_COUNT_NONFINITE ? op->out[0] : op->nout > 1 ? op->out[1] : -1;
+  LLVMValueRef zero_acc = zeros >= 0 ? entry_alloca(g, g->i64, const_i64(g, 0), "zeros") : NULL;
+  LLVMValueRef bad_acc = nonfinite >= 0 ? entry_alloca(g, g->i64, const_i64(g, 0), "nonfinite") : NULL;
+  Loop k = loop_begin(g, count_of(g, x), op_name(op->kind));
+  LLVMValueRef v = load_f32(g, x, k.i);
+  if (zero_acc)
+    add_to(g, zero_acc, LLVMBuildZExt(g->b, LLVMBuildFCmp(g->b, LLVMRealOEQ, v, fconst(g, 0.0), ""),
+                                      g->i64, ""));
+  if (bad_acc)
+    add_to(g, bad_acc, not_finite(g, v));
+  loop_end(g, &k);
+  if (zero_acc)
+    store_f32(g, zeros, const_i64(g, 0),
+              LLVMBuildUIToFP(g->b, LLVMBuildLoad2(g->b, g->i64, zero_acc, ""), g->f32, ""));
+  if (bad_acc)
+    store_f32(g, nonfinite, const_i64(g, 0),
+              LLVMBuildUIToFP(g->b, LLVMBuildLoad2(g->b, g->i64, bad_acc, ""), g->f32, ""));
+}
+
+/* l1_penalty: out = (lambda / rows) * sum_k |x[k]|, summed in double
  * l2_penalty: out = lambda / 2 * sum_k w[k]^2, summed in double */
 static void emit_reduction(Gen *g, const Op *op) {
   int x = op->in[0], out = op->out[0];
-  int zeros = op->kind == OP_COUNT_ZERO;
-  LLVMTypeRef acc_type = zeros ? g->i64 : g->f64;
-  LLVMValueRef acc = entry_alloca(g, acc_type, LLVMConstNull(acc_type), "acc");
+  LLVMValueRef acc = entry_alloca(g, g->f64, LLVMConstReal(g->f64, 0), "acc");
   Loop k = loop_begin(g, count_of(g, x), op_name(op->kind));
-  LLVMValueRef v = load_f32(g, x, k.i), sum = LLVMBuildLoad2(g->b, acc_type, acc, "");
-  if (zeros) {
-    LLVMValueRef is_zero = LLVMBuildFCmp(g->b, LLVMRealOEQ, v, const_f32(g, 0.0), "");
-    sum = LLVMBuildAdd(g->b, sum, LLVMBuildZExt(g->b, is_zero, g->i64, ""), "");
-  } else if (op->kind == OP_L1) {
+  LLVMValueRef v = load_f32(g, x, k.i), sum = LLVMBuildLoad2(g->b, g->f64, acc, "");
+  if (op->kind == OP_L1) {
     LLVMValueRef mag = call_unary(g, "llvm.fabs.f32", g->f32, v);
     sum = LLVMBuildFAdd(g->b, sum, LLVMBuildFPExt(g->b, mag, g->f64, ""), "");
   } else {
@@ -227,10 +260,8 @@ static void emit_reduction(Gen *g, const Op *op) {
   }
   LLVMBuildStore(g->b, sum, acc);
   loop_end(g, &k);
-  LLVMValueRef total = LLVMBuildLoad2(g->b, acc_type, acc, "");
-  if (zeros) {
-    total = LLVMBuildUIToFP(g->b, total, g->f32, "");
-  } else if (op->kind == OP_L2) {
+  LLVMValueRef total = LLVMBuildLoad2(g->b, g->f64, acc, "");
+  if (op->kind == OP_L2) {
     LLVMValueRef half = LLVMBuildFMul(g->b, hyper_f64(g, HYPER_COEF), LLVMConstReal(g->f64, 0.5), "");
     total = LLVMBuildFMul(g->b, total, half, "");
     total = LLVMBuildFPTrunc(g->b, total, g->f32, "");
@@ -374,16 +405,20 @@ static void emit_onehot_loss(Gen *g, const Op *op) {
 }
 
 /* bias_act: one pass over the layer's output:
- *   h = act(z + b);  pen = coef/rows * sum |h| (double);  zeros = #{h == 0} */
+ *   h = act(z + b);  pen = coef/rows * sum |h| (double);  zeros = #{h == 0};
+ *   nonfinite = #{z + b not finite} */
 static void emit_bias_act(Gen *g, const Op *op) {
   int z = op->in[0], bias = op->in[1], h = op->out[0], pen = op->out[1], zeros = op->out[2];
+  int nonfinite = op->nout > 3 ? op->out[3] : -1;
   LLVMValueRef abs_sum = pen >= 0 ? entry_alloca(g, g->f64, LLVMConstReal(g->f64, 0), "abs") : NULL;
   LLVMValueRef count = zeros >= 0 ? entry_alloca(g, g->i64, const_i64(g, 0), "zeros") : NULL;
+  LLVMValueRef bad = nonfinite >= 0 ? entry_alloca(g, g->i64, const_i64(g, 0), "nonfinite") : NULL;
   Loop i = loop_begin(g, rows_of(g, h), "bias_act.i");
   LLVMValueRef base = LLVMBuildNUWMul(g->b, i.i, cols_of(g, h), "");
   Loop j = loop_begin(g, cols_of(g, h), "bias_act.j");
   LLVMValueRef k = LLVMBuildNUWAdd(g->b, base, j.i, "");
-  LLVMValueRef v = activate(g, op->act, LLVMBuildFAdd(g->b, load_f32(g, z, k), load_f32(g, bias, j.i), ""));
+  LLVMValueRef pre = LLVMBuildFAdd(g->b, load_f32(g, z, k), load_f32(g, bias, j.i), "");
+  LLVMValueRef v = activate(g, op->act, pre);
   store_f32(g, h, k, v);
   if (abs_sum) {
     LLVMValueRef mag = LLVMBuildFPExt(g->b, call_unary(g, "llvm.fabs.f32", g->f32, v), g->f64, "");
@@ -391,8 +426,10 @@ static void emit_bias_act(Gen *g, const Op *op) {
   }
   if (count) {
     LLVMValueRef is_zero = LLVMBuildZExt(g->b, LLVMBuildFCmp(g->b, LLVMRealOEQ, v, fconst(g, 0.0), ""), g->i64, "");
-    LLVMBuildStore(g->b, LLVMBuildAdd(g->b, LLVMBuildLoad2(g->b, g->i64, count, ""), is_zero, ""), count);
+    add_to(g, count, is_zero);
   }
+  if (bad) /* before the activation: a relu turns a NaN into 0 */
+    add_to(g, bad, not_finite(g, pre));
   loop_end(g, &j);
   loop_end(g, &i);
   if (abs_sum) {
@@ -405,6 +442,9 @@ static void emit_bias_act(Gen *g, const Op *op) {
   if (count)
     store_f32(g, zeros, const_i64(g, 0),
               LLVMBuildUIToFP(g->b, LLVMBuildLoad2(g->b, g->i64, count, ""), g->f32, ""));
+  if (bad)
+    store_f32(g, nonfinite, const_i64(g, 0),
+              LLVMBuildUIToFP(g->b, LLVMBuildLoad2(g->b, g->i64, bad, ""), g->f32, ""));
 }
 
 /* bias_act_grad: one pass over the layer's gradient:
@@ -534,8 +574,9 @@ void emit_op(Gen *g, const Op *op) {
   case OP_SIGMOID_CE_GRAD:
   case OP_SQUARED_ERROR_GRAD: emit_onehot_grad(g, op); break;
   case OP_L1:
-  case OP_L2:
-  case OP_COUNT_ZERO: emit_reduction(g, op); break;
+  case OP_L2: emit_reduction(g, op); break;
+  case OP_COUNT_ZERO:
+  case OP_COUNT_NONFINITE: emit_count(g, op); break;
   case OP_BIAS_GRAD: emit_bias_grad(g, op); break;
   case OP_BIAS_ACT: emit_bias_act(g, op); break;
   case OP_MAX_ABS: emit_max_abs(g, op); break;

@@ -216,8 +216,11 @@ int session_eval(Session *s, DataPart part) {
   SrError e = {{0}};
   if (!ds)
     return -1;
-  if (sr_evaluate(&s->state, ds, &m, &e) != 0)
+  if (sr_evaluate(&s->state, ds, &m, &e) != 0) {
+    SrError why = e; /* e.g. a layer whose values are not finite */
+    sr_fail(&e, "%s data: %s", part == PART_VALID ? "validation" : part_name(part), why.msg);
     return fail(s, &e);
+  }
   fprintf(s->out, "%s (%d examples): loss %.4f, error %.2f%%; ", part_name(part), ds->n, m.loss,
           100 * m.error);
   print_zeros(s->out, &s->c.model, &m);

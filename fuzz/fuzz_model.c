@@ -168,6 +168,8 @@ const SrModel fuzz_model = {
     .hidden_names = {"h1"},
     .hidden_units = {UNITS},
     .slot_zeros = {ZEROS},
+    .slot_nonfinite = {NONFINITE},
+    .output_name = "out",
     .npretrain = 1,
     .pretrain = {{.layer = "h1",
                   .step = pretrain_step,

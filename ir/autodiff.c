@@ -147,7 +147,7 @@ static void backward_op(Sweep *s, const Op *op, int op_index) {
       if (s->needs_grad[op->in[i]])
         accumulate(s, op->in[i], dout);
     break;
-  default: /* count_zero carries no gradient */
+  default: /* count_zero and count_nonfinite carry no gradient */
     break;
   }
 }

@@ -6,7 +6,9 @@
  *   name.a = bias_add name.z, name.b   name.b: [1 x units], zero or a constant
  *   name   = act name.a                hidden (no op for linear), then with the
  *   name   = scale_cols name.act, name.signs   sign trick (a const of +-1)
- * plus, for hidden layers, an L1 penalty term and a zero count, and for any
+ * plus, for hidden layers, an L1 penalty term, a count of the output's zeros
+ * and one of the pre-activation's values that are not finite (inf, NaN:
+ * the runtime names the layer where an overflow starts), and for any
  * layer with l2 > 0 an L2 term on its weights. The output layer ends in the
  * head: softmax_nll, sigmoid_ce or squared_error. */
 #include <stdio.h>
@@ -91,7 +93,8 @@ static int build_hidden(Module *m, int index, const LayerSpec *l, int in, int in
   LayerParams *lp = &m->layers[index];
   *lp = create_params(m, l, in_width);
   build_l2(m, l, lp);
-  int h = emit_dense(m, &m->forward, l, lp, in, "", NULL);
+  int a;
+  int h = emit_dense(m, &m->forward, l, lp, in, "", &a);
   if (l->l1 > 0 || l->l1_loc.line > 0) {
     int pen = temp(m, l->name, ".l1", 1, 1);
     op_emit2(&m->forward, OP_L1, pen, h, -1)->coef = l->l1;
@@ -103,6 +106,9 @@ static int build_hidden(Module *m, int index, const LayerSpec *l, int in, int in
   hl->output = h;
   hl->zeros = temp(m, l->name, ".zeros", 1, 1);
   op_emit2(&m->forward, OP_COUNT_ZERO, hl->zeros, h, -1);
+  /* before the activation: a relu turns a NaN into 0 */
+  hl->nonfinite = temp(m, l->name, ".nonfinite", 1, 1);
+  op_emit2(&m->forward, OP_COUNT_NONFINITE, hl->nonfinite, a, -1);
   return h;
 }
 
@@ -126,6 +132,7 @@ static void build_output(Module *m, const Spec *spec, int index, int in, int in_
   }
   add_loss_term(m);
   m->classes = l->units;
+  m->output_name = strdup(l->name);
 }
 
 static int loss_term_value(const Module *m, int k) {
@@ -148,7 +155,8 @@ static void build_objective(Module *m) {
 }
 
 /* train's only output is the objective (its updates are effects); infer's
- * are the predictions, the head's loss and the zero counts. */
+ * are the predictions, the head's loss and each hidden layer's counts of
+ * zeros and of non-finite values. */
 static void derive_programs(Module *m) {
   program_copy(&m->train, &m->forward, "train");
   Objective o = {m->loss_terms, m->nloss_terms, NULL, m->lr, m->momentum};
@@ -159,8 +167,10 @@ static void derive_programs(Module *m) {
   program_copy(&m->infer, &m->forward, "infer");
   m->infer.live[m->infer.nlive++] = m->probs;
   m->infer.live[m->infer.nlive++] = m->head_loss;
-  for (int i = 0; i < m->nhidden; i++)
+  for (int i = 0; i < m->nhidden; i++) {
     m->infer.live[m->infer.nlive++] = m->hidden[i].zeros;
+    m->infer.live[m->infer.nlive++] = m->hidden[i].nonfinite;
+  }
   pass_dce(m, &m->infer);
 }
 

@@ -185,21 +185,45 @@ static double sign(double x) {
   return (x > 0) - (x < 0);
 }
 
-/* h = act(z + b); pen = coef/rows * sum |h|; zeros = #{h == 0} */
+/* h = act(z + b); pen = coef/rows * sum |h|; zeros = #{h == 0};
+ * nonfinite = #{z + b not finite} (a relu would hide a NaN) */
 static void run_bias_act(const Run *r, const Op *op) {
   const float *z = f32(r, op->in[0]), *b = f32(r, op->in[1]);
   float *h = f32(r, op->out[0]);
   int n = cols_of(r, op->in[0]);
-  double abs_sum = 0, zeros = 0;
+  double abs_sum = 0, zeros = 0, nonfinite = 0;
   for (size_t k = 0; k < count_of(r, op->in[0]); k++) {
-    h[k] = (float)activate(op->act, (double)(z[k] + b[k % n]));
+    float a = z[k] + b[k % n];
+    h[k] = (float)activate(op->act, (double)a);
     abs_sum += fabs(h[k]);
     zeros += h[k] == 0;
+    nonfinite += !isfinite(a);
   }
   if (op->out[1] >= 0)
     f32(r, op->out[1])[0] = (float)(op->coef / rows_of(r, op->in[0]) * abs_sum);
   if (op->out[2] >= 0)
     f32(r, op->out[2])[0] = (float)zeros;
+  if (op->nout > 3 && op->out[3] >= 0)
+    f32(r, op->out[3])[0] = (float)nonfinite;
+}
+
+/* count_zero:      zeros = #{x == 0}; nonfinite (a second output, fused) =
+ *                  #{x not finite: inf, -inf or NaN}
+ * count_nonfinite: nonfinite alone */
+static void run_count(const Run *r, const Op *op) {
+  const float *x = f32(r, op->in[0]);
+  double zeros = 0, nonfinite = 0;
+  for (size_t k = 0; k < count_of(r, op->in[0]); k++) {
+    zeros += x[k] == 0;
+    nonfinite += !isfinite(x[k]);
+  }
+  if (op->kind == OP_COUNT_NONFINITE) {
+    f32(r, op->out[0])[0] = (float)nonfinite;
+    return;
+  }
+  f32(r, op->out[0])[0] = (float)zeros;
+  if (op->nout > 1 && op->out[1] >= 0)
+    f32(r, op->out[1])[0] = (float)nonfinite;
 }
 
 /* da = (dy + coef/rows * sign(h)) * act'(h);  db[j] = sum_i da[i,j] */
@@ -309,7 +333,6 @@ static void run_elementwise(const Run *r, const Op *op) {
   const float *a = f32(r, op->in[0]);
   const float *b = op->nin > 1 ? f32(r, op->in[1]) : NULL;
   float *out = op->nout ? f32(r, op->out[0]) : f32(r, op->in[0]);
-  double zeros = 0;
   for (size_t k = 0; k < count; k++) {
     switch (op->kind) {
     case OP_RELU:
@@ -323,12 +346,9 @@ static void run_elementwise(const Run *r, const Op *op) {
     case OP_L2_GRAD: out[k] = (float)(op->coef * a[k]); break;      /* lambda w */
     case OP_ADD: out[k] = a[k] + b[k]; break;                       /* a + b */
     case OP_SGD_UPDATE: out[k] = a[k] - (float)op->coef * b[k]; break; /* p - lr g */
-    case OP_COUNT_ZERO: zeros += a[k] == 0; break;                  /* #{x == 0} */
     default: break;
     }
   }
-  if (op->kind == OP_COUNT_ZERO)
-    out[0] = (float)zeros;
 }
 
 /* active_units: the units (columns) of a that are nonzero in any row.
@@ -430,6 +450,8 @@ void interp_run(const Module *m, const Program *p, void **slots, int rows) {
     case OP_SCALE_COLS: run_scale_cols(&r, op); break;
     case OP_MOMENTUM_UPDATE: run_momentum(&r, op); break;
     case OP_BIAS_ACT: run_bias_act(&r, op); break;
+    case OP_COUNT_ZERO:
+    case OP_COUNT_NONFINITE: run_count(&r, op); break;
     case OP_MAX_ABS: run_max_abs(&r, op); break;
     case OP_DIV_SCALAR: run_div_scalar(&r, op); break;
     case OP_NOISE: run_noise(&r, op); break;

@@ -130,6 +130,7 @@ void module_free(Module *m) {
     free(m->values[i].name);
   for (int i = 0; i < m->nhidden; i++)
     free(m->hidden[i].name);
+  free(m->output_name);
   free(m->values);
   program_free(&m->forward);
   program_free(&m->train);
@@ -156,6 +157,7 @@ static const char *const op_names[OP_COUNT_] = {
     [OP_L1] = "l1_penalty",
     [OP_L2] = "l2_penalty",
     [OP_COUNT_ZERO] = "count_zero",
+    [OP_COUNT_NONFINITE] = "count_nonfinite",
     [OP_MAX_ABS] = "max_abs",
     [OP_DIV_SCALAR] = "div_scalar",
     [OP_NOISE] = "noise",

@@ -68,7 +68,8 @@ typedef enum OpKind {
   OP_SQUARED_ERROR,    /* loss = mean_i sum_j (pred[i,j] - t[i,j])^2 / 2 */
   OP_L1,               /* loss = coef * (1/rows) * sum |x| */
   OP_L2,               /* loss = coef / 2 * sum w^2 */
-  OP_COUNT_ZERO,       /* out = number of x[i,j] == 0 */
+  OP_COUNT_ZERO,       /* out[0] = #{x[i,j] == 0}; out[1] (optional, fused) = #{x[i,j] not finite} */
+  OP_COUNT_NONFINITE,  /* out = #{x[i,j] not finite: inf, -inf or NaN} */
   OP_MAX_ABS,          /* out = max over all |x[i,j]| */
   OP_DIV_SCALAR,       /* out = x / s[0,0], or 0 where s[0,0] == 0 */
   OP_NOISE,            /* out = corrupt(x) by `noise` with parameter coef, seeded by coef2
@@ -87,7 +88,8 @@ typedef enum OpKind {
   OP_L2_GRAD,          /* dw = coef * w */
   OP_BIAS_GRAD,        /* db[0,j] = sum_i dy[i,j] */
   /* fused by ir/passes/fuse_act.c; outputs after the first may be absent (-1) */
-  OP_BIAS_ACT,         /* h = act(z + b); pen = coef/rows sum |h|; zeros = #{h == 0} */
+  OP_BIAS_ACT,         /* h = act(z + b); pen = coef/rows sum |h|; zeros = #{h == 0};
+                          nonfinite = #{z + b not finite} */
   OP_BIAS_ACT_GRAD,    /* da = (dy + coef/rows sign(h)) act'(h); db = column sums of da */
   /* updates: the only ops with an effect, in place */
   OP_SGD_UPDATE,       /* p -= coef * g */
@@ -107,7 +109,7 @@ typedef enum OpKind {
 } OpKind;
 
 #define OP_MAX_IN 4 /* sparse_backward_sgd */
-#define OP_MAX_OUT 3
+#define OP_MAX_OUT 4 /* bias_act */
 
 typedef struct Op {
   OpKind kind;
@@ -123,9 +125,11 @@ typedef struct Op {
                             sparse, for batches of 1, <= 10, <= 32, more rows (SPARSE_CLASS_ROWS) */
 } Op;
 
-/* Enough for the objective (or cost and input max) and, in a split step's
- * gradient program (passes/split_updates.c), a gradient per parameter. */
-#define PROGRAM_MAX_LIVE (2 * SPEC_MAX_LAYERS + 4)
+/* Enough for the objective (or cost and input max), in a split step's
+ * gradient program (passes/split_updates.c) a gradient per parameter, and
+ * in infer the probabilities, the loss, two counts per hidden layer and
+ * (driver/model.c) the hidden outputs. */
+#define PROGRAM_MAX_LIVE (3 * SPEC_MAX_LAYERS + 4)
 
 typedef struct Program {
   char *name;
@@ -157,6 +161,8 @@ typedef struct HiddenLayer {
   int units;
   int output;          /* its activation value */
   int zeros;           /* 1x1 count of exact zeros, in the infer program */
+  int nonfinite;       /* 1x1 count of pre-activation values that are not finite (inf,
+                          NaN), in the infer program: a relu would hide a NaN as 0 */
 } HiddenLayer;
 
 /* The parameters of each dense layer, so that programs other than the
@@ -185,7 +191,7 @@ typedef struct Module {
   int nvalues, cap;
   Program forward;     /* everything the spec computes, before any derivation */
   Program train;       /* forward + backward + SGD: outputs train_loss, updates params */
-  Program infer;       /* outputs probs, loss, zeros of each hidden layer */
+  Program infer;       /* outputs probs, loss, zeros and nonfinite of each hidden layer */
   int x, y;            /* input and labels */
   int probs;           /* softmax output */
   int head_loss;       /* mean loss of the output head over the batch (infer's loss) */
@@ -198,6 +204,7 @@ typedef struct Module {
   PretrainProgram pretrain[SPEC_MAX_LAYERS];
   int npretrain;
   int classes;
+  char *output_name;   /* the output layer's name (the spec's last layer) */
   double lr, momentum;
   SplitStep train_split; /* with data parallelism: train_grads, apply_updates */
 } Module;

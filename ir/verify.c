@@ -191,9 +191,11 @@ static int check_shapes(Check *c, const Op *op) {
   case OP_SIGMOID_CE_GRAD:
   case OP_SQUARED_ERROR_GRAD:
     return check_labels(c, op->in[0], op->in[1]) || expect_same(c, op->out[0], op->in[0]);
+  case OP_COUNT_ZERO:
+    return expect_scalar(c, op->out[0]) || (op->nout > 1 && expect_scalar(c, op->out[1]));
+  case OP_COUNT_NONFINITE:
   case OP_L1:
   case OP_L2:
-  case OP_COUNT_ZERO:
   case OP_MAX_ABS:
     return expect_scalar(c, op->out[0]);
   case OP_DIV_SCALAR:
@@ -217,7 +219,7 @@ static int check_shapes(Check *c, const Op *op) {
     if (b.rows != 1 || b.cols != shape(c, op->in[0]).cols)
       return fail(c, "bias %s must be [1 x %d]", c->m->values[op->in[1]].name,
                   shape(c, op->in[0]).cols);
-    for (int k = 1; k < 3; k++)
+    for (int k = 1; k < 4; k++)
       if (op->out[k] >= 0 && expect_scalar(c, op->out[k]))
         return -1;
     return expect_same(c, op->out[0], op->in[0]);
@@ -248,17 +250,17 @@ static const int arity[OP_COUNT_][2] = {
     [OP_TANH] = {1, 1},             [OP_SIGMOID] = {1, 1},         [OP_SOFTPLUS] = {1, 1},
     [OP_SCALE_COLS] = {2, 1},       [OP_SOFTMAX_NLL] = {2, 2},     [OP_SIGMOID_CE] = {2, 2},
     [OP_SQUARED_ERROR] = {2, 1},    [OP_L1] = {1, 1},              [OP_L2] = {1, 1},
-    [OP_COUNT_ZERO] = {1, 1},       [OP_ADD] = {2, 1},             [OP_SOFTMAX_NLL_GRAD] = {2, 1},
+    [OP_COUNT_ZERO] = {1, 1},       [OP_COUNT_NONFINITE] = {1, 1}, [OP_ADD] = {2, 1},             [OP_SOFTMAX_NLL_GRAD] = {2, 1},
     [OP_SIGMOID_CE_GRAD] = {2, 1},  [OP_SQUARED_ERROR_GRAD] = {2, 1}, [OP_RELU_GRAD] = {2, 1},
     [OP_TANH_GRAD] = {2, 1},        [OP_SIGMOID_GRAD] = {2, 1},    [OP_SOFTPLUS_GRAD] = {2, 1},
     [OP_L1_GRAD] = {1, 1},          [OP_L2_GRAD] = {1, 1},         [OP_BIAS_GRAD] = {1, 1},
     [OP_MAX_ABS] = {1, 1},          [OP_DIV_SCALAR] = {2, 1},      [OP_NOISE] = {2, 1},
-    [OP_STEP] = {1, 0},             [OP_BIAS_ACT] = {2, 3},         [OP_BIAS_ACT_GRAD] = {2, 2},
+    [OP_STEP] = {1, 0},             [OP_BIAS_ACT] = {2, 4},         [OP_BIAS_ACT_GRAD] = {2, 2},
     [OP_SGD_UPDATE] = {2, 0},       [OP_MOMENTUM_UPDATE] = {3, 0}, [OP_MATMUL_SGD] = {3, 0},
     [OP_ACTIVE_UNITS] = {1, 2},     [OP_SPARSE_MATMUL] = {4, 1},   [OP_SPARSE_BACKWARD_SGD] = {4, 1},
 };
 
-/* bias_act's penalty and zero count are produced only when something wants them. */
+/* bias_act's penalty and counts are produced only when something wants them. */
 static int optional_output(const Op *op, int k) {
   return (op->kind == OP_BIAS_ACT && k > 0) || op->kind == OP_SPARSE_BACKWARD_SGD /* da */ ||
          (op->kind == OP_ACTIVE_UNITS && k == 1); /* the row lists */
@@ -267,7 +269,9 @@ static int optional_output(const Op *op, int k) {
 static int check_operands(Check *c, const Op *op, char *defined) {
   if ((unsigned)op->kind >= OP_COUNT_)
     return fail(c, "unknown op kind %d", (int)op->kind);
-  if (op->nin != arity[op->kind][0] || op->nout != arity[op->kind][1])
+  /* count_zero may also count non-finite values (fused by fuse-relu) */
+  int extra = op->kind == OP_COUNT_ZERO && op->nout == 2;
+  if (op->nin != arity[op->kind][0] || op->nout != arity[op->kind][1] + extra)
     return fail(c, "takes %d inputs and %d outputs, has %d and %d", arity[op->kind][0],
                 arity[op->kind][1], op->nin, op->nout);
   for (int k = 0; k < op->nin; k++) {

@@ -16,8 +16,11 @@ static int check_activity_args(const SrState *st, const SrDataset *ds, const int
     return sr_fail(err, "model: no inference kernel");
   if (m->slot_x < 0 || m->slot_x >= m->nslots || m->slot_y < 0 || m->slot_y >= m->nslots)
     return sr_fail(err, "model: bad input or label slot");
-  if (sr_dataset_check(ds, m->slots[m->slot_x].cols, m->classes, "data", err) < 0)
+  if (sr_dataset_check(ds, m->slots[m->slot_x].cols, m->classes, "data", err) < 0 ||
+      sr_check_nonfinite_slots(st, err) < 0)
     return -1;
+  if (m->slot_probs < 0 || m->slot_probs >= m->nslots)
+    return sr_fail(err, "model: bad probabilities slot");
   for (int k = 0; k < nlayers; k++) {
     int s = slots[k];
     if (s < 0 || s >= m->nslots || m->slots[s].rows != -1)
@@ -44,6 +47,8 @@ int sr_unit_activity(SrState *st, const SrDataset *ds, const int *slots, int nla
     int rows = ds->n - start < st->max_rows ? ds->n - start : st->max_rows;
     sr_copy_rows(st, ds, start, rows);
     m->infer(st->slots, rows);
+    if (sr_check_infer_finite(st, start, rows, 0, err) < 0)
+      return -1; /* a unit that is NaN is neither dead nor alive */
     for (int k = 0; k < nlayers; k++)
       count_active(st->slots[slots[k]], rows, m->slots[slots[k]].cols, active[k]);
   }

@@ -76,8 +76,10 @@ int sr_dist_pretrain_epoch(SrDist *d, SrState *st, const SrPretrainStage *stage,
                            double *cost, float *input_max, SrError *err);
 
 /* Evaluation split across ranks (rank r takes the r-th contiguous part),
- * the sums reduced: every rank gets the metrics of the whole set. */
-void sr_dist_evaluate(SrDist *d, SrState *st, const SrDataset *ds, SrMetrics *out);
+ * the sums reduced: every rank gets the metrics of the whole set, or -1
+ * on every rank when one found a value that is not finite. */
+int sr_dist_evaluate(SrDist *d, SrState *st, const SrDataset *ds, SrMetrics *out,
+                     SrError *err);
 
 /* After an epoch's training and local checks (`rc`): agreement, the
  * SPARSEC_MPI_FAULT=perturb hook, then the weight checksum. */

@@ -184,7 +184,8 @@ static void from_sums(const SrModel *m, const double *sums, int n, SrMetrics *ou
   out->mean_sparsity = units > 0 ? zeros / ((double)n * units) : 0;
 }
 
-void sr_dist_evaluate(SrDist *d, SrState *st, const SrDataset *ds, SrMetrics *out) {
+int sr_dist_evaluate(SrDist *d, SrState *st, const SrDataset *ds, SrMetrics *out,
+                     SrError *err) {
   const SrModel *m = st->model;
   long lo = (long)ds->n * d->rank / d->size, hi = (long)ds->n * (d->rank + 1) / d->size;
   SrDataset part = *ds;
@@ -194,10 +195,20 @@ void sr_dist_evaluate(SrDist *d, SrState *st, const SrDataset *ds, SrMetrics *ou
   part.y = ds->y + lo;
   double sums[SUM_ZEROS + SR_MAX_HIDDEN] = {0};
   SrMetrics mine;
-  SrError err;
-  /* sr_fit checked the data and the model: this cannot fail here */
-  if (part.n > 0 && sr_evaluate(st, &part, &mine, &err) == 0)
-    to_sums(m, &mine, part.n, sums);
+  SrError why = {{0}};
+  /* sr_fit checked the data and the model; what can fail is a value that
+   * is not finite, and then a NaN sum makes every rank fail together */
+  if (part.n > 0) {
+    if (sr_evaluate(st, &part, &mine, &why) == 0)
+      to_sums(m, &mine, part.n, sums);
+    else
+      sums[0] = NAN;
+  }
   sr_net_sum_doubles(d, sums, (size_t)(SUM_ZEROS + m->nhidden));
+  if (isnan(sums[0]))
+    return why.msg[0] ? sr_fail(err, "rank %d: examples %ld..%ld of the set: %s", d->rank,
+                                lo + 1, hi, why.msg)
+                      : sr_fail(err, "another rank found values that are not finite");
   from_sums(m, sums, ds->n, out);
+  return 0;
 }

@@ -259,8 +259,10 @@ static int cmd_eval(const SrModel *m, const SrProgramConfig *cfg, const Options 
   SrDataset test = {0};
   SrMetrics r;
   int rc = b ? sr_program_load_set(cfg, &cfg->test, "test data", &test, &err) : -1;
-  if (rc == 0)
-    rc = sr_evaluate(sr_bundle_state(b), &test, &r, &err);
+  if (rc == 0 && sr_evaluate(sr_bundle_state(b), &test, &r, &err) != 0) {
+    SrError why = err; /* e.g. a layer whose values are not finite: no -nan printed */
+    rc = sr_fail(&err, "test data (%s): %s", cfg->test.path ? cfg->test.path : "?", why.msg);
+  }
   if (rc == 0) {
     printf("test: %d examples, loss %.4f, error %.2f%%\n", test.n, r.loss, 100 * r.error);
     printf("hidden activations exactly zero:");
@@ -307,8 +309,9 @@ static int cmd_predict(const SrModel *m, const SrProgramConfig *cfg, const Optio
              : -1;
   if (rc == 0 && !(probs = malloc(((size_t)in.n + 1) * (size_t)cfg->classes * sizeof *probs)))
     rc = sr_fail(&err, "out of memory for %d predictions", in.n);
+  /* nothing is printed unless every prediction is finite */
   if (rc == 0 && sr_bundle_infer(b, in.x, in.n, probs) != 0)
-    rc = sr_fail(&err, "inference failed");
+    rc = sr_fail(&err, "%s: %s", o->input, sr_bundle_error(b));
   if (rc == 0)
     print_predictions(probs, in.n, cfg->classes);
   if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))

@@ -10,8 +10,8 @@
  *   const SrProgramConfig *PREFIX_config(void);
  *
  * with PREFIX `sparsec` for programs and the bundle's name for bundles,
- * whose object also exports NAME_create/NAME_infer/NAME_free, thin
- * wrappers around sr_bundle_create/sr_bundle_infer/sr_bundle_free.
+ * whose object also exports NAME_create/NAME_infer/NAME_error/NAME_free,
+ * thin wrappers around sr_bundle_create/_infer/_error/_free.
  *
  *   program.c       PROG's subcommands (sr_program_main)
  *   program_data.c  the spec's data sets and prediction inputs
@@ -28,7 +28,7 @@
 
 /* Bumped whenever SrProgramConfig, SrModel or SrSlot change meaning; the
  * sizes below catch a changed layout as well. */
-#define SR_PROGRAM_ABI 2
+#define SR_PROGRAM_ABI 3
 
 #define SR_MAX_SWEEP 16 /* learning rates of a sweep (the spec's SPEC_MAX_SWEEP) */
 
@@ -129,10 +129,23 @@ typedef struct SrBundle SrBundle;
  * failure, with a message in err[0..errlen) if err is not NULL. */
 SrBundle *sr_bundle_create(const SrModel *m, const SrProgramConfig *cfg, const char *weights,
                            char *err, size_t errlen);
+/* What sr_bundle_infer (NAME_infer) returns besides 0. */
+#define SR_BUNDLE_BAD_ARGS (-1)   /* b, x or probs NULL, or rows < 0 */
+/* An input is not finite, or a value the model computed is not (finite
+ * weights can still overflow float: inf, then NaN): sr_bundle_error names
+ * the row and input, or the first layer where a value is not finite and
+ * the batch's rows (1-based), e.g. "layer h2: 640 of 640 activations are
+ * not finite (inf or NaN) in examples 1..64: ...". No probability of that
+ * batch or any later one is written. */
+#define SR_BUNDLE_NOT_FINITE (-2)
+
 /* probs[rows * classes] = the model's output for x[rows * inputs]; any
- * number of rows (run in batches of cfg->max_rows). 0, or -1 for bad
- * arguments. */
+ * number of rows (run in batches of cfg->max_rows). 0, SR_BUNDLE_BAD_ARGS
+ * or SR_BUNDLE_NOT_FINITE. */
 int sr_bundle_infer(SrBundle *b, const float *x, int rows, float *probs);
+/* Why the last sr_bundle_infer on b failed ("" if it did not): the
+ * bundle's NAME_error. Valid until the next call on b. */
+const char *sr_bundle_error(const SrBundle *b);
 void sr_bundle_free(SrBundle *b);
 
 /* The state behind a bundle, e.g. to evaluate it on a data set. */

@@ -468,23 +468,6 @@ static void free_meta(SrStMeta *m, int n) {
   free(m);
 }
 
-/* The tensors, then their indices sorted by name: one allocation, so
- * that h->t is freed as it always was. SrStHeader has no field for the
- * index; sr_safetensors_find relies on every header coming from here. */
-static int attach_order(Parser *p, const int *order) {
-  size_t bytes = (size_t)p->n * sizeof *p->t + (size_t)p->n * sizeof *order;
-  Tensor *t = realloc(p->t, bytes ? bytes : 1);
-  if (!t)
-    return sr_fail(p->err, "%s: out of memory for the header", p->path);
-  p->t = t;
-  memcpy(t + p->n, order, (size_t)p->n * sizeof *order);
-  return 0;
-}
-
-static const int *name_order(const SrStHeader *h) {
-  return (const int *)(h->t + h->n); /* see attach_order */
-}
-
 static int read_header(Parser *p, const uint8_t *buf, size_t size, size_t *data_at) {
   uint64_t n = 0;
   for (int i = 0; i < 8; i++)
@@ -508,12 +491,10 @@ int sr_safetensors_header(const char *path, const uint8_t *buf, size_t size, SrS
   memset(h, 0, sizeof *h);
   int *order;
   int rc = check_duplicates(&p, read_header(&p, buf, size, &h->data_at), &order);
-  if (rc == 0)
-    rc = attach_order(&p, order);
-  free(order);
   free(p.t_at);
   free(p.meta_at);
   if (rc < 0) {
+    free(order);
     free_tensors(p.t, p.n);
     free_meta(p.meta, p.nmeta);
     return -1;
@@ -522,12 +503,14 @@ int sr_safetensors_header(const char *path, const uint8_t *buf, size_t size, SrS
   h->n = p.n;
   h->meta = p.meta;
   h->nmeta = p.nmeta;
+  h->by_name = order;
   return 0;
 }
 
 void sr_safetensors_free(SrStHeader *h) {
   free_tensors(h->t, h->n);
   free_meta(h->meta, h->nmeta);
+  free(h->by_name);
   memset(h, 0, sizeof *h);
 }
 
@@ -864,7 +847,7 @@ void sr_safetensors_close(SrStFile *l) {
 
 /* Binary search in the name order sr_safetensors_header attached. */
 const SrStTensor *sr_safetensors_find(const SrStFile *l, const char *name) {
-  const int *order = name_order(&l->h);
+  const int *order = l->h.by_name;
   int lo = 0, hi = l->h.n;
   while (lo < hi) {
     int mid = lo + (hi - lo) / 2;

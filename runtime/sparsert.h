@@ -209,7 +209,7 @@ typedef struct SrModel {
   const SrSlot *slots;
   int nslots;
   SrKernel train_step; /* x, y -> loss; updates the params in place */
-  SrKernel infer;      /* x, y -> probs, loss, zero counts */
+  SrKernel infer;      /* x, y -> probs, loss, zero and non-finite counts */
   int slot_x, slot_y;
   int slot_train_loss; /* 1x1: mean loss of the batch, train_step */
   int slot_loss;       /* 1x1: mean loss of the batch, infer */
@@ -219,6 +219,10 @@ typedef struct SrModel {
   const char *hidden_names[SR_MAX_HIDDEN];
   int hidden_units[SR_MAX_HIDDEN];
   int slot_zeros[SR_MAX_HIDDEN]; /* 1x1: exact zeros in that layer's batch output, infer */
+  /* 1x1: values of that layer's batch output that are not finite (inf,
+   * NaN), infer: the runtime names the first layer where one appears. */
+  int slot_nonfinite[SR_MAX_HIDDEN];
+  const char *output_name;       /* the output layer's name (slot_probs is its output) */
   int npretrain;
   SrPretrainStage pretrain[SR_MAX_PRETRAIN];
   long arena_bytes;    /* size of the shared arena of planned temps (0: none) */

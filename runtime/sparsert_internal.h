@@ -27,6 +27,17 @@ const char *sr_nonfinite_name(double x);
 void sr_gather_batch(SrState *st, const SrDataset *ds, const int32_t *perm, int rows);
 /* Copies the consecutive examples start..start+rows into them. */
 void sr_copy_rows(SrState *st, const SrDataset *ds, int start, int rows);
+/* After `infer` ran on a batch of `rows` examples, the first of them
+ * example `start` (0-based) of the caller's data: 0 if every hidden
+ * pre-activation (the model's slot_nonfinite counts), every probability
+ * and, with `with_loss`, the loss are finite; else -1 with a message that
+ * names the first layer where a value is not finite and the batch's
+ * examples (1-based), e.g. "layer h2: 640 of 640 activations are not
+ * finite (inf or NaN) in examples 1..64: ...". The model's count slots
+ * must have been checked (sr_check_nonfinite_slots). */
+int sr_check_infer_finite(const SrState *st, long start, int rows, int with_loss, SrError *err);
+/* The model's slot_nonfinite slots exist and hold a float each. */
+int sr_check_nonfinite_slots(const SrState *st, SrError *err);
 /* The message of a non-finite training loss (train.c) or reconstruction
  * cost (pretrain.c), shared by the one-process and the data-parallel loops;
  * return -1. */
@@ -129,6 +140,7 @@ typedef struct SrStHeader {
   int n;
   SrStMeta *meta;      /* __metadata__, in the order of the file */
   int nmeta;
+  int *by_name;        /* n indices into t, sorted by name (sr_safetensors_find) */
   size_t data_at;      /* file offset of the data: 8 + header length */
 } SrStHeader;
 

@@ -67,6 +67,16 @@ static int check_infer_slots(const SrState *st, int dim, SrError *err) {
     if (check_slot(st, "zero count", m->slot_zeros[k], 1, err) < 0)
       return -1;
   }
+  return sr_check_nonfinite_slots(st, err);
+}
+
+int sr_check_nonfinite_slots(const SrState *st, SrError *err) {
+  const SrModel *m = st->model;
+  if (m->nhidden < 0 || m->nhidden > SR_MAX_HIDDEN)
+    return sr_fail(err, "model: %d hidden layers (at most %d)", m->nhidden, SR_MAX_HIDDEN);
+  for (int k = 0; k < m->nhidden; k++)
+    if (check_slot(st, "non-finite count", m->slot_nonfinite[k], 1, err) < 0)
+      return -1;
   return 0;
 }
 
@@ -125,6 +135,64 @@ int sr_fail_loss(SrError *err, int epoch, int batch, float loss) {
                  epoch, batch, sr_nonfinite_name(loss));
 }
 
+/* ---- non-finite values after infer ---------------------------------------- */
+
+/* Finite weights and inputs can still overflow float in the forward pass
+ * (a product or a sum beyond 3.4e38 is inf; inf - inf is NaN, which a relu
+ * turns into 0 and softmax spreads to a whole row). Layers run in order, so
+ * the first one whose count is not zero is where it began. */
+
+static const char *hidden_name(const SrModel *m, int k, char *buf, size_t size) {
+  if (m->hidden_names[k])
+    return m->hidden_names[k];
+  snprintf(buf, size, "h%d", k + 1);
+  return buf;
+}
+
+/* "examples 5..8" or "example 5", 1-based */
+static const char *examples(long start, int rows, char *buf, size_t size) {
+  if (rows == 1)
+    snprintf(buf, size, "example %ld", start + 1);
+  else
+    snprintf(buf, size, "examples %ld..%ld", start + 1, start + rows);
+  return buf;
+}
+
+int sr_check_infer_finite(const SrState *st, long start, int rows, int with_loss, SrError *err) {
+  const SrModel *m = st->model;
+  char where[64], name[32];
+  for (int k = 0; k < m->nhidden; k++) {
+    float bad = *(const float *)st->slots[m->slot_nonfinite[k]];
+    if (bad != 0)
+      return sr_fail(err,
+                     "layer %s: %.0f of %ld activations are not finite (inf or NaN) in %s: "
+                     "the values overflow float (weights or inputs too large)",
+                     hidden_name(m, k, name, sizeof name), (double)bad,
+                     (long)rows * m->hidden_units[k], examples(start, rows, where, sizeof where));
+  }
+  const char *out = m->output_name ? m->output_name : "output";
+  const float *probs = st->slots[m->slot_probs];
+  size_t n = (size_t)rows * (size_t)m->classes, bad = 0, first = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(probs[i]) && bad++ == 0)
+      first = i;
+  if (bad)
+    return sr_fail(err,
+                   "layer %s: %zu of %zu outputs are not finite (%s, first in example %ld) in %s, "
+                   "though every hidden activation is finite: the values overflow float "
+                   "(weights too large)",
+                   out, bad, n, sr_nonfinite_name(probs[first]),
+                   start + 1 + (long)(first / (size_t)m->classes),
+                   examples(start, rows, where, sizeof where));
+  float loss = with_loss ? *(const float *)st->slots[m->slot_loss] : 0;
+  if (!isfinite(loss))
+    return sr_fail(err,
+                   "layer %s: the loss is not finite (%s) in %s, though every output is: the "
+                   "outputs are too large for it (weights too large)",
+                   out, sr_nonfinite_name(loss), examples(start, rows, where, sizeof where));
+  return 0;
+}
+
 /* Consecutive rows are contiguous, so a batch is two memcpys. */
 void sr_copy_rows(SrState *st, const SrDataset *ds, int start, int rows) {
   const SrModel *m = st->model;
@@ -133,7 +201,9 @@ void sr_copy_rows(SrState *st, const SrDataset *ds, int start, int rows) {
   memcpy(st->slots[m->slot_y], ds->y + start, (size_t)rows * sizeof(int32_t));
 }
 
-static void evaluate_batches(SrState *st, const SrDataset *ds, SrMetrics *out) {
+/* Fails, with the metrics zeroed, on the first batch with a value that is
+ * not finite (sr_check_infer_finite). */
+static int evaluate_batches(SrState *st, const SrDataset *ds, SrMetrics *out, SrError *err) {
   const SrModel *m = st->model;
   Totals t = {0};
   for (int start = 0; start < ds->n; start += st->max_rows) {
@@ -141,12 +211,17 @@ static void evaluate_batches(SrState *st, const SrDataset *ds, SrMetrics *out) {
     sr_signal_at(SR_AT_EVAL);
     sr_copy_rows(st, ds, start, rows);
     m->infer(st->slots, rows);
+    if (sr_check_infer_finite(st, start, rows, 1, err) < 0) {
+      memset(out, 0, sizeof *out);
+      return -1;
+    }
     t.loss += (double)read_scalar(st, m->slot_loss) * rows;
     t.errors += count_errors(st, ds->y + start, rows);
     for (int k = 0; k < m->nhidden; k++)
       t.zeros[k] += read_scalar(st, m->slot_zeros[k]);
   }
   finish_metrics(m, &t, ds->n, out);
+  return 0;
 }
 
 int sr_evaluate(SrState *st, const SrDataset *ds, SrMetrics *out, SrError *err) {
@@ -155,8 +230,7 @@ int sr_evaluate(SrState *st, const SrDataset *ds, SrMetrics *out, SrError *err) 
   if (check_infer_slots(st, dim, err) < 0 ||
       sr_dataset_check(ds, dim, st->model->classes, "data", err) < 0)
     return -1;
-  evaluate_batches(st, ds, out);
-  return 0;
+  return evaluate_batches(st, ds, out, err);
 }
 
 /* ---- training ------------------------------------------------------------ */
@@ -379,14 +453,18 @@ static void log_early_stop(const Fit *f, int epoch) {
   fflush(log);
 }
 
-/* With ranks, each evaluates its part of the set and the sums are reduced. */
-static void evaluate_set(const Fit *f, const SrDataset *ds, SrMetrics *out) {
+/* With ranks, each evaluates its part of the set and the sums are reduced.
+ * A value that is not finite fails the epoch, naming the data and the
+ * layer (with ranks, on every rank). */
+static int evaluate_set(const Fit *f, int epoch, const SrDataset *ds, const char *what,
+                        SrMetrics *out, SrError *err) {
   if (!ds)
-    return;
-  if (f->cfg->dist)
-    sr_dist_evaluate(f->cfg->dist, f->st, ds, out);
-  else
-    evaluate_batches(f->st, ds, out);
+    return 0;
+  SrError why;
+  if (f->cfg->dist ? sr_dist_evaluate(f->cfg->dist, f->st, ds, out, &why) == 0
+                   : evaluate_batches(f->st, ds, out, &why) == 0)
+    return 0;
+  return sr_fail(err, "epoch %d: evaluating on the %s data: %s", epoch, what, why.msg);
 }
 
 /* With ranks: all stop here together, or go on with identical weights. */
@@ -413,8 +491,9 @@ static int run_epoch(Fit *f, SrError *err) {
     trained = end_epoch_dist(f, epoch, trained, err);
   if (trained < 0)
     return -1;
-  evaluate_set(f, f->valid, &valid);
-  evaluate_set(f, f->test, &test);
+  if (evaluate_set(f, epoch, f->valid, "validation", &valid, err) < 0 ||
+      evaluate_set(f, epoch, f->test, "test", &test, err) < 0)
+    return -1;
   sr_loop_end_epoch(l);
   track_best(f, epoch, &valid, &test);
   double seconds = sr_now() - t0;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "sparsert.h"
+#include "sparsert_internal.h"
 
 #include "workdir.h"
 
@@ -206,6 +207,65 @@ Test(aot, corrupt_checkpoints_are_refused, .init = make_dir, .fini = remove_dir)
   free(out);
 }
 
+/* A copy of checkpoint `from` whose weight matrices are all about +-1e30:
+ * finite, so loading takes them, but the products of the second hidden
+ * layer (1e30 times 1e30) overflow float. */
+static void write_huge_checkpoint(const char *from, const char *to) {
+  char in[256], out[256];
+  snprintf(in, sizeof in, "%s/%s", dir, from);
+  snprintf(out, sizeof out, "%s/%s", dir, to);
+  SrStFile f;
+  SrError err;
+  cr_assert_eq(sr_safetensors_read(in, &f, &err), 0, "%s", err.msg);
+  SrRng rng;
+  sr_rng_seed(&rng, 11);
+  for (int i = 0; i < f.h.n; i++) {
+    const SrStTensor *t = &f.h.t[i];
+    size_t len = strlen(t->name);
+    if (len < 2 || strcmp(t->name + len - 2, ".w") != 0)
+      continue;
+    for (uint64_t at = f.h.data_at + t->begin; at < f.h.data_at + t->end; at += 4) {
+      float w = (float)(0.5 + sr_rng_uniform(&rng)) * 1e30f;
+      w = sr_rng_below(&rng, 2) ? -w : w;
+      memcpy(f.buf + at, &w, 4); /* little-endian hosts only, as checkpoints are */
+    }
+  }
+  FILE *o = fopen(out, "wb");
+  cr_assert_not_null(o);
+  cr_assert_eq(fwrite(f.buf, 1, f.size, o), f.size);
+  fclose(o);
+  sr_safetensors_close(&f);
+}
+
+/* eval and predict never print a NaN: finite weights that overflow float
+ * are an error naming the layer where a value first is not finite. */
+Test(aot, overflowing_weights_are_an_error_naming_the_layer, .init = make_dir,
+     .fini = remove_dir) {
+  write_blob_experiment();
+  build_blob_program();
+  char *out;
+  cr_assert_eq(sh("./prog train --epochs 1 --save w.safetensors", &out), 0, "%s", out);
+  free(out);
+  write_huge_checkpoint("w.safetensors", "huge.safetensors");
+  cr_expect_eq(sh("./prog eval --weights huge.safetensors", &out), 1, "%s", out);
+  cr_expect(strstr(out, "error: test data (") != NULL, "%s", out);
+  cr_expect(strstr(out, "): layer h2: ") != NULL, "%s", out);
+  cr_expect(strstr(out, " activations are not finite (inf or NaN) in examples 1..") != NULL,
+            "%s", out);
+  cr_expect(strstr(out, "loss") == NULL && strstr(out, "nan") == NULL, "%s", out);
+  free(out);
+  cr_expect_eq(sh("./prog predict --weights huge.safetensors --input test-x.idx > p.txt", &out), 1,
+               "%s", out);
+  cr_expect(strstr(out, "error: test-x.idx: layer h2: ") != NULL, "%s", out);
+  free(out);
+  size_t size;
+  free(read_file("p.txt", &size));
+  cr_expect_eq(size, 0, "nothing is predicted");
+  /* the same weights, finite: fine */
+  cr_expect_eq(sh("./prog eval --weights w.safetensors", &out), 0, "%s", out);
+  free(out);
+}
+
 /* ---- bundles ------------------------------------------------------------------- */
 
 /* The link line sparsec prints, with the example's main.c, run in dir. */
@@ -330,6 +390,61 @@ Test(aot, two_bundles_link_into_one_program, .init = make_dir, .fini = remove_di
   cr_expect_eq(sh("rm w1.safetensors && ./both", &out), 1);
   cr_expect(strstr(out, "w1.safetensors: cannot open") != NULL, "%s", out);
   free(out);
+}
+
+static const char *overflow_main =
+    "#include <math.h>\n"
+    "#include <stdio.h>\n"
+    "#include \"blobs.h\"\n"
+    "int main(void) {\n"
+    "  char err[256];\n"
+    "  blobs_ctx *huge = blobs_create(NULL, err, sizeof err);\n"
+    "  blobs_ctx *fine = blobs_create(\"w.safetensors\", err, sizeof err);\n"
+    "  if (!huge || !fine) {\n"
+    "    fprintf(stderr, \"%s\\n\", err);\n"
+    "    return 1;\n"
+    "  }\n"
+    "  float x[3 * BLOBS_INPUTS], p[3 * BLOBS_CLASSES];\n"
+    "  for (int i = 0; i < 3 * BLOBS_INPUTS; i++) x[i] = 0.5f;\n"
+    "  int rc = blobs_infer(huge, x, 3, p);\n"
+    "  printf(\"huge %d: %s\\n\", rc, blobs_error(huge));\n"
+    "  rc = blobs_infer(fine, x, 3, p);\n"
+    "  printf(\"fine %d: [%s] %.3f\\n\", rc, blobs_error(fine), p[0] + p[1] + p[2]);\n"
+    "  x[BLOBS_INPUTS + 5] = NAN;\n"
+    "  rc = blobs_infer(fine, x, 3, p);\n"
+    "  printf(\"nan input %d: %s\\n\", rc, blobs_error(fine));\n"
+    "  rc = blobs_infer(fine, NULL, 3, p);\n"
+    "  printf(\"null %d: %s\\n\", rc, blobs_error(fine));\n"
+    "  blobs_free(huge);\n"
+    "  blobs_free(fine);\n"
+    "  return 0;\n"
+    "}\n";
+
+/* NAME_infer returns -2 for a value that is not finite, and NAME_error
+ * says where: the layer, or the row and input. */
+Test(aot, bundle_reports_values_that_are_not_finite, .init = make_dir, .fini = remove_dir) {
+  write_blob_experiment();
+  build_blob_program();
+  char *out;
+  cr_assert_eq(sh("./prog train --epochs 1 --save w.safetensors", &out), 0, "%s", out);
+  free(out);
+  write_huge_checkpoint("w.safetensors", "huge.safetensors");
+  cr_assert_eq(sparsec("build blobs.spn --bundle . --embed-weights huge.safetensors", &out), 0,
+               "%s", out);
+  write_file("main.c", overflow_main);
+  link_example(out, "main.c", "overflow");
+  free(out);
+  cr_assert_eq(sh("./overflow", &out), 0, "%s", out);
+  cr_expect(strstr(out, "huge -2: layer h2: 96 of 96 activations are not finite (inf or NaN) in "
+                        "examples 1..3: the values overflow float (weights or inputs too large)\n")
+                != NULL, "%s", out);
+  cr_expect(strstr(out, "fine 0: [] 1.000\n") != NULL, "%s", out);
+  cr_expect(strstr(out, "nan input -2: row 1, input 5 is not finite (nan)\n") != NULL, "%s", out);
+  cr_expect(strstr(out, "null -1: x or probs is NULL (rows 3)\n") != NULL, "%s", out);
+  free(out);
+  char *header = read_file("blobs.h", &(size_t){0});
+  cr_expect(strstr(header, "const char *blobs_error(const blobs_ctx *ctx);") != NULL, "%s", header);
+  free(header);
 }
 
 /* ---- what is emitted ------------------------------------------------------------ */

@@ -158,3 +158,99 @@ Test(jit, smooth_activations_are_stable_at_extremes) {
     pair_free(&p);
   }
 }
+
+/* ---- overflow: finite weights, values that are not ------------------------ */
+
+/* Every weight about +-1e30 (finite; random magnitudes, so that no sum
+ * cancels exactly): with inputs in [-1, 1) the first hidden layer is
+ * finite (|a| < 6e30), the second overflows (products of 1e60: inf in
+ * float, and inf - inf = NaN, which a relu would turn into 0; the
+ * interpreter sums in double, then rounds to inf). The counts of
+ * non-finite pre-activations agree with the interpreter, before and after
+ * the optimiser (which fuses them into bias_act, or a linear layer's
+ * count_zero), and the runtime's evaluation names the layer. */
+static void huge_weights(void **slots, const Module *m, uint64_t seed) {
+  SrRng rng;
+  sr_rng_seed(&rng, seed);
+  for (int v = 0; v < m->nvalues; v++) {
+    const Value *val = &m->values[v];
+    size_t n = (size_t)val->rows * val->cols;
+    if (val->kind != VAL_PARAM || strcmp(val->name + strlen(val->name) - 2, ".w") != 0)
+      continue;
+    for (size_t k = 0; k < n; k++) {
+      float w = (float)(0.5 + sr_rng_uniform(&rng)) * 1e30f;
+      ((float *)slots[v])[k] = sr_rng_below(&rng, 2) ? -w : w;
+    }
+  }
+}
+
+static void overflow_case(const NetOptions *o, int optimise, int overflows, uint64_t seed) {
+  enum { ROWS = 8, INPUT = 4 };
+  int widths[] = {6, 5, 3};
+  Spec *s = test_spec_with(INPUT, widths, 3, o, 0.05);
+  char err[512];
+  Module *m = module_build(s, err, sizeof err);
+  test_spec_free(s);
+  cr_assert_not_null(m, "%s", err);
+  PassOptions passes = {.enabled = optimise};
+  cr_assert_eq(optimise_module(m, &passes, err, sizeof err), 0, "%s", err);
+  Jit *jit = jit_compile(m, err, sizeof err);
+  cr_assert_not_null(jit, "%s", err);
+  TestState a, b;
+  cr_assert_eq(test_state_init(&a, m, ROWS, seed), 0);
+  cr_assert_eq(test_state_init(&b, m, ROWS, seed), 0);
+  SrRng ra, rb;
+  sr_rng_seed(&ra, seed);
+  sr_rng_seed(&rb, seed);
+  fill_batch(a.st.slots, m, ROWS, &ra);
+  fill_batch(b.st.slots, m, ROWS, &rb);
+  huge_weights(a.st.slots, m, seed);
+  huge_weights(b.st.slots, m, seed);
+  float x[ROWS * INPUT];
+  int32_t y[ROWS];
+  memcpy(x, a.st.slots[m->x], sizeof x);
+  memcpy(y, a.st.slots[m->y], sizeof y);
+
+  jit_infer(jit)(a.st.slots, ROWS);
+  interp_run(m, &m->infer, b.st.slots, ROWS);
+  const char *what = activation_name(o->act);
+  for (int h = 0; h < m->nhidden; h++) {
+    float jit_bad = *(float *)a.st.slots[m->hidden[h].nonfinite];
+    float ref_bad = *(float *)b.st.slots[m->hidden[h].nonfinite];
+    cr_expect_eq(jit_bad, ref_bad, "%s, %s: %g and %g", what, m->hidden[h].name, jit_bad, ref_bad);
+    cr_expect_eq(jit_bad, h == 1 && overflows ? 5 * ROWS : 0, "%s, %s: %g", what,
+                 m->hidden[h].name, jit_bad);
+  }
+
+  a.model.infer = jit_infer(jit);
+  SrDataset ds = {.n = ROWS, .dim = INPUT, .x = x, .y = y};
+  SrMetrics r;
+  SrError e;
+  if (overflows) {
+    cr_expect_eq(sr_evaluate(&a.st, &ds, &r, &e), -1, "%s", what);
+    cr_expect_str_eq(e.msg, "layer h2: 40 of 40 activations are not finite (inf or NaN) in "
+                            "examples 1..8: the values overflow float (weights or inputs too "
+                            "large)");
+  } else {
+    cr_expect_eq(sr_evaluate(&a.st, &ds, &r, &e), 0, "%s: %s", what, e.msg);
+    cr_expect(isfinite(r.loss), "%s: loss %g", what, r.loss);
+  }
+  test_state_free(&a);
+  test_state_free(&b);
+  jit_free(jit);
+  module_free(m);
+}
+
+Test(jit, nonfinite_counts_name_the_overflowing_layer) {
+  for (int optimise = 0; optimise < 2; optimise++) {
+    NetOptions relu = {.act = ACT_RELU, .loss = LOSS_NLL, .l1 = 0.01};
+    overflow_case(&relu, optimise, 1, 80);
+    NetOptions linear = {.act = ACT_LINEAR, .loss = LOSS_SQUARED_ERROR};
+    overflow_case(&linear, optimise, 1, 81);
+    NetOptions signs = {.act = ACT_RELU, .loss = LOSS_NLL, .sign_trick = 1};
+    overflow_case(&signs, optimise, 1, 82);
+    /* tanh saturates at +-1: nothing overflows, and nothing is reported */
+    NetOptions tanh_net = {.act = ACT_TANH, .loss = LOSS_CROSS_ENTROPY};
+    overflow_case(&tanh_net, optimise, 0, 83);
+  }
+}

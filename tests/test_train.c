@@ -6,8 +6,10 @@
  *   h2 = two units that are always 0               -> 2 of 2 units zero
  * Kernel misbehaviour (NaN loss, NaN weights, wrecked parameters) is
  * switched on through globals, the way a diverging network would
- * misbehave. A second, scripted model whose validation error follows a
- * given list drives the early-stopping tests. */
+ * misbehave; so is an overflow in the forward pass: a finite but huge
+ * input makes a chosen layer's values inf or NaN from there on. A second,
+ * scripted model whose validation error follows a given list drives the
+ * early-stopping tests. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -26,7 +28,10 @@ const char *__asan_default_options(void) {
 }
 
 enum { DIM = 2, CLASSES = 3 };
-enum { SLOT_W, SLOT_B, SLOT_X, SLOT_Y, SLOT_PROBS, SLOT_LOSS, SLOT_TRAIN_LOSS, SLOT_Z1, SLOT_Z2 };
+enum {
+  SLOT_W, SLOT_B, SLOT_X, SLOT_Y, SLOT_PROBS, SLOT_LOSS, SLOT_TRAIN_LOSS, SLOT_Z1, SLOT_Z2,
+  SLOT_NF1, SLOT_NF2
+};
 
 static const SrSlot slots[] = {
     [SLOT_W] = {"W", SR_SLOT_PARAM, DIM, CLASSES, SR_INIT_GLOROT_UNIFORM, 0, DIM, CLASSES, 0, 0},
@@ -38,6 +43,8 @@ static const SrSlot slots[] = {
     [SLOT_TRAIN_LOSS] = {"train_loss", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
     [SLOT_Z1] = {"zeros_h1", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
     [SLOT_Z2] = {"zeros_h2", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+    [SLOT_NF1] = {"nonfinite_h1", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
+    [SLOT_NF2] = {"nonfinite_h2", SR_SLOT_TEMP, 1, 1, SR_INIT_ZERO, 0, 0, 0, 0, 0},
 };
 
 /* ---- the "generated" kernels --------------------------------------------- */
@@ -48,6 +55,8 @@ static long nan_at_step;    /* 0: never */
 static long wreck_after;    /* 0: never; else steps beyond it zero W and bias class 0 */
 static long nan_weight_at;  /* 0: never; else that step leaves a NaN in W, its loss finite */
 static long stop_at_step;   /* 0: never; else that step raises stop_flag, as Ctrl-C would */
+static int overflow_layer;  /* 0: never; 1, 2: h1, h2; 3: the output (see overflow) */
+static int inf_loss;        /* infer's loss is inf, everything else finite */
 static volatile sig_atomic_t stop_flag;
 
 /* probs = softmax(x W + b); returns the mean negative log-likelihood. */
@@ -80,9 +89,29 @@ static void count_zeros(void **s, int64_t rows) {
   *(float *)s[SLOT_Z2] = 2.0f * (float)rows;
 }
 
+/* Rows whose first input is above 1e30 (finite) overflow from layer
+ * `overflow_layer` on, as weights of 1e30 would: every pre-activation of
+ * that layer and the next is inf or NaN, and so are the row's outputs. */
+static void overflow(void **s, int64_t rows) {
+  const float *x = s[SLOT_X];
+  float *p = s[SLOT_PROBS], *nf1 = s[SLOT_NF1], *nf2 = s[SLOT_NF2];
+  *nf1 = *nf2 = 0;
+  for (int64_t r = 0; overflow_layer && r < rows; r++) {
+    if (!(x[r * DIM] > 1e30f))
+      continue;
+    *nf1 += overflow_layer <= 1 ? 4 : 0;
+    *nf2 += overflow_layer <= 2 ? 2 : 0;
+    for (int c = 0; c < CLASSES; c++)
+      p[r * CLASSES + c] = NAN;
+  }
+  if (inf_loss)
+    *(float *)s[SLOT_LOSS] = INFINITY;
+}
+
 static void infer(void **s, int64_t rows) {
   *(float *)s[SLOT_LOSS] = forward(s, rows);
   count_zeros(s, rows);
+  overflow(s, rows);
 }
 
 /* Plain SGD on the softmax cross-entropy. */
@@ -137,6 +166,8 @@ static const SrModel model = {
     .hidden_names = {"h1", "h2"},
     .hidden_units = {4, 2},
     .slot_zeros = {SLOT_Z1, SLOT_Z2},
+    .slot_nonfinite = {SLOT_NF1, SLOT_NF2},
+    .output_name = "out",
 };
 
 /* ---- data: three blobs, separable but for a rare outlier ----------------- */
@@ -168,6 +199,7 @@ static SrDataset train, valid, test;
 static void setup(void) {
   learning_rate = 0.1f;
   steps = nan_at_step = wreck_after = nan_weight_at = stop_at_step = 0;
+  overflow_layer = inf_loss = 0;
   stop_flag = 0;
   train = blobs(600, 1);
   valid = blobs(150, 2);
@@ -350,6 +382,59 @@ Test(evaluate, refuses_bad_slot_numbers) {
   sr_state_free(&st);
 }
 
+Test(evaluate, refuses_a_bad_nonfinite_slot) {
+  SrModel broken = model;
+  broken.slot_nonfinite[1] = 99;
+  SrState st;
+  SrError err;
+  cr_assert_eq(sr_state_init(&st, &broken, 7, 1, &err), 0, "%s", err.msg);
+  SrMetrics m;
+  cr_assert_eq(sr_evaluate(&st, &valid, &m, &err), -1);
+  cr_assert_not_null(strstr(err.msg, "non-finite count slot 99 does not exist"), "%s", err.msg);
+  sr_state_free(&st);
+}
+
+/* Example `example` (1-based) becomes finite but huge; returns what it was. */
+static float make_huge(SrDataset *ds, int example) {
+  float was = ds->x[(size_t)(example - 1) * DIM];
+  ds->x[(size_t)(example - 1) * DIM] = 3e37f;
+  return was;
+}
+
+/* The first layer whose count is not zero is named, with the batch; the
+ * outputs' NaN (which later layers would show too) are not blamed. */
+Test(evaluate, names_the_layer_where_an_overflow_starts) {
+  SrState st;
+  new_state(&st, 10);
+  float was = make_huge(&valid, 24);
+  SrMetrics m;
+  SrError err;
+  overflow_layer = 2;
+  cr_assert_eq(sr_evaluate(&st, &valid, &m, &err), -1);
+  cr_assert_str_eq(err.msg, "layer h2: 2 of 20 activations are not finite (inf or NaN) in "
+                            "examples 21..30: the values overflow float (weights or inputs too "
+                            "large)");
+  cr_assert_float_eq(m.loss, 0.0, 0); /* no NaN handed back either */
+  overflow_layer = 1;
+  cr_assert_eq(sr_evaluate(&st, &valid, &m, &err), -1);
+  cr_assert_not_null(strstr(err.msg, "layer h1: 4 of 40 activations are not finite"), "%s",
+                     err.msg);
+  overflow_layer = 3; /* the hidden layers are finite, the outputs are not */
+  cr_assert_eq(sr_evaluate(&st, &valid, &m, &err), -1);
+  cr_assert_str_eq(err.msg, "layer out: 3 of 30 outputs are not finite (nan, first in example "
+                            "24) in examples 21..30, though every hidden activation is finite: "
+                            "the values overflow float (weights too large)");
+  overflow_layer = 0;
+  valid.x[23 * DIM] = was;
+  cr_assert_eq(sr_evaluate(&st, &valid, &m, &err), 0, "%s", err.msg);
+  inf_loss = 1; /* e.g. logits 3e38 apart: probabilities 1 and 0, loss inf */
+  cr_assert_eq(sr_evaluate(&st, &valid, &m, &err), -1);
+  cr_assert_str_eq(err.msg, "layer out: the loss is not finite (inf) in examples 1..10, though "
+                            "every output is: the outputs are too large for it (weights too "
+                            "large)");
+  sr_state_free(&st);
+}
+
 /* ---- training ------------------------------------------------------------ */
 
 static SrTrainConfig config(int epochs, FILE *log) {
@@ -475,6 +560,28 @@ Test(fit, stops_on_nan_loss) {
   assert_same_params(&st, &ref);
   sr_state_free(&st);
   sr_state_free(&ref);
+}
+
+/* Evaluation after an epoch does not report a NaN loss: the run stops,
+ * naming the epoch, the data and the layer, and the parameters from before
+ * it (the start's) are restored. */
+Test(fit, stops_when_evaluation_overflows) {
+  SrState st, init;
+  new_state(&st, 10);
+  new_state(&init, 10);
+  make_huge(&test, 150);
+  overflow_layer = 1;
+  SrTrainConfig cfg = config(3, NULL);
+  SrFitResult res;
+  SrError err;
+  cr_assert_eq(sr_fit(&st, &cfg, &train, &valid, &test, &res, &err), -1);
+  cr_assert_str_eq(err.msg, "epoch 1: evaluating on the test data: layer h1: 4 of 40 "
+                            "activations are not finite (inf or NaN) in examples 141..150: the "
+                            "values overflow float (weights or inputs too large)");
+  cr_assert_eq(res.best_epoch, 0);
+  assert_same_params(&st, &init);
+  sr_state_free(&st);
+  sr_state_free(&init);
 }
 
 /* A NaN in the very first batch leaves the initial parameters in place. */

@@ -2,10 +2,13 @@
  * needs no pre-activation, and its outputs are mostly zeros): one loop over a
  * layer's output each way instead of four.
  *
- * Forward:   a = bias_add z, b;  h = act a;  [pen = l1_penalty h];  [zeros = count_zero h]
- *        ->  h, pen, zeros = bias_act z, b          (pre-activation a never stored)
+ * Forward:   a = bias_add z, b;  h = act a;  [pen = l1_penalty h];  [zeros = count_zero h];
+ *            [nonfinite = count_nonfinite a]
+ *        ->  h, pen, zeros, nonfinite = bias_act z, b   (pre-activation a never stored)
  * Backward:  [g = add dy, l1_grad(h)];  da = act_grad g, h;  db = bias_grad da
  *        ->  da, db = bias_act_grad dy, h           (mask for relu: h > 0)
+ * Counts:    zeros = count_zero x;  nonfinite = count_nonfinite x
+ *        ->  zeros, nonfinite = count_zero x        (a linear layer's: one pass)
  *
  * Each match requires that the intermediate values have no other readers and
  * are not outputs of the program, so the rewrite never changes a result. */
@@ -59,29 +62,44 @@ static void remove_ops(Program *p, int *idx, int n) {
   }
 }
 
-/* Rewrites the forward chain starting at the bias_add at index i; 1 if it did. */
+/* Rewrites the forward chain starting at the bias_add at index i; 1 if it did.
+ * Its result a may be read by the activation and one count_nonfinite. */
 static int fuse_forward(Program *p, int i) {
   const Op *bias = &p->ops[i];
   int a = bias->out[0];
-  if (!private_to_one_reader(p, a))
-    return 0;
   int act = i + 1;
-  while (act < p->nops && p->ops[act].in[0] != a)
+  while (act < p->nops && !(p->ops[act].in[0] == a && is_activation(p->ops[act].kind)))
     act++;
-  if (act == p->nops || !is_activation(p->ops[act].kind))
+  int nonfinite = find_reader(p, i, OP_COUNT_NONFINITE, a);
+  if (act == p->nops || is_live(p, a) || program_uses(p, a) != 1 + (nonfinite >= 0))
     return 0;
   int h = p->ops[act].out[0];
   int l1 = find_reader(p, act, OP_L1, h), zeros = find_reader(p, act, OP_COUNT_ZERO, h);
-  Op fused = {.kind = OP_BIAS_ACT, .nin = 2, .nout = 3, .act = p->ops[act].kind};
+  if (zeros >= 0 && p->ops[zeros].nout > 1)
+    zeros = -1; /* already counting for another value: leave it */
+  Op fused = {.kind = OP_BIAS_ACT, .nin = 2, .nout = 4, .act = p->ops[act].kind};
   fused.in[0] = bias->in[0];
   fused.in[1] = bias->in[1];
   fused.out[0] = h;
   fused.out[1] = l1 >= 0 ? p->ops[l1].out[0] : -1;
   fused.out[2] = zeros >= 0 ? p->ops[zeros].out[0] : -1;
+  fused.out[3] = nonfinite >= 0 ? p->ops[nonfinite].out[0] : -1;
   fused.coef = l1 >= 0 ? p->ops[l1].coef : 0;
   p->ops[act] = fused;
-  int gone[3] = {i, l1, zeros};
-  remove_ops(p, gone, 3);
+  int gone[4] = {i, l1, zeros, nonfinite};
+  remove_ops(p, gone, 4);
+  return 1;
+}
+
+/* count_nonfinite x at index i joins a count_zero of the same x; 1 if it did. */
+static int fuse_counts(Program *p, int i) {
+  int x = p->ops[i].in[0], out = p->ops[i].out[0];
+  int zeros = find_reader(p, -1, OP_COUNT_ZERO, x);
+  if (zeros < 0 || p->ops[zeros].nout > 1 || program_uses(p, out) > 0)
+    return 0;
+  Op *z = &p->ops[zeros];
+  z->out[z->nout++] = out;
+  program_remove_op(p, i);
   return 1;
 }
 
@@ -126,4 +144,7 @@ void pass_fuse_relu(Module *m, Program *p) {
     else if (p->ops[i].kind == OP_BIAS_GRAD && fuse_backward(p, i))
       i = -1;
   }
+  for (int i = 0; i < p->nops; i++) /* what is left of the counts: linear layers */
+    if (p->ops[i].kind == OP_COUNT_NONFINITE && fuse_counts(p, i))
+      i = -1;
 }
