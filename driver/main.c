@@ -10,13 +10,7 @@
 #include "build.h"
 #include "driver.h"
 
-/* runtime/blas.c: under a memory limit (ulimit -v), restarts the process
- * with OPENBLAS_NUM_THREADS=1 before OpenBLAS's library constructor runs,
- * so that no OpenBLAS worker starts before main (each takes a 128 MiB
- * buffer, and spins for ever when it cannot); --threads sets the count.
- * Only an executable's .preinit_array runs that early. (Declared here
- * until sparsert.h declares it.) */
-void sr_blas_preinit(int argc, char **argv, char **envp);
+/* runtime/blas.c: under a memory limit, no OpenBLAS worker before main */
 __attribute__((section(".preinit_array"), used)) static void (*const preinit)(int, char **,
                                                                               char **) =
     sr_blas_preinit;
@@ -81,9 +75,7 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
-  /* every line as it is printed, into a file or a pipe too: `tail -f` on
-   * a log follows the run, and an interrupted run's log is whole */
-  setvbuf(stdout, NULL, _IOLBF, 0);
+  sr_process_start();
   on_out_of_memory_in_llvm();
   if (argc < 2) {
     usage(stderr);

@@ -5,7 +5,7 @@
  * rate, at the end) and its checkpoint; then a few damaged copies of them.
  *
  *   DIR/corpus-state/NAME.safetensors, DIR/corpus-safetensors/NAME.safetensors
- *   DIR/crashes-found/state-NAME.safetensors (those that found bugs)
+ *   (those that found bugs, fixed since, are named bug-NAME.safetensors)
  *
  * Run from the fuzz build (fuzz/run.sh does not: the seeds are checked in;
  * run it again after a change to the state format or to fuzz_model.c). */
@@ -18,7 +18,7 @@
 #include "fuzz_model.h"
 #include "sparsert_internal.h"
 
-static char state_dir[4096], st_dir[4096], crash_dir[4096];
+static char state_dir[4096], st_dir[4096];
 
 static void die(const char *what, const SrError *err) {
   fprintf(stderr, "fuzz_make_seeds: %s: %s\n", what, err ? err->msg : strerror(errno));
@@ -87,8 +87,7 @@ static void spit(const char *path, const void *buf, size_t size) {
 
 /* A copy of state `from` whose metadata value of `key` is `value`: the
  * header rewritten (its length too), the data as they were. */
-static void edit_into(const char *dir, const char *from, const char *key, const char *value,
-                      const char *to) {
+static void edit(const char *from, const char *key, const char *value, const char *to) {
   size_t size;
   unsigned char *buf = slurp(in(state_dir, from), &size);
   uint64_t n = 0;
@@ -119,14 +118,10 @@ static void edit_into(const char *dir, const char *from, const char *key, const 
     out[i] = (unsigned char)((uint64_t)len >> (8 * i));
   memcpy(out + 8, header, (size_t)len);
   memcpy(out + 8 + len, buf + 8 + n, size - 8 - n);
-  spit(in(dir, to), out, out_size);
+  spit(in(state_dir, to), out, out_size);
   free(out);
   free(header);
   free(buf);
-}
-
-static void edit(const char *from, const char *key, const char *value, const char *to) {
-  edit_into(state_dir, from, key, value, to);
 }
 
 static void truncated(const char *dir, const char *from, size_t cut, const char *to) {
@@ -143,10 +138,8 @@ int main(int argc, char **argv) {
   }
   snprintf(state_dir, sizeof state_dir, "%s/corpus-state", argv[1]);
   snprintf(st_dir, sizeof st_dir, "%s/corpus-safetensors", argv[1]);
-  snprintf(crash_dir, sizeof crash_dir, "%s/crashes-found", argv[1]);
   mkdir(state_dir, 0777);
   mkdir(st_dir, 0777);
-  mkdir(crash_dir, 0777);
   /* Pretraining is 2 epochs of 3 steps, training 2 epochs of 3 steps per
    * learning rate (the second lr starts from the first one's encoders). */
   run("fresh.safetensors", 0, 1, NULL);
@@ -172,15 +165,15 @@ int main(int argc, char **argv) {
   edit("fresh.safetensors", "version", "2", "bad_version.safetensors");
   edit("fresh.safetensors", "fingerprint", "0123456789abcdef", "bad_fingerprint.safetensors");
   truncated(state_dir, "train_mid.safetensors", 9, "bad_truncated.safetensors");
-  /* Those that found bugs (fuzz/README.md): they go to the corpus once fixed. */
-  edit_into(crash_dir, "train_mid.safetensors", "step", "1073741824",
-            "state-step-overflow.safetensors");
-  edit_into(crash_dir, "pretrain_mid.safetensors", "step", "1073741824",
-            "state-pretrain-step-overflow.safetensors");
-  edit_into(crash_dir, "train_mid.safetensors", "epoch", "1073741824",
-            "state-epoch-limit-unreadable-save.safetensors");
-  edit_into(crash_dir, "end.safetensors", "metrics_bytes", "9223372036854775807",
-            "state-metrics-bytes-extends-file.safetensors");
+  /* Those that found bugs (fuzz/README.md), fixed since. */
+  edit("train_mid.safetensors", "step", "1073741824",
+            "bug-step-overflow.safetensors");
+  edit("pretrain_mid.safetensors", "step", "1073741824",
+            "bug-pretrain-step-overflow.safetensors");
+  edit("train_mid.safetensors", "epoch", "1073741824",
+            "bug-epoch-limit-unreadable-save.safetensors");
+  edit("end.safetensors", "metrics_bytes", "9223372036854775807",
+            "bug-metrics-bytes-extends-file.safetensors");
   edit("end.safetensors", "metrics_bytes", "30", "metrics_cut.safetensors");
   truncated(st_dir, "checkpoint.safetensors", 3, "bad_truncated.safetensors");
   /* A state is a checkpoint too (its own tensors, named with a '/', ignored). */

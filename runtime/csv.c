@@ -264,7 +264,8 @@ static int grow(Csv *c, SrError *err) {
   if (y)
     c->y = y;
   if (!x || !y)
-    return sr_fail(err, "%s: out of memory after %d rows", c->path, c->n);
+    return sr_fail(err, "%s: out of memory after %d rows (growing to %zu bytes)", c->path, c->n,
+                   cap * (dim * sizeof *x + sizeof *y));
   c->cap = cap;
   return 0;
 }

@@ -27,15 +27,16 @@ static int check_labels_file(const SrIdx *lab, const char *path, SrError *err) {
 }
 
 /* Converts the validated files into floats and int32 labels. */
-static int fill_dataset(const SrIdx *img, const SrIdx *lab, int dim, float scale, SrDataset *out,
-                        SrError *err) {
+static int fill_dataset(const char *images, const SrIdx *img, const SrIdx *lab, int dim, float scale,
+                        SrDataset *out, SrError *err) {
   out->n = img->dims[0];
   out->dim = dim;
   out->owns = 1;
   out->x = malloc(img->count * sizeof *out->x);
   out->y = malloc((size_t)out->n * sizeof *out->y);
   if (!out->x || !out->y)
-    return sr_fail(err, "out of memory for %d examples of %d features", out->n, dim);
+    return sr_fail(err, "%s: out of memory for %d examples of %d features (%zu bytes)", images,
+                   out->n, dim, img->count * sizeof *out->x + (size_t)out->n * sizeof *out->y);
   for (size_t i = 0; i < img->count; i++)
     out->x[i] = (float)img->data[i] * scale;
   for (int i = 0; i < out->n; i++)
@@ -59,7 +60,7 @@ int sr_dataset_load_idx(const char *images, const char *labels, float scale, SrD
     rc = sr_fail(err, "%s has %d images but %s has %d labels", images, img.dims[0], labels,
                  lab.dims[0]);
   if (rc == 0)
-    rc = fill_dataset(&img, &lab, dim, scale, out, err);
+    rc = fill_dataset(images, &img, &lab, dim, scale, out, err);
   sr_idx_free(&img);
   sr_idx_free(&lab);
   if (rc < 0)

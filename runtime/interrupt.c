@@ -10,6 +10,7 @@
  * an error the engine can report, not a signal that kills it: SIGXFSZ is
  * ignored, so that the write fails with EFBIG instead. */
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -45,4 +46,9 @@ volatile sig_atomic_t *sr_interrupt_install(void) {
 
 int sr_interrupt_signal(void) {
   return stop_flag ? stop_signal : 0;
+}
+
+void sr_process_start(void) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  signal(SIGXFSZ, SIG_IGN);
 }

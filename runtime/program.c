@@ -3,6 +3,7 @@
  * loaders, sr_fit, sr_evaluate, checkpoints) and the object's kernels;
  * train does what `sparsec run` does with the same spec, so that with the
  * same seed both give the same weights, bit for bit. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -67,7 +68,8 @@ static int parse_count(const char *opt, const char *text, long max, int *out) {
   char *end;
   errno = 0;
   long v = strtol(text, &end, 10);
-  if (errno || end == text || *end || v < 1 || v > max) {
+  /* strtol also takes leading blanks and a sign: only digits are a count */
+  if (!isdigit((unsigned char)text[0]) || errno || *end || v < 1 || v > max) {
     fprintf(stderr, "error: %s takes a whole number from 1 to %ld, not '%s'\n", opt, max, text);
     return -1;
   }
@@ -75,12 +77,16 @@ static int parse_count(const char *opt, const char *text, long max, int *out) {
   return 0;
 }
 
+#define SEED_MAX (1ull << 53)
+
 static int parse_seed(const char *text, uint64_t *out) {
   char *end;
   errno = 0;
   unsigned long long v = strtoull(text, &end, 10);
-  if (errno || end == text || *end || text[0] == '-') {
-    fprintf(stderr, "error: --seed takes a whole number >= 0, not '%s'\n", text);
+  /* the spec's limit: a seed is exact in a double (the REPL, the state file) */
+  if (!isdigit((unsigned char)text[0]) || errno || *end || v > SEED_MAX) {
+    fprintf(stderr, "error: --seed takes a whole number from 0 to 2^53 (%llu), not '%s'\n",
+            SEED_MAX, text);
     return -1;
   }
   *out = v;
@@ -308,14 +314,15 @@ static int cmd_predict(const SrModel *m, const SrProgramConfig *cfg, const Optio
                                       &err)
              : -1;
   if (rc == 0 && !(probs = malloc(((size_t)in.n + 1) * (size_t)cfg->classes * sizeof *probs)))
-    rc = sr_fail(&err, "out of memory for %d predictions", in.n);
+    rc = sr_fail(&err, "%s: out of memory for %d predictions (%zu bytes)", o->input, in.n,
+                 ((size_t)in.n + 1) * (size_t)cfg->classes * sizeof *probs);
   /* nothing is printed unless every prediction is finite */
   if (rc == 0 && sr_bundle_infer(b, in.x, in.n, probs) != 0)
     rc = sr_fail(&err, "%s: %s", o->input, sr_bundle_error(b));
   if (rc == 0)
     print_predictions(probs, in.n, cfg->classes);
   if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
-    rc = sr_fail(&err, "writing the predictions: %s", strerror(errno));
+    rc = sr_fail(&err, "writing the predictions to standard output: %s", strerror(errno));
   free(probs);
   sr_dataset_free(&in);
   sr_bundle_free(b);

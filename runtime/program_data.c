@@ -145,7 +145,8 @@ static int load_idx_images(const SrProgramConfig *cfg, const char *path, SrDatas
     out->x = malloc(img.count * sizeof *out->x);
     out->y = calloc((size_t)out->n + 1, sizeof *out->y);
     if (!out->x || !out->y)
-      rc = sr_fail(err, "%s: out of memory for %d examples", path, out->n);
+      rc = sr_fail(err, "%s: out of memory for %d examples (%zu bytes)", path, out->n,
+                   img.count * sizeof *out->x + ((size_t)out->n + 1) * sizeof *out->y);
   }
   for (size_t i = 0; rc == 0 && i < img.count; i++)
     out->x[i] = (float)img.data[i] * (float)cfg->scale;

@@ -102,6 +102,23 @@ void sr_rng_shuffle(SrRng *rng, int32_t *idx, int n); /* Fisher-Yates */
 
 /* Threads OpenBLAS may use for each dense product. */
 void sr_blas_threads(int n);
+/* Under a memory limit (ulimit -v), restarts the process with
+ * OPENBLAS_NUM_THREADS=1 before OpenBLAS's library constructor runs, so
+ * that no OpenBLAS worker starts before main (each takes a 128 MiB buffer,
+ * and spins for ever when it cannot); --threads sets the count later. Only
+ * an executable's .preinit_array runs that early: sparsec's and built
+ * programs' mains put it there. */
+void sr_blas_preinit(int argc, char **argv, char **envp);
+
+/* ---- interrupt.c ----------------------------------------------------------- */
+
+/* What every executable (sparsec, built programs) does first: stdout
+ * written line by line, into a file or a pipe too (`tail -f` on a log
+ * follows a run, and an interrupted run's log is whole), and SIGXFSZ
+ * ignored, so that a file-size limit is a write error (EFBIG) reported
+ * with the file's name, not a signal that kills the process and leaves a
+ * temporary file. */
+void sr_process_start(void);
 
 /* ---- parallel.c: the thread pool of the sparse kernels -------------------- */
 

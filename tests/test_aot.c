@@ -537,6 +537,25 @@ Test(aot, full_disk_leaves_no_partial_file, .init = make_dir, .fini = remove_dir
   cr_expect_eq(files_containing(".tmp."), 0);
 }
 
+/* A built program's predictions on standard output, into a file that may
+ * not grow: an error naming the output and status 1, not SIGXFSZ. */
+Test(aot, predictions_under_a_file_size_limit, .init = make_dir, .fini = remove_dir) {
+  write_blob_experiment();
+  build_blob_program();
+  char *out;
+  cr_assert_eq(sh("./prog train --epochs 1 --save w.safetensors", &out), 0, "%s", out);
+  free(out);
+  /* the limit on the program alone: out.txt, where its stderr goes, is a file too */
+  cr_expect_eq(sh("{ (ulimit -f 0; exec ./prog predict --weights w.safetensors --input test-x.idx "
+                  "> p.txt) 2>&1; echo \"status $?\"; } | cat",
+                  &out),
+               0, "%s", out);
+  cr_expect(strstr(out, "error: writing the predictions to standard output: File too large\n"
+                        "status 1\n") != NULL,
+            "%s", out);
+  free(out);
+}
+
 /* SIGINT or SIGTERM at any moment of a build (compiling, writing the
  * object, linking) ends it with 130/143 or lets it finish, and leaves no
  * temporary file or linking folder behind and the old program whole. */
