@@ -49,6 +49,8 @@ int target_optimise_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, char *err
 
 /* Adds `void <p->name>(void **slots, i64 rows)` to `mod`. */
 LLVMValueRef codegen_program(LLVMModuleRef mod, const Module *m, const Program *p);
+/* Whether activations.c has code for `act` (all but the head's softmax). */
+int backend_has_activation(Activation act);
 
 /* ---- jit.c --------------------------------------------------------------- */
 

@@ -44,6 +44,12 @@ LLVMValueRef hyper_f64(Gen *g, int field);
 LLVMValueRef hyper_f32(Gen *g, int field);
 #define HYPER_TABLE "sparsec_hyper"
 
+/* activations.c: y = act(x) and dx = dy act'(v) (v: y, or x for
+ * ACT_GRAD_FROM_X), with the parameter a (NULL if it takes none) */
+LLVMValueRef emit_activation(Gen *g, Activation act, LLVMValueRef x, LLVMValueRef a);
+LLVMValueRef emit_activation_backward(Gen *g, Activation act, LLVMValueRef dy, LLVMValueRef v,
+                                      LLVMValueRef a);
+
 /* kernels.c */
 void emit_op(Gen *g, const Op *op);
 

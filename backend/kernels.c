@@ -80,57 +80,14 @@ static LLVMValueRef fconst(Gen *g, double v) {
   return const_f32(g, v);
 }
 
-/* 1 / (1 + e^-x) */
-static LLVMValueRef sigmoid(Gen *g, LLVMValueRef x) {
-  LLVMValueRef e = call_unary(g, "llvm.exp.f32", g->f32, LLVMBuildFNeg(g->b, x, ""));
-  return LLVMBuildFDiv(g->b, fconst(g, 1.0), LLVMBuildFAdd(g->b, fconst(g, 1.0), e, ""), "");
-}
-
-/* log(1 + e^x) = max(x, 0) + log1p(e^-|x|), which neither overflows nor
- * loses the small values of very negative x. */
-static LLVMValueRef softplus(Gen *g, LLVMValueRef x) {
-  LLVMValueRef ax = call_unary(g, "llvm.fabs.f32", g->f32, x);
-  LLVMValueRef e = call_unary(g, "llvm.exp.f32", g->f32, LLVMBuildFNeg(g->b, ax, ""));
-  LLVMValueRef pos = LLVMBuildSelect(g->b, positive(g, x), x, fconst(g, 0.0), "");
-  return LLVMBuildFAdd(g->b, pos, call_unary(g, "log1pf", g->f32, e), "");
-}
-
-/* An activation and its derivative written in terms of its output y, so no
- * pre-activation needs to be kept (OP_COUNT_ stands for linear):
- *   relu      y = max(x, 0)          y' = [y > 0]
- *   tanh      y = tanh(x)            y' = 1 - y^2
- *   sigmoid   y = 1 / (1 + e^-x)     y' = y (1 - y)
- *   softplus  y = log(1 + e^x)       y' = 1 - e^-y  (= sigmoid(x)) */
-static LLVMValueRef activate(Gen *g, OpKind act, LLVMValueRef x) {
-  switch (act) {
-  case OP_RELU: return LLVMBuildSelect(g->b, positive(g, x), x, fconst(g, 0.0), "");
-  case OP_TANH: return call_unary(g, "tanhf", g->f32, x);
-  case OP_SIGMOID: return sigmoid(g, x);
-  case OP_SOFTPLUS: return softplus(g, x);
-  default: return x;
-  }
-}
-
-static LLVMValueRef derivative(Gen *g, OpKind act, LLVMValueRef y) {
-  LLVMValueRef one = fconst(g, 1.0);
-  switch (act) {
-  case OP_RELU: return LLVMBuildSelect(g->b, positive(g, y), one, fconst(g, 0.0), "");
-  case OP_TANH: return LLVMBuildFSub(g->b, one, LLVMBuildFMul(g->b, y, y, ""), "");
-  case OP_SIGMOID: return LLVMBuildFMul(g->b, y, LLVMBuildFSub(g->b, one, y, ""), "");
-  case OP_SOFTPLUS:
-    return LLVMBuildFNeg(g->b, call_unary(g, "expm1f", g->f32, LLVMBuildFNeg(g->b, y, "")), "");
-  default: return one;
-  }
-}
-
-static OpKind activation_of_grad(OpKind kind) {
-  switch (kind) {
-  case OP_RELU_GRAD: return OP_RELU;
-  case OP_TANH_GRAD: return OP_TANH;
-  case OP_SIGMOID_GRAD: return OP_SIGMOID;
-  case OP_SOFTPLUS_GRAD: return OP_SOFTPLUS;
-  default: return OP_COUNT_;
-  }
+/* The activation's parameter, from the hyperparameter table (coef of act
+ * and act_grad, coef2 of bias_act and bias_act_grad), or NULL if it takes
+ * none. */
+static LLVMValueRef act_param(Gen *g, const Op *op) {
+  if (isnan(activation_info(op->act)->parameter))
+    return NULL;
+  int fused = op->kind == OP_BIAS_ACT || op->kind == OP_BIAS_ACT_GRAD;
+  return hyper_f32(g, fused ? HYPER_COEF2 : HYPER_COEF);
 }
 
 /* x * sign(v) for float v */
@@ -149,7 +106,7 @@ static LLVMValueRef times_sign(Gen *g, LLVMValueRef x, LLVMValueRef v) {
  *   l2_grad          out = lambda * w
  *   sgd_update       p = p - lr * g                 (in place)
  *   momentum_update  v = mu v - lr g;  p = p + v    (in place)
- * and the activations and their gradients dx = dy act'(y) above. */
+ * and the activations and their gradients dx = dy act'(v) (activations.c). */
 static void emit_elementwise(Gen *g, const Op *op) {
   int a = op->in[0];
   int target = op->nout ? op->out[0] : a;
@@ -161,23 +118,16 @@ static void emit_elementwise(Gen *g, const Op *op) {
     coef = hyper_f32(g, HYPER_COEF);
   if (op->kind == OP_MOMENTUM_UPDATE)
     coef2 = hyper_f32(g, HYPER_COEF2);
+  LLVMValueRef param = op->kind == OP_ACT || op->kind == OP_ACT_GRAD ? act_param(g, op) : NULL;
   Loop k = loop_begin(g, count_of(g, a), op_name(op->kind));
-  LLVMValueRef x = load_f32(g, a, k.i), r = NULL, zero = const_f32(g, 0.0);
+  LLVMValueRef x = load_f32(g, a, k.i), r = NULL;
   LLVMValueRef y = op->nin > 1 ? load_f32(g, op->in[1], k.i) : NULL;
   switch (op->kind) {
-  case OP_RELU:
-  case OP_TANH:
-  case OP_SIGMOID:
-  case OP_SOFTPLUS:
-    r = activate(g, op->kind, x);
+  case OP_ACT:
+    r = emit_activation(g, op->act, x, param);
     break;
-  case OP_RELU_GRAD: /* a select, not a multiply: 0 * inf must stay 0 */
-    r = LLVMBuildSelect(g->b, positive(g, y), x, zero, "");
-    break;
-  case OP_TANH_GRAD:
-  case OP_SIGMOID_GRAD:
-  case OP_SOFTPLUS_GRAD:
-    r = LLVMBuildFMul(g->b, x, derivative(g, activation_of_grad(op->kind), y), "");
+  case OP_ACT_GRAD:
+    r = emit_activation_backward(g, op->act, x, y, param);
     break;
   case OP_ADD:
     r = LLVMBuildFAdd(g->b, x, y, "");
@@ -389,8 +339,9 @@ static void emit_onehot_loss(Gen *g, const Op *op) {
   LLVMValueRef t = target_at(g, labels, label, j.i, k);
   LLVMValueRef term;
   if (op->kind == OP_SIGMOID_CE) {
-    store_f32(g, op->out[0], k, sigmoid(g, v));
-    term = LLVMBuildFSub(g->b, softplus(g, v), LLVMBuildFMul(g->b, t, v, ""), "");
+    store_f32(g, op->out[0], k, emit_activation(g, ACT_SIGMOID, v, NULL));
+    LLVMValueRef softplus = emit_activation(g, ACT_SOFTPLUS, v, NULL);
+    term = LLVMBuildFSub(g->b, softplus, LLVMBuildFMul(g->b, t, v, ""), "");
   } else {
     LLVMValueRef d = LLVMBuildFSub(g->b, v, t, "");
     term = LLVMBuildFMul(g->b, fconst(g, 0.5), LLVMBuildFMul(g->b, d, d, ""), "");
@@ -413,12 +364,13 @@ static void emit_bias_act(Gen *g, const Op *op) {
   LLVMValueRef abs_sum = pen >= 0 ? entry_alloca(g, g->f64, LLVMConstReal(g->f64, 0), "abs") : NULL;
   LLVMValueRef count = zeros >= 0 ? entry_alloca(g, g->i64, const_i64(g, 0), "zeros") : NULL;
   LLVMValueRef bad = nonfinite >= 0 ? entry_alloca(g, g->i64, const_i64(g, 0), "nonfinite") : NULL;
+  LLVMValueRef param = act_param(g, op);
   Loop i = loop_begin(g, rows_of(g, h), "bias_act.i");
   LLVMValueRef base = LLVMBuildNUWMul(g->b, i.i, cols_of(g, h), "");
   Loop j = loop_begin(g, cols_of(g, h), "bias_act.j");
   LLVMValueRef k = LLVMBuildNUWAdd(g->b, base, j.i, "");
   LLVMValueRef pre = LLVMBuildFAdd(g->b, load_f32(g, z, k), load_f32(g, bias, j.i), "");
-  LLVMValueRef v = activate(g, op->act, pre);
+  LLVMValueRef v = emit_activation(g, op->act, pre, param);
   store_f32(g, h, k, v);
   if (abs_sum) {
     LLVMValueRef mag = LLVMBuildFPExt(g->b, call_unary(g, "llvm.fabs.f32", g->f32, v), g->f64, "");
@@ -449,10 +401,11 @@ static void emit_bias_act(Gen *g, const Op *op) {
 
 /* bias_act_grad: one pass over the layer's gradient:
  *   da = (dy + coef/rows * sign(h)) * act'(h);   db[j] = sum_i da[i,j]
- * For relu act'(h) is the mask [h > 0], applied as a select. */
+ * (for relu act'(h) is the mask [h > 0], applied as a select) */
 static void emit_bias_act_grad(Gen *g, const Op *op) {
   int dy = op->in[0], h = op->in[1], da = op->out[0], db = op->out[1];
   LLVMValueRef scale = op->coef != 0 ? inv_rows_times(g, hyper_f32(g, HYPER_COEF)) : NULL;
+  LLVMValueRef param = act_param(g, op);
   Loop z = loop_begin(g, cols_of(g, db), "bias_act_grad.zero");
   store_f32(g, db, z.i, fconst(g, 0.0));
   loop_end(g, &z);
@@ -463,9 +416,7 @@ static void emit_bias_act_grad(Gen *g, const Op *op) {
   LLVMValueRef hv = load_f32(g, h, k), gv = load_f32(g, dy, k);
   if (scale)
     gv = LLVMBuildFAdd(g->b, gv, times_sign(g, scale, hv), "");
-  LLVMValueRef d = op->act == OP_RELU
-                       ? LLVMBuildSelect(g->b, positive(g, hv), gv, fconst(g, 0.0), "")
-                       : LLVMBuildFMul(g->b, gv, derivative(g, op->act, hv), "");
+  LLVMValueRef d = emit_activation_backward(g, op->act, gv, hv, param);
   store_f32(g, da, k, d);
   store_f32(g, db, j.i, LLVMBuildFAdd(g->b, load_f32(g, db, j.i), d, ""));
   loop_end(g, &j);
@@ -587,6 +538,13 @@ void emit_op(Gen *g, const Op *op) {
   case OP_ACTIVE_UNITS: emit_active_units(g, op); break;
   case OP_SPARSE_MATMUL: emit_sparse_matmul(g, op); break;
   case OP_SPARSE_BACKWARD_SGD: emit_sparse_backward(g, op); break;
-  default: emit_elementwise(g, op); break;
+  case OP_ACT:
+  case OP_ACT_GRAD:
+  case OP_ADD:
+  case OP_L1_GRAD:
+  case OP_L2_GRAD:
+  case OP_SGD_UPDATE:
+  case OP_MOMENTUM_UPDATE: emit_elementwise(g, op); break;
+  case OP_COUNT_: break;
   }
 }

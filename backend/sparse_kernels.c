@@ -604,7 +604,7 @@ void emit_sparse_backward(Gen *g, const Op *op) {
   LLVMValueRef part = backward_part(g, op);
   int w = op->in[0], a = op->in[1], dz = op->in[2], da = op->out[0];
   Op dense[3] = {{.kind = OP_MATMUL, .nin = 2, .nout = 1, .trans_b = 1},
-                 {.kind = OP_RELU_GRAD, .nin = 2, .nout = 1},
+                 {.kind = OP_ACT_GRAD, .nin = 2, .nout = 1, .act = ACT_RELU},
                  {.kind = OP_MATMUL_SGD, .nin = 3, .trans_a = 1, .coef = op->coef, .coef2 = 1}};
   dense[0].in[0] = dz, dense[0].in[1] = w, dense[0].out[0] = da;
   dense[1].in[0] = da, dense[1].in[1] = a, dense[1].out[0] = da;

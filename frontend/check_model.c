@@ -17,18 +17,41 @@ static int check_bias(Checker *c, const Expr *e, const char *what, double *out) 
 
 /* ---- one layer ---------------------------------------------------------------- */
 
+/* relu, or leaky_relu(0.1) for one that takes a parameter (activations.def):
+ * without one, the default. */
 static void check_activation(Checker *c, const Expr *e, const char *what, LayerSpec *layer,
                              LayerWritten *w) {
   const char *names[ACT_COUNT_ + 1];
   for (int a = 0; a < ACT_COUNT_; a++)
     names[a] = activation_name(a);
   names[ACT_COUNT_] = NULL;
+  Expr name = e->kind == EXPR_CALL ? (Expr){.kind = EXPR_IDENT, .loc = callee_loc(e), .text = e->text} : *e;
   int a;
-  if (check_choice(c, e, "activation", what, names, &a)) {
-    layer->act = a;
-    layer->act_loc = e->loc;
-    w->act = e->loc;
+  if (!check_choice(c, &name, "activation", what, names, &a))
+    return;
+  const ActivationInfo *info = activation_info(a);
+  double param = info->parameter;
+  if (e->kind == EXPR_CALL) {
+    if (isnan(info->parameter)) {
+      diag_error(c->diag, e->loc, "activation '%s' takes no parameter", info->keyword);
+      return;
+    }
+    char usage[64], param_what[WHAT_LEN];
+    snprintf(usage, sizeof usage, "%s(%g)", info->keyword, info->parameter);
+    const Expr *arg;
+    snprintf(param_what, sizeof param_what, "the parameter of %s", info->keyword);
+    if (!check_one_argument(c, e, usage, &arg) || !check_number(c, arg, param_what, &param))
+      return;
+    if (!(param >= info->lo && param < info->hi)) {
+      diag_error(c->diag, arg->loc, "%s must be at least %g and less than %g, not %.15g",
+                 param_what, info->lo, info->hi, param);
+      return;
+    }
   }
+  layer->act = a;
+  layer->act_param = param;
+  layer->act_loc = e->loc;
+  w->act = e->loc;
 }
 
 static void check_dense_value(Checker *c, int key, const Expr *e, const char *what,
@@ -162,7 +185,8 @@ static void check_layer(Checker *c, const Stmt *s) {
     return;
   }
   check_layer_name(c, s);
-  LayerSpec layer = {.name = xstrdup(s->name), .loc = s->name_loc, .act = ACT_RELU};
+  LayerSpec layer = {.name = xstrdup(s->name), .loc = s->name_loc, .act = ACT_RELU,
+                     .act_param = ACT_NO_PARAM};
   LayerWritten *w = &c->written[spec->nlayers];
   check_layer_value(c, s, &layer, w);
   spec->layers = xrealloc(spec->layers, (spec->nlayers + 1) * sizeof *spec->layers);

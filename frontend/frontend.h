@@ -17,6 +17,7 @@
 #ifndef SPARSEC_FRONTEND_H
 #define SPARSEC_FRONTEND_H
 
+#include <math.h> /* NAN: ACT_NO_PARAM */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -137,16 +138,30 @@ void ast_free(Ast *ast);
 /* Every setting has a default; a Loc with line 0 means "not written in the
  * file" (the default applies). */
 
+/* The activations, from activations.def (their maths: ir/activations.c,
+ * backend/activations.c). */
 typedef enum Activation {
-  ACT_RELU,       /* max(0, x) */
-  ACT_TANH,
-  ACT_SOFTPLUS,   /* log(1 + e^x) */
-  ACT_SIGMOID,    /* 1 / (1 + e^-x) */
-  ACT_LINEAR,     /* x */
-  ACT_SOFTMAX,    /* output only (a warning on a hidden layer, and it is then an error
-                     because a hidden softmax has no derivative implemented) */
+#define ACT(id, keyword, parameter, lo, hi, flags) ACT_##id,
+#include "activations.def"
+#undef ACT
   ACT_COUNT_
 } Activation;
+
+#define ACT_NO_PARAM NAN      /* activations.def: takes no parameter */
+enum {
+  ACT_EXACT_ZEROS = 1 << 0,   /* exactly 0 over a half-line: the sparse passes use it */
+  ACT_GRAD_FROM_X = 1 << 1,   /* the derivative reads the pre-activation, not the output */
+  ACT_HEAD_ONLY = 1 << 2,     /* an output layer's (softmax): no elementwise maths */
+  ACT_IDENTITY = 1 << 3,      /* linear: no op */
+};
+typedef struct ActivationInfo {
+  const char *keyword;
+  double parameter;           /* default; NAN (ACT_NO_PARAM) if it takes none */
+  double lo, hi;              /* lo <= parameter < hi */
+  int flags;
+} ActivationInfo;
+const ActivationInfo *activation_info(Activation a);
+int activation_has(Activation a, int flag);
 
 /* The output head: output activation + loss. Targets are one-hot class
  * labels for all three; the predicted class is the arg max. */
@@ -174,6 +189,7 @@ typedef struct LayerSpec {
   Loc loc;          /* the layer's name in the source */
   int units;
   Activation act;
+  double act_param; /* its parameter (leaky_relu(0.1)): the default if not written */
   double l1;        /* lambda of the L1 penalty on this layer's activations; 0 = none */
   double l2;        /* lambda of L2 weight decay on this layer's weights; 0 = none */
   InitSpec init;    /* weights */

@@ -95,17 +95,22 @@ void spec_free(Spec *spec) {
 
 /* ---- names: the spelling in the language --------------------------------- */
 
+static const ActivationInfo activations[ACT_COUNT_] = {
+#define ACT(id, keyword, parameter, lo, hi, flags) [ACT_##id] = {keyword, parameter, lo, hi, flags},
+#include "activations.def"
+#undef ACT
+};
+
+const ActivationInfo *activation_info(Activation a) {
+  return (unsigned)a < ACT_COUNT_ ? &activations[a] : NULL;
+}
+
+int activation_has(Activation a, int flag) {
+  return (unsigned)a < ACT_COUNT_ && (activations[a].flags & flag) != 0;
+}
+
 const char *activation_name(Activation a) {
-  switch (a) {
-  case ACT_RELU: return "relu";
-  case ACT_TANH: return "tanh";
-  case ACT_SOFTPLUS: return "softplus";
-  case ACT_SIGMOID: return "sigmoid";
-  case ACT_LINEAR: return "linear";
-  case ACT_SOFTMAX: return "softmax";
-  case ACT_COUNT_: break;
-  }
-  return "?";
+  return (unsigned)a < ACT_COUNT_ ? activations[a].keyword : "?";
 }
 
 const char *loss_name(Loss l) {

@@ -92,16 +92,19 @@ static void backward_loss_term(Sweep *s, const Op *op) {
   accumulate(s, x, dx);
 }
 
-/* Activations whose derivative is a function of their output y alone, so
- * no pre-activation needs to be kept: dx = grad_op(dout, y). */
-static OpKind activation_grad(OpKind kind) {
-  switch (kind) {
-  case OP_RELU: return OP_RELU_GRAD;         /* [y > 0] */
-  case OP_TANH: return OP_TANH_GRAD;         /* 1 - y^2 */
-  case OP_SIGMOID: return OP_SIGMOID_GRAD;   /* y (1 - y) */
-  case OP_SOFTPLUS: return OP_SOFTPLUS_GRAD; /* 1 - e^-y */
-  default: return OP_COUNT_;
-  }
+/* dx = act_grad(dout, v): v is the activation's output y (whose
+ * derivative is a function of y alone, so no pre-activation needs to be
+ * kept), or its input x (ACT_GRAD_FROM_X, e.g. abs). */
+static void backward_activation(Sweep *s, const Op *op, int dout) {
+  int x = op->in[0];
+  if (!s->needs_grad[x])
+    return;
+  int dx = grad_temp(s, x);
+  int v = activation_has(op->act, ACT_GRAD_FROM_X) ? x : op->out[0];
+  Op *grad = op_emit2(s->out, OP_ACT_GRAD, dx, dout, v);
+  grad->act = op->act;
+  grad->coef = op->coef; /* the parameter */
+  accumulate(s, x, dx);
 }
 
 static void backward_op(Sweep *s, const Op *op, int op_index) {
@@ -113,16 +116,10 @@ static void backward_op(Sweep *s, const Op *op, int op_index) {
   int dout = op->nout ? s->grad[op->out[0]] : -1;
   if (dout < 0)
     return;
-  OpKind act_grad = activation_grad(op->kind);
-  if (act_grad != OP_COUNT_) {
-    if (s->needs_grad[x]) {
-      int dx = grad_temp(s, x);
-      op_emit2(s->out, act_grad, dx, dout, op->out[0]);
-      accumulate(s, x, dx);
-    }
-    return;
-  }
   switch (op->kind) {
+  case OP_ACT:
+    backward_activation(s, op, dout);
+    break;
   case OP_MATMUL:
     backward_matmul(s, op, dout);
     break;

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
 #include "ir.h"
 
 static int temp(Module *m, const char *layer, const char *suffix, int rows, int cols) {
@@ -53,11 +55,6 @@ static LayerParams create_params(Module *m, const LayerSpec *l, int in_width) {
   return lp;
 }
 
-static const OpKind activation_ops[ACT_COUNT_] = {
-    [ACT_RELU] = OP_RELU,       [ACT_TANH] = OP_TANH,     [ACT_SOFTPLUS] = OP_SOFTPLUS,
-    [ACT_SIGMOID] = OP_SIGMOID, [ACT_LINEAR] = OP_COUNT_, [ACT_SOFTMAX] = OP_COUNT_,
-};
-
 int emit_dense(Module *m, Program *p, const LayerSpec *l, const LayerParams *lp, int in,
                const char *prefix, int *pre_activation) {
   char name[200]; /* names are at most 128 bytes (the frontend checks) */
@@ -69,9 +66,12 @@ int emit_dense(Module *m, Program *p, const LayerSpec *l, const LayerParams *lp,
   if (pre_activation)
     *pre_activation = a;
   int h = a;
-  if (activation_ops[l->act] != OP_COUNT_) {
+  /* linear is no op; softmax is the output head's (OP_SOFTMAX_NLL) */
+  if (act_has_maths(l->act) && !activation_has(l->act, ACT_IDENTITY)) {
     h = temp(m, name, lp->signs >= 0 ? ".act" : "", ROWS_BATCH, l->units);
-    op_emit2(p, activation_ops[l->act], h, a, -1);
+    Op *op = op_emit2(p, OP_ACT, h, a, -1);
+    op->act = l->act;
+    op->coef = isnan(l->act_param) ? 0 : l->act_param; /* NAN: it takes none */
   }
   if (lp->signs >= 0) {
     int out = temp(m, name, "", ROWS_BATCH, l->units);

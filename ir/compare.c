@@ -37,7 +37,7 @@ static int same_coef(double a, double b, int in_table) {
 }
 
 static int same_op(const Op *a, const Op *b) {
-  int table = op_hyper_fields(a->kind);
+  int table = op_hyper_fields(a);
   if (a->kind != b->kind || a->nin != b->nin || a->nout != b->nout ||
       !same_ints(a->in, b->in, a->nin) || !same_ints(a->out, b->out, a->nout) ||
       a->trans_a != b->trans_a || a->trans_b != b->trans_b || a->act != b->act ||

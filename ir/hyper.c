@@ -12,23 +12,22 @@
 
 #include "ir.h"
 
-int op_hyper_fields(OpKind kind) {
-  switch (kind) {
-  case OP_SGD_UPDATE:
-  case OP_L1:
-  case OP_L1_GRAD:
-  case OP_L2:
-  case OP_L2_GRAD:
-  case OP_BIAS_ACT:
-  case OP_BIAS_ACT_GRAD:
-  case OP_SPARSE_BACKWARD_SGD:
-    return HYPER_COEF;
-  case OP_MOMENTUM_UPDATE:
-  case OP_MATMUL_SGD:
-    return HYPER_COEF | HYPER_COEF2;
-  default:
-    return 0;
+/* ops.h's flags, and an activation's parameter: coef of act and act_grad,
+ * coef2 of bias_act and bias_act_grad (their coef is the L1 penalty). */
+int op_hyper_fields(const Op *op) {
+  int flags = op_info(op->kind)->flags, fields = 0;
+  if (flags & OPF_HYPER_COEF)
+    fields |= HYPER_COEF;
+  if (flags & OPF_HYPER_COEF2)
+    fields |= HYPER_COEF2;
+  const ActivationInfo *act = activation_info(op->act);
+  if (act && !isnan(act->parameter)) {
+    if (op->kind == OP_ACT || op->kind == OP_ACT_GRAD)
+      fields |= HYPER_COEF;
+    if (op->kind == OP_BIAS_ACT || op->kind == OP_BIAS_ACT_GRAD)
+      fields |= HYPER_COEF2;
   }
+  return fields;
 }
 
 typedef struct Walk {
@@ -43,7 +42,7 @@ typedef struct Walk {
 static int walk_program(Walk *w, const Program *p) {
   for (int i = 0; i < p->nops; i++) {
     const Op *op = &p->ops[i];
-    int fields = op_hyper_fields(op->kind);
+    int fields = op_hyper_fields(op);
     for (int f = HYPER_COEF; f <= HYPER_COEF2; f <<= 1) {
       if (!(fields & f))
         continue;

@@ -155,32 +155,6 @@ static void run_momentum(const Run *r, const Op *op) {
   }
 }
 
-/* An activation, and its derivative written in terms of its output y:
- *   relu      max(x, 0)         [y > 0]
- *   tanh      tanh(x)           1 - y^2
- *   sigmoid   1 / (1 + e^-x)    y (1 - y)
- *   softplus  log(1 + e^x)      1 - e^-y  (= sigmoid(x))
- *   linear    x                 1          (OP_COUNT_ stands for linear) */
-static double activate(OpKind act, double x) {
-  switch (act) {
-  case OP_RELU: return x > 0 ? x : 0;
-  case OP_TANH: return tanh(x);
-  case OP_SIGMOID: return 1 / (1 + exp(-x));
-  case OP_SOFTPLUS: return softplus(x);
-  default: return x;
-  }
-}
-
-static double derivative(OpKind act, double y) {
-  switch (act) {
-  case OP_RELU: return y > 0;
-  case OP_TANH: return 1 - y * y;
-  case OP_SIGMOID: return y * (1 - y);
-  case OP_SOFTPLUS: return -expm1(-y);
-  default: return 1;
-  }
-}
-
 static double sign(double x) {
   return (x > 0) - (x < 0);
 }
@@ -194,7 +168,7 @@ static void run_bias_act(const Run *r, const Op *op) {
   double abs_sum = 0, zeros = 0, nonfinite = 0;
   for (size_t k = 0; k < count_of(r, op->in[0]); k++) {
     float a = z[k] + b[k % n];
-    h[k] = (float)activate(op->act, (double)a);
+    h[k] = (float)act_forward(op->act, (double)a, op->coef2);
     abs_sum += fabs(h[k]);
     zeros += h[k] == 0;
     nonfinite += !isfinite(a);
@@ -226,7 +200,8 @@ static void run_count(const Run *r, const Op *op) {
     f32(r, op->out[1])[0] = (float)nonfinite;
 }
 
-/* da = (dy + coef/rows * sign(h)) * act'(h);  db[j] = sum_i da[i,j] */
+/* da = (dy + coef/rows * sign(h)) * act'(h);  db[j] = sum_i da[i,j]
+ * (activations.c; coef2 is the activation's parameter) */
 static void run_bias_act_grad(const Run *r, const Op *op) {
   const float *dy = f32(r, op->in[0]), *h = f32(r, op->in[1]);
   float *da = f32(r, op->out[0]), *db = f32(r, op->out[1]);
@@ -237,7 +212,7 @@ static void run_bias_act_grad(const Run *r, const Op *op) {
     for (int i = 0; i < rows; i++) {
       size_t k = (size_t)i * n + j;
       double g = dy[k] + scale * sign(h[k]);
-      da[k] = (float)(g * derivative(op->act, h[k]));
+      da[k] = (float)act_backward(op->act, g, h[k], op->coef2);
       sum += da[k];
     }
     db[j] = (float)sum;
@@ -335,14 +310,8 @@ static void run_elementwise(const Run *r, const Op *op) {
   float *out = op->nout ? f32(r, op->out[0]) : f32(r, op->in[0]);
   for (size_t k = 0; k < count; k++) {
     switch (op->kind) {
-    case OP_RELU:
-    case OP_TANH:
-    case OP_SIGMOID:
-    case OP_SOFTPLUS: out[k] = (float)activate(op->kind, a[k]); break;
-    case OP_RELU_GRAD: out[k] = (float)(a[k] * derivative(OP_RELU, b[k])); break; /* dy act'(y) */
-    case OP_TANH_GRAD: out[k] = (float)(a[k] * derivative(OP_TANH, b[k])); break;
-    case OP_SIGMOID_GRAD: out[k] = (float)(a[k] * derivative(OP_SIGMOID, b[k])); break;
-    case OP_SOFTPLUS_GRAD: out[k] = (float)(a[k] * derivative(OP_SOFTPLUS, b[k])); break;
+    case OP_ACT: out[k] = (float)act_forward(op->act, a[k], op->coef); break;
+    case OP_ACT_GRAD: out[k] = (float)act_backward(op->act, a[k], b[k], op->coef); break;
     case OP_L2_GRAD: out[k] = (float)(op->coef * a[k]); break;      /* lambda w */
     case OP_ADD: out[k] = a[k] + b[k]; break;                       /* a + b */
     case OP_SGD_UPDATE: out[k] = a[k] - (float)op->coef * b[k]; break; /* p - lr g */
@@ -463,7 +432,12 @@ void interp_run(const Module *m, const Program *p, void **slots, int rows) {
     case OP_ACTIVE_UNITS: run_active_units(&r, op); break;
     case OP_SPARSE_MATMUL: run_sparse_matmul(&r, op); break;
     case OP_SPARSE_BACKWARD_SGD: run_sparse_backward(&r, op); break;
-    default: run_elementwise(&r, op); break;
+    case OP_ACT:
+    case OP_ACT_GRAD:
+    case OP_ADD:
+    case OP_L2_GRAD:
+    case OP_SGD_UPDATE: run_elementwise(&r, op); break;
+    case OP_COUNT_: break;
     }
   }
 }

@@ -143,53 +143,22 @@ void module_free(Module *m) {
   free(m);
 }
 
-static const char *const op_names[OP_COUNT_] = {
-    [OP_MATMUL] = "matmul",
-    [OP_BIAS_ADD] = "bias_add",
-    [OP_RELU] = "relu",
-    [OP_TANH] = "tanh",
-    [OP_SIGMOID] = "sigmoid",
-    [OP_SOFTPLUS] = "softplus",
-    [OP_SCALE_COLS] = "scale_cols",
-    [OP_SOFTMAX_NLL] = "softmax_nll",
-    [OP_SIGMOID_CE] = "sigmoid_ce",
-    [OP_SQUARED_ERROR] = "squared_error",
-    [OP_L1] = "l1_penalty",
-    [OP_L2] = "l2_penalty",
-    [OP_COUNT_ZERO] = "count_zero",
-    [OP_COUNT_NONFINITE] = "count_nonfinite",
-    [OP_MAX_ABS] = "max_abs",
-    [OP_DIV_SCALAR] = "div_scalar",
-    [OP_NOISE] = "noise",
-    [OP_STEP] = "step",
-    [OP_ADD] = "add",
-    [OP_SOFTMAX_NLL_GRAD] = "softmax_nll_grad",
-    [OP_SIGMOID_CE_GRAD] = "sigmoid_ce_grad",
-    [OP_SQUARED_ERROR_GRAD] = "squared_error_grad",
-    [OP_RELU_GRAD] = "relu_grad",
-    [OP_TANH_GRAD] = "tanh_grad",
-    [OP_SIGMOID_GRAD] = "sigmoid_grad",
-    [OP_SOFTPLUS_GRAD] = "softplus_grad",
-    [OP_L1_GRAD] = "l1_grad",
-    [OP_L2_GRAD] = "l2_grad",
-    [OP_BIAS_GRAD] = "bias_grad",
-    [OP_BIAS_ACT] = "bias_act",
-    [OP_BIAS_ACT_GRAD] = "bias_act_grad",
-    [OP_SGD_UPDATE] = "sgd_update",
-    [OP_MOMENTUM_UPDATE] = "momentum_update",
-    [OP_MATMUL_SGD] = "matmul_sgd",
-    [OP_ACTIVE_UNITS] = "active_units",
-    [OP_SPARSE_MATMUL] = "sparse_matmul",
-    [OP_SPARSE_BACKWARD_SGD] = "sparse_backward_sgd",
+static const OpInfo ops[OP_COUNT_] = {
+#define OP(id, name, nin, nout, flags) [OP_##id] = {name, nin, nout, flags},
+#include "ops.h"
+#undef OP
 };
 
+const OpInfo *op_info(OpKind kind) {
+  return (unsigned)kind < OP_COUNT_ ? &ops[kind] : NULL;
+}
+
 const char *op_name(OpKind kind) {
-  return kind < OP_COUNT_ ? op_names[kind] : "?";
+  return (unsigned)kind < OP_COUNT_ ? ops[kind].name : "?";
 }
 
 int op_is_effect(const Op *op) {
-  return op->kind == OP_SGD_UPDATE || op->kind == OP_MOMENTUM_UPDATE ||
-         op->kind == OP_MATMUL_SGD || op->kind == OP_STEP || op->kind == OP_SPARSE_BACKWARD_SGD;
+  return (unsigned)op->kind < OP_COUNT_ && (ops[op->kind].flags & OPF_EFFECT);
 }
 
 const char *value_kind_name(ValueKind kind) {

@@ -52,61 +52,22 @@ typedef struct Value {
   int fan_in, fan_out; /* params */
 } Value;
 
-/* Each op's maths is written next to its code in interp.c and in
- * backend/kernels.c; docs/ir.md has the table. */
+/* Every operation: ops.h, one row each with its maths. */
 typedef enum OpKind {
-  /* forward */
-  OP_MATMUL,           /* out = op(a) op(b); op(t) = t or t^T by the flags */
-  OP_BIAS_ADD,         /* out[i,j] = x[i,j] + b[0,j] */
-  OP_RELU,             /* out = max(x, 0) */
-  OP_TANH,             /* out = tanh(x) */
-  OP_SIGMOID,          /* out = 1 / (1 + e^-x) */
-  OP_SOFTPLUS,         /* out = log(1 + e^x) */
-  OP_SCALE_COLS,       /* out[i,j] = x[i,j] * s[0,j]  (sign trick) */
-  OP_SOFTMAX_NLL,      /* probs = softmax(logits) by row; loss = mean_i -log probs[i, y_i] */
-  OP_SIGMOID_CE,       /* probs = sigmoid(logits); loss = mean_i sum_j CE(t[i,j], probs[i,j]) */
-  OP_SQUARED_ERROR,    /* loss = mean_i sum_j (pred[i,j] - t[i,j])^2 / 2 */
-  OP_L1,               /* loss = coef * (1/rows) * sum |x| */
-  OP_L2,               /* loss = coef / 2 * sum w^2 */
-  OP_COUNT_ZERO,       /* out[0] = #{x[i,j] == 0}; out[1] (optional, fused) = #{x[i,j] not finite} */
-  OP_COUNT_NONFINITE,  /* out = #{x[i,j] not finite: inf, -inf or NaN} */
-  OP_MAX_ABS,          /* out = max over all |x[i,j]| */
-  OP_DIV_SCALAR,       /* out = x / s[0,0], or 0 where s[0,0] == 0 */
-  OP_NOISE,            /* out = corrupt(x) by `noise` with parameter coef, seeded by coef2
-                          and the step counter in[1] (see docs/ir.md for the generator) */
-  OP_STEP,             /* in[0] (a uint32 counter in a state slot) += 1: an effect */
-  OP_ADD,              /* out = a + b, same shapes */
-  /* backward; t = onehot(y) */
-  OP_SOFTMAX_NLL_GRAD, /* dlogits = (probs - t) / rows */
-  OP_SIGMOID_CE_GRAD,  /* dlogits = (probs - t) / rows */
-  OP_SQUARED_ERROR_GRAD, /* dpred = (pred - t) / rows */
-  OP_RELU_GRAD,        /* dx = dy * [y > 0], y the relu's output */
-  OP_TANH_GRAD,        /* dx = dy * (1 - y^2) */
-  OP_SIGMOID_GRAD,     /* dx = dy * y * (1 - y) */
-  OP_SOFTPLUS_GRAD,    /* dx = dy * (1 - e^-y) = dy * sigmoid(x), y = softplus(x) */
-  OP_L1_GRAD,          /* dx = coef * (1/rows) * sign(x) */
-  OP_L2_GRAD,          /* dw = coef * w */
-  OP_BIAS_GRAD,        /* db[0,j] = sum_i dy[i,j] */
-  /* fused by ir/passes/fuse_act.c; outputs after the first may be absent (-1) */
-  OP_BIAS_ACT,         /* h = act(z + b); pen = coef/rows sum |h|; zeros = #{h == 0};
-                          nonfinite = #{z + b not finite} */
-  OP_BIAS_ACT_GRAD,    /* da = (dy + coef/rows sign(h)) act'(h); db = column sums of da */
-  /* updates: the only ops with an effect, in place */
-  OP_SGD_UPDATE,       /* p -= coef * g */
-  OP_MOMENTUM_UPDATE,  /* v = coef2 * v - coef * g; p += v */
-  OP_MATMUL_SGD,       /* p = coef2 * p - coef * op(a) op(b): the weight gradient never stored */
-  /* sparse products, chosen by ir/passes/sparse_products.c; a = a [n x K]
-   * relu output or the input, mostly zeros. Each picks, per batch, its sparse
-   * kernel when nonzeros(a) <= max_density * n * K, else the dense product. */
-  OP_ACTIVE_UNITS,     /* out[0] [1 x K+2]: [0] = #units (columns) of a nonzero in any row,
-                          [1] = #nonzeros of a, [2..] = those units, ascending;
-                          out[1] [n x K+1] (optional): row i = its #nonzeros, then their
-                          columns, ascending (small integers, exact as floats) */
-  OP_SPARSE_MATMUL,    /* in: a, w, units, rows. out = a w, summed over each row's nonzeros */
-  OP_SPARSE_BACKWARD_SGD, /* in: w, a, dz, active. da[i,k] = [a[i,k] > 0] (dz w^T)[i,k]
-                          (out[0], optional), then w -= coef a^T dz on active rows (effect) */
+#define OP(id, name, nin, nout, flags) OP_##id,
+#include "ops.h"
+#undef OP
   OP_COUNT_
 } OpKind;
+
+enum { OPF_EFFECT = 1, OPF_HYPER_COEF = 2, OPF_HYPER_COEF2 = 4 }; /* ops.h's flags */
+
+typedef struct OpInfo {
+  const char *name;
+  int nin, nout;
+  int flags;
+} OpInfo;
+const OpInfo *op_info(OpKind kind);
 
 #define OP_MAX_IN 4 /* sparse_backward_sgd */
 #define OP_MAX_OUT 4 /* bias_act */
@@ -117,7 +78,7 @@ typedef struct Op {
   int in[OP_MAX_IN];
   int out[OP_MAX_OUT];
   int trans_a, trans_b; /* matmul */
-  OpKind act;           /* bias_act(_grad): the activation, or OP_COUNT_ for linear */
+  Activation act;       /* act, act_grad, bias_act(_grad): the activation */
   NoiseKind noise;      /* noise */
   double coef;          /* l1/l2 lambda, learning rate */
   double coef2;         /* momentum */
@@ -228,6 +189,8 @@ int module_programs(const Module *m, const Program **out);
 int module_split_programs(const Module *m, const Program **out);
 void module_free(Module *m);
 const char *op_name(OpKind kind);
+/* `sparsec ir`'s name of the op: act and act_grad print as relu, relu_grad. */
+void op_print_name(const Op *op, FILE *out);
 int op_is_effect(const Op *op);
 
 /* ---- build.c / autodiff.c ------------------------------------------------ */
@@ -281,7 +244,16 @@ void print_program(const Module *m, const Program *p, FILE *out);
  * table (learning rates, momenta, penalties), as HYPER_COEF | HYPER_COEF2. */
 #define HYPER_COEF 1
 #define HYPER_COEF2 2
-int op_hyper_fields(OpKind kind);
+int op_hyper_fields(const Op *op);
+
+/* ---- activations.c: the interpreter's maths of each activation ------------ */
+
+/* Whether `act` has elementwise maths (every activation but the head's softmax). */
+int act_has_maths(Activation act);
+/* y = act(x) with parameter a */
+double act_forward(Activation act, double x, double a);
+/* dx = dy act'(x), v being y, or x for ACT_GRAD_FROM_X (activations.def) */
+double act_backward(Activation act, double dy, double v, double a);
 /* The table: its size, and its values into `values` unless NULL. */
 int module_hyper_values(const Module *m, double *values);
 /* The entry of `field` of `op` in program `p`, or -1 if it has none. */

@@ -102,7 +102,7 @@ static void reconstruction_cost(Stage *s, int z, int target) {
     int r = z;
     if (s->st->recon == RECON_SOFTPLUS_QUADRATIC) {
       r = temp(s, "reconstruction", ROWS_BATCH, d);
-      op_emit2(s->p, OP_SOFTPLUS, r, z, -1);
+      op_emit2(s->p, OP_ACT, r, z, -1)->act = ACT_SOFTPLUS;
     }
     op_emit2(s->p, OP_SQUARED_ERROR, s->pp->cost, r, target);
   }

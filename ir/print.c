@@ -8,6 +8,8 @@
  * `n` is the batch size; `^T` marks a transposed matmul operand. */
 #include <stdio.h>
 
+#include <math.h>
+
 #include "ir.h"
 
 static void print_shape(const Value *v, FILE *out) {
@@ -64,7 +66,13 @@ static void print_attributes(const Op *op, FILE *out) {
   if (op->kind == OP_NOISE)
     fprintf(out, ", %s(%g), seed=%.0f", noise_name(op->noise), op->coef, op->coef2);
   if (op->kind == OP_BIAS_ACT || op->kind == OP_BIAS_ACT_GRAD)
-    fprintf(out, ", act=%s", op->act == OP_COUNT_ ? "linear" : op_name(op->act));
+    fprintf(out, ", act=%s", activation_name(op->act));
+  if (op->kind == OP_ACT || op->kind == OP_ACT_GRAD || op->kind == OP_BIAS_ACT ||
+      op->kind == OP_BIAS_ACT_GRAD) {
+    double param = op->kind == OP_ACT || op->kind == OP_ACT_GRAD ? op->coef : op->coef2;
+    if (!isnan(activation_info(op->act)->parameter))
+      fprintf(out, ", %s=%g", op->kind == OP_ACT || op->kind == OP_ACT_GRAD ? "a" : "act_a", param);
+  }
   if (op->kind == OP_L1 || op->kind == OP_L1_GRAD || op->kind == OP_L2 || op->kind == OP_L2_GRAD ||
       ((op->kind == OP_BIAS_ACT || op->kind == OP_BIAS_ACT_GRAD) && op->coef != 0))
     fprintf(out, ", lambda=%g", op->coef);
@@ -80,10 +88,17 @@ static void print_attributes(const Op *op, FILE *out) {
     fprintf(out, ", momentum=%g", op->coef2);
 }
 
+void op_print_name(const Op *op, FILE *out) {
+  if (op->kind == OP_ACT || op->kind == OP_ACT_GRAD)
+    fprintf(out, "%s%s", activation_name(op->act), op->kind == OP_ACT_GRAD ? "_grad" : "");
+  else
+    fputs(op_name(op->kind), out);
+}
+
 static void print_op(const Module *m, const Op *op, FILE *out) {
   fputs("  ", out);
   print_outputs(m, op, out);
-  fputs(op_name(op->kind), out);
+  op_print_name(op, out);
   for (int k = 0; k < op->nin; k++) {
     int first = op->kind == OP_MATMUL_SGD; /* operands of the product start after w */
     int t = (op->kind == OP_MATMUL || first) &&

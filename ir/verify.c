@@ -168,18 +168,18 @@ static int check_shapes(Check *c, const Op *op) {
                   shape(c, op->in[0]).cols);
     return expect_same(c, op->out[0], op->in[0]);
   }
-  case OP_RELU:
-  case OP_TANH:
-  case OP_SIGMOID:
-  case OP_SOFTPLUS:
+  case OP_ACT:
+    if (!act_has_maths(op->act) || activation_has(op->act, ACT_IDENTITY))
+      return fail(c, "activation %s is not an elementwise op", activation_name(op->act));
+    return expect_same(c, op->out[0], op->in[0]);
   case OP_L1_GRAD:
   case OP_L2_GRAD:
     return expect_same(c, op->out[0], op->in[0]);
+  case OP_ACT_GRAD:
+    if (!act_has_maths(op->act) || activation_has(op->act, ACT_IDENTITY))
+      return fail(c, "activation %s is not an elementwise op", activation_name(op->act));
+    return expect_same(c, op->out[0], op->in[0]) || expect_same(c, op->in[1], op->in[0]);
   case OP_ADD:
-  case OP_RELU_GRAD:
-  case OP_TANH_GRAD:
-  case OP_SIGMOID_GRAD:
-  case OP_SOFTPLUS_GRAD:
     return expect_same(c, op->out[0], op->in[0]) || expect_same(c, op->in[1], op->in[0]);
   case OP_SOFTMAX_NLL:
   case OP_SIGMOID_CE:
@@ -240,25 +240,11 @@ static int check_shapes(Check *c, const Op *op) {
     if (c->m->values[op->in[1]].kind != VAL_STATE)
       return fail(c, "%s is not optimiser state", c->m->values[op->in[1]].name);
     return expect_same(c, op->in[1], op->in[0]) || expect_same(c, op->in[2], op->in[0]);
-  default:
-    return fail(c, "unknown op kind %d", (int)op->kind);
+  case OP_COUNT_:
+    break;
   }
+  return fail(c, "unknown op kind %d", (int)op->kind);
 }
-
-static const int arity[OP_COUNT_][2] = {
-    [OP_MATMUL] = {2, 1},           [OP_BIAS_ADD] = {2, 1},        [OP_RELU] = {1, 1},
-    [OP_TANH] = {1, 1},             [OP_SIGMOID] = {1, 1},         [OP_SOFTPLUS] = {1, 1},
-    [OP_SCALE_COLS] = {2, 1},       [OP_SOFTMAX_NLL] = {2, 2},     [OP_SIGMOID_CE] = {2, 2},
-    [OP_SQUARED_ERROR] = {2, 1},    [OP_L1] = {1, 1},              [OP_L2] = {1, 1},
-    [OP_COUNT_ZERO] = {1, 1},       [OP_COUNT_NONFINITE] = {1, 1}, [OP_ADD] = {2, 1},             [OP_SOFTMAX_NLL_GRAD] = {2, 1},
-    [OP_SIGMOID_CE_GRAD] = {2, 1},  [OP_SQUARED_ERROR_GRAD] = {2, 1}, [OP_RELU_GRAD] = {2, 1},
-    [OP_TANH_GRAD] = {2, 1},        [OP_SIGMOID_GRAD] = {2, 1},    [OP_SOFTPLUS_GRAD] = {2, 1},
-    [OP_L1_GRAD] = {1, 1},          [OP_L2_GRAD] = {1, 1},         [OP_BIAS_GRAD] = {1, 1},
-    [OP_MAX_ABS] = {1, 1},          [OP_DIV_SCALAR] = {2, 1},      [OP_NOISE] = {2, 1},
-    [OP_STEP] = {1, 0},             [OP_BIAS_ACT] = {2, 4},         [OP_BIAS_ACT_GRAD] = {2, 2},
-    [OP_SGD_UPDATE] = {2, 0},       [OP_MOMENTUM_UPDATE] = {3, 0}, [OP_MATMUL_SGD] = {3, 0},
-    [OP_ACTIVE_UNITS] = {1, 2},     [OP_SPARSE_MATMUL] = {4, 1},   [OP_SPARSE_BACKWARD_SGD] = {4, 1},
-};
 
 /* bias_act's penalty and counts are produced only when something wants them. */
 static int optional_output(const Op *op, int k) {
@@ -271,9 +257,10 @@ static int check_operands(Check *c, const Op *op, char *defined) {
     return fail(c, "unknown op kind %d", (int)op->kind);
   /* count_zero may also count non-finite values (fused by fuse-relu) */
   int extra = op->kind == OP_COUNT_ZERO && op->nout == 2;
-  if (op->nin != arity[op->kind][0] || op->nout != arity[op->kind][1] + extra)
-    return fail(c, "takes %d inputs and %d outputs, has %d and %d", arity[op->kind][0],
-                arity[op->kind][1], op->nin, op->nout);
+  const OpInfo *info = op_info(op->kind);
+  if (op->nin != info->nin || op->nout != info->nout + extra)
+    return fail(c, "takes %d inputs and %d outputs, has %d and %d", info->nin, info->nout,
+                op->nin, op->nout);
   for (int k = 0; k < op->nin; k++) {
     int v = op->in[k];
     if (v < 0 || v >= c->m->nvalues)

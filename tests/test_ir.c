@@ -80,7 +80,7 @@ Test(verify, rejects_wrong_result_shape) {
   Program p = {.name = "bad"};
   int a = value_new(m, "a", VAL_TEMP, ROWS_BATCH, 6);
   int b = value_new(m, "b", VAL_TEMP, ROWS_BATCH, 7);
-  op_emit2(&p, OP_RELU, a, m->x, -1);
+  op_emit2(&p, OP_ACT, a, m->x, -1);
   expect_rejected(m, &p, "x is [n x 4]");
   p.nops = 0;
   op_emit2(&p, OP_MATMUL, b, m->x, value_named(m, "h1.w"));
@@ -94,11 +94,11 @@ Test(verify, rejects_use_before_definition_and_double_definition) {
   Program p = {.name = "bad"};
   int a = value_new(m, "a", VAL_TEMP, ROWS_BATCH, 4);
   int b = value_new(m, "b", VAL_TEMP, ROWS_BATCH, 4);
-  op_emit2(&p, OP_RELU, b, a, -1);
+  op_emit2(&p, OP_ACT, b, a, -1);
   expect_rejected(m, &p, "a is used before it is defined");
   p.nops = 0;
-  op_emit2(&p, OP_RELU, a, m->x, -1);
-  op_emit2(&p, OP_RELU, a, m->x, -1);
+  op_emit2(&p, OP_ACT, a, m->x, -1);
+  op_emit2(&p, OP_ACT, a, m->x, -1);
   expect_rejected(m, &p, "a is defined twice");
   free(p.ops);
   module_free(m);

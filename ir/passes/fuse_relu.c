@@ -14,18 +14,11 @@
  * are not outputs of the program, so the rewrite never changes a result. */
 #include "ir.h"
 
-static int is_activation(OpKind k) {
-  return k == OP_RELU || k == OP_TANH || k == OP_SIGMOID || k == OP_SOFTPLUS;
-}
-
-static OpKind activation_of_grad(OpKind k) {
-  switch (k) {
-  case OP_RELU_GRAD: return OP_RELU;
-  case OP_TANH_GRAD: return OP_TANH;
-  case OP_SIGMOID_GRAD: return OP_SIGMOID;
-  case OP_SOFTPLUS_GRAD: return OP_SOFTPLUS;
-  default: return OP_COUNT_;
-  }
+/* The activation ops the fused forms take: those whose derivative needs
+ * only the output (activations.def), since bias_act never stores the
+ * pre-activation. */
+static int fusable(const Op *op, OpKind kind) {
+  return op->kind == kind && !activation_has(op->act, ACT_GRAD_FROM_X);
 }
 
 static int is_live(const Program *p, int v) {
@@ -68,7 +61,7 @@ static int fuse_forward(Program *p, int i) {
   const Op *bias = &p->ops[i];
   int a = bias->out[0];
   int act = i + 1;
-  while (act < p->nops && !(p->ops[act].in[0] == a && is_activation(p->ops[act].kind)))
+  while (act < p->nops && !(p->ops[act].in[0] == a && fusable(&p->ops[act], OP_ACT)))
     act++;
   int nonfinite = find_reader(p, i, OP_COUNT_NONFINITE, a);
   if (act == p->nops || is_live(p, a) || program_uses(p, a) != 1 + (nonfinite >= 0))
@@ -77,7 +70,8 @@ static int fuse_forward(Program *p, int i) {
   int l1 = find_reader(p, act, OP_L1, h), zeros = find_reader(p, act, OP_COUNT_ZERO, h);
   if (zeros >= 0 && p->ops[zeros].nout > 1)
     zeros = -1; /* already counting for another value: leave it */
-  Op fused = {.kind = OP_BIAS_ACT, .nin = 2, .nout = 4, .act = p->ops[act].kind};
+  Op fused = {.kind = OP_BIAS_ACT, .nin = 2, .nout = 4, .act = p->ops[act].act,
+              .coef2 = p->ops[act].coef};
   fused.in[0] = bias->in[0];
   fused.in[1] = bias->in[1];
   fused.out[0] = h;
@@ -107,11 +101,11 @@ static int fuse_counts(Program *p, int i) {
 static int fuse_backward(Program *p, int i) {
   int da = p->ops[i].in[0];
   int grad = program_def(p, da);
-  if (grad < 0 || activation_of_grad(p->ops[grad].kind) == OP_COUNT_)
+  if (grad < 0 || !fusable(&p->ops[grad], OP_ACT_GRAD))
     return 0;
   int g = p->ops[grad].in[0], h = p->ops[grad].in[1];
-  Op fused = {.kind = OP_BIAS_ACT_GRAD, .nin = 2, .nout = 2,
-              .act = activation_of_grad(p->ops[grad].kind)};
+  Op fused = {.kind = OP_BIAS_ACT_GRAD, .nin = 2, .nout = 2, .act = p->ops[grad].act,
+              .coef2 = p->ops[grad].coef};
   fused.in[0] = g;
   fused.in[1] = h;
   fused.out[0] = da;

@@ -45,8 +45,8 @@ static int sparse_source(const Module *m, const Program *p, int v) {
   if (def < 0)
     return 0;
   const Op *op = &p->ops[def];
-  return (op->kind == OP_RELU && op->out[0] == v) ||
-         (op->kind == OP_BIAS_ACT && op->act == OP_RELU && op->out[0] == v);
+  return (op->kind == OP_ACT || op->kind == OP_BIAS_ACT) &&
+         activation_has(op->act, ACT_EXACT_ZEROS) && op->out[0] == v;
 }
 
 static int value_named(const Module *m, const char *name) {
@@ -113,7 +113,8 @@ static int masked_by_relu_of(const Program *p, int da, int a) {
     const Op *r = &p->ops[i];
     if (!reads(r, da))
       continue;
-    int mask = r->kind == OP_RELU_GRAD || (r->kind == OP_BIAS_ACT_GRAD && r->act == OP_RELU);
+    int mask = (r->kind == OP_ACT_GRAD || r->kind == OP_BIAS_ACT_GRAD) &&
+               activation_has(r->act, ACT_EXACT_ZEROS);
     return mask && r->in[0] == da && r->in[1] == a;
   }
   return 0;
