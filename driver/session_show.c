@@ -25,8 +25,9 @@ __attribute__((format(printf, 3, 4))) static void append(char *buf, size_t size,
  * the defaults, and its weight count. */
 static void print_layer(FILE *out, const Spec *spec, int i) {
   const LayerSpec *l = &spec->layers[i];
-  char text[256] = "";
-  append(text, sizeof text, "dense(%d, %s", l->units, activation_name(l->act));
+  char text[256] = "", act[64];
+  append(text, sizeof text, "dense(%d, %s", l->units,
+         activation_text(l->act, l->act_param, act, sizeof act));
   if (l->l1 > 0)
     append(text, sizeof text, ", l1 = %g", l->l1);
   if (l->l2 > 0)

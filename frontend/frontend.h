@@ -313,6 +313,8 @@ void spec_free(Spec *spec);
 const char *closest_name(const char *name, const char *const *known);
 
 const char *activation_name(Activation a);
+/* The activation as a spec writes it: "relu", "leaky_relu(0.1)"; returns buf. */
+const char *activation_text(Activation a, double param, char *buf, size_t size);
 const char *loss_name(Loss l);
 const char *noise_name(NoiseKind n);
 const char *reconstruction_name(Reconstruction r);

@@ -1,5 +1,8 @@
 /* spec.c: the frontend's entry points, read + parse + override + check, and
  * the names of the enums that the rest of sparsec prints. */
+#include <math.h>
+#include <stdio.h>
+
 #include "frontend_internal.h"
 
 /* The folder that relative data paths in a spec are relative to: "runs" for
@@ -111,6 +114,14 @@ int activation_has(Activation a, int flag) {
 
 const char *activation_name(Activation a) {
   return (unsigned)a < ACT_COUNT_ ? activations[a].keyword : "?";
+}
+
+const char *activation_text(Activation a, double param, char *buf, size_t size) {
+  if ((unsigned)a < ACT_COUNT_ && !isnan(activations[a].parameter) && !isnan(param))
+    snprintf(buf, size, "%s(%.15g)", activations[a].keyword, param);
+  else
+    snprintf(buf, size, "%s", activation_name(a));
+  return buf;
 }
 
 const char *loss_name(Loss l) {

@@ -13,6 +13,7 @@
 /* The knobs the IR and JIT suites turn; zero is the paper's default. */
 typedef struct NetOptions {
   Activation act;     /* hidden layers */
+  double act_param;   /* its parameter (activations.def); 0: the default */
   Loss loss;          /* head; the output activation follows from it */
   double l1, l2, momentum, bias;
   int sign_trick;
@@ -26,6 +27,16 @@ typedef struct NetOptions {
   int untied;
   double code_l1, pretrain_lr;
 } NetOptions;
+
+/* Every activation a hidden layer may have (activations.def without the
+ * head's softmax), in the table's order: tests enumerate these. */
+static inline int hidden_activations(Activation *out) {
+  int n = 0;
+  for (int a = 0; a < ACT_COUNT_; a++)
+    if (!activation_has((Activation)a, ACT_HEAD_ONLY))
+      out[n++] = (Activation)a;
+  return n;
+}
 
 static inline Activation output_activation(Loss loss) {
   return loss == LOSS_NLL ? ACT_SOFTMAX : loss == LOSS_CROSS_ENTROPY ? ACT_SIGMOID : ACT_LINEAR;
@@ -46,6 +57,9 @@ static inline Spec *test_spec_with(int input, const int *widths, int n, const Ne
     l->name = strdup(name);
     l->units = widths[i];
     l->act = out ? output_activation(o->loss) : o->act;
+    l->act_param = activation_info(l->act)->parameter; /* NAN if it takes none */
+    if (!out && o->act_param != 0 && !isnan(l->act_param))
+      l->act_param = o->act_param;
     l->l1 = out ? 0 : o->l1;
     l->l2 = o->l2;
     l->bias = o->bias;

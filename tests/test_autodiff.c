@@ -134,10 +134,11 @@ Test(autodiff, several_seeds) {
 
 /* Every activation under every head, with both penalties and a bias. */
 Test(autodiff, every_activation_and_head) {
-  const Activation acts[] = {ACT_RELU, ACT_TANH, ACT_SOFTPLUS, ACT_SIGMOID, ACT_LINEAR};
+  Activation acts[ACT_COUNT_];
+  int nacts = hidden_activations(acts);
   const Loss losses[] = {LOSS_NLL, LOSS_CROSS_ENTROPY, LOSS_SQUARED_ERROR};
   int widths[] = {6, 5, 3};
-  for (int a = 0; a < 5; a++)
+  for (int a = 0; a < nacts; a++)
     for (int l = 0; l < 3; l++) {
       NetOptions o = {.act = acts[a], .loss = losses[l], .l1 = 0.02, .l2 = 0.01, .bias = 0.1};
       gradient_check_with(widths, 3, 4, &o, 100 + a * 3 + l);

@@ -1098,3 +1098,62 @@ Test(check, paper_examples_say_what_they_are) {
   spec_free(tanh);
   spec_free(xor);
 }
+
+/* ---- the activations' table --------------------------------------------------- */
+
+/* docs/language.md's table of activations lists frontend/activations.def's
+ * rows, in order, and nothing else. */
+Test(check, documented_activations_are_the_table) {
+  FILE *f = fopen(SPARSEC_DOCS "/language.md", "r");
+  cr_assert_not_null(f);
+  char line[1024];
+  int in_table = 0, row = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, "| activation | y = f(x)", 23) == 0) {
+      in_table = 1;
+      continue;
+    }
+    if (!in_table || strncmp(line, "| ---", 5) == 0)
+      continue;
+    if (line[0] != '|')
+      break;
+    cr_assert_lt(row, ACT_COUNT_, "docs list more activations than the table: %s", line);
+    const ActivationInfo *a = activation_info((Activation)row);
+    char want[64];
+    snprintf(want, sizeof want, "| `%s%s", a->keyword, isnan(a->parameter) ? "`" : "(");
+    cr_expect(strncmp(line, want, strlen(want)) == 0, "row %d: want %s..., docs have %s", row,
+              want, line);
+    row++;
+  }
+  fclose(f);
+  cr_expect_eq(row, ACT_COUNT_, "docs list %d activations, activations.def %d", row, ACT_COUNT_);
+}
+
+/* Every activation the table has is a keyword of the language: its row
+ * parses, and one with a parameter takes it written and without. */
+Test(check, every_activation_of_the_table_parses) {
+  for (int a = 0; a < ACT_COUNT_; a++) {
+    const ActivationInfo *info = activation_info((Activation)a);
+    char text[512], act[64];
+    int head = (info->flags & ACT_HEAD_ONLY) != 0;
+    snprintf(act, sizeof act, "%s", info->keyword);
+    for (int written = 0; written < 1 + !isnan(info->parameter); written++) {
+      if (written)
+        snprintf(act, sizeof act, "%s(%g)", info->keyword, (info->lo + info->hi) / 2);
+      snprintf(text, sizeof text,
+               "model {\n  input = 4\n  layer h1 = dense(3, %s)\n  layer out = dense(2, %s)\n}\n"
+               TRAIN DATA,
+               head ? "relu" : act, head ? act : "softmax");
+      Loaded r = load(text);
+      cr_expect_not_null(r.spec, "%s: %s", act, r.out);
+      if (r.spec) {
+        const LayerSpec *l = &r.spec->layers[head];
+        cr_expect_eq(l->act, (Activation)a, "%s", act);
+        if (!isnan(info->parameter))
+          cr_expect_float_eq(l->act_param, written ? (info->lo + info->hi) / 2 : info->parameter,
+                             1e-12, "%s", act);
+      }
+      loaded_free(&r);
+    }
+  }
+}

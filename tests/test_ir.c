@@ -188,3 +188,25 @@ Test(ir, same_code_only_for_the_same_module) {
   for (int i = 0; i < 8; i++)
     module_free(all[i]);
 }
+
+/* ops.h: every op has a name, unique, and an arity within the Op's arrays;
+ * activations.def: every activation but the head's has its maths in the
+ * interpreter and in the backend (a row without them does not compile; a
+ * NULL, as softmax has, only for ACT_HEAD_ONLY). */
+Test(ir, every_op_and_activation_has_its_hooks) {
+  for (int k = 0; k < OP_COUNT_; k++) {
+    const OpInfo *info = op_info((OpKind)k);
+    cr_assert_not_null(info);
+    cr_assert_not_null(info->name, "op %d", k);
+    cr_expect(info->nin >= 0 && info->nin <= OP_MAX_IN, "%s", info->name);
+    cr_expect(info->nout >= 0 && info->nout <= OP_MAX_OUT, "%s", info->name);
+    for (int j = 0; j < k; j++)
+      cr_expect_str_neq(op_info((OpKind)j)->name, info->name);
+  }
+  for (int a = 0; a < ACT_COUNT_; a++) {
+    int head = activation_has((Activation)a, ACT_HEAD_ONLY);
+    cr_expect_eq(act_has_maths((Activation)a), !head, "%s", activation_name((Activation)a));
+    cr_expect_eq(backend_has_activation((Activation)a), !head, "%s",
+                 activation_name((Activation)a));
+  }
+}

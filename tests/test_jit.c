@@ -121,10 +121,11 @@ Test(jit, reports_compile_times) {
 }
 
 Test(jit, every_activation_and_head) {
-  const Activation acts[] = {ACT_RELU, ACT_TANH, ACT_SOFTPLUS, ACT_SIGMOID, ACT_LINEAR};
+  Activation acts[ACT_COUNT_];
+  int nacts = hidden_activations(acts);
   const Loss losses[] = {LOSS_NLL, LOSS_CROSS_ENTROPY, LOSS_SQUARED_ERROR};
   int widths[] = {19, 11, 4};
-  for (int a = 0; a < 5; a++)
+  for (int a = 0; a < nacts; a++)
     for (int l = 0; l < 3; l++) {
       NetOptions o = {.act = acts[a], .loss = losses[l], .l1 = 0.01, .l2 = 0.001, .bias = 0.05};
       compare_with(widths, 3, 9, &o, 6, 40 + a * 3 + l);
