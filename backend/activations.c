@@ -77,6 +77,15 @@ static LLVMValueRef emit_LINEAR_backward(Gen *g, LLVMValueRef dy, LLVMValueRef y
   return dy;
 }
 
+/* leaky_relu(a): y = x > 0 ? x : a x; dx = y > 0 ? dy : a dy */
+static LLVMValueRef emit_LEAKY_RELU_forward(Gen *g, LLVMValueRef x, LLVMValueRef a) {
+  return LLVMBuildSelect(g->b, positive(g, x), x, LLVMBuildFMul(g->b, a, x, ""), "");
+}
+static LLVMValueRef emit_LEAKY_RELU_backward(Gen *g, LLVMValueRef dy, LLVMValueRef y,
+                                             LLVMValueRef a) {
+  return LLVMBuildSelect(g->b, positive(g, y), dy, LLVMBuildFMul(g->b, a, dy, ""), "");
+}
+
 /* softmax is the output head's (OP_SOFTMAX_NLL in kernels.c) */
 #define emit_SOFTMAX_forward NULL
 #define emit_SOFTMAX_backward NULL

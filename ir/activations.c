@@ -62,6 +62,16 @@ static double act_LINEAR_backward(double dy, double y, double a) {
   return dy;
 }
 
+/* leaky_relu(a), 0 <= a < 1: y = x > 0 ? x : a x; y' = y > 0 ? 1 : a (the
+ * sign of y is that of x). Its zeros are not exact: the sparse passes leave
+ * it dense. */
+static double act_LEAKY_RELU_forward(double x, double a) {
+  return x > 0 ? x : a * x;
+}
+static double act_LEAKY_RELU_backward(double dy, double y, double a) {
+  return y > 0 ? dy : a * dy;
+}
+
 /* softmax is the output head's (OP_SOFTMAX_NLL): no elementwise maths */
 #define act_SOFTMAX_forward NULL
 #define act_SOFTMAX_backward NULL

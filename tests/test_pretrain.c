@@ -31,6 +31,7 @@ typedef struct Stage {
   const PretrainProgram *pp;
   TestState t;
   int rows, step, code;
+  int pre;  /* the code's pre-activation: kinks are where its sign changes */
   double l1_coef;
 } Stage;
 
@@ -38,9 +39,9 @@ static float objective(Stage *s, int *mask) {
   void **slots = s->t.st.slots;
   memset(slots[s->step], 0, 4); /* the same noise every time */
   interp_run(s->m, &s->pp->program, slots, s->rows);
-  const float *c = slots[s->code];
+  const float *c = slots[s->code], *pre = slots[s->pre];
   for (size_t k = 0; k < value_count(s->m, s->code, s->rows); k++)
-    mask[k] = (c[k] > 0) - (c[k] < 0);
+    mask[k] = (pre[k] > 0) - (pre[k] < 0); /* relu's kink and |x|'s both at 0 */
   /* the program does not compute the penalty's value (dce: nothing reads
    * it; only its gradient is needed), so the objective adds it here */
   double abs_sum = 0;
@@ -66,6 +67,9 @@ static void gradient_check(NetOptions o, int stage, uint64_t seed) {
   s.code = value_named(s.m, name);
   s.l1_coef = o.code_l1;
   cr_assert_geq(s.code, 0);
+  int def = program_def(&s.pp->program, s.code);
+  cr_assert_geq(def, 0);
+  s.pre = s.pp->program.ops[def].kind == OP_ACT ? s.pp->program.ops[def].in[0] : s.code;
   cr_assert_eq(test_state_init(&s.t, s.m, s.rows, seed), 0);
   SrRng rng;
   sr_rng_seed(&rng, seed);
@@ -94,7 +98,8 @@ static void gradient_check(NetOptions o, int stage, uint64_t seed) {
         continue; /* a kink of relu or |c| between the two points */
       double numeric = ((double)lp - lm) / (2 * STEP);
       cr_expect(fabs(numeric - grad[k]) <= 2e-3 + 2e-2 * fabs(grad[k]),
-                "recon %d untied %d noise %d stage %d %s[%zu]: analytic %g, numeric %g", o.recon, o.untied, o.noise, stage, s.m->values[p].name, k,
+                "%s recon %d untied %d noise %d stage %d %s[%zu]: analytic %g, numeric %g",
+                activation_name(o.act), o.recon, o.untied, o.noise, stage, s.m->values[p].name, k,
                 grad[k], numeric);
       checked++;
     }
