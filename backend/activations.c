@@ -86,6 +86,18 @@ static LLVMValueRef emit_LEAKY_RELU_backward(Gen *g, LLVMValueRef dy, LLVMValueR
   return LLVMBuildSelect(g->b, positive(g, y), dy, LLVMBuildFMul(g->b, a, dy, ""), "");
 }
 
+/* abs: y = |x|; dx = dy sign(x) (v is x), 0 at x = 0 */
+static LLVMValueRef emit_ABS_forward(Gen *g, LLVMValueRef x, LLVMValueRef a) {
+  (void)a;
+  return call_unary(g, "llvm.fabs.f32", g->f32, x);
+}
+static LLVMValueRef emit_ABS_backward(Gen *g, LLVMValueRef dy, LLVMValueRef x, LLVMValueRef a) {
+  (void)a;
+  LLVMValueRef negative = LLVMBuildFCmp(g->b, LLVMRealOLT, x, fconst(g, 0.0), "");
+  LLVMValueRef off = LLVMBuildSelect(g->b, negative, LLVMBuildFNeg(g->b, dy, ""), fconst(g, 0.0), "");
+  return LLVMBuildSelect(g->b, positive(g, x), dy, off, "");
+}
+
 /* softmax is the output head's (OP_SOFTMAX_NLL in kernels.c) */
 #define emit_SOFTMAX_forward NULL
 #define emit_SOFTMAX_backward NULL

@@ -72,6 +72,17 @@ static double act_LEAKY_RELU_backward(double dy, double y, double a) {
   return y > 0 ? dy : a * dy;
 }
 
+/* abs (absolute-value rectification): y = |x|; y' = sign(x), which y does
+ * not determine: v is x (ACT_GRAD_FROM_X). sign(0) = 0. */
+static double act_ABS_forward(double x, double a) {
+  (void)a;
+  return fabs(x);
+}
+static double act_ABS_backward(double dy, double x, double a) {
+  (void)a;
+  return x > 0 ? dy : x < 0 ? -dy : 0;
+}
+
 /* softmax is the output head's (OP_SOFTMAX_NLL): no elementwise maths */
 #define act_SOFTMAX_forward NULL
 #define act_SOFTMAX_backward NULL
