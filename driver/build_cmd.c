@@ -20,7 +20,7 @@
 #include "driver.h"
 
 typedef struct BuildArgs {
-  SpecArgs spec;
+  SpecArgs spec;       /* first: see driver.h */
   const char *output, *bundle, *name, *weights;
   TargetSpec target;
   int emit;            /* --emit given */
@@ -29,97 +29,68 @@ typedef struct BuildArgs {
   AotKind kind;
 } BuildArgs;
 
+/* ---- arguments ------------------------------------------------------------ */
+
+static const char *const emit_kinds[] = {"llvm", "asm", "obj", NULL};
+
+static int set_emit(void *where, const SrOption *opt, const SrOptValue *v, SrOptError *err) {
+  (void)opt, (void)err;
+  static const AotKind kinds[] = {AOT_LLVM, AOT_ASSEMBLY, AOT_OBJECT};
+  BuildArgs *a = where;
+  a->emit = 1;
+  a->kind = kinds[v->index];
+  return 0;
+}
+
+static const SrOption build_options[] = {
+    {NULL, 'o', SR_OPT_FILE, "PROG", "the program (default: the spec's name, here)",
+     .offset = offsetof(BuildArgs, output)},
+    {"bundle", 0, SR_OPT_FILE, "DIR", "instead, DIR/NAME.o and DIR/NAME.h: inference for C programs",
+     .offset = offsetof(BuildArgs, bundle)},
+    {"name", 0, SR_OPT_STRING, "NAME", "the bundle's name and symbol prefix (default: the spec's)",
+     .offset = offsetof(BuildArgs, name)},
+    {"embed-weights", 0, SR_OPT_FILE, NULL, "compile these weights (safetensors) into the object",
+     .offset = offsetof(BuildArgs, weights)},
+    {"prune-dead", 0, SR_OPT_FLAG, NULL,
+     "with --bundle and --embed-weights: leave out the hidden\n"
+     "units those weights never fire on the training data",
+     .offset = offsetof(BuildArgs, prune_dead)},
+    {"emit", 0, SR_OPT_ENUM, NULL,
+     "write the LLVM IR, assembly or object (to -o, default\n"
+     "NAME.ll/.s/.o; with --bundle, DIR/NAME.*) instead of linking",
+     .values = emit_kinds, .offset = 0, .set = set_emit},
+    {"target", 0, SR_OPT_STRING, "TRIPLE", "compile for this target (default: the host)",
+     .offset = offsetof(BuildArgs, target.triple)},
+    {"cpu", 0, SR_OPT_STRING, "NAME", "for this CPU (default: the host's; x86-64: portable)",
+     .offset = offsetof(BuildArgs, target.cpu)},
+    {"mpi", 0, SR_OPT_FLAG, NULL,
+     "link MPI: PROG also trains data-parallel under mpirun\n"
+     "(and then needs the MPI library wherever it runs)",
+     .offset = offsetof(BuildArgs, mpi)},
+    SET_OPTION("override a setting of the spec"),
+    {0}};
+
+static const SrOptTable build_table = {.command = "build", .options = build_options,
+                                       .positional = spec_args_file};
+
 static int usage(FILE *out, int status) {
   fputs("usage: sparsec build [options] FILE.spn\n"
         "Compiles the spec's model ahead of time into a program that needs no LLVM:\n"
-        "  PROG train|eval|predict  (PROG --help says more).\n"
-        "  -o PROG               the program (default: the spec's name, here)\n"
-        "  --bundle DIR          instead, DIR/NAME.o and DIR/NAME.h: inference for C programs\n"
-        "  --name NAME           the bundle's name and symbol prefix (default: the spec's)\n"
-        "  --embed-weights FILE  compile these weights (safetensors) into the object\n"
-        "  --prune-dead          with --bundle and --embed-weights: leave out the hidden\n"
-        "                        units those weights never fire on the training data\n"
-        "  --emit llvm|asm|obj   write the LLVM IR, assembly or object (to -o, default\n"
-        "                        NAME.ll/.s/.o; with --bundle, DIR/NAME.*) instead of linking\n"
-        "  --target TRIPLE       compile for this target (default: the host)\n"
-        "  --cpu NAME            for this CPU (default: the host's; x86-64: portable)\n"
-        "  --mpi                 link MPI: PROG also trains data-parallel under mpirun\n"
-        "                        (and then needs the MPI library wherever it runs)\n"
-        "  --set PATH=VALUE      override a setting of the spec\n"
-        "Links with $CC (default cc) against $SPARSEC_RUNTIME_DIR/libsparsert_serial.a\n"
+        "  PROG train|eval|predict  (PROG --help says more).\n",
+        out);
+  sr_opt_help(&build_table, "", out);
+  fputs("Links with $CC (default cc) against $SPARSEC_RUNTIME_DIR/libsparsert_serial.a\n"
         "(with --mpi: libsparsert.a).\n",
         out);
   return status;
 }
 
-/* ---- arguments ------------------------------------------------------------ */
-
-static const char *value_of(int argc, char **argv, int *i) {
-  if (*i + 1 < argc)
-    return argv[++*i];
-  fprintf(stderr, "sparsec: %s needs a value\n", argv[*i]);
-  return NULL;
-}
-
-static int parse_emit(const char *v, AotKind *kind) {
-  static const char *const names[] = {[AOT_OBJECT] = "obj", [AOT_ASSEMBLY] = "asm",
-                                      [AOT_LLVM] = "llvm"};
-  for (int k = 0; k < 3; k++)
-    if (v && strcmp(v, names[k]) == 0)
-      return *kind = (AotKind)k, 0;
-  fprintf(stderr, "sparsec: --emit takes llvm, asm or obj, not '%s'\n", v ? v : "");
-  return -1;
-}
-
-/* The options that take a value, and where it goes. */
-static const char **value_slot(BuildArgs *a, const char *opt) {
-  if (strcmp(opt, "-o") == 0)
-    return &a->output;
-  if (strcmp(opt, "--bundle") == 0)
-    return &a->bundle;
-  if (strcmp(opt, "--name") == 0)
-    return &a->name;
-  if (strcmp(opt, "--embed-weights") == 0)
-    return &a->weights;
-  if (strcmp(opt, "--target") == 0)
-    return &a->target.triple;
-  if (strcmp(opt, "--cpu") == 0)
-    return &a->target.cpu;
-  return NULL;
-}
-
-static int take(BuildArgs *a, int argc, char **argv, int *i) {
-  const char *arg = argv[*i];
-  const char **slot = value_slot(a, arg);
-  if (slot)
-    return (*slot = value_of(argc, argv, i)) ? 0 : -1;
-  if (strcmp(arg, "--emit") == 0)
-    return a->emit = 1, parse_emit(value_of(argc, argv, i), &a->kind);
-  if (strcmp(arg, "--mpi") == 0)
-    return a->mpi = 1, 0;
-  if (strcmp(arg, "--prune-dead") == 0)
-    return a->prune_dead = 1, 0;
-  if (arg[0] == '-' || a->spec.path) {
-    fprintf(stderr, "sparsec: unexpected argument '%s'\n", arg);
-    return -1;
-  }
-  a->spec.path = arg;
-  return 0;
-}
-
-/* 0 when parsed, 1 for --help, -1 after a message. */
+/* 0 when parsed, 1 for --help, -1 after a message; then the combinations
+ * no table can rule out. */
 static int parse(BuildArgs *a, int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-      return 1;
-    int taken = spec_args_take(&a->spec, argc, argv, &i);
-    if (taken < 0 || (!taken && take(a, argc, argv, &i) != 0))
-      return -1;
-  }
-  if (!a->spec.path) {
-    fputs("sparsec: no spec file given\n", stderr);
-    return -1;
-  }
+  int rc = spec_command_parse(&build_table, a, argc, argv);
+  if (rc != 0)
+    return rc;
   if (a->bundle && a->output) {
     fputs("sparsec: -o and --bundle exclude each other\n", stderr);
     return -1;

@@ -4,40 +4,53 @@
 
 #include "driver.h"
 
+#define MAX_FILES 256
+
+typedef struct CheckArgs {
+  SpecArgs spec; /* first: see driver.h; its path is unused */
+  const char *files[MAX_FILES];
+  int nfiles;
+} CheckArgs;
+
+static int add_file(void *target, const char *arg, SrOptError *err) {
+  CheckArgs *a = target;
+  if (a->nfiles == MAX_FILES) {
+    snprintf(err->msg, sizeof err->msg, "too many files at '%s'", arg);
+    return -1;
+  }
+  a->files[a->nfiles++] = arg;
+  return 0;
+}
+
+static const SrOption check_options[] = {SET_OPTION("override a setting of every spec"), {0}};
+static const SrOptTable check_table = {.command = "check", .options = check_options,
+                                       .positional = add_file};
+
 static int usage(FILE *out, int status) {
   fputs("usage: sparsec check [--set PATH=VALUE]... FILE.spn...\n"
         "Checks each spec (syntax, names, types, ranges) and reports every problem;\n"
         "prints 'FILE: ok' for each clean spec. Exit status 1 if any has an error.\n",
         out);
+  sr_opt_help(&check_table, "", out);
   return status;
 }
 
 int cmd_check(int argc, char **argv) {
-  SpecArgs args = {0};
-  const char *files[256];
-  int nfiles = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0)
-      return usage(stdout, 0);
-    int taken = spec_args_take(&args, argc, argv, &i);
-    if (taken < 0)
-      return 2;
-    if (taken)
-      continue;
-    if (argv[i][0] == '-' || nfiles == 256) {
-      fprintf(stderr, "sparsec: %s '%s'\n", nfiles == 256 ? "too many files at" : "unknown option",
-              argv[i]);
-      return usage(stderr, 2);
-    }
-    files[nfiles++] = argv[i];
-  }
-  if (nfiles == 0)
+  static CheckArgs args; /* 256 files and 64 overrides: not on the stack */
+  memset(&args, 0, sizeof args);
+  SrOptError err;
+  int parsed = sr_opt_parse(&check_table, &args, argc, argv, 1, &err);
+  if (parsed == SR_OPT_HELP)
+    return usage(stdout, 0);
+  if (parsed < 0)
+    sr_opt_report(&err, "sparsec: ", stderr);
+  if (parsed < 0 || args.nfiles == 0)
     return usage(stderr, 2);
   int failed = 0;
-  for (int f = 0; f < nfiles; f++) {
-    Spec *spec = spec_load_with(files[f], args.overrides, args.noverrides, stderr);
+  for (int f = 0; f < args.nfiles; f++) {
+    Spec *spec = spec_load_with(args.files[f], args.spec.overrides, args.spec.noverrides, stderr);
     if (spec)
-      printf("%s: ok\n", files[f]);
+      printf("%s: ok\n", args.files[f]);
     failed |= spec == NULL;
     spec_free(spec);
   }

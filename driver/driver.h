@@ -3,8 +3,11 @@
 #ifndef SPARSEC_DRIVER_H
 #define SPARSEC_DRIVER_H
 
+#include <stddef.h>
+
 #include "dist.h"
 #include "ir.h"
+#include "options.h"
 #include "program.h"
 
 int cmd_run(int argc, char **argv);
@@ -12,7 +15,9 @@ int cmd_ir(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_repl(int argc, char **argv);
 
-/* Options every command that reads a spec takes: `--set PATH=VALUE`. */
+/* Options every command that reads a spec takes: `--set PATH=VALUE`.
+ * Each command's options are one table (runtime/options.h); the shared
+ * ones are the entries below. */
 #define MAX_OVERRIDES 64
 
 typedef struct SpecArgs {
@@ -21,24 +26,31 @@ typedef struct SpecArgs {
   int noverrides;
 } SpecArgs;
 
-/* Consumes argv[*i] (and its value) if it is a spec option: 1 if consumed,
- * 0 if not a spec option, -1 after printing an error. */
-int spec_args_take(SpecArgs *a, int argc, char **argv, int *i);
+/* spec_args.c. A command's argument struct starts with its SpecArgs, so
+ * that `--set` (SET_OPTION) and the spec file (spec_args_file, a table's
+ * positional) find it at the start of the parser's target. */
+int spec_args_set(void *where, const SrOption *opt, const SrOptValue *v, SrOptError *err);
+int spec_args_file(void *target, const char *arg, SrOptError *err);
+#define SET_OPTION(HELP) \
+  {"set", 0, SR_OPT_STRING, "PATH=VALUE", HELP, .offset = 0, .set = spec_args_set}
 
-/* An argument that is not an option: the spec file, unless there is one
- * already (or it looks like an option); 0, or -1 after printing an error. */
-int spec_args_file(SpecArgs *a, const char *arg);
+/* Parses a command line whose target starts with SpecArgs and needs a
+ * spec file: 0, 1 for --help, -1 after a message on stderr. */
+int spec_command_parse(const SrOptTable *t, void *target, int argc, char **argv);
 
-/* `[--set PATH=VALUE]... FILE`: 0 when parsed, 1 if --help was asked, -1
- * after printing an error. */
-int spec_args_parse(SpecArgs *a, int argc, char **argv);
-
-/* exec_options.c: `--passes none|dense` into *passes, `--threads N` (1 to
- * 64) into *threads: 0, or -1 after a message to `err`. use_threads gives
- * OpenBLAS and the sparse kernels that many threads (the default is 1). */
+/* exec_options.c: `--passes none|dense` into a PassOptions, `--threads N`
+ * (1 to 64) into an int, for the tables of run, ir and repl. use_threads
+ * gives OpenBLAS and the sparse kernels that many threads (default 1). */
 #define DEFAULT_THREADS 1
-int passes_option(const char *value, PassOptions *passes, FILE *err);
-int threads_option(const char *value, int *threads, FILE *err);
+#define MAX_THREADS 64
+extern const char *const passes_values[];
+int passes_set(void *where, const SrOption *opt, const SrOptValue *v, SrOptError *err);
+#define PASSES_OPTION(TYPE, MEMBER, HELP)                                          \
+  {"passes", 0, SR_OPT_ENUM, NULL, HELP, .values = passes_values,                 \
+   .offset = offsetof(TYPE, MEMBER), .set = passes_set}
+#define THREADS_OPTION(TYPE, MEMBER)                                                   \
+  {"threads", 0, SR_OPT_INT, NULL, "threads for dense products and sparse kernels (default 1)", \
+   .min = 1, .max = MAX_THREADS, .offset = offsetof(TYPE, MEMBER)}
 void use_threads(int threads);
 
 /* ir_print.c: what `ir` prints, for `sparsec ir` and the REPL. */
@@ -48,13 +60,15 @@ typedef struct IrOptions {
   int stats;
 } IrOptions;
 
-/* Consumes argv[*i] (and its value) if it is an ir option (--program,
- * --after, --passes, --stats): 1 if consumed, 0 if not an ir option, -1
- * after printing an error to `err`. */
-int ir_option_take(IrOptions *o, int argc, char *const *argv, int *i, FILE *err);
+/* The options of `ir` (--program, --after, --passes, --data-parallel,
+ * --stats) into an IrOptions: `sparsec ir` and the REPL's `ir`. */
+extern const SrOptTable ir_options;
 /* Builds and optimises the spec's module and prints what `o` asks for;
  * 0, or 1 after a message to `err`. */
 int ir_print(const Spec *spec, const IrOptions *o, FILE *out, FILE *err);
+/* The optimiser's passes (ir.h's pass_table), one a line: name, level and
+ * description, for `ir --help` and an unknown --after. */
+void ir_list_passes(FILE *out);
 
 /* experiment.c: runs the spec's experiment through the engine
  * (runtime/experiment.h); returns the exit status (130/143 when

@@ -7,53 +7,38 @@
 #include "driver.h"
 #include "ir.h"
 
-static int known_pass(const char *name) {
-  for (int i = 0; pass_names[i]; i++)
-    if (strcmp(pass_names[i], name) == 0)
-      return 1;
+void ir_list_passes(FILE *out) {
+  for (const Pass *ps = pass_table; ps->name; ps++)
+    fprintf(out, "  %-16s %-9s %s\n", ps->name, pass_level_name(ps->level), ps->description);
+}
+
+/* --after PASS: the pass's name, which the optimiser stops after. */
+static int set_after(void *where, const SrOption *opt, const SrOptValue *v, SrOptError *err) {
+  (void)opt, (void)err;
+  *(const char **)where = pass_table[v->index].name;
   return 0;
 }
 
-/* Options with a value: `--flag VALUE`; NULL (after a message) if missing. */
-static const char *value_of(int argc, char *const *argv, int *i, FILE *err) {
-  if (*i + 1 < argc)
-    return argv[++*i];
-  fprintf(err, "sparsec: %s needs a value\n", argv[*i]);
-  return NULL;
-}
+static const SrOption ir_option_list[] = {
+    {"program", 0, SR_OPT_STRING, "NAME",
+     "print only this program: train, infer or\npretrain:LAYER (a stage of the pretrain block)",
+     .offset = offsetof(IrOptions, program)},
+    {"after", 0, SR_OPT_ENUM, "PASS", "stop the optimiser after PASS (the passes below)",
+     .values = (const char *const *)(const void *)pass_table, .values_stride = sizeof(Pass),
+     .offset = offsetof(IrOptions, passes.stop_after), .set = set_after},
+    PASSES_OPTION(IrOptions, passes,
+                  "none: print the programs as derived, unoptimised;\n"
+                  "dense: optimise, but keep every product dense"),
+    {"data-parallel", 0, SR_OPT_FLAG, NULL,
+     "also the split steps that mpirun trains with\n(train_grads, apply_updates; docs/parallel.md)",
+     .offset = offsetof(IrOptions, passes.data_parallel)},
+    {"stats", 0, SR_OPT_FLAG, NULL,
+     "kernels, passes over activation memory outside the\n"
+     "dense products, and planned peak memory, before and after",
+     .offset = offsetof(IrOptions, stats)},
+    {0}};
 
-static int take_after(IrOptions *o, int argc, char *const *argv, int *i, FILE *err) {
-  if (!(o->passes.stop_after = value_of(argc, argv, i, err)))
-    return -1;
-  if (known_pass(o->passes.stop_after))
-    return 1;
-  fprintf(err, "sparsec: unknown pass '%s'; the passes are:", o->passes.stop_after);
-  for (int k = 0; pass_names[k]; k++)
-    fprintf(err, " %s", pass_names[k]);
-  fputc('\n', err);
-  return -1;
-}
-
-int ir_option_take(IrOptions *o, int argc, char *const *argv, int *i, FILE *err) {
-  const char *arg = argv[*i];
-  if (strcmp(arg, "--stats") == 0) {
-    o->stats = 1;
-    return 1;
-  }
-  if (strcmp(arg, "--data-parallel") == 0) { /* also the split steps (split-updates) */
-    o->passes.data_parallel = 1;
-    return 1;
-  }
-  if (strcmp(arg, "--program") == 0)
-    return (o->program = value_of(argc, argv, i, err)) ? 1 : -1;
-  if (strcmp(arg, "--after") == 0)
-    return take_after(o, argc, argv, i, err);
-  if (strcmp(arg, "--passes") == 0) {
-    const char *v = value_of(argc, argv, i, err);
-    return v && passes_option(v, &o->passes, err) == 0 ? 1 : -1;
-  }
-  return 0;
-}
+const SrOptTable ir_options = {.command = "ir", .options = ir_option_list};
 
 static void print_memory_plan(const Module *m, int rows, FILE *out) {
   MemoryPlan plan;

@@ -96,7 +96,12 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
-  fprintf(stderr, "sparsec: unknown command '%s'\n\n", cmd);
+  static const char *const commands[] = {"run", "check", "ir", "build", "repl", "help", NULL};
+  const char *close = sr_opt_closest(cmd, commands);
+  fprintf(stderr, "sparsec: unknown command '%s'\n", cmd);
+  if (close)
+    fprintf(stderr, "sparsec: did you mean '%s'?\n", close);
+  fputc('\n', stderr);
   usage(stderr);
   return 2;
 }

@@ -233,59 +233,48 @@ static void loop(Loop *lp) {
 
 /* ---- the command line -------------------------------------------------------------- */
 
+/* The command line of `repl`: the spec arguments, and what else it sets. */
+typedef struct ReplArgs {
+  SpecArgs spec; /* first: see driver.h */
+  int strict;
+  PassOptions passes;
+  int threads;
+} ReplArgs;
+
+static const SrOption repl_options[] = {
+    {"strict", 0, SR_OPT_FLAG, NULL, "exit with status 1 at the first error",
+     .offset = offsetof(ReplArgs, strict)},
+    PASSES_OPTION(ReplArgs, passes,
+                  "none: compile the derived programs without optimising them;\n"
+                  "dense: optimise, but keep every product dense (compiles faster)"),
+    THREADS_OPTION(ReplArgs, threads),
+    SET_OPTION("an override applied after loading FILE"),
+    {0}};
+
+static const SrOptTable repl_table = {.command = "repl", .options = repl_options,
+                                      .positional = spec_args_file};
+
 static int usage(FILE *out, int status) {
   fputs("usage: sparsec repl [--strict] [--passes none|dense] [--threads N] [--set PATH=VALUE]...\n"
         "                    [FILE.spn]\n"
         "An interactive session: load a spec, change its settings, train, evaluate and\n"
         "look at sparsity, with the model recompiled after every change. Commands come\n"
         "from the terminal (line editing, history in ~/.sparsec_history, Tab completion)\n"
-        "or from a pipe or file: `sparsec repl < script.sr`. `help` lists the commands.\n"
-        "  --strict           exit with status 1 at the first error\n"
-        "  --passes none      compile the derived programs without optimising them\n"
-        "  --passes dense     optimise, but keep every product dense (compiles faster)\n"
-        "  --threads N        threads for dense products and sparse kernels (default 1)\n"
-        "  --set PATH=VALUE   an override applied after loading FILE\n",
+        "or from a pipe or file: `sparsec repl < script.sr`. `help` lists the commands.\n",
         out);
+  sr_opt_help(&repl_table, "", out);
   return status;
 }
 
-/* The command line of `repl`; what it sets besides the spec arguments. */
-typedef struct ReplArgs {
-  int strict;
-  PassOptions passes;
-  int threads;
-} ReplArgs;
-
-/* --passes and --threads with their value, as `run` takes them. */
-static int take_exec_option(ReplArgs *o, int argc, char **argv, int *i) {
-  int passes = strcmp(argv[*i], "--passes") == 0;
-  if (!passes && strcmp(argv[*i], "--threads") != 0)
-    return 0;
-  const char *value = *i + 1 < argc ? argv[++*i] : NULL;
-  int rc = passes ? passes_option(value, &o->passes, stderr)
-                  : threads_option(value, &o->threads, stderr);
-  return rc == 0 ? 1 : -1;
-}
-
-static int parse(int argc, char **argv, SpecArgs *a, ReplArgs *o) {
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-      return 1;
-    if (strcmp(argv[i], "--strict") == 0) {
-      o->strict = 1;
-      continue;
-    }
-    int taken = take_exec_option(o, argc, argv, &i);
-    if (taken == 0)
-      taken = spec_args_take(a, argc, argv, &i);
-    if (taken < 0)
-      return -1;
-    if (taken)
-      continue;
-    if (spec_args_file(a, argv[i]) != 0)
-      return -1;
-  }
-  if (a->noverrides > 0 && !a->path) {
+/* The spec file is optional here. */
+static int parse(int argc, char **argv, ReplArgs *o) {
+  SrOptError err;
+  int rc = sr_opt_parse(&repl_table, o, argc, argv, 1, &err);
+  if (rc < 0)
+    sr_opt_report(&err, "sparsec: ", stderr);
+  if (rc != 0)
+    return rc;
+  if (o->spec.noverrides > 0 && !o->spec.path) {
     fputs("sparsec: --set needs a spec file to apply to\n", stderr);
     return -1;
   }
@@ -305,9 +294,8 @@ static int start(Repl *r, const SpecArgs *a) {
 }
 
 int cmd_repl(int argc, char **argv) {
-  SpecArgs args = {0};
   ReplArgs o = {.passes = {.enabled = 1}, .threads = DEFAULT_THREADS};
-  int parsed = parse(argc, argv, &args, &o);
+  int parsed = parse(argc, argv, &o);
   if (parsed != 0)
     return parsed > 0 ? usage(stdout, 0) : usage(stderr, 2);
   Repl r = {.interactive = isatty(STDIN_FILENO)};
@@ -319,7 +307,7 @@ int cmd_repl(int argc, char **argv) {
   r.session.stop = r.interactive ? &repl_interrupted : sr_interrupt_install();
   use_threads(o.threads);
   Loop lp = {.r = &r, .strict = o.strict};
-  if (start(&r, &args) != 0 && o.strict)
+  if (start(&r, &o.spec) != 0 && o.strict)
     lp.failed = 1;
   if (!lp.failed && !(lp.in = repl_input_open(r.interactive, &r.session)))
     lp.failed = 1;

@@ -220,22 +220,39 @@ static int do_sparsity(Repl *r, const ReplLine *l) {
   return release(r, &c, l, l->nwords > 1 ? 1 : 0, session_sparsity(&r->session, part));
 }
 
-/* ir [--program P] [--after PASS] [--passes none] [--stats], as `sparsec ir`. */
+/* A table's options in one line: "--program, --after, ...". */
+static void list_options(const SrOptTable *t, char *buf, size_t size) {
+  const char **names = sr_opt_names(t);
+  size_t n = 0;
+  buf[0] = '\0';
+  for (int i = 0; names && names[i] && n < size; i++)
+    n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", names[i]);
+  free(names);
+}
+
+/* ir [--program P] [--after PASS] [--passes none|dense] [--stats], as
+ * `sparsec ir`, from the same table: a located message at the word a
+ * problem is about. */
 static int do_ir(Repl *r, const ReplLine *l) {
   IrOptions o = {.passes = {.enabled = 1}};
-  for (int i = 1; i < l->nwords; i++) {
-    Captured c;
-    capture(r, &c);
-    int at = i;
-    int taken = ir_option_take(&o, l->nwords, l->words, &i, r->session.err);
-    /* a bad value is the word after its option, a missing one the option */
-    if (release(r, &c, l, i < l->nwords ? i : at, taken < 0 ? -1 : 0) != 0)
-      return -1;
-    if (taken == 0) {
-      repl_error(l, i, "unknown option '%s' of ir", l->words[i]);
-      repl_note(l, i, "ir takes --program P, --after PASS, --passes none, --stats");
-      return -1;
+  SrOptError err;
+  int rc = sr_opt_parse(&ir_options, &o, l->nwords, l->words, 1, &err);
+  if (rc == SR_OPT_HELP) {
+    sr_opt_help(&ir_options, "", stdout);
+    puts("The passes, in the order they run:");
+    ir_list_passes(stdout);
+    return 0;
+  }
+  if (rc < 0) {
+    repl_error(l, err.index, "%s", err.msg);
+    if (err.note[0]) {
+      repl_note(l, err.index, "%s", err.note);
+    } else if (strncmp(err.msg, "unknown option", 14) == 0) {
+      char names[512];
+      list_options(&ir_options, names, sizeof names);
+      repl_note(l, err.index, "ir takes %s", names);
     }
+    return -1;
   }
   Captured c;
   capture(r, &c);

@@ -5,6 +5,7 @@
  * program or a pass; a file name. */
 #include <ctype.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,8 +74,12 @@ static void offer_values(Context *x, const char *path) {
   const char *dot = strrchr(path, '.');
   const char *key = dot ? dot + 1 : path;
   if (strcmp(key, "activation") == 0)
-    for (int a = 0; a < ACT_COUNT_; a++)
-      offer(x, activation_name((Activation)a));
+    for (int a = 0; a < ACT_COUNT_; a++) { /* leaky_relu( for one with a parameter */
+      char word[64];
+      const ActivationInfo *info = activation_info((Activation)a);
+      snprintf(word, sizeof word, "%s%s", info->keyword, isnan(info->parameter) ? "" : "(");
+      offer(x, word);
+    }
   static const char *const inits[] = {"glorot_uniform", "he_normal", "uniform(", NULL};
   static const char *const noises[] = {"masking(", "salt_pepper(", "gaussian(", NULL};
   static const char *const booleans[] = {"true", "false", NULL};
@@ -143,17 +148,24 @@ static void offer_programs(Context *x) {
   free(layers);
 }
 
+/* ir's options and their values come from its table (ir_print.c, the
+ * one `ir` parses with): an option's allowed values after it, else the
+ * options; --program's values are the session's programs. */
 static void offer_ir(Context *x, const char *before) {
-  static const char *const options[] = {"--program", "--after", "--passes", "--stats", NULL};
-  static const char *const none[] = {"none", NULL};
-  if (strcmp(before, "--program") == 0)
+  const SrOption *o = sr_opt_find(&ir_options, before);
+  if (o && o->kind == SR_OPT_ENUM) {
+    for (int i = 0; sr_opt_value(o, i); i++)
+      offer(x, sr_opt_value(o, i));
+  } else if (o && o->kind == SR_OPT_STRING && strcmp(before, "--program") == 0) {
     offer_programs(x);
-  else if (strcmp(before, "--after") == 0)
-    offer_all(x, pass_names);
-  else if (strcmp(before, "--passes") == 0)
-    offer_all(x, none);
-  else
-    offer_all(x, options);
+  } else if (o && o->kind == SR_OPT_FILE) {
+    offer_files(x, "");
+  } else if (!o || o->kind == SR_OPT_FLAG) {
+    const char **names = sr_opt_names(&ir_options);
+    if (names)
+      offer_all(x, names);
+    free(names);
+  }
 }
 
 /* The arguments of command words[0]; the word being completed is words[n]. */

@@ -1,55 +1,43 @@
-/* Command-line options shared by the commands that read a spec. */
+/* Command-line options shared by the commands that read a spec: --set
+ * and the spec file, as entries of their tables (runtime/options.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "driver.h"
 
-int spec_args_take(SpecArgs *a, int argc, char **argv, int *i) {
-  const char *arg = argv[*i];
-  const char *value = NULL;
-  if (strcmp(arg, "--set") == 0) {
-    if (*i + 1 >= argc) {
-      fputs("sparsec: --set needs PATH=VALUE, e.g. --set train.lr=0.05\n", stderr);
-      return -1;
-    }
-    value = argv[++*i];
-  } else if (strncmp(arg, "--set=", 6) == 0) {
-    value = arg + 6;
-  } else {
-    return 0;
-  }
+/* --set PATH=VALUE, any number of times (up to MAX_OVERRIDES). */
+int spec_args_set(void *where, const SrOption *opt, const SrOptValue *v, SrOptError *err) {
+  (void)opt;
+  SpecArgs *a = where;
   if (a->noverrides == MAX_OVERRIDES) {
-    fprintf(stderr, "sparsec: at most %d --set options\n", MAX_OVERRIDES);
+    snprintf(err->msg, sizeof err->msg, "at most %d --set options", MAX_OVERRIDES);
     return -1;
   }
-  a->overrides[a->noverrides++].text = value;
-  return 1;
+  a->overrides[a->noverrides++].text = v->text;
+  return 0;
 }
 
-int spec_args_file(SpecArgs *a, const char *arg) {
-  if (arg[0] == '-' || a->path) {
-    fprintf(stderr, "sparsec: unexpected argument '%s'\n", arg);
+/* The one spec file. */
+int spec_args_file(void *target, const char *arg, SrOptError *err) {
+  SpecArgs *a = target;
+  if (a->path) {
+    snprintf(err->msg, sizeof err->msg, "unexpected argument '%s'", arg);
     return -1;
   }
   a->path = arg;
   return 0;
 }
 
-int spec_args_parse(SpecArgs *a, int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-      return 1;
-    int taken = spec_args_take(a, argc, argv, &i);
-    if (taken < 0)
-      return -1;
-    if (taken)
-      continue;
-    if (spec_args_file(a, argv[i]) != 0)
-      return -1;
+int spec_command_parse(const SrOptTable *t, void *target, int argc, char **argv) {
+  SrOptError err;
+  int rc = sr_opt_parse(t, target, argc, argv, 1, &err);
+  if (rc < 0) {
+    sr_opt_report(&err, "sparsec: ", stderr);
+    return -1;
   }
-  if (!a->path) {
+  if (rc == 0 && !((SpecArgs *)target)->path) {
     fputs("sparsec: no spec file given\n", stderr);
     return -1;
   }
-  return 0;
+  return rc;
 }

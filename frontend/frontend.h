@@ -9,6 +9,7 @@
  *   suggest.c  looking names up; "did you mean"
  *   check*.c   AST -> Spec: names, types, ranges, defaults (one file a block)
  *   override.c command-line `--set PATH=VALUE`, applied to the AST
+ *   text.c     a text's blocks and brace depth by the lexer's rules (the REPL)
  *
  * The AST is generic (blocks of `key = value` settings); all meaning lives in
  * check*.c, so adding a setting never touches the grammar. docs/language.md is
@@ -332,5 +333,38 @@ typedef struct Override {
 
 /* read + parse + apply overrides + check. NULL on any error. */
 Spec *spec_load_with(const char *path, const Override *overrides, int noverrides, FILE *out);
+
+/* ---- text.c: a spec's text, as the REPL edits it -------------------------- */
+
+/* The same for a text in memory: `name` is the file name in messages, and
+ * relative data paths resolve against its folder. */
+Spec *spec_load_text_with(const char *name, const char *text, const Override *overrides,
+                          int noverrides, FILE *out);
+
+/* `NAME { ... }` at the top level of a spec text: bytes [begin, end) from
+ * the name to just after the closing brace. */
+typedef struct TextBlock {
+  char name[64];
+  int begin, end;
+} TextBlock;
+
+/* The top-level blocks of `text` in order, at most `max`, found by the
+ * lexer's rules (comments, strings, ';' between blocks) without parsing
+ * their contents; returns the count, or -1 if the text holds anything
+ * else (then *bad is the offset of the first thing that is not a block). */
+int spec_text_blocks(const char *text, TextBlock *out, int max, int *bad);
+
+/* '{' minus '}' in one line, outside strings and comments: how far a line
+ * typed at the prompt opens a block (0 again: the block has ended). */
+int spec_text_brace_delta(const char *line);
+
+/* The language's names, for completion: the top-level blocks (model,
+ * pretrain, train, data, output), NULL-terminated; the settings of a block,
+ * or with per_layer of a pretrain layer's block, into names[max]
+ * (NULL-terminated), returning the count (0: no such block); and what
+ * LAYER.KEY may name (units, activation, then dense()'s keywords). */
+const char *const *spec_block_names(void);
+int spec_block_settings(const char *block, int per_layer, const char **names, int max);
+const char *const *spec_layer_keys(void);
 
 #endif

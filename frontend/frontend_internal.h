@@ -105,6 +105,20 @@ Expr *parse_expression(const Source *src, int offset, Diag *diag);
  * "end of file". For tests; the caller frees. */
 char *lex_dump(const Source *src, Diag *diag);
 
+/* A token of lex_spans: its kind and bytes [begin, end) of the text. */
+enum { LEX_NAME = 256, LEX_OTHER }; /* else the punctuation character: '{', ';' */
+typedef struct LexSpan {
+  int kind;
+  int begin, end;
+} LexSpan;
+
+/* The tokens of text[0..len) by the parser's own rules, without parsing,
+ * reporting or stopping (text.c's view of a spec for the REPL's edits):
+ * names (keywords included), punctuation, and LEX_OTHER for numbers,
+ * strings and whatever the parser would reject. Comments and blanks are
+ * skipped. Returns the count; the caller frees *out. */
+int lex_spans(const char *text, int len, LexSpan **out);
+
 /* ---- spec.c -------------------------------------------------------------- */
 
 /* The folder of a spec's path, against which relative paths resolve; NULL

@@ -51,6 +51,7 @@ typedef struct Parser {
   int depth;
   int minus_run;          /* consecutive '-' tokens */
   int stopped;            /* nesting limit or error limit hit: the rest is skipped */
+  int raw;                /* lex_spans: every token out, no limit stops the lexer */
 } Parser;
 }
 

@@ -1,15 +1,20 @@
 /* ir: a small typed tensor IR, the programs derived from a spec, and the
  * reference interpreter that is the oracle for generated code.
  *
+ *   ops.h       every operation, one row each (name, arity, flags, maths)
  *   ir.c        values, ops, programs: construction and lookup
+ *   activations.c  each activation's maths, forward and backward (the
+ *               interpreter's; frontend/activations.def lists them)
  *   build.c     checked Spec -> forward program + loss terms
+ *   pretrain.c  the denoising autoencoders of a pretrain block
  *   autodiff.c  forward program -> training step (forward, backward, SGD)
  *   verify.c    shape and use-before-definition checks
  *   print.c     the textual form (docs/ir.md)
  *   compare.c   whether two modules compile to the same code
  *   hyper.c     the coefficients generated code reads from a table
  *   interp.c    reference interpreter in plain C
- *   passes/     one optimisation pass per file (dce.c)
+ *   passes/     one optimisation pass per file; pipeline.c's pass_table
+ *               lists them in order
  *
  * Every value is a 2-D tensor: rows x cols floats, where rows is either a
  * constant or the batch size (ROWS_BATCH), known only when a program runs.
@@ -367,11 +372,10 @@ void prune_copy_weights(const PrunedModule *p, const Module *orig, void *const *
                         void **dst_slots);
 void pruned_module_free(PrunedModule *p);
 
-/* pipeline.c: the optimiser. Passes run in this order on train and infer:
- * prune-zero (with folding), fuse-relu, split-updates (data parallelism
- * only), fuse-sgd, schedule-updates, dce;
- * plan-memory is then done for a batch size by whoever allocates. `stop_after` (a pass name or NULL) stops the
- * pipeline after that pass, for `sparsec ir --after`. */
+/* pipeline.c: the optimiser. The passes of pass_table run in its order on
+ * every program; plan-memory is then done for a batch size by whoever
+ * allocates. `stop_after` (a pass name or NULL) stops the pipeline after
+ * that pass, for `sparsec ir --after`. */
 typedef struct PassOptions {
   int enabled;         /* 0: --passes none */
   const char *stop_after;
@@ -380,7 +384,20 @@ typedef struct PassOptions {
   double sparse_threshold; /* sparse-products' switch for every batch size; 0: the
                               benchmarked defaults (sparse_forward/backward_max_density) */
 } PassOptions;
-extern const char *const pass_names[]; /* NULL-terminated, in order */
+typedef enum PassLevel {
+  PASS_PROGRAM,        /* rewrites each program (p), verified after */
+  PASS_MODULE,         /* runs once on the module (p NULL): may add programs */
+  PASS_PLACEMENT,      /* no rewrite (run NULL): a place to stop, for --after */
+} PassLevel;
+typedef struct Pass {
+  const char *name;    /* as --after takes it */
+  void (*run)(Module *m, Program *p, const PassOptions *o);
+  PassLevel level;
+  const char *description; /* one line: --help, docs/ir.md */
+} Pass;
+extern const Pass pass_table[]; /* in order; ends with a NULL name */
+const Pass *pass_find(const char *name); /* NULL if there is no such pass */
+const char *pass_level_name(PassLevel level);
 int optimise_module(Module *m, const PassOptions *o, char *err, int errlen);
 
 /* stats.c: what `sparsec ir --stats` prints. */

@@ -543,6 +543,8 @@ const char *sr_run_command(const char *prefix, int argc, char **argv, char *buf,
       i++;
       continue;
     }
+    if (strncmp(argv[i], "--resume=", 9) == 0) /* the option parser takes this form too */
+      continue;
     int quote = argv[i][strcspn(argv[i], " \t'\"$\\*?;&|<>(){}[]~`#")] != 0;
     used += (size_t)snprintf(buf + used, size - used, "%s%s%s%s", used ? " " : "",
                              quote ? "'" : "", argv[i], quote ? "'" : "");

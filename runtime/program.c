@@ -3,7 +3,6 @@
  * loaders, sr_fit, sr_evaluate, checkpoints) and the object's kernels;
  * train does what `sparsec run` does with the same spec, so that with the
  * same seed both give the same weights, bit for bit. */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 
 #include "dist.h"
 #include "experiment.h"
+#include "options.h"
 
 /* At small batches one thread is fastest (see driver/run.c), and it makes
  * runs repeatable. --threads goes to OpenBLAS and the sparse kernels' pool,
@@ -19,11 +19,15 @@
 #define DEFAULT_THREADS 1
 #define MAX_THREADS 64
 
+typedef struct Seed {
+  int given; /* a seed may be 0 */
+  uint64_t value;
+} Seed;
+
 typedef struct Options {
   const char *command;
   int epochs;          /* 0: the spec's */
-  int has_seed;
-  uint64_t seed;
+  Seed seed;
   int threads;
   const char *save, *weights, *input, *label, *resume;
   const char *line;     /* PROG train and its options, for the resume line */
@@ -35,6 +39,64 @@ static const char *save_path(const SrProgramConfig *cfg, char *fallback, size_t 
   return cfg->checkpoint ? cfg->checkpoint : fallback;
 }
 
+/* ---- options ------------------------------------------------------------------- */
+
+#define SEED_MAX (1ll << 53) /* the spec's limit: a seed is exact in a double (REPL, state) */
+
+static int set_seed(void *where, const SrOption *opt, const SrOptValue *v, SrOptError *err) {
+  (void)opt, (void)err;
+  Seed *seed = where;
+  seed->given = 1;
+  seed->value = (uint64_t)v->integer;
+  return 0;
+}
+
+#define THREADS_OPTION                                                                         \
+  {"threads", 0, SR_OPT_INT, NULL, "threads for dense products and sparse kernels (default 1)", \
+   .min = 1, .max = MAX_THREADS, .offset = offsetof(Options, threads)}
+
+static const SrOption train_options[] = {
+    {"epochs", 0, SR_OPT_INT, NULL, "epochs to train (default: the spec's)", .min = 1,
+     .max = 1000000, .offset = offsetof(Options, epochs)},
+    {"seed", 0, SR_OPT_INT, NULL, "parameter init and shuffling (default: the spec's)", .min = 0,
+     .max = SEED_MAX, .offset = offsetof(Options, seed), .set = set_seed},
+    {"save", 0, SR_OPT_FILE, NULL, "where the best-validation weights go", .offset =
+     offsetof(Options, save)},
+    {"resume", 0, SR_OPT_FILE, "STATE", "go on from a state an earlier train saved",
+     .offset = offsetof(Options, resume)},
+    THREADS_OPTION,
+    {0}};
+
+#define WEIGHTS_OPTION                                                                         \
+  {"weights", 0, SR_OPT_FILE, NULL, "safetensors weights (default: below)",                   \
+   .offset = offsetof(Options, weights)}
+
+static const SrOption eval_options[] = {WEIGHTS_OPTION, THREADS_OPTION, {0}};
+
+static const SrOption predict_options[] = {
+    WEIGHTS_OPTION,
+    {"input", 0, SR_OPT_FILE, NULL, "the examples: IDX images, or CSV with a header",
+     .offset = offsetof(Options, input), .flags = SR_OPT_REQUIRED},
+    {"label", 0, SR_OPT_STRING, "COLUMN", "a CSV column that must be there and is not a feature",
+     .offset = offsetof(Options, label)},
+    THREADS_OPTION,
+    {0}};
+
+/* PROG's commands, each with its table. */
+static const SrOptTable command_tables[] = {
+    {.command = "train", .options = train_options},
+    {.command = "eval", .options = eval_options},
+    {.command = "predict", .options = predict_options},
+};
+#define NCOMMANDS 3
+
+const SrOptTable *sr_program_options(const char *command) {
+  for (int i = 0; i < NCOMMANDS; i++)
+    if (strcmp(command_tables[i].command, command) == 0)
+      return &command_tables[i];
+  return NULL;
+}
+
 static void usage(const SrProgramConfig *cfg, const char *prog, FILE *out) {
   char fallback[300];
   fprintf(out,
@@ -42,114 +104,51 @@ static void usage(const SrProgramConfig *cfg, const char *prog, FILE *out) {
           "The model of %s.spn (%d inputs, %d classes), compiled by sparsec for %s (%s).\n"
           "\n"
           "commands:\n"
-          "  train [--epochs N] [--seed N] [--save FILE] [--resume STATE] [--threads N]\n"
+          "  train [options]\n"
           "      trains on the spec's data as its train block says (lr %g, batch %d, %d epochs,\n"
           "      seed %" PRIu64 ") and saves the best-validation weights as safetensors to FILE\n"
           "      (default %s); the resumable state goes beside it (.state.safetensors),\n"
-          "      every epoch and on Ctrl-C; --resume continues from such a state\n"
-          "  eval [--weights FILE] [--threads N]\n"
-          "      loss, error and hidden sparsity on the spec's test set\n"
-          "  predict [--weights FILE] --input FILE [--label COLUMN] [--threads N]\n"
-          "      one line per example of FILE (IDX images, or CSV with a header): the class,\n"
-          "      then the probability of each class\n"
-          "  --help\n"
+          "      every epoch and on Ctrl-C; --resume continues from such a state\n",
+          prog, cfg->name, cfg->input, cfg->classes, cfg->target, cfg->cpu, cfg->lr, cfg->batch,
+          cfg->epochs, cfg->seed, save_path(cfg, fallback, sizeof fallback));
+  sr_opt_help(&command_tables[0], "    ", out);
+  fputs("  eval [options]\n"
+        "      loss, error and hidden sparsity on the spec's test set\n",
+        out);
+  sr_opt_help(&command_tables[1], "    ", out);
+  fputs("  predict --input FILE [options]\n"
+        "      one line per example of FILE (IDX images, or CSV with a header): the class,\n"
+        "      then the probability of each class\n",
+        out);
+  sr_opt_help(&command_tables[2], "    ", out);
+  fprintf(out,
           "\n"
           "Without --weights, eval and predict use the weights train saved (%s) when\n"
           "that file exists, else the weights embedded in the program, if any%s.\n",
-          prog, cfg->name, cfg->input, cfg->classes, cfg->target, cfg->cpu, cfg->lr, cfg->batch,
-          cfg->epochs, cfg->seed, save_path(cfg, fallback, sizeof fallback),
           save_path(cfg, fallback, sizeof fallback),
           cfg->weights ? " (there are)" : " (there are none)");
 }
 
-/* ---- options --------------------------------------------------------------- */
-
-static int parse_count(const char *opt, const char *text, long max, int *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(text, &end, 10);
-  /* strtol also takes leading blanks and a sign: only digits are a count */
-  if (!isdigit((unsigned char)text[0]) || errno || *end || v < 1 || v > max) {
-    fprintf(stderr, "error: %s takes a whole number from 1 to %ld, not '%s'\n", opt, max, text);
-    return -1;
-  }
-  *out = (int)v;
-  return 0;
-}
-
-#define SEED_MAX (1ull << 53)
-
-static int parse_seed(const char *text, uint64_t *out) {
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(text, &end, 10);
-  /* the spec's limit: a seed is exact in a double (the REPL, the state file) */
-  if (!isdigit((unsigned char)text[0]) || errno || *end || v > SEED_MAX) {
-    fprintf(stderr, "error: --seed takes a whole number from 0 to 2^53 (%llu), not '%s'\n",
-            SEED_MAX, text);
-    return -1;
-  }
-  *out = v;
-  return 0;
-}
-
-/* Which options each command takes, as a space-separated list. */
-static const char *options_of(const char *command) {
-  if (strcmp(command, "train") == 0)
-    return " --epochs --seed --save --resume --threads ";
-  if (strcmp(command, "eval") == 0)
-    return " --weights --threads ";
-  return " --weights --input --label --threads ";
-}
-
-static int take_option(Options *o, const char *opt, const char *value) {
-  if (strcmp(opt, "--epochs") == 0)
-    return parse_count(opt, value, 1000000, &o->epochs);
-  if (strcmp(opt, "--threads") == 0)
-    return parse_count(opt, value, MAX_THREADS, &o->threads);
-  if (strcmp(opt, "--seed") == 0)
-    return o->has_seed = 1, parse_seed(value, &o->seed);
-  const char **slot = strcmp(opt, "--save") == 0      ? &o->save
-                      : strcmp(opt, "--weights") == 0 ? &o->weights
-                      : strcmp(opt, "--input") == 0   ? &o->input
-                      : strcmp(opt, "--resume") == 0  ? &o->resume
-                                                      : &o->label;
-  *slot = value;
-  return 0;
-}
+static const char *const command_names[] = {"train", "eval", "predict", NULL};
 
 /* 0 when parsed, 1 for --help, -1 after a message. */
 static int parse(Options *o, int argc, char **argv) {
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
     return argc < 2 ? -1 : 1;
   o->command = argv[1];
-  if (strcmp(o->command, "train") && strcmp(o->command, "eval") && strcmp(o->command, "predict")) {
+  const SrOptTable *t = sr_program_options(o->command);
+  SrOptError err;
+  if (!t) {
     fprintf(stderr, "error: unknown command '%s'\n", o->command);
+    const char *close = sr_opt_closest(o->command, command_names);
+    if (close)
+      fprintf(stderr, "error: did you mean '%s'?\n", close);
     return -1;
   }
-  const char *allowed = options_of(o->command);
-  for (int i = 2; i < argc; i++) {
-    char key[32];
-    snprintf(key, sizeof key, " %s ", argv[i]);
-    if (strcmp(argv[i], "--help") == 0)
-      return 1;
-    if (argv[i][0] != '-' || strlen(argv[i]) > 20 || !strstr(allowed, key)) {
-      fprintf(stderr, "error: %s does not take '%s'\n", o->command, argv[i]);
-      return -1;
-    }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "error: %s needs a value\n", argv[i]);
-      return -1;
-    }
-    if (take_option(o, argv[i], argv[i + 1]) != 0)
-      return -1;
-    i++;
-  }
-  if (strcmp(o->command, "predict") == 0 && !o->input) {
-    fputs("error: predict needs --input FILE\n", stderr);
-    return -1;
-  }
-  return 0;
+  int rc = sr_opt_parse(t, o, argc, argv, 2, &err);
+  if (rc < 0)
+    sr_opt_report(&err, "error: ", stderr);
+  return rc;
 }
 
 /* ---- commands ---------------------------------------------------------------- */
@@ -172,8 +171,8 @@ static SrProgramConfig train_config(const SrProgramConfig *cfg, const Options *o
   SrProgramConfig c = *cfg;
   if (o->epochs)
     c.epochs = o->epochs;
-  if (o->has_seed)
-    c.seed = o->seed;
+  if (o->seed.given)
+    c.seed = o->seed.value;
   c.checkpoint = o->save ? o->save : save_path(cfg, fallback, size);
   if (c.nlrs < 1) { /* one lr */
     c.nlrs = 1;

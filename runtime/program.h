@@ -83,6 +83,10 @@ int sr_program_check(const SrModel *m, const SrProgramConfig *cfg, SrError *err)
 /* PROG's command line: train, eval, predict, --help. Returns the exit
  * status. */
 int sr_program_main(const SrModel *m, const SrProgramConfig *cfg, int argc, char **argv);
+/* The option table (options.h) of PROG's command train, eval or predict;
+ * NULL for another name. */
+struct SrOptTable;
+const struct SrOptTable *sr_program_options(const char *command);
 
 /* ---- program_data.c ------------------------------------------------------ */
 

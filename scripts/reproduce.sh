@@ -387,7 +387,10 @@ $(sweep_table)
 
 ![test error against sparsity]($(basename "$SVG"))
 EOF
-  } >"$RESULTS"
+    # Sections run by hand (their commands are in them) are kept as they were.
+    [ -f "$RESULTS" ] && awk '/^## Two more activations/ { keep = 1; print "" } /^## / && !/^## Two more activations/ { keep = 0 } keep' "$RESULTS"
+  } >"$RESULTS.new"
+  mv "$RESULTS.new" "$RESULTS"
   say "wrote $RESULTS and $SVG"
 }
 
@@ -446,7 +449,7 @@ elapsed='$elapsed'
 load='$load'
 when='$(date -u -d "@$start" '+%Y-%m-%d %H:%M UTC')'
 commit='$commit'
-binary='$SPARSEC'
+binary='$(echo "$SPARSEC" | sed "s|^$ROOT/||")'
 cores='$(nproc)'
 cpu_total='$cpu_total'
 cpu='$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo "?")'

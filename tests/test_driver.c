@@ -87,7 +87,9 @@ Test(driver, prints_ir, .init = make_dir, .fini = remove_dir) {
   cr_expect(strstr(out, "[per hidden output: h1 3, h2 3]") != NULL, "%s", out); /* + active_units */
   free(out);
   cr_expect_eq(run("ir --after fuse-rleu blobs.spn", &out), 2);
-  cr_expect(strstr(out, "unknown pass 'fuse-rleu'") != NULL, "%s", out);
+  cr_expect(strstr(out, "--after takes prune-zero, fuse-relu, ") != NULL, "%s", out);
+  cr_expect(strstr(out, ", not 'fuse-rleu'\nsparsec: did you mean 'fuse-relu'?") != NULL, "%s",
+            out);
   free(out);
 }
 
@@ -157,13 +159,14 @@ Test(driver, threads_must_be_a_whole_number_in_range) {
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     snprintf(args, sizeof args, "run --threads %s /nonexistent/model.spn", bad[i]);
     cr_expect_eq(run(args, &out), 2, "%s: %s", args, out);
-    cr_expect(strstr(out, "sparsec: --threads takes a number from 1 to 64, not '") != NULL,
+    cr_expect(strstr(out, "sparsec: --threads takes a whole number from 1 to 64, not '") != NULL,
               "%s: %s", args, out);
     cr_expect(strstr(out, "usage: sparsec run") != NULL, "%s: %s", args, out);
     free(out);
   }
   cr_expect_eq(run("run /nonexistent/model.spn --threads", &out), 2);
-  cr_expect(strstr(out, "sparsec: --threads takes a number from 1 to 64\n") != NULL, "%s", out);
+  cr_expect(strstr(out, "sparsec: --threads needs a value: a whole number from 1 to 64\n") != NULL,
+            "%s", out);
   free(out);
   /* a good value gets as far as the spec */
   cr_expect_eq(run("run --threads 64 /nonexistent/model.spn", &out), 1);

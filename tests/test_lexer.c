@@ -316,3 +316,37 @@ Test(lexer, missing_final_newline_and_crlf) {
   cr_assert_eq(r.errors, 0);
   lexed_free(&r);
 }
+
+/* ---- text.c: the REPL's view of a spec text, by the same rules ----------- */
+
+Test(spec_text, blocks_and_their_spans) {
+  const char *text = "# a { in a comment\nmodel { s = \"}\" # }\n} ; train;{ lr = 0.1 }\n";
+  TextBlock b[4];
+  int bad = -1;
+  cr_assert_eq(spec_text_blocks(text, b, 4, &bad), 2);
+  cr_expect_str_eq(b[0].name, "model");
+  cr_expect_eq(b[0].begin, (int)(strstr(text, "model") - text));
+  cr_expect_eq(b[0].end, (int)(strstr(text, "} ;") - text) + 1);
+  cr_expect_str_eq(b[1].name, "train");
+  cr_expect_eq(b[1].end, (int)strlen(text) - 1);
+  cr_expect_eq(spec_text_blocks("model { }\nx = 1\n", b, 4, &bad), -1);
+  cr_expect_eq(bad, 10);
+  cr_expect_eq(spec_text_blocks("model { ( }", b, 4, &bad), 1); /* only braces count */
+  cr_expect_eq(spec_text_blocks("model {", b, 4, &bad), -1);
+  cr_expect_eq(bad, 0);
+  cr_expect_eq(spec_text_blocks("a{} b{}", b, 1, &bad), -1); /* more than max */
+  cr_expect_eq(bad, 4);
+  cr_expect_eq(spec_text_blocks("\xEF\xBB\xBFmodel {}", b, 4, &bad), 1); /* a leading BOM is fine */
+  cr_expect_eq(spec_text_blocks("model \xEF\xBB\xBF{}", b, 4, &bad), -1);
+}
+
+Test(spec_text, brace_delta_skips_strings_and_comments) {
+  cr_expect_eq(spec_text_brace_delta("model {"), 1);
+  cr_expect_eq(spec_text_brace_delta("  s = \"{{\" # {"), 0);
+  cr_expect_eq(spec_text_brace_delta("  s = \"unterminated {"), 0);
+  cr_expect_eq(spec_text_brace_delta("} }"), -2);
+  char deep[200]; /* past the parser's nesting limit: still counted */
+  memset(deep, '{', 100);
+  deep[100] = '\0';
+  cr_expect_eq(spec_text_brace_delta(deep), 100);
+}

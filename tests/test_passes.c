@@ -159,10 +159,11 @@ static void compare_optimised(const Spec *s, int rows, uint64_t seed, int use_ji
 }
 
 static void every_configuration(int use_jit) {
-  const Activation acts[] = {ACT_RELU, ACT_TANH, ACT_SOFTPLUS, ACT_SIGMOID, ACT_LINEAR};
+  Activation acts[ACT_COUNT_];
+  int nacts = hidden_activations(acts);
   const Loss losses[] = {LOSS_NLL, LOSS_CROSS_ENTROPY, LOSS_SQUARED_ERROR};
   int widths[] = {17, 12, 9, 4};
-  for (int a = 0; a < 5; a++)
+  for (int a = 0; a < nacts; a++)
     for (int l = 0; l < 3; l++) {
       NetOptions o = {.act = acts[a], .loss = losses[l], .l1 = (a + l) % 2 ? 0.01 : 0,
                       .l2 = l == 1 ? 0.001 : 0, .momentum = a == 2 ? 0.9 : 0,
@@ -224,4 +225,58 @@ Test(plan_memory, arena_is_smaller_and_never_overlaps_live_values) {
   memory_plan_free(&plan);
   module_free(m);
   test_spec_free(s);
+}
+
+/* ---- the pass table (ir.h): the one list of passes -------------------------- */
+
+static char *read_text(const char *path) {
+  FILE *f = fopen(path, "rb");
+  cr_assert_not_null(f, "cannot open %s", path);
+  char *text = calloc(1, 1 << 20);
+  size_t n = fread(text, 1, (1 << 20) - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  return text;
+}
+
+/* docs/ir.md's table is pass_table's rows verbatim, in order, and no more. */
+Test(pass_table, is_docs_ir_md_table) {
+  char *doc = read_text(SPARSEC_DOCS "/ir.md");
+  const char *head = "| pass | level | what it does |\n| --- | --- | --- |\n";
+  const char *at = strstr(doc, head);
+  cr_assert_not_null(at, "docs/ir.md has no pass table");
+  at += strlen(head);
+  for (const Pass *ps = pass_table; ps->name; ps++) {
+    char row[512];
+    snprintf(row, sizeof row, "| `%s` | %s | %s |\n", ps->name, pass_level_name(ps->level),
+             ps->description);
+    cr_assert(strncmp(at, row, strlen(row)) == 0,
+              "docs/ir.md: expected the row\n%sbut found\n%.200s", row, at);
+    at += strlen(row);
+  }
+  cr_expect(*at == '\n', "docs/ir.md's pass table has rows pass_table lacks:\n%.200s", at);
+  free(doc);
+}
+
+/* `sparsec ir --after` takes every name, and --help lists each description. */
+Test(pass_table, after_takes_every_pass) {
+  for (const Pass *ps = pass_table; ps->name; ps++) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s ir --after %s %s/toy_xor.spn > /dev/null 2>&1", SPARSEC_BINARY,
+             ps->name, SPARSEC_EXAMPLES);
+    cr_expect_eq(system(cmd), 0, "%s", cmd);
+    cr_expect_eq(pass_find(ps->name), ps);
+  }
+  cr_expect_null(pass_find("fuse-rleu"));
+  FILE *help = popen(SPARSEC_BINARY " ir --help", "r");
+  cr_assert_not_null(help);
+  char *text = calloc(1, 1 << 16);
+  size_t n = fread(text, 1, (1 << 16) - 1, help);
+  text[n] = '\0';
+  cr_expect_eq(pclose(help), 0);
+  for (const Pass *ps = pass_table; ps->name; ps++) {
+    cr_expect(strstr(text, ps->name) != NULL, "--help lacks %s:\n%s", ps->name, text);
+    cr_expect(strstr(text, ps->description) != NULL, "--help lacks %s's description", ps->name);
+  }
+  free(text);
 }
