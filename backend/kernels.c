@@ -172,6 +172,12 @@ static void add_to(Gen *g, LLVMValueRef acc, LLVMValueRef value) {
  *                  #{k : x[k] not finite}
  * count_nonfinite: out = #{k : x[k] not finite}
  * one pass, counted in i64, stored as float */
+/* A count kept in an i64 accumulator, stored as the float a count slot holds. */
+static void store_count(Gen *g, int value, LLVMValueRef acc) {
+  store_f32(g, value, const_i64(g, 0),
+            LLVMBuildUIToFP(g->b, LLVMBuildLoad2(g->b, g->i64, acc, ""), g->f32, ""));
+}
+
 static void emit_count(Gen *g, const Op *op) {
   int x = op->in[0];
   int zeros = op->kind == OP_COUNT_ZERO ? op->out[0] : -1;
@@ -187,11 +193,9 @@ static void emit_count(Gen *g, const Op *op) {
     add_to(g, bad_acc, not_finite(g, v));
   loop_end(g, &k);
   if (zero_acc)
-    store_f32(g, zeros, const_i64(g, 0),
-              LLVMBuildUIToFP(g->b, LLVMBuildLoad2(g->b, g->i64, zero_acc, ""), g->f32, ""));
+    store_count(g, zeros, zero_acc);
   if (bad_acc)
-    store_f32(g, nonfinite, const_i64(g, 0),
-              LLVMBuildUIToFP(g->b, LLVMBuildLoad2(g->b, g->i64, bad_acc, ""), g->f32, ""));
+    store_count(g, nonfinite, bad_acc);
 }
 
 /* l1_penalty: out = (lambda / rows) * sum_k |x[k]|, summed in double
@@ -392,11 +396,9 @@ static void emit_bias_act(Gen *g, const Op *op) {
     store_f32(g, pen, const_i64(g, 0), total);
   }
   if (count)
-    store_f32(g, zeros, const_i64(g, 0),
-              LLVMBuildUIToFP(g->b, LLVMBuildLoad2(g->b, g->i64, count, ""), g->f32, ""));
+    store_count(g, zeros, count);
   if (bad)
-    store_f32(g, nonfinite, const_i64(g, 0),
-              LLVMBuildUIToFP(g->b, LLVMBuildLoad2(g->b, g->i64, bad, ""), g->f32, ""));
+    store_count(g, nonfinite, bad);
 }
 
 /* bias_act_grad: one pass over the layer's gradient:
