@@ -5,7 +5,8 @@
 #   make data   Fashion-MNIST and MNIST-10k into data/ (scripts/get-data.sh)
 #   make reproduce        the paper's experiments and the sparsity sweep -> docs/results.md
 #   make reproduce-quick  the same, cut short (also: make reproduce QUICK=1), under 5 minutes
-#   make bench  sparse path vs dense path vs PyTorch, timed (bench/README.md)
+#   make bench  sparse path vs dense path vs PyTorch, timed (bench/README.md);
+#               make bench QUICK=1: a short check of a change, under 2 minutes
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
@@ -47,7 +48,7 @@ reproduce-quick: build data
 	BUILD=$(BUILD) JOBS=$(REPRODUCE_JOBS) ./scripts/reproduce.sh --quick
 
 bench: build
-	BUILD=$(abspath $(BUILD)) ./bench/run.sh
+	BUILD=$(abspath $(BUILD)) ./bench/run.sh $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -42,8 +42,24 @@ typedef struct TargetSpec {
 } TargetSpec;
 LLVMTargetMachineRef target_machine(const TargetSpec *t, char *err, int errlen);
 
-/* Verifies the module, then runs default<O2> tuned for `tm`. */
+/* Verifies the module, then runs TARGET_PIPELINE tuned for `tm`. */
+#define TARGET_PIPELINE "default<O2>"
 int target_optimise_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, char *err, int errlen);
+
+/* ---- jit_cache.c ---------------------------------------------------------- */
+
+/* The JIT's on-disk object cache. The folder is
+ * $XDG_CACHE_HOME/sparsec, else ~/.cache/sparsec; -1 when SPARSEC_CACHE=off
+ * or neither is set. The key (hex) hashes the unoptimised module, the
+ * target, the pipeline, LLVM's version and this executable's build ID. A
+ * load is NULL on a miss or a damaged entry; a store is atomic, -1 on any
+ * failure (the caller then just goes on without the cache). */
+#define JIT_CACHE_KEY 33
+int jit_cache_dir(char *out, size_t n);
+void jit_cache_key(LLVMModuleRef mod, LLVMTargetMachineRef tm, const char *pipeline,
+                   char key[JIT_CACHE_KEY]);
+LLVMMemoryBufferRef jit_cache_load(const char *key);
+int jit_cache_store(const char *key, const void *obj, size_t n);
 
 /* ---- codegen.c ----------------------------------------------------------- */
 
@@ -56,10 +72,19 @@ int backend_has_activation(Activation act);
 
 typedef struct Jit Jit;
 
+typedef enum JitCacheUse {
+  JIT_CACHE_OFF,    /* SPARSEC_CACHE=off, or no cache folder */
+  JIT_CACHE_HIT,    /* the object came from the cache: LLVM did not optimise or compile */
+  JIT_CACHE_STORED, /* compiled, and the object stored */
+  JIT_CACHE_FAILED, /* compiled; the object could not be stored (read-only, full disk) */
+} JitCacheUse;
+
 typedef struct JitTimes {
   double codegen_ms;  /* IR -> LLVM IR */
   double optimise_ms; /* default<O2> */
-  double compile_ms;  /* machine code, on the first lookup */
+  double compile_ms;  /* machine code (an object), and linking it on the first lookup */
+  double cache_ms;    /* hashing the module, reading or writing the cache entry */
+  JitCacheUse cache;  /* what the on-disk object cache did (jit_cache.c) */
 } JitTimes;
 
 /* Compiles the module's train and infer programs; NULL + message on failure. */

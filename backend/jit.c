@@ -1,6 +1,7 @@
 /* The JIT: the module's programs as one LLVM module, optimised with the new
- * pass manager for the host CPU (LLJIT does not optimise by itself), then
- * compiled by ORC LLJIT. Generated code calls cblas_sgemm and libm; those
+ * pass manager for the host CPU (LLJIT does not optimise by itself), compiled
+ * to an object by the host target machine, or read from the on-disk cache
+ * (jit_cache.c), and linked by ORC LLJIT. Generated code calls cblas_sgemm and libm; those
  * are defined as absolute symbols so that the host binary keeps them linked
  * and the JIT never depends on what the process happens to export. */
 #include <cblas.h>
@@ -108,11 +109,61 @@ static int lookup_split(Jit *jit, const SplitStep *s, SrSplitStep *out, char *er
          lookup(jit, s->apply.name, &out->apply, err, errlen);
 }
 
-/* Builds, optimises and hands over the module; the context goes with it. */
+/* The JIT writes the hyperparameters after compiling (jit_compile), so the
+ * table starts as zeros: modules that differ only in learning rates or
+ * penalties are then the same bytes, and share one cache entry. (The table
+ * is a writable global, so the optimiser never folds its contents.) */
+static void zero_hyper_table(LLVMModuleRef mod) {
+  LLVMValueRef table = LLVMGetNamedGlobal(mod, HYPER_TABLE);
+  if (table)
+    LLVMSetInitializer(table, LLVMConstNull(LLVMGlobalGetValueType(table)));
+}
+
+/* The module's machine code as an object: from the cache, else optimised
+ * and emitted by `tm` (then stored). LLJIT gets an object either way, so a
+ * cached run and a fresh one run the very same code. */
+static LLVMMemoryBufferRef object_for(Jit *jit, LLVMModuleRef mod, LLVMTargetMachineRef tm,
+                                      char *err, int errlen) {
+  target_prepare_module(mod, tm);
+  zero_hyper_table(mod);
+  double t0 = now_ms();
+  char dir[4096], key[JIT_CACHE_KEY];
+  int cache = jit_cache_dir(dir, sizeof dir) == 0;
+  LLVMMemoryBufferRef obj = NULL;
+  if (cache) {
+    jit_cache_key(mod, tm, TARGET_PIPELINE, key);
+    obj = jit_cache_load(key);
+  }
+  double t1 = now_ms();
+  jit->times.cache_ms = t1 - t0;
+  if (obj) {
+    jit->times.cache = JIT_CACHE_HIT;
+    return obj;
+  }
+  if (target_optimise_module(mod, tm, err, errlen) != 0)
+    return NULL;
+  double t2 = now_ms();
+  jit->times.optimise_ms = t2 - t1;
+  char *msg = NULL;
+  if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, &obj)) {
+    snprintf(err, errlen, "generating machine code: %s", msg ? msg : "?");
+    LLVMDisposeMessage(msg);
+    return NULL;
+  }
+  double t3 = now_ms();
+  jit->times.compile_ms = t3 - t2;
+  if (cache) {
+    int stored = jit_cache_store(key, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj)) == 0;
+    jit->times.cache = stored ? JIT_CACHE_STORED : JIT_CACHE_FAILED;
+    jit->times.cache_ms += now_ms() - t3;
+  }
+  return obj;
+}
+
+/* Builds the module, turns it into an object and hands that to LLJIT. */
 static int add_programs(Jit *jit, const Module *m, char *err, int errlen) {
   double t0 = now_ms();
-  LLVMOrcThreadSafeContextRef tsctx = LLVMOrcCreateNewThreadSafeContext();
-  LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsctx);
+  LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("sparsec", ctx);
   const Program *programs[2 + SPEC_MAX_LAYERS];
   int n = module_programs(m, programs);
@@ -121,29 +172,18 @@ static int add_programs(Jit *jit, const Module *m, char *err, int errlen) {
   const Program *split[MODULE_MAX_SPLIT_PROGRAMS]; /* data parallelism only */
   for (int i = 0, ns = module_split_programs(m, split); i < ns; i++)
     codegen_program(mod, m, split[i]);
-  double t1 = now_ms();
+  jit->times.codegen_ms = now_ms() - t0;
   LLVMTargetMachineRef tm = target_host_machine(err, errlen);
-  int rc = tm ? 0 : -1;
-  if (rc == 0) {
-    target_prepare_module(mod, tm);
-    rc = target_optimise_module(mod, tm, err, errlen);
+  LLVMMemoryBufferRef obj = tm ? object_for(jit, mod, tm, err, errlen) : NULL;
+  if (tm)
     LLVMDisposeTargetMachine(tm);
-  }
-  jit->times.codegen_ms = t1 - t0;
-  jit->times.optimise_ms = now_ms() - t1;
-  if (rc != 0) {
-    LLVMDisposeModule(mod);
-    LLVMOrcDisposeThreadSafeContext(tsctx);
+  LLVMDisposeModule(mod);
+  LLVMContextDispose(ctx);
+  if (!obj)
     return -1;
-  }
-  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsctx);
-  LLVMOrcDisposeThreadSafeContext(tsctx); /* the module keeps it alive */
-  LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModule(jit->lljit, LLVMOrcLLJITGetMainJITDylib(jit->lljit), tsm);
-  if (e) {
-    LLVMOrcDisposeThreadSafeModule(tsm);
-    return report(e, "adding the module", err, errlen);
-  }
-  return 0;
+  LLVMOrcJITDylibRef dylib = LLVMOrcLLJITGetMainJITDylib(jit->lljit);
+  LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(jit->lljit, dylib, obj);
+  return e ? report(e, "adding the object", err, errlen) : 0; /* the JIT owns obj */
 }
 
 Jit *jit_compile(const Module *m, char *err, int errlen) {
@@ -157,7 +197,7 @@ Jit *jit_compile(const Module *m, char *err, int errlen) {
     jit_free(jit);
     return NULL;
   }
-  double t0 = now_ms(); /* the first lookup compiles the whole module */
+  double t0 = now_ms(); /* the first lookup links the object */
   int rc = lookup(jit, m->train.name, &jit->train_step, err, errlen) != 0 ||
            lookup(jit, m->infer.name, &jit->infer, err, errlen) != 0;
   for (int i = 0; i < m->npretrain && rc == 0; i++)
@@ -171,12 +211,14 @@ Jit *jit_compile(const Module *m, char *err, int errlen) {
     LLVMErrorRef e = LLVMOrcLLJITLookup(jit->lljit, &addr, HYPER_TABLE);
     rc = e ? report(e, HYPER_TABLE, err, errlen) : 0;
     jit->hyper = (double *)(uintptr_t)addr;
+    if (rc == 0)
+      module_hyper_values(m, jit->hyper); /* the table starts as zeros: zero_hyper_table */
   }
   if (rc) {
     jit_free(jit);
     return NULL;
   }
-  jit->times.compile_ms = now_ms() - t0;
+  jit->times.compile_ms += now_ms() - t0;
   return jit;
 }
 

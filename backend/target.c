@@ -93,7 +93,7 @@ int target_optimise_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, char *err
   }
   LLVMDisposeMessage(msg);
   LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
-  LLVMErrorRef e = LLVMRunPasses(mod, "default<O2>", tm, opts);
+  LLVMErrorRef e = LLVMRunPasses(mod, TARGET_PIPELINE, tm, opts);
   LLVMDisposePassBuilderOptions(opts);
   if (!e)
     return 0;

@@ -10,6 +10,10 @@
  * --reps bursts. It prints a markdown table with the ratios.
  *
  *   bench --checkpoint CKPT [--spec SPEC] [--data DIR] [--reps N] [--no-torch]
+ *         [--quick] [--jsonl FILE]
+ * --quick: 3 bursts of 640 examples per figure (a check of a change, not a
+ * result); --jsonl: every figure as one JSON object per line (median, min,
+ * max, n), after a header line (commit from $BENCH_COMMIT, machine, load).
  *   bench --calibrate [--reps N]    the sparse/dense threshold (calibrate.c) */
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +25,8 @@
 #define BENCH_SOURCE_DIR "bench"
 #endif
 
-enum { NTHREADS = 2, NBATCH = 4, BURST = 1280 /* examples per timed burst */ };
+enum { NTHREADS = 2, NBATCH = 4 };
+static int burst = 1280; /* examples per timed burst (--quick: 640) */
 static const int batches[NBATCH] = {1, 10, 32, 128};
 
 double bench_now(void) {
@@ -40,9 +45,21 @@ double bench_median(double *x, int n) {
   return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
 }
 
+static Stat stat_of(const double *x, int n) {
+  double tmp[64];
+  memcpy(tmp, x, sizeof *x * (size_t)n);
+  Stat s = {.med = bench_median(tmp, n), .lo = tmp[0], .hi = tmp[n - 1], .n = n};
+  return s;
+}
+
+static Stat scaled(Stat s, double k) {
+  s.med *= k, s.lo *= k, s.hi *= k;
+  return s;
+}
+
 typedef struct Options {
-  const char *checkpoint, *spec, *data, *torch_script;
-  int reps, torch, calibrate;
+  const char *checkpoint, *spec, *data, *torch_script, *jsonl;
+  int reps, torch, calibrate, quick;
   int profile_batch;   /* --profile B: only train the sparse path at batch B (for perf) */
   int dense;           /* --dense: the dense path instead (with --profile) */
   int infer;           /* --infer: inference instead of training (with --profile) */
@@ -50,14 +67,14 @@ typedef struct Options {
 } Options;
 
 typedef struct Results {
-  double train_eps[2][NTHREADS][NBATCH]; /* [dense, sparse] */
+  Stat train_eps[2][NTHREADS][NBATCH]; /* [dense, sparse] */
   double train_ratio[NTHREADS][NBATCH];  /* median of the paired sparse/dense ratios */
   double infer_ratio[NTHREADS][NBATCH];  /* the same for inference latency: dense/sparse */
   double cap_ratio[NTHREADS][NBATCH];    /* median of paired dense/GEMM-cap ratios */
-  double infer_lat[2][NTHREADS][NBATCH], infer_eps[2][NTHREADS][NBATCH];
+  Stat infer_lat[2][NTHREADS][NBATCH], infer_eps[2][NTHREADS][NBATCH]; /* seconds, examples/s */
   double cap[NTHREADS][NBATCH];
   double zeros[SR_MAX_HIDDEN];
-  int nhidden;
+  int nhidden, reps;
   long maxrss_kb[2];
   TorchResult torch;
 } Results;
@@ -66,7 +83,7 @@ typedef struct Results {
 
 static void train_at(BenchPath *paths, const SrDataset *train, const int *widths, int t, int b,
                      const Options *o, Results *r) {
-  int batch = batches[b], steps = BURST / batch;
+  int batch = batches[b], steps = burst / batch;
   double eps[2][64], ratio[64], cap[64], vs_cap[64];
   char err[1024];
   for (int rep = 0; rep < o->reps; rep++) {
@@ -82,17 +99,17 @@ static void train_at(BenchPath *paths, const SrDataset *train, const int *widths
     vs_cap[rep] = eps[0][rep] / cap[rep];
   }
   for (int k = 0; k < 2; k++)
-    r->train_eps[k][t][b] = bench_median(eps[k], o->reps);
+    r->train_eps[k][t][b] = stat_of(eps[k], o->reps);
   r->train_ratio[t][b] = bench_median(ratio, o->reps);
   r->cap[t][b] = bench_median(cap, o->reps);
   r->cap_ratio[t][b] = bench_median(vs_cap, o->reps);
   fprintf(stderr, "  train  batch %3d, %d thread(s): dense %8.0f  sparse %8.0f examples/s\n", batch,
-          t + 1, r->train_eps[0][t][b], r->train_eps[1][t][b]);
+          t + 1, r->train_eps[0][t][b].med, r->train_eps[1][t][b].med);
 }
 
 static void infer_at(BenchPath *paths, const SrDataset *test, int t, int b, const Options *o,
                      Results *r) {
-  int batch = batches[b], calls = BURST / batch > 20 ? BURST / batch : 20;
+  int batch = batches[b], calls = burst / batch > 20 ? burst / batch : 20;
   double lat[2][64], eps[2][64], ratio[64], *one = malloc(sizeof(double) * calls);
   char err[1024];
   for (int k = 0; k < 2; k++)
@@ -108,11 +125,11 @@ static void infer_at(BenchPath *paths, const SrDataset *test, int t, int b, cons
     ratio[rep] = lat[0][rep] / lat[1][rep];
   r->infer_ratio[t][b] = bench_median(ratio, o->reps);
   for (int k = 0; k < 2; k++) {
-    r->infer_lat[k][t][b] = bench_median(lat[k], o->reps);
-    r->infer_eps[k][t][b] = bench_median(eps[k], o->reps);
+    r->infer_lat[k][t][b] = stat_of(lat[k], o->reps);
+    r->infer_eps[k][t][b] = stat_of(eps[k], o->reps);
   }
   fprintf(stderr, "  infer  batch %3d, %d thread(s): dense %8.1f  sparse %8.1f us\n", batch, t + 1,
-          r->infer_lat[0][t][b] * 1e6, r->infer_lat[1][t][b] * 1e6);
+          r->infer_lat[0][t][b].med * 1e6, r->infer_lat[1][t][b].med * 1e6);
   free(one);
 }
 
@@ -139,16 +156,28 @@ static void cell(double v, const char *fmt) {
     printf(" | -");
 }
 
+/* "median (min-max)" */
+static void stat_cell(Stat s, const char *fmt) {
+  if (s.med <= 0 || s.n == 0) {
+    printf(" | -");
+    return;
+  }
+  char f[64];
+  snprintf(f, sizeof f, " | %s (%s-%s)", fmt, fmt, fmt);
+  printf(f, s.med, s.lo, s.hi);
+}
+
 /* vs_dense: the median of paired ratios (0: from the medians) */
-static void row(const char *what, int batch, int threads, double dense, double sparse,
-                double torch, int lower_is_better, const char *fmt, double vs_dense) {
+static void row(const char *what, int batch, int threads, Stat dense, Stat sparse, Stat torch,
+                int lower_is_better, const char *fmt, double vs_dense) {
   printf("| %s | %d | %d", what, batch, threads);
-  cell(dense, fmt);
-  cell(sparse, fmt);
-  cell(torch, fmt);
+  stat_cell(dense, fmt);
+  stat_cell(sparse, fmt);
+  stat_cell(torch, fmt);
   if (vs_dense <= 0)
-    vs_dense = lower_is_better ? dense / sparse : sparse / dense;
-  double vs_torch = torch > 0 ? (lower_is_better ? torch / sparse : sparse / torch) : 0;
+    vs_dense = lower_is_better ? dense.med / sparse.med : sparse.med / dense.med;
+  double vs_torch =
+      torch.med > 0 ? (lower_is_better ? torch.med / sparse.med : sparse.med / torch.med) : 0;
   cell(vs_dense, " | %.2fx");
   cell(vs_torch, " | %.2fx");
   printf(" |\n");
@@ -164,15 +193,16 @@ static void print_table(const Results *r) {
   for (int t = 0; t < NTHREADS; t++)
     for (int b = 1; b < NBATCH; b++)
       row("train examples/s", batches[b], t + 1, r->train_eps[0][t][b], r->train_eps[1][t][b],
-          tr->train_eps[t][b], 0, " | %.0f", r->train_ratio[t][b]);
+          tr->train_eps[t][b], 0, "%.0f", r->train_ratio[t][b]);
   for (int t = 0; t < NTHREADS; t++)
     for (int b = 0; b < NBATCH; b++)
-      row("infer latency us", batches[b], t + 1, r->infer_lat[0][t][b] * 1e6,
-          r->infer_lat[1][t][b] * 1e6, tr->infer_lat[t][b] * 1e6, 1, " | %.1f", r->infer_ratio[t][b]);
+      row("infer latency us", batches[b], t + 1, scaled(r->infer_lat[0][t][b], 1e6),
+          scaled(r->infer_lat[1][t][b], 1e6), scaled(tr->infer_lat[t][b], 1e6), 1, "%.1f",
+          r->infer_ratio[t][b]);
   for (int t = 0; t < NTHREADS; t++)
     for (int b = 0; b < NBATCH; b++)
       row("infer examples/s", batches[b], t + 1, r->infer_eps[0][t][b], r->infer_eps[1][t][b],
-          tr->infer_eps[t][b], 0, " | %.0f", 0);
+          tr->infer_eps[t][b], 0, "%.0f", 0);
   printf("| peak memory MB (batch 128) | 128 | 1");
   cell(r->maxrss_kb[0] / 1024.0, " | %.1f");
   cell(r->maxrss_kb[1] / 1024.0, " | %.1f");
@@ -183,11 +213,108 @@ static void print_table(const Results *r) {
   for (int t = 0; t < NTHREADS; t++)
     for (int b = 1; b < NBATCH; b++)
       printf("  batch %3d, %d thread(s): dense %8.0f, GEMM cap %8.0f: %.0f%% of the cap\n",
-             batches[b], t + 1, r->train_eps[0][t][b], r->cap[t][b], 100 * r->cap_ratio[t][b]);
-  printf("\nratios vs dense: medians of the ratios of bursts run back to back; vs PyTorch:\n"
-         "of the medians (PyTorch runs in its own process, after).\n");
+             batches[b], t + 1, r->train_eps[0][t][b].med, r->cap[t][b], 100 * r->cap_ratio[t][b]);
+  printf("\neach figure: median (min-max) of %d bursts of %d examples; ratios vs dense: medians\n"
+         "of the ratios of bursts run back to back; vs PyTorch: of the medians (PyTorch runs in\n"
+         "processes of its own, after, one per thread count: bench/torch_bench.py).\n",
+         r->reps, burst);
+  if (tr->settings[0])
+    printf("PyTorch's settings:\n%s", tr->settings);
   if (!tr->ok)
     printf("\nPyTorch: skipped (%s)\n", tr->note[0] ? tr->note : "no result");
+}
+
+/* ---- bench/results.jsonl ------------------------------------------------------------ */
+
+static void loadavg(double *l) {
+  FILE *f = fopen("/proc/loadavg", "r");
+  if (f) {
+    if (fscanf(f, "%lf %lf %lf", &l[0], &l[1], &l[2]) != 3)
+      l[0] = l[1] = l[2] = -1;
+    fclose(f);
+  }
+}
+
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; s && *s; s++) {
+    if (*s == '"' || *s == '\\')
+      fprintf(f, "\\%c", *s);
+    else if ((unsigned char)*s < 0x20)
+      fprintf(f, "\\u%04x", *s);
+    else
+      fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+static void json_fig(FILE *f, const char *path, const char *measure, int batch, int threads, Stat s,
+                     const char *unit) {
+  if (s.n == 0 || s.med <= 0)
+    return;
+  fprintf(f,
+          "{\"type\":\"figure\",\"path\":\"%s\",\"measure\":\"%s\",\"batch\":%d,\"threads\":%d,"
+          "\"median\":%.6g,\"min\":%.6g,\"max\":%.6g,\"n\":%d,\"unit\":\"%s\"}\n",
+          path, measure, batch, threads, s.med, s.lo, s.hi, s.n, unit);
+}
+
+/* One header line, then one line per figure (median, min, max of n bursts). */
+static void write_jsonl(const char *file, const Options *o, const Results *r, const double *load0) {
+  FILE *f = fopen(file, "w");
+  if (!f) {
+    fprintf(stderr, "bench: cannot write %s\n", file);
+    return;
+  }
+  double load1[3] = {0};
+  loadavg(load1);
+  char machine[512] = "", line[256];
+  FILE *p = popen("lscpu | grep -E '^(Model name|CPU\\(s\\))' | sed 's/  */ /g' | tr '\\n' ';'", "r");
+  if (p) {
+    if (fgets(line, sizeof line, p))
+      snprintf(machine, sizeof machine, "%s", line);
+    pclose(p);
+  }
+  machine[strcspn(machine, "\n")] = 0;
+  time_t now = time(NULL);
+  char date[64];
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  fprintf(f, "{\"type\":\"header\",\"commit\":");
+  json_str(f, getenv("BENCH_COMMIT") ? getenv("BENCH_COMMIT") : "unknown");
+  fprintf(f, ",\"date\":\"%s\",\"machine\":", date);
+  json_str(f, machine);
+  fprintf(f, ",\"load_start\":[%.2f,%.2f,%.2f],\"load_end\":[%.2f,%.2f,%.2f]", load0[0], load0[1],
+          load0[2], load1[0], load1[1], load1[2]);
+  fprintf(f, ",\"quick\":%s,\"reps\":%d,\"burst\":%d,\"checkpoint\":", o->quick ? "true" : "false",
+          o->reps, burst);
+  json_str(f, o->checkpoint);
+  fprintf(f, ",\"zeros\":[");
+  for (int h = 0; h < r->nhidden; h++)
+    fprintf(f, "%s%.4f", h ? "," : "", r->zeros[h]);
+  fprintf(f, "],\"torch_settings\":");
+  json_str(f, r->torch.settings);
+  fprintf(f, ",\"torch_note\":");
+  json_str(f, r->torch.note);
+  fprintf(f, "}\n");
+  static const char *names[3] = {"dense", "sparse", "pytorch"};
+  for (int k = 0; k < 3; k++)
+    for (int t = 0; t < NTHREADS; t++)
+      for (int b = 0; b < NBATCH; b++) {
+        const TorchResult *tr = &r->torch;
+        Stat train = k < 2 ? r->train_eps[k][t][b] : tr->train_eps[t][b];
+        Stat lat = k < 2 ? r->infer_lat[k][t][b] : tr->infer_lat[t][b];
+        Stat eps = k < 2 ? r->infer_eps[k][t][b] : tr->infer_eps[t][b];
+        json_fig(f, names[k], "train", batches[b], t + 1, train, "examples/s");
+        json_fig(f, names[k], "infer_latency", batches[b], t + 1, scaled(lat, 1e6), "us");
+        json_fig(f, names[k], "infer", batches[b], t + 1, eps, "examples/s");
+      }
+  for (int k = 0; k < 3; k++) {
+    long kb = k < 2 ? r->maxrss_kb[k] : r->torch.maxrss_kb;
+    Stat m = {.med = kb / 1024.0, .lo = kb / 1024.0, .hi = kb / 1024.0, .n = 1};
+    if (kb > 0)
+      json_fig(f, names[k], "peak_memory", 128, 1, m, "MB");
+  }
+  fclose(f);
+  fprintf(stderr, "bench: results in %s\n", file);
 }
 
 /* ---- main ------------------------------------------------------------------------ */
@@ -199,6 +326,10 @@ static int parse(Options *o, int argc, char **argv) {
       o->torch = 0;
     else if (strcmp(a, "--calibrate") == 0)
       o->calibrate = 1;
+    else if (strcmp(a, "--quick") == 0)
+      o->quick = 1;
+    else if (v && strcmp(a, "--jsonl") == 0)
+      o->jsonl = v, i++;
     else if (v && strcmp(a, "--checkpoint") == 0)
       o->checkpoint = v, i++;
     else if (v && strcmp(a, "--spec") == 0)
@@ -219,12 +350,14 @@ static int parse(Options *o, int argc, char **argv) {
       o->infer = 1;
     else {
       fprintf(stderr, "usage: bench --checkpoint CKPT [--spec SPEC] [--data DIR] [--reps N] "
-                      "[--no-torch] | bench --calibrate [--reps N]\n");
+                      "[--no-torch] [--quick] [--jsonl FILE] | bench --calibrate [--reps N]\n");
       return -1;
     }
   }
   if (o->reps < 1 || o->reps > 64)
-    o->reps = 5;
+    o->reps = o->quick ? 3 : 5;
+  if (o->quick)
+    burst = 640;
   return o->calibrate || o->checkpoint ? 0 : -1;
 }
 
@@ -305,7 +438,7 @@ static int run(const Options *o, Results *r, const char *self) {
   for (int k = 0; k < 2; k++)
     r->maxrss_kb[k] = memory_of_child(self, k ? "sparse" : "dense", o->spec, o->checkpoint, o->data);
   if (o->torch)
-    torch_run(o->torch_script, o->checkpoint, o->data, batches, NBATCH, o->reps, &r->torch);
+    torch_run(o->torch_script, o->checkpoint, o->data, batches, NBATCH, o->reps, burst, &r->torch);
   else
     snprintf(r->torch.note, sizeof r->torch.note, "--no-torch");
   sr_dataset_free(&train);
@@ -340,8 +473,14 @@ int main(int argc, char **argv) {
     return 0;
   }
   static Results r;
+  r.reps = o.reps;
+  double load0[3] = {0};
+  loadavg(load0);
   int rc = run(&o, &r, argv[0]);
-  if (rc == 0)
+  if (rc == 0) {
     print_table(&r);
+    if (o.jsonl)
+      write_jsonl(o.jsonl, &o, &r, load0);
+  }
   return rc;
 }

@@ -64,18 +64,25 @@ double gemm_cap(const int *widths, int nwidths, int batch, int reps);
 
 /* ---- torch.c ---------------------------------------------------------------- */
 
+/* A figure: the median of n bursts and their spread (bench.c). */
+typedef struct Stat {
+  double med, lo, hi;
+  int n;
+} Stat;
+
 typedef struct TorchResult {
   int ok;
-  double train_eps[2][4];   /* [threads-1][batch index] */
-  double infer_lat[2][4], infer_eps[2][4];
+  Stat train_eps[2][4];     /* [threads-1][batch index] */
+  Stat infer_lat[2][4], infer_eps[2][4]; /* seconds, examples/s */
   long maxrss_kb;
   char note[256];           /* why it was skipped */
+  char settings[1024];      /* its "torch settings" lines: threads, wait policy, BLAS */
 } TorchResult;
 
 /* Runs `python3 bench/torch_bench.py` with the same net, data, checkpoint,
  * batch sizes and threads. */
 void torch_run(const char *script, const char *checkpoint, const char *data_dir,
-               const int *batches, int nbatches, int reps, TorchResult *out);
+               const int *batches, int nbatches, int reps, int burst, TorchResult *out);
 
 /* ---- memory.c ---------------------------------------------------------------- */
 

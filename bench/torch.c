@@ -22,21 +22,35 @@ static int batch_index(const int *batches, int n, int b) {
   return -1;
 }
 
+static Stat stat(double med, double lo, double hi, int n) {
+  Stat s = {.med = med, .lo = lo, .hi = hi, .n = n};
+  return s;
+}
+
 static void parse_line(const char *line, const int *batches, int nbatches, TorchResult *out) {
-  int threads, batch;
-  double a, b;
+  int threads, batch, n;
+  double a, b, lo, hi, elo, ehi;
   long kb;
-  if (sscanf(line, "torch train threads=%d batch=%d eps=%lf", &threads, &batch, &a) == 3) {
+  if (sscanf(line, "torch train threads=%d batch=%d eps=%lf min=%lf max=%lf n=%d", &threads, &batch,
+             &a, &lo, &hi, &n) == 6) {
     int i = batch_index(batches, nbatches, batch);
     if (i >= 0 && threads >= 1 && threads <= 2)
-      out->train_eps[threads - 1][i] = a, out->ok = 1;
-  } else if (sscanf(line, "torch infer threads=%d batch=%d latency_us=%lf eps=%lf", &threads,
-                    &batch, &a, &b) == 4) {
+      out->train_eps[threads - 1][i] = stat(a, lo, hi, n), out->ok = 1;
+  } else if (sscanf(line,
+                    "torch infer threads=%d batch=%d latency_us=%lf eps=%lf lat_min=%lf lat_max=%lf "
+                    "eps_min=%lf eps_max=%lf n=%d",
+                    &threads, &batch, &a, &b, &lo, &hi, &elo, &ehi, &n) == 9) {
     int i = batch_index(batches, nbatches, batch);
-    if (i >= 0 && threads >= 1 && threads <= 2)
-      out->infer_lat[threads - 1][i] = a * 1e-6, out->infer_eps[threads - 1][i] = b, out->ok = 1;
+    if (i >= 0 && threads >= 1 && threads <= 2) {
+      out->infer_lat[threads - 1][i] = stat(a * 1e-6, lo * 1e-6, hi * 1e-6, n);
+      out->infer_eps[threads - 1][i] = stat(b, elo, ehi, n);
+      out->ok = 1;
+    }
   } else if (sscanf(line, "torch maxrss_kb=%ld", &kb) == 1) {
     out->maxrss_kb = kb;
+  } else if (strncmp(line, "torch settings ", 15) == 0 && !strstr(out->settings, line)) {
+    size_t used = strlen(out->settings);
+    snprintf(out->settings + used, sizeof out->settings - used, "  %s", line + 15);
   } else if (strncmp(line, "torch skipped: ", 15) == 0) {
     snprintf(out->note, sizeof out->note, "%.200s", line + 15);
     out->note[strcspn(out->note, "\n")] = 0;
@@ -59,13 +73,13 @@ static void run_script(const char *cmd, const int *batches, int nbatches, TorchR
 }
 
 void torch_run(const char *script, const char *checkpoint, const char *data_dir,
-               const int *batches, int nbatches, int reps, TorchResult *out) {
+               const int *batches, int nbatches, int reps, int burst, TorchResult *out) {
   memset(out, 0, sizeof *out);
   char list[128] = "", cmd[2048];
   for (int i = 0; i < nbatches; i++)
     snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", i ? "," : "", batches[i]);
-  snprintf(cmd, sizeof cmd, "%s %s --checkpoint %s --data %s --batches %s --reps %d", python(),
-           script, checkpoint, data_dir, list, reps);
+  snprintf(cmd, sizeof cmd, "%s %s --checkpoint %s --data %s --batches %s --reps %d --burst %d",
+           python(), script, checkpoint, data_dir, list, reps, burst);
   run_script(cmd, batches, nbatches, out);
   if (!out->ok)
     return;

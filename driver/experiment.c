@@ -70,15 +70,24 @@ void data_note(const Spec *spec, SrDataSet part, FILE *out) {
 typedef struct Sweep {
   const Spec *spec;
   const PassOptions *passes;
+  int verbose; /* run --verbose */
   CompiledModel models[SPEC_MAX_SWEEP]; /* [0] compiled; the others share its code */
 } Sweep;
 
-static void print_compiled(const Spec *spec, const CompiledModel *c) {
-  JitTimes times = model_jit_times(c);
-  printf("sparsec: %s: %d layers, lr %g, compiled in %.0f ms (codegen %.1f, optimise %.1f, "
-         "machine code %.1f)\n",
-         spec->name, spec->nlayers, c->lr, times.codegen_ms + times.optimise_ms + times.compile_ms,
-         times.codegen_ms, times.optimise_ms, times.compile_ms);
+/* `compiled in N ms`, `(cached)` when the object cache had the machine
+ * code; --verbose adds where the time went and what the cache did. */
+static void print_compiled(const Spec *spec, const CompiledModel *c, int verbose) {
+  static const char *const cache_use[] = {
+      [JIT_CACHE_OFF] = "off", [JIT_CACHE_HIT] = "hit",
+      [JIT_CACHE_STORED] = "miss, stored", [JIT_CACHE_FAILED] = "miss, not writable"};
+  JitTimes t = model_jit_times(c);
+  printf("sparsec: %s: %d layers, lr %g, compiled in %.0f ms%s", spec->name, spec->nlayers, c->lr,
+         model_compile_ms(c), t.cache == JIT_CACHE_HIT ? " (cached)" : "");
+  if (verbose)
+    printf(" (build %.1f, codegen %.1f, optimise %.1f, machine code %.1f, cache %.1f: %s)",
+           c->prepare_ms, t.codegen_ms, t.optimise_ms, t.compile_ms, t.cache_ms,
+           cache_use[t.cache]);
+  printf("\n");
   fflush(stdout);
 }
 
@@ -98,7 +107,7 @@ static int compile_lr(Sweep *w, int i, char *err, int errlen) {
   }
   model_use_hyper(c);
   if (i == 0)
-    print_compiled(w->spec, c);
+    print_compiled(w->spec, c, w->verbose);
   return 0;
 }
 
@@ -170,7 +179,7 @@ static int prepare(Run *r) {
   }
   if (check_outputs(r) != 0)
     return -1;
-  r->sweep = (Sweep){.spec = r->spec, .passes = &r->o->passes};
+  r->sweep = (Sweep){.spec = r->spec, .passes = &r->o->passes, .verbose = r->o->verbose};
   if (compile_lr(&r->sweep, 0, err, sizeof err) != 0) {
     fprintf(stderr, "sparsec: %s\n", err);
     return -1;

@@ -89,7 +89,7 @@ JitTimes model_jit_times(const CompiledModel *c) {
 
 double model_compile_ms(const CompiledModel *c) {
   JitTimes t = jit_times(c->jit);
-  return c->prepare_ms + t.codegen_ms + t.optimise_ms + t.compile_ms;
+  return c->prepare_ms + t.codegen_ms + t.optimise_ms + t.compile_ms + t.cache_ms;
 }
 
 void model_free(CompiledModel *c) {

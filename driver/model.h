@@ -40,7 +40,7 @@ JitTimes model_jit_times(const CompiledModel *c);
  * when the code was reused (CompileOptions.reuse) from a model with others;
  * until then the code runs with the values of the model it came from. */
 void model_use_hyper(CompiledModel *c);
-double model_compile_ms(const CompiledModel *c); /* prepare + codegen + optimise + machine code */
+double model_compile_ms(const CompiledModel *c); /* prepare + codegen + optimise + machine code + cache */
 void model_free(CompiledModel *c);
 
 double now_ms(void); /* monotonic */

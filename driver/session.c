@@ -112,6 +112,8 @@ static int candidate_compile(Session *s, Candidate *k) {
     k->times.codegen = j.codegen_ms;
     k->times.optimise = j.optimise_ms;
     k->times.machine = j.compile_ms;
+    k->times.cache = j.cache_ms;
+    k->times.cached = j.cache == JIT_CACHE_HIT;
   }
   return 0;
 }
@@ -168,7 +170,7 @@ static int build(Session *s, const char *name, const char *text, char *const *ov
     return -1;
   }
   CompileTimes *t = &k->times; /* the data's reading is not compiling: it is reported apart */
-  t->total = t->check + t->prepare + t->codegen + t->optimise + t->machine + t->state;
+  t->total = t->check + t->prepare + t->codegen + t->optimise + t->machine + t->cache + t->state;
   return 0;
 }
 
@@ -225,8 +227,9 @@ static void print_times(const Session *s) {
   }
   fprintf(s->out,
           "compiled in %.0f ms (check %.1f, build %.1f, codegen %.1f, optimise %.1f, "
-          "machine code %.1f, state %.1f)\n",
-          t->total, t->check, t->prepare, t->codegen, t->optimise, t->machine, t->state);
+          "machine code %.1f, cache %.1f, state %.1f)%s\n",
+          t->total, t->check, t->prepare, t->codegen, t->optimise, t->machine, t->cache, t->state,
+          t->cached ? " (cached)" : "");
 }
 
 /* The engine's run for the session's spec, state and data; it goes on from

@@ -19,8 +19,9 @@
 
 /* How long the last (re)compilation took, in ms. */
 typedef struct CompileTimes {
-  double check, prepare, codegen, optimise, machine, state, total;
+  double check, prepare, codegen, optimise, machine, cache, state, total;
   int reused;          /* the module was the same code: the JIT was kept, LLVM did not run */
+  int cached;          /* the machine code came from the on-disk cache (backend/jit_cache.c) */
 } CompileTimes;
 
 typedef struct Session {

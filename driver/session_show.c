@@ -142,9 +142,11 @@ void session_show_times(const Session *s) {
     return;
   fprintf(s->out,
           "last compile: %.1f ms: check %.1f, build (IR, passes, memory plan) %.1f, LLVM IR %.1f, "
-          "optimise (O2) %.1f, machine code %.1f, weights %.1f%s\n",
-          t->total, t->check, t->prepare, t->codegen, t->optimise, t->machine, t->state,
-          t->reused ? " (the same code as before: kept, LLVM not run)" : "");
+          "optimise (O2) %.1f, machine code %.1f, cache %.1f, weights %.1f%s\n",
+          t->total, t->check, t->prepare, t->codegen, t->optimise, t->machine, t->cache, t->state,
+          t->reused   ? " (the same code as before: kept, LLVM not run)"
+          : t->cached ? " (machine code from the cache: LLVM not run)"
+                      : "");
 }
 
 int session_ir(Session *s, const IrOptions *o) {

@@ -1,0 +1,203 @@
+/* The JIT's on-disk object cache: the machine code of a module, keyed by a
+ * hash of everything that decides it, so that compiling the same structure
+ * again (a second `run`, a REPL change back, every MPI rank) reads an object
+ * instead of running LLVM's optimiser and code generator.
+ *
+ * The key hashes the unoptimised module's bitcode with the target (triple,
+ * CPU, features), the optimisation pipeline, LLVM's version and the build ID
+ * of this executable (so any rebuild of sparsec invalidates the entries its
+ * code generator or passes could have changed). An entry is the object
+ * followed by a footer (magic, length, hash of the object), checked on
+ * reading, so a truncated or damaged file is a miss, never a crash. Entries
+ * are written to a temporary file in the cache folder and renamed, so
+ * readers see a whole entry or none, and two processes writing the same
+ * entry both succeed. The cache is an optimisation: any failure (no home,
+ * read-only folder, full disk) only turns it off, silently. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dl_iterate_phdr (LLVM's definitions usually set it) */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <llvm-c/BitWriter.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "backend.h"
+
+#define CACHE_FORMAT "sparsec-jit-cache-1"
+#define FOOTER_MAGIC "sparsecO"
+
+typedef unsigned __int128 u128;
+
+/* FNV-1a, 128 bits: not cryptographic, but the inputs are our own modules,
+ * and 128 bits make an accidental collision out of reach. */
+static const u128 FNV_PRIME = ((u128)0x0000000001000000ULL << 64) | 0x000000000000013BULL;
+static u128 fnv_init(void) {
+  return ((u128)0x6c62272e07bb0142ULL << 64) | 0x62b821756295c58dULL;
+}
+static u128 fnv(u128 h, const void *data, size_t n) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ p[i]) * FNV_PRIME;
+  return h;
+}
+static u128 fnv_str(u128 h, const char *s) {
+  return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1); /* the NUL separates fields */
+}
+
+/* The GNU build ID of the main executable (a hash the linker computes over
+ * the whole binary), found through the program headers. */
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *out) {
+  (void)size;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_NOTE)
+      continue;
+    const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+    while (p + sizeof(ElfW(Nhdr)) <= end) {
+      const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+      const char *name = p + sizeof *nh;
+      const char *desc = name + ((nh->n_namesz + 3) & ~3u);
+      if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+        *(u128 *)out = fnv(*(u128 *)out, desc, nh->n_descsz);
+        return 1;
+      }
+      p = desc + ((nh->n_descsz + 3) & ~3u);
+    }
+  }
+  return 1; /* only the first object: the executable */
+}
+
+int jit_cache_dir(char *out, size_t n) {
+  const char *mode = getenv("SPARSEC_CACHE");
+  if (mode && strcmp(mode, "off") == 0)
+    return -1;
+  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  int len = xdg && *xdg ? snprintf(out, n, "%s/sparsec", xdg)
+            : home && *home ? snprintf(out, n, "%s/.cache/sparsec", home)
+                            : -1;
+  return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
+void jit_cache_key(LLVMModuleRef mod, LLVMTargetMachineRef tm, const char *pipeline,
+                   char key[JIT_CACHE_KEY]) {
+  u128 h = fnv_str(fnv_init(), CACHE_FORMAT);
+  unsigned major, minor, patch;
+  LLVMGetVersion(&major, &minor, &patch);
+  unsigned version[3] = {major, minor, patch};
+  h = fnv(h, version, sizeof version);
+  dl_iterate_phdr(find_build_id, &h);
+  char *triple = LLVMGetTargetMachineTriple(tm), *cpu = LLVMGetTargetMachineCPU(tm);
+  char *features = LLVMGetTargetMachineFeatureString(tm);
+  h = fnv_str(fnv_str(fnv_str(fnv_str(h, triple), cpu), features), pipeline);
+  LLVMDisposeMessage(triple);
+  LLVMDisposeMessage(cpu);
+  LLVMDisposeMessage(features);
+  LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(mod);
+  h = fnv(h, LLVMGetBufferStart(bc), LLVMGetBufferSize(bc));
+  LLVMDisposeMemoryBuffer(bc);
+  snprintf(key, JIT_CACHE_KEY, "%016llx%016llx", (unsigned long long)(h >> 64),
+           (unsigned long long)h);
+}
+
+typedef struct Footer {
+  char magic[8];
+  uint64_t length;
+  uint64_t hash[2];
+} Footer;
+
+static void footer_for(const void *obj, size_t n, Footer *f) {
+  memset(f, 0, sizeof *f);
+  memcpy(f->magic, FOOTER_MAGIC, sizeof f->magic);
+  f->length = n;
+  u128 h = fnv(fnv_init(), obj, n);
+  f->hash[0] = (uint64_t)(h >> 64);
+  f->hash[1] = (uint64_t)h;
+}
+
+static int entry_path(const char *key, char *path, size_t n) {
+  char dir[4096];
+  if (jit_cache_dir(dir, sizeof dir) != 0)
+    return -1;
+  int len = snprintf(path, n, "%s/%s.o", dir, key);
+  return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
+LLVMMemoryBufferRef jit_cache_load(const char *key) {
+  char path[4200];
+  if (entry_path(key, path, sizeof path) != 0)
+    return NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  LLVMMemoryBufferRef buf = NULL;
+  struct stat st;
+  char *data = NULL;
+  size_t size = fstat(fileno(f), &st) == 0 ? (size_t)st.st_size : 0;
+  if (size > sizeof(Footer) && (data = malloc(size)) && fread(data, 1, size, f) == size) {
+    size_t n = size - sizeof(Footer);
+    Footer want, got;
+    memcpy(&got, data + n, sizeof got);
+    footer_for(data, n, &want);
+    if (memcmp(&want, &got, sizeof want) == 0)
+      buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(data, n, key);
+  }
+  free(data);
+  fclose(f);
+  return buf;
+}
+
+static int write_all(int fd, const void *data, size_t n) {
+  const char *p = data;
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static int make_dirs(const char *dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s", dir);
+  for (char *p = path + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return -1;
+      *p = '/';
+    }
+  return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int jit_cache_store(const char *key, const void *obj, size_t n) {
+  char dir[4096], path[4200], tmp[4300];
+  if (jit_cache_dir(dir, sizeof dir) != 0 || entry_path(key, path, sizeof path) != 0 ||
+      make_dirs(dir) != 0)
+    return -1;
+  static unsigned serial; /* several compiles in one process (the REPL) */
+  snprintf(tmp, sizeof tmp, "%s/.%s.%ld.%u.tmp", dir, key, (long)getpid(), serial++);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return -1;
+  Footer f;
+  footer_for(obj, n, &f);
+  int rc = write_all(fd, obj, n) || write_all(fd, &f, sizeof f) ? -1 : 0;
+  rc = close(fd) != 0 ? -1 : rc;
+  if (rc == 0 && rename(tmp, path) == 0)
+    return 0;
+  unlink(tmp); /* a full disk leaves no partial entry behind */
+  return -1;
+}
