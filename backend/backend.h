@@ -42,8 +42,13 @@ typedef struct TargetSpec {
 } TargetSpec;
 LLVMTargetMachineRef target_machine(const TargetSpec *t, char *err, int errlen);
 
-/* Verifies the module, then runs TARGET_PIPELINE tuned for `tm`. */
+/* Verifies the module, then runs TARGET_PIPELINE tuned for `tm`, without
+ * LLVM's generic loop unroller: the sparse kernels unroll their own loops
+ * (blocks of 4 and 16 vectors), and unrolling the step's element-wise loops
+ * cost a quarter of the compile time for no measurable speed
+ * (docs/compile.md). TARGET_OPTIMISER names all of it, for the cache key. */
 #define TARGET_PIPELINE "default<O2>"
+#define TARGET_OPTIMISER TARGET_PIPELINE ", no loop unrolling"
 int target_optimise_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, char *err, int errlen);
 
 /* ---- jit_cache.c ---------------------------------------------------------- */

@@ -131,7 +131,7 @@ static LLVMMemoryBufferRef object_for(Jit *jit, LLVMModuleRef mod, LLVMTargetMac
   int cache = jit_cache_dir(dir, sizeof dir) == 0;
   LLVMMemoryBufferRef obj = NULL;
   if (cache) {
-    jit_cache_key(mod, tm, TARGET_PIPELINE, key);
+    jit_cache_key(mod, tm, TARGET_OPTIMISER, key);
     obj = jit_cache_load(key);
   }
   double t1 = now_ms();

@@ -3,11 +3,13 @@
  *
  * Each product op emits both of its variants and a branch between them:
  *
- *   if nonzeros(a) <= max_density(rows) * rows * K:  sr_parallel(PART, slots, rows, work)
+ *   if nonzeros(a) <= max_density(rows) * rows * K:  sr_parallel(PART, args, rows, work)
  *   else:                                     the dense product (cblas_sgemm)
  *
- * PART is a function of its own, `void NAME(void **slots, i64 rows, i64 part,
- * i64 nparts)`, that does part `part` of the sparse work; the runtime's pool
+ * PART is one of three functions the module holds once (forward, backward
+ * with the input gradient, update alone), `void PART(void *args, i64 rows,
+ * i64 part, i64 nparts)`, that does part `part` of the work of the product
+ * whose pointers and widths the step put in `args`; the runtime's pool
  * (runtime/parallel.c) runs the parts on its threads. Parts never write the
  * same memory and compute each element identically whatever nparts is, so
  * results are bit-identical with any number of threads.
@@ -146,11 +148,12 @@ static void emit_prefetch(Gen *g, LLVMValueRef x, LLVMValueRef n, int write) {
 
 /* The next active unit's row of w from column c0 (n columns), or nothing
  * after the last of [.., end). */
-static void prefetch_next_row(Gen *g, int list, LLVMValueRef q, LLVMValueRef end, LLVMValueRef w,
-                              LLVMValueRef N, LLVMValueRef c0, LLVMValueRef n, int write) {
+static void prefetch_next_row(Gen *g, LLVMValueRef list, LLVMValueRef q, LLVMValueRef end,
+                              LLVMValueRef w, LLVMValueRef N, LLVMValueRef c0, LLVMValueRef n,
+                              int write) {
   LLVMValueRef next = add(g, q, const_i64(g, 1));
   LLVMBasicBlockRef after = if_begin(g, LLVMBuildICmp(g->b, LLVMIntSLT, next, end, ""), "prefetch.next");
-  LLVMValueRef k = to_index(g, load_f32(g, list, add(g, next, const_i64(g, 2))));
+  LLVMValueRef k = to_index(g, sload(g, list, add(g, next, const_i64(g, 2))));
   emit_prefetch(g, float_ptr(g, w, add(g, mul(g, k, N), c0)), n, write);
   if_end(g, after);
 }
@@ -171,13 +174,14 @@ static RowList row_list_alloc(Gen *g) {
   return rl;
 }
 
-/* rl = the rows i with a[i,k] != 0, and a[i,k]; `n` is an i64 counter slot.
- * Branch-free, as emit_row_lists: each row is stored at the next free place,
- * which advances only for a nonzero. */
-static void gather_rows(Gen *g, RowList *rl, LLVMValueRef n, int a, LLVMValueRef K, LLVMValueRef k) {
+/* rl = the rows i with a[i,k] != 0, and a[i,k] (a has g->rows rows); `n`
+ * is an i64 counter slot. Branch-free, as emit_row_lists: each row is
+ * stored at the next free place, which advances only for a nonzero. */
+static void gather_rows(Gen *g, RowList *rl, LLVMValueRef n, LLVMValueRef a, LLVMValueRef K,
+                        LLVMValueRef k) {
   LLVMBuildStore(g->b, const_i64(g, 0), n);
-  Loop i = loop_begin(g, rows_of(g, a), "gather");
-  LLVMValueRef s = load_f32(g, a, add(g, mul(g, i.i, K), k));
+  Loop i = loop_begin(g, g->rows, "gather");
+  LLVMValueRef s = sload(g, a, add(g, mul(g, i.i, K), k));
   LLVMValueRef nz = LLVMBuildFCmp(g->b, LLVMRealUNE, s, const_f32(g, 0), "");
   LLVMValueRef at = LLVMBuildLoad2(g->b, g->i64, n, "");
   LLVMBuildStore(g->b, i.i, LLVMBuildInBoundsGEP2(g->b, g->i64, rl->index, &at, 1, ""));
@@ -245,8 +249,8 @@ static void for_column_blocks(Gen *g, LLVMValueRef n, int group, BlockBody body,
 /* ---- forward: z[i, block] = sum over row i's nonzeros k of a[i,k] w[k, block] ---- */
 
 typedef struct ForwardBlock {
-  int a, lists;        /* values: a [n x K], its row lists [n x K+1] */
-  LLVMValueRef w, z;   /* w[0, c0..], z[0, c0..] */
+  LLVMValueRef a, lists; /* a [rows x K], its row lists [rows x K+1] */
+  LLVMValueRef w, z;     /* w[0, c0..], z[0, c0..] */
   LLVMValueRef K, N;
 } ForwardBlock;
 
@@ -261,13 +265,13 @@ static void forward_block(Gen *g, const void *ctx, LLVMValueRef j, int width) {
   LLVMValueRef acc[MAX_BLOCK];
   for (int u = 0; u < lanes(width); u++)
     acc[u] = entry_alloca(g, t, LLVMConstNull(t), "acc");
-  Loop i = loop_begin(g, rows_of(g, f->a), "fwd.rows");
+  Loop i = loop_begin(g, g->rows, "fwd.rows");
   LLVMValueRef list = mul(g, i.i, add(g, f->K, const_i64(g, 1)));
   for (int u = 0; u < lanes(width); u++)
     LLVMBuildStore(g->b, LLVMConstNull(t), acc[u]);
-  Loop q = loop_begin(g, to_index(g, load_f32(g, f->lists, list)), "fwd.nonzeros");
-  LLVMValueRef k = to_index(g, load_f32(g, f->lists, add(g, list, add(g, q.i, const_i64(g, 1)))));
-  LLVMValueRef s = block_splat(g, load_f32(g, f->a, add(g, mul(g, i.i, f->K), k)), width);
+  Loop q = loop_begin(g, to_index(g, sload(g, f->lists, list)), "fwd.nonzeros");
+  LLVMValueRef k = to_index(g, sload(g, f->lists, add(g, list, add(g, q.i, const_i64(g, 1)))));
+  LLVMValueRef s = block_splat(g, sload(g, f->a, add(g, mul(g, i.i, f->K), k)), width);
   LLVMValueRef wblock = float_ptr(g, f->w, add(g, mul(g, k, f->N), j));
   for (int u = 0; u < lanes(width); u++) {
     LLVMValueRef sum = LLVMBuildLoad2(g->b, t, acc[u], "");
@@ -330,70 +334,88 @@ static void backward_block(Gen *g, const void *ctx, LLVMValueRef j, int width) {
 
 /* ---- part functions ----------------------------------------------------------- */
 
-/* The state of emitting one part function: a Gen of its own (its builder,
- * its slot pointers) plus its part number and the number of parts. */
-typedef struct Part {
-  Gen g;
-  LLVMValueRef part, nparts;
-} Part;
-
+/* A part function is `void NAME(void *args, i64 rows, i64 part, i64 nparts)`
+ * (the pool's SrPartKernel): `args` points to a struct of the product's
+ * pointers, sizes and learning rate that the calling step fills on its
+ * stack. Nothing in a part is particular to one layer, so each kind of part
+ * is emitted once per module and every product of every program calls it:
+ * the module holds 3 parts instead of one per product (12 for the paper's
+ * net, more than half of its code), which halves LLVM's work. Constant
+ * widths bought nothing: the loops run over nonzeros and blocks of 64 or
+ * 256 columns, whatever the width. */
 static LLVMTypeRef part_type(Gen *g) {
   LLVMTypeRef params[4] = {LLVMPointerType(g->ptr, 0), g->i64, g->i64, g->i64};
   return LLVMFunctionType(g->void_t, params, 4, 0);
 }
 
-static void load_slot(Gen *g, LLVMValueRef slots, int v) {
-  if (v < 0 || g->slot[v])
-    return;
-  LLVMValueRef index = const_i64(g, v);
-  LLVMValueRef at = LLVMBuildInBoundsGEP2(g->b, g->ptr, slots, &index, 1, "");
-  g->slot[v] = LLVMBuildLoad2(g->b, g->ptr, at, g->m->values[v].name);
+typedef void (*PartBody)(Gen *g, LLVMValueRef args, LLVMValueRef part, LLVMValueRef nparts);
+
+/* The module's part function `name`, emitted by `body` the first time. */
+static LLVMValueRef shared_part(const Gen *caller, const char *name, PartBody body) {
+  LLVMValueRef fn = LLVMGetNamedFunction(caller->mod, name);
+  if (fn)
+    return fn;
+  Gen g = *caller;
+  g.fn = fn = LLVMAddFunction(g.mod, name, part_type(&g));
+  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  g.rows = LLVMGetParam(fn, 1);
+  g.slot = NULL; /* a part knows no values: only its arguments */
+  g.program = NULL;
+  g.op = NULL;
+  g.b = LLVMCreateBuilderInContext(g.ctx);
+  g.entry = LLVMAppendBasicBlockInContext(g.ctx, fn, "entry");
+  LLVMPositionBuilderAtEnd(g.b, g.entry);
+  body(&g, LLVMGetParam(fn, 0), LLVMGetParam(fn, 2), LLVMGetParam(fn, 3));
+  LLVMBuildRetVoid(g.b);
+  LLVMDisposeBuilder(g.b);
+  return fn;
 }
 
-/* Starts `void PROGRAM.WHAT(void **slots, i64 rows, i64 part, i64 nparts)`
- * with the op's slots loaded. */
-static int part_begin(Part *p, const Gen *parent, const Op *op, const char *what) {
-  p->g = *parent;
-  Gen *g = &p->g;
-  size_t len;
-  char name[256];
-  snprintf(name, sizeof name, "%s.%s", LLVMGetValueName2(parent->fn, &len), what);
-  g->fn = LLVMAddFunction(g->mod, name, part_type(g)); /* LLVM makes the name unique */
-  LLVMSetLinkage(g->fn, LLVMInternalLinkage);
-  g->rows = LLVMGetParam(g->fn, 1);
-  p->part = LLVMGetParam(g->fn, 2);
-  p->nparts = LLVMGetParam(g->fn, 3);
-  g->slot = calloc((size_t)g->m->nvalues, sizeof *g->slot);
-  if (!g->slot)
-    return -1;
-  g->b = LLVMCreateBuilderInContext(g->ctx);
-  g->entry = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "entry");
-  LLVMPositionBuilderAtEnd(g->b, g->entry);
-  for (int k = 0; k < op->nin; k++)
-    load_slot(g, LLVMGetParam(g->fn, 0), op->in[k]);
-  for (int k = 0; k < op->nout; k++)
-    load_slot(g, LLVMGetParam(g->fn, 0), op->out[k]);
-  return 0;
+/* The arguments of a part: pointers first, then sizes, then the rate. */
+enum { ARG_PTRS = 5, ARG_SIZES = 2, ARG_FIELDS = ARG_PTRS + ARG_SIZES + 1 };
+enum { ARG_K = ARG_PTRS, ARG_N, ARG_LR };
+
+static LLVMTypeRef args_type(Gen *g) {
+  LLVMTypeRef fields[ARG_FIELDS];
+  for (int i = 0; i < ARG_FIELDS; i++)
+    fields[i] = i < ARG_PTRS ? g->ptr : i < ARG_LR ? g->i64 : g->f32;
+  return LLVMStructTypeInContext(g->ctx, fields, ARG_FIELDS, 0);
 }
 
-static LLVMValueRef part_end(Part *p) {
-  LLVMBuildRetVoid(p->g.b);
-  LLVMDisposeBuilder(p->g.b);
-  free(p->g.slot);
-  return p->g.fn;
+static LLVMValueRef arg_at(Gen *g, LLVMValueRef args, int field) {
+  return LLVMBuildStructGEP2(g->b, args_type(g), args, (unsigned)field, "");
 }
 
-/* sr_parallel(part, slots, rows, work): the pool runs every part (or the
+static LLVMValueRef arg(Gen *g, LLVMValueRef args, int field) {
+  LLVMTypeRef t = field < ARG_PTRS ? g->ptr : field < ARG_LR ? g->i64 : g->f32;
+  return LLVMBuildLoad2(g->b, t, arg_at(g, args, field), "");
+}
+
+/* The caller's side: the struct in its frame (allocated once, at entry),
+ * filled with the value ids' buffers (-1: none), K, N and the rate. */
+static LLVMValueRef part_args(Gen *g, const int values[ARG_PTRS], LLVMValueRef K, LLVMValueRef N,
+                              LLVMValueRef lr) {
+  LLVMValueRef args = entry_alloca(g, args_type(g), LLVMGetUndef(args_type(g)), "part.args");
+  for (int i = 0; i < ARG_PTRS; i++)
+    LLVMBuildStore(g->b, values[i] >= 0 ? g->slot[values[i]] : LLVMConstNull(g->ptr),
+                   arg_at(g, args, i));
+  LLVMBuildStore(g->b, K, arg_at(g, args, ARG_K));
+  LLVMBuildStore(g->b, N, arg_at(g, args, ARG_N));
+  LLVMBuildStore(g->b, lr ? lr : const_f32(g, 0), arg_at(g, args, ARG_LR));
+  return args;
+}
+
+/* sr_parallel(part, args, rows, work): the pool runs every part (or the
  * calling thread alone, when the work is too small to share) */
-static void call_parts(Gen *g, LLVMValueRef part, LLVMValueRef work) {
-  LLVMTypeRef args[4] = {LLVMPointerType(part_type(g), 0), LLVMPointerType(g->ptr, 0), g->i64,
-                         g->i64};
-  LLVMTypeRef type = LLVMFunctionType(g->void_t, args, 4, 0);
+static void call_parts(Gen *g, LLVMValueRef part, LLVMValueRef args, LLVMValueRef rows,
+                       LLVMValueRef work) {
+  LLVMTypeRef params[4] = {LLVMPointerType(part_type(g), 0), LLVMPointerType(g->ptr, 0), g->i64,
+                           g->i64};
+  LLVMTypeRef type = LLVMFunctionType(g->void_t, params, 4, 0);
   LLVMValueRef fn = LLVMGetNamedFunction(g->mod, "sr_parallel");
   if (!fn)
     fn = LLVMAddFunction(g->mod, "sr_parallel", type);
-  LLVMValueRef vals[4] = {part, LLVMGetParam(g->fn, 0), g->rows,
-                          LLVMBuildFPToSI(g->b, work, g->i64, "")};
+  LLVMValueRef vals[4] = {part, args, rows, LLVMBuildFPToSI(g->b, work, g->i64, "")};
   LLVMBuildCall2(g->b, type, fn, vals, 4, "");
 }
 
@@ -424,8 +446,15 @@ static LLVMValueRef sparse_enough(Gen *g, const Op *op, int list, int a) {
 
 /* if (sparse) sr_parallel(part) else dense(): `dense` emits the dense
  * variant with emit_op, on ops made for the purpose. */
-static void branch(Gen *g, LLVMValueRef sparse, LLVMValueRef part, LLVMValueRef work,
-                   const Op *dense, int ndense, int zero_first) {
+/* A call of a part: the function, its arguments, the rows and the work. */
+typedef struct PartCall {
+  LLVMValueRef fn;
+  int values[ARG_PTRS];
+  LLVMValueRef K, N, lr, rows, work;
+} PartCall;
+
+static void branch(Gen *g, LLVMValueRef sparse, const PartCall *c, const Op *dense, int ndense,
+                   int zero_first) {
   LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "sparse");
   LLVMBasicBlockRef no = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "dense");
   LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "product.done");
@@ -436,7 +465,7 @@ static void branch(Gen *g, LLVMValueRef sparse, LLVMValueRef part, LLVMValueRef 
     store_f32(g, zero_first, k.i, const_f32(g, 0));
     loop_end(g, &k);
   }
-  call_parts(g, part, work);
+  call_parts(g, c->fn, part_args(g, c->values, c->K, c->N, c->lr), c->rows, c->work);
   LLVMBuildBr(g->b, after);
   LLVMPositionBuilderAtEnd(g->b, no);
   for (int k = 0; k < ndense; k++)
@@ -512,37 +541,38 @@ void emit_active_units(Gen *g, const Op *op) {
  * chunks are empty when there are more chunks than blocks), by
  * forward_block over those columns. Every element of z is summed in the
  * same order by the same fused multiply-adds whatever the chunks: results
- * do not depend on the number of threads. */
-static LLVMValueRef forward_part(const Gen *parent, const Op *op) {
-  Part p;
-  if (part_begin(&p, parent, op, "sparse_matmul") != 0)
-    return NULL;
-  Gen *g = &p.g;
-  int a = op->in[0], w = op->in[1], z = op->out[0];
-  LLVMValueRef K = cols_of(g, a), N = cols_of(g, w), mask = const_i64(g, ~255ll);
-  LLVMValueRef c0 = LLVMBuildAnd(g->b, LLVMBuildSDiv(g->b, mul(g, N, p.part), p.nparts, ""), mask, "c0");
-  LLVMValueRef last = LLVMBuildICmp(g->b, LLVMIntEQ, add(g, p.part, const_i64(g, 1)), p.nparts, "");
+ * do not depend on the number of threads.
+ * Arguments: a, its row lists, w, z; K, N. */
+enum { FWD_A, FWD_LISTS, FWD_W, FWD_Z };
+
+static void forward_part(Gen *g, LLVMValueRef args, LLVMValueRef part, LLVMValueRef nparts) {
+  LLVMValueRef K = arg(g, args, ARG_K), N = arg(g, args, ARG_N), mask = const_i64(g, ~255ll);
+  LLVMValueRef c0 = LLVMBuildAnd(g->b, LLVMBuildSDiv(g->b, mul(g, N, part), nparts, ""), mask, "c0");
+  LLVMValueRef last = LLVMBuildICmp(g->b, LLVMIntEQ, add(g, part, const_i64(g, 1)), nparts, "");
   LLVMValueRef c1 = LLVMBuildSelect(
       g->b, last, N,
-      LLVMBuildAnd(g->b, LLVMBuildSDiv(g->b, mul(g, N, add(g, p.part, const_i64(g, 1))), p.nparts, ""),
+      LLVMBuildAnd(g->b, LLVMBuildSDiv(g->b, mul(g, N, add(g, part, const_i64(g, 1))), nparts, ""),
                    mask, ""), "c1");
-  ForwardBlock f = {.a = a, .lists = op->in[3], .w = float_ptr(g, g->slot[w], c0),
-                    .z = float_ptr(g, g->slot[z], c0), .K = K, .N = N};
+  ForwardBlock f = {.a = arg(g, args, FWD_A), .lists = arg(g, args, FWD_LISTS),
+                    .w = float_ptr(g, arg(g, args, FWD_W), c0),
+                    .z = float_ptr(g, arg(g, args, FWD_Z), c0), .K = K, .N = N};
   for_column_blocks(g, LLVMBuildSub(g->b, c1, c0, "width"), 16, forward_block, &f);
-  return part_end(&p);
 }
 
 /* sparse_matmul z = a, w, units, rows:
  *   sparse enough:  sr_parallel(forward_part)
  *   else:           z = a w by cblas_sgemm, as matmul */
 void emit_sparse_matmul(Gen *g, const Op *op) {
-  LLVMValueRef part = forward_part(g, op);
+  int a = op->in[0], w = op->in[1];
+  PartCall c = {.fn = shared_part(g, "sparse_matmul.part", forward_part),
+                .values = {a, op->in[3], w, op->out[0], -1},
+                .K = cols_of(g, a), .N = cols_of(g, w), .rows = rows_of(g, a),
+                .work = work_of(g, op->in[2], w)};
   Op dense = {.kind = OP_MATMUL, .nin = 2, .nout = 1};
-  dense.in[0] = op->in[0];
-  dense.in[1] = op->in[1];
+  dense.in[0] = a;
+  dense.in[1] = w;
   dense.out[0] = op->out[0];
-  branch(g, sparse_enough(g, op, op->in[2], op->in[0]), part,
-         work_of(g, op->in[2], op->in[1]), &dense, 1, -1);
+  branch(g, sparse_enough(g, op, op->in[2], a), &c, &dense, 1, -1);
 }
 
 /* ---- sparse_backward_sgd ------------------------------------------------------------ */
@@ -552,28 +582,30 @@ void emit_sparse_matmul(Gen *g, const Op *op) {
  *   rows r with a[r,k] != 0, and their values, gathered once
  *   one sweep over w[k,:] (backward_block):  dot[r] = dz[r,:] . w[k,:] (old w),
  *     w[k,:] -= lr sum_r a[r,k] dz[r,:]         (no gradient stored)
- *   da[r,k] = dot[r] where a[r,k] > 0           (the relu mask; 0 elsewhere, set before) */
-static LLVMValueRef backward_part(const Gen *parent, const Op *op) {
-  Part p;
-  if (part_begin(&p, parent, op, "sparse_backward") != 0)
-    return NULL;
-  Gen *g = &p.g;
-  int w = op->in[0], a = op->in[1], dz = op->in[2], list = op->in[3], da = op->out[0];
-  LLVMValueRef K = cols_of(g, a), N = cols_of(g, w);
+ *   da[r,k] = dot[r] where a[r,k] > 0           (the relu mask; 0 elsewhere, set before)
+ * Arguments: w, a, dz, the active units, da (or none); K, N, lr.
+ * `dots`: whether da is wanted (two parts: with and without). */
+enum { BWD_W, BWD_A, BWD_DZ, BWD_LIST, BWD_DA };
+
+static void backward_sweep(Gen *g, LLVMValueRef args, LLVMValueRef part, LLVMValueRef nparts,
+                           int dots) {
+  LLVMValueRef w = arg(g, args, BWD_W), a = arg(g, args, BWD_A), list = arg(g, args, BWD_LIST);
+  LLVMValueRef da = arg(g, args, BWD_DA);
+  LLVMValueRef K = arg(g, args, ARG_K), N = arg(g, args, ARG_N);
   RowList rl = row_list_alloc(g); /* still in the entry block */
   BackwardBlock b = {
-      .dz = g->slot[dz], .N = N, .rl = &rl, .dots = da >= 0, .lr = hyper_f32(g, HYPER_COEF)};
+      .dz = arg(g, args, BWD_DZ), .N = N, .rl = &rl, .dots = dots, .lr = arg(g, args, ARG_LR)};
   b.dot_vec = LLVMBuildArrayAlloca(g->b, vec_type(g), g->rows, "dots");
   b.dot_scalar = LLVMBuildArrayAlloca(g->b, g->f32, g->rows, "dots.tail");
-  LLVMValueRef count = to_index(g, load_f32(g, list, const_i64(g, 0)));
-  LLVMValueRef q0 = LLVMBuildSDiv(g->b, mul(g, count, p.part), p.nparts, "q0");
-  LLVMValueRef q1 = LLVMBuildSDiv(g->b, mul(g, count, add(g, p.part, const_i64(g, 1))), p.nparts, "q1");
+  LLVMValueRef count = to_index(g, sload(g, list, const_i64(g, 0)));
+  LLVMValueRef q0 = LLVMBuildSDiv(g->b, mul(g, count, part), nparts, "q0");
+  LLVMValueRef q1 = LLVMBuildSDiv(g->b, mul(g, count, add(g, part, const_i64(g, 1))), nparts, "q1");
   LLVMValueRef n = entry_alloca(g, g->i64, const_i64(g, 0), "rows.n");
   Loop q = loop_begin(g, LLVMBuildSub(g->b, q1, q0, ""), "bwd.units");
-  LLVMValueRef k = to_index(g, load_f32(g, list, add(g, add(g, q0, q.i), const_i64(g, 2))));
-  prefetch_next_row(g, list, add(g, q0, q.i), q1, g->slot[w], N, const_i64(g, 0), N, 1);
+  LLVMValueRef k = to_index(g, sload(g, list, add(g, add(g, q0, q.i), const_i64(g, 2))));
+  prefetch_next_row(g, list, add(g, q0, q.i), q1, w, N, const_i64(g, 0), N, 1);
   gather_rows(g, &rl, n, a, K, k);
-  b.w = float_ptr(g, g->slot[w], mul(g, k, N));
+  b.w = float_ptr(g, w, mul(g, k, N));
   if (b.dots) {
     Loop r = loop_begin(g, rl.count, "dots.zero");
     LLVMBuildStore(g->b, LLVMConstNull(vec_type(g)),
@@ -588,21 +620,32 @@ static LLVMValueRef backward_part(const Gen *parent, const Op *op) {
                                     LLVMBuildInBoundsGEP2(g->b, vec_type(g), b.dot_vec, &r.i, 1, ""), "");
     LLVMValueRef dot = LLVMBuildFAdd(g->b, horizontal_sum(g, v), sload(g, b.dot_scalar, r.i), "");
     LLVMValueRef positive = LLVMBuildFCmp(g->b, LLVMRealOGT, sload(g, rl.value, r.i), const_f32(g, 0), "");
-    store_f32(g, da, add(g, mul(g, index_at(g, rl.index, r.i), K), k),
-              LLVMBuildSelect(g->b, positive, dot, const_f32(g, 0), ""));
+    sstore(g, da, add(g, mul(g, index_at(g, rl.index, r.i), K), k),
+           LLVMBuildSelect(g->b, positive, dot, const_f32(g, 0), ""));
     loop_end(g, &r);
   }
   loop_end(g, &q);
-  return part_end(&p);
+}
+
+static void backward_part(Gen *g, LLVMValueRef args, LLVMValueRef part, LLVMValueRef nparts) {
+  backward_sweep(g, args, part, nparts, 1);
+}
+
+static void update_part(Gen *g, LLVMValueRef args, LLVMValueRef part, LLVMValueRef nparts) {
+  backward_sweep(g, args, part, nparts, 0);
 }
 
 /* sparse_backward_sgd w, a, dz, active -> da (optional):
- *   sparse enough:  da = 0, then sr_parallel(backward_part)
+ *   sparse enough:  da = 0, then sr_parallel(backward_part, or update_part without da)
  *   else:           da = dz w^T (sgemm), da = [a > 0] da (the relu mask),
  *                   w = w - lr a^T dz (sgemm, beta 1), as matmul and matmul_sgd */
 void emit_sparse_backward(Gen *g, const Op *op) {
-  LLVMValueRef part = backward_part(g, op);
   int w = op->in[0], a = op->in[1], dz = op->in[2], da = op->out[0];
+  PartCall c = {.fn = da >= 0 ? shared_part(g, "sparse_backward.part", backward_part)
+                              : shared_part(g, "sparse_update.part", update_part),
+                .values = {w, a, dz, op->in[3], da},
+                .K = cols_of(g, a), .N = cols_of(g, w), .lr = hyper_f32(g, HYPER_COEF),
+                .rows = rows_of(g, a), .work = work_of(g, op->in[3], w)};
   Op dense[3] = {{.kind = OP_MATMUL, .nin = 2, .nout = 1, .trans_b = 1},
                  {.kind = OP_ACT_GRAD, .nin = 2, .nout = 1, .act = ACT_RELU},
                  {.kind = OP_MATMUL_SGD, .nin = 3, .trans_a = 1, .coef = op->coef, .coef2 = 1}};
@@ -610,9 +653,8 @@ void emit_sparse_backward(Gen *g, const Op *op) {
   dense[1].in[0] = da, dense[1].in[1] = a, dense[1].out[0] = da;
   dense[2].in[0] = w, dense[2].in[1] = a, dense[2].in[2] = dz;
   LLVMValueRef sparse = sparse_enough(g, op, op->in[3], a);
-  LLVMValueRef work = work_of(g, op->in[3], w);
   if (da >= 0)
-    branch(g, sparse, part, work, dense, 3, da);
+    branch(g, sparse, &c, dense, 3, da);
   else
-    branch(g, sparse, part, work, dense + 2, 1, -1);
+    branch(g, sparse, &c, dense + 2, 1, -1);
 }

@@ -93,6 +93,7 @@ int target_optimise_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, char *err
   }
   LLVMDisposeMessage(msg);
   LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+  LLVMPassBuilderOptionsSetLoopUnrolling(opts, 0);
   LLVMErrorRef e = LLVMRunPasses(mod, TARGET_PIPELINE, tm, opts);
   LLVMDisposePassBuilderOptions(opts);
   if (!e)

@@ -266,10 +266,10 @@ Test(cache, the_key_covers_module_target_and_pipeline) {
   TargetSpec portable = {.cpu = "x86-64", .for_jit = 1};
   LLVMTargetMachineRef generic = target_machine(&portable, err, sizeof err);
   cr_assert_not_null(generic, "%s", err);
-  key_of((int[]){24, 3}, host, TARGET_PIPELINE, a);
-  key_of((int[]){24, 3}, host, TARGET_PIPELINE, again);
-  key_of((int[]){25, 3}, host, TARGET_PIPELINE, wider);
-  key_of((int[]){24, 3}, generic, TARGET_PIPELINE, other_cpu);
+  key_of((int[]){24, 3}, host, TARGET_OPTIMISER, a);
+  key_of((int[]){24, 3}, host, TARGET_OPTIMISER, again);
+  key_of((int[]){25, 3}, host, TARGET_OPTIMISER, wider);
+  key_of((int[]){24, 3}, generic, TARGET_OPTIMISER, other_cpu);
   key_of((int[]){24, 3}, host, "default<O1>", o1);
   cr_expect_str_eq(a, again);
   cr_expect_str_neq(a, wider);
