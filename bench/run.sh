@@ -17,7 +17,7 @@
 # full runs only.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-root=$here/..
+root=$(cd "$here/.." && pwd)
 BUILD=${BUILD:-$root/build}
 start=$(date +%s)
 quick=
@@ -56,12 +56,34 @@ if [ "${BENCH_TORCH:-1}" != 0 ]; then
   fi
   torch=
 fi
+# OpenBLAS 0.3.21 picks its kernels by CPU model, and a CPU newer than it
+# knows (the AMD family 26, Zen 5, of these machines) gets Haswell's (AVX2),
+# as does any environment with OPENBLAS_CORETYPE=Haswell (these machines set
+# it): a batch-1 product then takes 3-5x as long, for the dense path and
+# PyTorch alike (both call this OpenBLAS). On a CPU with AVX-512, every
+# competitor gets OpenBLAS's AVX-512 kernels (OPENBLAS_CORETYPE=SKYLAKEX)
+# unless BENCH_BLAS_CORE names another core (BENCH_BLAS_CORE=keep: as is).
+blas_core() { OPENBLAS_VERBOSE=2 "$BUILD/sparsec" --help 2>&1 >/dev/null | sed -n 's/^Core: //p'; }
+want=${BENCH_BLAS_CORE:-}
+if [ -z "$want" ] && grep -qw avx512f /proc/cpuinfo; then
+  case $(blas_core) in
+  SkylakeX | Cooperlake | SapphireRapids) ;;
+  *) want=SKYLAKEX ;;
+  esac
+fi
+if [ -n "$want" ] && [ "$want" != keep ]; then
+  echo "bench: OpenBLAS chose $(blas_core) kernels; using OPENBLAS_CORETYPE=$want for every path"
+  export OPENBLAS_CORETYPE=$want
+fi
+core=$(blas_core)
 echo "bench: load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$BUILD/bench/bench" --checkpoint "$ckpt" $torch --jsonl "$BUILD/bench/results.jsonl" "$@" |
   tee "$BUILD/bench/results.md"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); commit $commit;" \
+  "OpenBLAS kernels: $core${OPENBLAS_CORETYPE:+ (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE)};" \
   "$(($(date +%s) - start)) s in all" | tee -a "$BUILD/bench/results.md"
 if [ -z "$quick" ]; then
-  cp "$BUILD/bench/results.jsonl" "$here/results.jsonl"
-  cp "$BUILD/bench/results.md" "$here/results.md"
+  # the copies kept in the repository name no path of this machine
+  sed "s#$root/##g" "$BUILD/bench/results.jsonl" >"$here/results.jsonl"
+  sed "s#$root/##g" "$BUILD/bench/results.md" >"$here/results.md"
 fi
