@@ -1,7 +1,7 @@
 /* The sparse products (ir/passes/sparse_products.c, backend/sparse_kernels.c,
  * runtime/parallel.c): the pass's rewrite; each sparse kernel against its
  * dense variant and the reference interpreter, at several sparsities, odd
- * sizes and batch 1, on one and two threads; a whole training step on the
+ * sizes and batch 1, on 1 thread and bit for bit on 2, 3 and 7; a whole training step on the
  * sparse path against the dense path and the interpreter. Tolerance: the
  * norm-relative difference of max_rel_diff, at most 1e-5. */
 #include <criterion/criterion.h>
@@ -214,30 +214,40 @@ static void expect_same_list(const Kernels *k, const TestState *jit, const TestS
   }
 }
 
+/* Every element is computed by the same instructions in the same order
+ * however the work is cut: bit-identical with any number of threads. */
+static void expect_bit_identical(const Kernels *k, const TestState *one, const TestState *many,
+                                 const KernelCase *c, int with_da, int threads) {
+  size_t rows = (size_t)c->rows;
+  cr_expect_eq(memcmp(one->st.slots[k->z], many->st.slots[k->z], rows * c->N * 4), 0,
+               "z differs with %d threads (rows %d K %d N %d)", threads, c->rows, c->K, c->N);
+  cr_expect_eq(memcmp(one->st.slots[k->w], many->st.slots[k->w], (size_t)c->K * c->N * 4), 0,
+               "w differs with %d threads (rows %d K %d N %d)", threads, c->rows, c->K, c->N);
+  if (with_da)
+    cr_expect_eq(memcmp(one->st.slots[k->da], many->st.slots[k->da], rows * c->K * 4), 0,
+                 "da differs with %d threads (rows %d K %d N %d)", threads, c->rows, c->K, c->N);
+}
+
 static void check_case(const KernelCase *c, int with_da) {
   Kernels sparse = kernels_build(c->K, c->N, ALWAYS_SPARSE, with_da);
   Kernels dense = kernels_build(c->K, c->N, NEVER_SPARSE, with_da);
-  TestState ref, one, two, fallback;
+  TestState ref, one, fallback;
   run_kernels(&sparse, c, 0, 1, &ref);
   run_kernels(&sparse, c, 1, 1, &one);
-  run_kernels(&sparse, c, 1, 2, &two);
   run_kernels(&dense, c, 1, 2, &fallback);
   expect_same_list(&sparse, &one, &ref, c);
   expect_same_results(&sparse, &one, &ref, c, "sparse kernel vs interpreter");
   expect_same_results(&sparse, &fallback, &ref, c, "dense variant vs interpreter");
   expect_same_results(&sparse, &one, &fallback, c, "sparse vs dense variant");
-  /* two threads compute every element as one does: bit-identical */
-  size_t rows = (size_t)c->rows;
-  cr_expect_eq(memcmp(one.st.slots[sparse.z], two.st.slots[sparse.z], rows * c->N * 4), 0,
-               "z differs with 2 threads");
-  cr_expect_eq(memcmp(one.st.slots[sparse.w], two.st.slots[sparse.w], (size_t)c->K * c->N * 4), 0,
-               "w differs with 2 threads");
-  if (with_da)
-    cr_expect_eq(memcmp(one.st.slots[sparse.da], two.st.slots[sparse.da], rows * c->K * 4), 0,
-                 "da differs with 2 threads");
+  const int threads[] = {2, 3, 7};
+  for (int i = 0; i < 3; i++) {
+    TestState many;
+    run_kernels(&sparse, c, 1, threads[i], &many);
+    expect_bit_identical(&sparse, &one, &many, c, with_da, threads[i]);
+    test_state_free(&many);
+  }
   test_state_free(&ref);
   test_state_free(&one);
-  test_state_free(&two);
   test_state_free(&fallback);
   jit_free(sparse.jit);
   jit_free(dense.jit);
@@ -260,8 +270,9 @@ Test(sparse_kernels, equal_dense_at_batch_1_and_odd_sizes) {
       {.rows = 13, .K = 64, .N = 17, .zeros = 0.9},   /* one vector and a tail */
       {.rows = 33, .K = 29, .N = 64, .zeros = 0.5},   /* exactly one group of four vectors */
       {.rows = 10, .K = 41, .N = 250, .zeros = 0.7, .signed_values = 1}, /* an input */
+      {.rows = 5, .K = 97, .N = 1801, .zeros = 0.6},  /* 7 blocks of 256 and a tail: 7 threads' share */
   };
-  for (int i = 0; i < 5; i++)
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     check_case(&cases[i], 1);
 }
 
