@@ -20,15 +20,15 @@ int sr_output_folder(const char *path, SrError *err) {
   int rc = 0;
   if (slash && slash != copy) {
     *slash = 0;
-    for (char *p = copy + 1; rc == 0 && p; p = strchr(p + 1, '/')) {
-      char keep = *p;
-      if (*p == '/')
+    /* each ancestor, then the folder itself (p == NULL) */
+    for (char *p = strchr(copy + 1, '/'); rc == 0; p = strchr(p + 1, '/')) {
+      if (p)
         *p = 0;
       if (mkdir(copy, 0777) != 0 && errno != EEXIST)
         rc = sr_fail(err, "cannot create the folder '%s': %s", copy, strerror(errno));
-      *p = keep;
-      if (keep == 0)
+      if (!p)
         break;
+      *p = '/';
     }
     struct stat sb;
     if (rc == 0 && (stat(copy, &sb) != 0 || !S_ISDIR(sb.st_mode)))

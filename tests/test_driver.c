@@ -66,6 +66,20 @@ Test(driver, trains_blobs_end_to_end, .init = make_dir, .fini = remove_dir) {
   free(out);
 }
 
+/* Outputs go into folders made for them, however deep (runtime/outputs.c;
+ * it used to make only the last level). */
+Test(driver, makes_nested_output_folders, .init = make_dir, .fini = remove_dir) {
+  write_blob_data(NULL);
+  write_file("blobs.spn", blob_spec);
+  char *out;
+  int rc = run("run blobs.spn --set 'output.checkpoint=\"n1/n2/n3/c.safetensors\"'", &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  char path[128];
+  snprintf(path, sizeof path, "%s/n1/n2/n3/c.safetensors", dir);
+  cr_expect_eq(access(path, R_OK), 0, "no %s:\n%s", path, out);
+  free(out);
+}
+
 Test(driver, prints_ir, .init = make_dir, .fini = remove_dir) {
   write_file("blobs.spn", blob_spec);
   char *out;
