@@ -9,28 +9,27 @@
  * code generator or passes could have changed). An entry is the object
  * followed by a footer (magic, length, hash of the object), checked on
  * reading, so a truncated or damaged file is a miss, never a crash. Entries
- * are written to a temporary file in the cache folder and renamed, so
+ * are written as every output is (write_file_atomic: a temporary file in
+ * the folder, renamed), so
  * readers see a whole entry or none, and two processes writing the same
  * entry both succeed. The cache is an optimisation: any failure (no home,
  * read-only folder, full disk) only turns it off, silently. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* dl_iterate_phdr (LLVM's definitions usually set it) */
 #endif
-#include <errno.h>
-#include <fcntl.h>
 #include <link.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <llvm-c/BitWriter.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/TargetMachine.h>
 
 #include "backend.h"
+#include "experiment.h" /* sr_output_folder */
 
 #define CACHE_FORMAT "sparsec-jit-cache-1"
 #define FOOTER_MAGIC "sparsecO"
@@ -155,49 +154,22 @@ LLVMMemoryBufferRef jit_cache_load(const char *key) {
   return buf;
 }
 
-static int write_all(int fd, const void *data, size_t n) {
-  const char *p = data;
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-static int make_dirs(const char *dir) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s", dir);
-  for (char *p = path + 1; *p; p++)
-    if (*p == '/') {
-      *p = '\0';
-      if (mkdir(path, 0755) != 0 && errno != EEXIST)
-        return -1;
-      *p = '/';
-    }
-  return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
+/* Written as the other outputs are (outfile.c: a temporary file in the
+ * folder, fsync'd and renamed; removed on a failure or an interrupt), in
+ * the folder made as an output's is (runtime/outputs.c). */
 int jit_cache_store(const char *key, const void *obj, size_t n) {
-  char dir[4096], path[4200], tmp[4300];
-  if (jit_cache_dir(dir, sizeof dir) != 0 || entry_path(key, path, sizeof path) != 0 ||
-      make_dirs(dir) != 0)
+  char path[4200], err[256];
+  SrError folder_err;
+  if (entry_path(key, path, sizeof path) != 0 || sr_output_folder(path, &folder_err) != 0)
     return -1;
-  static unsigned serial; /* several compiles in one process (the REPL) */
-  snprintf(tmp, sizeof tmp, "%s/.%s.%ld.%u.tmp", dir, key, (long)getpid(), serial++);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
+  char *entry = malloc(n + sizeof(Footer));
+  if (!entry)
     return -1;
   Footer f;
   footer_for(obj, n, &f);
-  int rc = write_all(fd, obj, n) || write_all(fd, &f, sizeof f) ? -1 : 0;
-  rc = close(fd) != 0 ? -1 : rc;
-  if (rc == 0 && rename(tmp, path) == 0)
-    return 0;
-  unlink(tmp); /* a full disk leaves no partial entry behind */
-  return -1;
+  memcpy(entry, obj, n);
+  memcpy(entry + n, &f, sizeof f);
+  int rc = write_file_atomic(path, entry, n + sizeof f, 0, err, sizeof err);
+  free(entry);
+  return rc;
 }

@@ -52,32 +52,22 @@ static void write_spec(const char *name, int width, const char *checkpoint) {
 
 /* `ENV sparsec run ARGS` in dir; the exit status, the output in *out. */
 static int run(const char *env, const char *args, char **out) {
-  char cmd[1024], log[128];
-  snprintf(log, sizeof log, "%s/out.txt", dir);
-  snprintf(cmd, sizeof cmd, "cd %s && env %s %s run %s > %s 2>&1", dir, env, SPARSEC_BINARY,
-           args, log);
-  int status = system(cmd);
-  FILE *f = fopen(log, "r");
-  cr_assert_not_null(f);
-  *out = calloc(1, 1 << 16);
-  size_t n = fread(*out, 1, (1 << 16) - 1, f);
-  (*out)[n] = 0;
-  fclose(f);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "env %s %s run %s", env, SPARSEC_BINARY, args);
+  return workdir_run(cmd, out);
 }
 
-/* Files in dir/SUB whose names end in `suffix` (-1: no such folder). */
-static int count_files(const char *sub, const char *suffix) {
+/* Files in dir/SUB whose names contain `part` (-1: no such folder): an
+ * entry KEY.o, a temporary file KEY.o.tmp.XXXXXX (outfile.c). */
+static int count_files(const char *sub, const char *part) {
   char path[256];
   snprintf(path, sizeof path, "%s/%s", dir, sub);
   DIR *d = opendir(path);
   if (!d)
     return -1;
   int n = 0;
-  for (struct dirent *e; (e = readdir(d));) {
-    size_t len = strlen(e->d_name), sl = strlen(suffix);
-    n += len >= sl && strcmp(e->d_name + len - sl, suffix) == 0;
-  }
+  for (struct dirent *e; (e = readdir(d));)
+    n += e->d_name[0] != '.' && strstr(e->d_name, part) != NULL;
   closedir(d);
   return n;
 }

@@ -22,17 +22,9 @@ static void remove_dir(void) {
 
 /* Runs sparsec with args in `dir`; returns the exit status, output in *out. */
 static int run(const char *args, char **out) {
-  char cmd[512], log[128];
-  snprintf(log, sizeof log, "%s/out.txt", dir);
-  snprintf(cmd, sizeof cmd, "cd %s && %s %s > %s 2>&1", dir, SPARSEC_BINARY, args, log);
-  int status = system(cmd);
-  FILE *f = fopen(log, "r");
-  cr_assert_not_null(f);
-  *out = calloc(1, 1 << 16);
-  size_t n = fread(*out, 1, (1 << 16) - 1, f);
-  (*out)[n] = 0;
-  fclose(f);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "%s %s", SPARSEC_BINARY, args);
+  return workdir_run(cmd, out);
 }
 
 static const char *blob_spec =

@@ -110,20 +110,12 @@ static void write_experiment(void) {
 /* Runs `cmd` in `dir` with a time limit; returns the exit status (124 if
  * the limit was hit), the output in *out. */
 static int run(const char *cmd, char **out) {
-  char line[2048], log[128];
-  snprintf(log, sizeof log, "%s/out.txt", dir);
-  snprintf(line, sizeof line, "cd %s && timeout -s KILL %d %s > %s 2>&1", dir, JOB_TIMEOUT, cmd,
-           log);
-  int status = system(line);
-  FILE *f = fopen(log, "r");
-  cr_assert_not_null(f);
-  *out = calloc(1, 1 << 16);
-  size_t n = fread(*out, 1, (1 << 16) - 1, f);
-  (*out)[n] = 0;
-  fclose(f);
+  char line[2048];
+  snprintf(line, sizeof line, "timeout -s KILL %d %s", JOB_TIMEOUT, cmd);
+  int rc = workdir_run(line, out);
   cr_expect(!strstr(*out, "Sanitizer") && !strstr(*out, "runtime error:"),
             "a rank's sanitizer report: %s", *out);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return rc;
 }
 
 /* Under the sanitizers, the ranks suppress Open MPI's own leaks. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "sparsert.h"
 
@@ -25,6 +26,26 @@ static inline void workdir_remove(void) {
   char cmd[256];
   snprintf(cmd, sizeof cmd, "chmod -R u+w %s; rm -rf %s", dir, dir);
   cr_expect_eq(system(cmd), 0);
+}
+
+/* `cd DIR && CMD > DIR/out.txt 2>&1`: the exit status (-1: killed by a
+ * signal), the output (its first 64 KB) in *out, which the caller frees. */
+static inline int workdir_run(const char *cmd, char **out) {
+  char log[128];
+  snprintf(log, sizeof log, "%s/out.txt", dir);
+  size_t size = strlen(cmd) + 2 * sizeof log;
+  char *line = malloc(size);
+  cr_assert_not_null(line);
+  snprintf(line, size, "cd %s && %s > %s 2>&1", dir, cmd, log);
+  int status = system(line);
+  free(line);
+  FILE *f = fopen(log, "r");
+  cr_assert_not_null(f);
+  *out = calloc(1, 1 << 16);
+  size_t n = fread(*out, 1, (1 << 16) - 1, f);
+  (*out)[n] = 0;
+  fclose(f);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static inline void put_be32(FILE *f, uint32_t v) {
