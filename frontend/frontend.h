@@ -318,6 +318,9 @@ const char *activation_name(Activation a);
 const char *activation_text(Activation a, double param, char *buf, size_t size);
 const char *loss_name(Loss l);
 const char *noise_name(NoiseKind n);
+/* 1 when the noise leaves every zero of its input zero (masking does;
+ * salt-and-pepper and gaussian do not): the corrupted codes stay sparse. */
+int noise_keeps_zeros(NoiseKind n);
 const char *reconstruction_name(Reconstruction r);
 
 /* ---- override.c: command-line settings ------------------------------------ */

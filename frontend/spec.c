@@ -143,6 +143,15 @@ const char *noise_name(NoiseKind n) {
   return "?";
 }
 
+int noise_keeps_zeros(NoiseKind n) {
+  switch (n) {
+  case NOISE_MASKING: return 1;        /* x or 0 */
+  case NOISE_SALT_PEPPER: return 0;    /* may set a zero to 1 */
+  case NOISE_GAUSSIAN: return 0;       /* x + e */
+  }
+  return 0;
+}
+
 const char *reconstruction_name(Reconstruction r) {
   switch (r) {
   case RECON_SOFTPLUS_QUADRATIC: return "softplus_quadratic";

@@ -190,6 +190,63 @@ Test(pretrain, jit_matches_interpreter) {
       }
 }
 
+/* The optimised stages on the sparse path (every batch sparse: the sparse
+ * encoder product and update, the tied weight's two fused updates) against
+ * the interpreter running the stages as derived, unoptimised, on inputs
+ * with many zeros, tied and untied. */
+static void compare_sparse_with_derived(NetOptions o, uint64_t seed) {
+  o.pretrain = 1;
+  o.pretrain_lr = 0.05;
+  o.noise = NOISE_MASKING;
+  o.noise_p = 0.25;
+  int widths[] = {7, 5, 3};
+  Spec *s = test_spec_with(6, widths, 3, &o, 0.1);
+  char err[512];
+  Module *fast = module_build(s, err, sizeof err), *derived = module_build(s, err, sizeof err);
+  test_spec_free(s);
+  cr_assert(fast && derived, "%s", err);
+  PassOptions sparse = {.enabled = 1, .sparse_threshold = 2.0}, none = {.enabled = 0};
+  cr_assert_eq(optimise_module(fast, &sparse, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(optimise_module(derived, &none, err, sizeof err), 0, "%s", err);
+  Jit *jit = jit_compile(fast, err, sizeof err);
+  cr_assert_not_null(jit, "%s", err);
+  int rows = 5;
+  TestState a, b;
+  cr_assert_eq(test_state_init_planned(&a, fast, rows, seed), 0);
+  cr_assert_eq(test_state_init(&b, derived, rows, seed), 0);
+  for (int stage = 0; stage < fast->npretrain; stage++)
+    for (int step = 0; step < 3; step++) {
+      SrRng r1, r2;
+      sr_rng_seed(&r1, seed + step);
+      sr_rng_seed(&r2, seed + step);
+      fill_inputs(a.st.slots, fast, rows, &r1);
+      fill_inputs(b.st.slots, derived, rows, &r2);
+      for (int k = 0; k < rows * fast->values[fast->x].cols; k += 2) /* half the pixels 0 */
+        ((float *)a.st.slots[fast->x])[k] = ((float *)b.st.slots[derived->x])[k] = 0;
+      jit_pretrain(jit)[stage](a.st.slots, rows);
+      interp_run(derived, &derived->pretrain[stage].program, b.st.slots, rows);
+      for (int v = 0; v < fast->nvalues; v++)
+        if (fast->values[v].kind == VAL_PARAM) {
+          double d = max_rel_diff(a.st.slots[v], b.st.slots[v], value_count(fast, v, rows), 1e-6);
+          cr_expect_leq(d, 1e-5, "stage %d step %d: %s differs by %g", stage, step,
+                        fast->values[v].name, d);
+        }
+    }
+  test_state_free(&a);
+  test_state_free(&b);
+  jit_free(jit);
+  module_free(fast);
+  module_free(derived);
+}
+
+Test(pretrain, sparse_path_matches_the_derived_programs) {
+  for (int untied = 0; untied < 2; untied++) {
+    NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .recon = RECON_SOFTPLUS_QUADRATIC,
+                    .untied = untied, .code_l1 = 0.001};
+    compare_sparse_with_derived(o, 300 + untied);
+  }
+}
+
 /* Masking noise zeroes about p of the inputs, and a different set each step. */
 Test(pretrain, masking_noise_rate_and_freshness) {
   NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .pretrain = 1, .noise = NOISE_MASKING,

@@ -56,6 +56,32 @@ Test(sparse_products, every_relu_fed_product_and_the_input_becomes_sparse) {
   test_spec_free(s);
 }
 
+/* Pretraining: the encoder reads the masked codes (masking keeps zeros), so
+ * its product and its share of the tied weight's update go sparse; the
+ * decoder's products read w by columns and stay dense; a noise that fills
+ * zeros in keeps the encoder dense. Each stage's two gradients of the tied
+ * w become two fused updates, not a stored sum. */
+Test(sparse_products, pretraining_encoders_read_masked_codes_sparsely) {
+  int widths[] = {12, 9, 4};
+  const NoiseKind noises[] = {NOISE_MASKING, NOISE_GAUSSIAN};
+  for (int n = 0; n < 2; n++) {
+    NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .pretrain = 1, .pretrain_lr = 0.05,
+                    .noise = noises[n], .noise_p = 0.25};
+    Spec *s = test_spec_with(7, widths, 3, &o, 0.1);
+    PassOptions passes = {.enabled = 1};
+    Module *m = build_with(s, &passes);
+    const Program *h2 = &m->pretrain[1].program;
+    int keeps = noises[n] == NOISE_MASKING;
+    cr_expect_eq(count_ops(h2, OP_SPARSE_MATMUL), 1 + keeps, "%s: x -> h1, noisy h1 -> h2",
+                 noise_name(noises[n]));
+    cr_expect_eq(count_ops(h2, OP_SPARSE_BACKWARD_SGD), keeps, "the encoder's update");
+    cr_expect_eq(count_ops(h2, OP_MATMUL_SGD), 2 - keeps, "the decoder's update (and the encoder's)");
+    cr_expect_eq(count_ops(h2, OP_ADD) + count_ops(h2, OP_SGD_UPDATE), 2, "the biases' updates only");
+    module_free(m);
+    test_spec_free(s);
+  }
+}
+
 Test(sparse_products, leaves_decay_momentum_and_sign_trick_products_dense) {
   int widths[] = {12, 9, 4};
   NetOptions l2 = {.act = ACT_RELU, .loss = LOSS_NLL, .l2 = 0.01};

@@ -22,7 +22,10 @@
  *
  * Left dense: matmul_sgd with weight decay (L2 scales every row of w each
  * step, so no row can be skipped) and momentum updates (the velocity of
- * every weight changes each step); transposed products (tied decoders).
+ * every weight changes each step); transposed products (a tied decoder's
+ * z = h w^T, dh = dr w and its gradient of w read w by columns: skipping
+ * zeros there needs gathers or a transposed copy of w kept in step, and at
+ * batch 10 most columns are active in some row; bench/README.md).
  *
  * Each sparse op keeps the dense product as its other variant: generated
  * code picks one per batch, sparse when nonzeros(a) <= max_density * n * K
@@ -37,7 +40,8 @@
 #include "ir.h"
 
 /* A relu output, or the network input (only the data says how sparse it is:
- * the run-time switch decides). */
+ * the run-time switch decides), or either corrupted by a noise that keeps
+ * zeros (a denoising autoencoder's masked input: sparser still). */
 static int sparse_source(const Module *m, const Program *p, int v) {
   if (m->values[v].kind == VAL_INPUT)
     return 1;
@@ -45,6 +49,8 @@ static int sparse_source(const Module *m, const Program *p, int v) {
   if (def < 0)
     return 0;
   const Op *op = &p->ops[def];
+  if (op->kind == OP_NOISE)
+    return noise_keeps_zeros(op->noise) && sparse_source(m, p, op->in[0]);
   return (op->kind == OP_ACT || op->kind == OP_BIAS_ACT) &&
          activation_has(op->act, ACT_EXACT_ZEROS) && op->out[0] == v;
 }
