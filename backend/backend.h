@@ -58,8 +58,11 @@ int target_optimise_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, char *err
  * or neither is set. The key (hex) hashes the unoptimised module, the
  * target, the pipeline, LLVM's version and this executable's build ID. A
  * load is NULL on a miss or a damaged entry; a store is atomic, -1 on any
- * failure (the caller then just goes on without the cache). */
+ * failure (the caller then just goes on without the cache), and keeps the
+ * folder under SPARSEC_CACHE_MAX megabytes by removing the least recently
+ * used entries. */
 #define JIT_CACHE_KEY 33
+#define JIT_CACHE_MAX_MB 256
 int jit_cache_dir(char *out, size_t n);
 void jit_cache_key(LLVMModuleRef mod, LLVMTargetMachineRef tm, const char *pipeline,
                    char key[JIT_CACHE_KEY]);

@@ -13,7 +13,11 @@
  * the folder, renamed), so
  * readers see a whole entry or none, and two processes writing the same
  * entry both succeed. The cache is an optimisation: any failure (no home,
- * read-only folder, full disk) only turns it off, silently. */
+ * read-only folder, full disk) only turns it off, silently.
+ *
+ * Its size is bounded (SPARSEC_CACHE_MAX megabytes, default 256): a store
+ * that takes the folder over the bound removes the least recently used
+ * entries (a hit touches its entry's time) until it is under 3/4 of it. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* dl_iterate_phdr (LLVM's definitions usually set it) */
 #endif
@@ -21,8 +25,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <llvm-c/BitWriter.h>
 #include <llvm-c/Core.h>
@@ -130,6 +137,80 @@ static int entry_path(const char *key, char *path, size_t n) {
   return len > 0 && (size_t)len < n ? 0 : -1;
 }
 
+/* The bound in bytes: SPARSEC_CACHE_MAX in megabytes, digits only
+ * (a bad value keeps the default; 0 keeps nothing but the newest entry). */
+static long long cache_max_bytes(void) {
+  const char *v = getenv("SPARSEC_CACHE_MAX");
+  long long mb = 0;
+  if (!v || !*v || strlen(v) > 9 || strspn(v, "0123456789") != strlen(v))
+    return JIT_CACHE_MAX_MB * 1024LL * 1024;
+  for (; *v; v++)
+    mb = mb * 10 + (*v - '0');
+  return mb * 1024 * 1024;
+}
+
+typedef struct Entry {
+  char name[64];
+  long long size;
+  struct timespec used;
+} Entry;
+
+static int older(const void *a, const void *b) {
+  const struct timespec *x = &((const Entry *)a)->used, *y = &((const Entry *)b)->used;
+  return x->tv_sec != y->tv_sec ? (x->tv_sec < y->tv_sec ? -1 : 1)
+                                 : (x->tv_nsec > y->tv_nsec) - (x->tv_nsec < y->tv_nsec);
+}
+
+/* The folder's entries (KEY.o; temporary files and anything else are left
+ * alone); *total their bytes. NULL when it cannot be read. */
+static Entry *list_entries(DIR *d, int *count, long long *total) {
+  Entry *e = NULL;
+  int n = 0, cap = 0;
+  *total = 0;
+  for (struct dirent *de; (de = readdir(d));) {
+    size_t len = strlen(de->d_name);
+    struct stat st;
+    if (len != JIT_CACHE_KEY - 1 + 2 || strcmp(de->d_name + len - 2, ".o") != 0 ||
+        fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    if (n == cap) {
+      Entry *grown = realloc(e, sizeof *e * (size_t)(cap = cap ? 2 * cap : 64));
+      if (!grown)
+        break; /* evict among those listed */
+      e = grown;
+    }
+    snprintf(e[n].name, sizeof e[n].name, "%s", de->d_name);
+    e[n].size = st.st_size;
+    e[n].used = st.st_mtim;
+    *total += st.st_size;
+    n++;
+  }
+  *count = n;
+  return e;
+}
+
+/* Removes the least recently used entries while the folder is over the
+ * bound, down to 3/4 of it, so that eviction runs once per many stores;
+ * `keep` (the entry just stored) stays. Another process may be removing
+ * the same files: a failed unlink is not an error. */
+static void evict(const char *dir, const char *keep) {
+  long long max = cache_max_bytes(), total;
+  DIR *d = opendir(dir);
+  if (!d)
+    return;
+  int n;
+  Entry *e = list_entries(d, &n, &total);
+  if (e && total > max) {
+    qsort(e, (size_t)n, sizeof *e, older);
+    for (int i = 0; i < n && total > max / 4 * 3; i++)
+      if (strncmp(e[i].name, keep, JIT_CACHE_KEY - 1) != 0 &&
+          unlinkat(dirfd(d), e[i].name, 0) == 0)
+        total -= e[i].size;
+  }
+  free(e);
+  closedir(d);
+}
+
 LLVMMemoryBufferRef jit_cache_load(const char *key) {
   char path[4200];
   if (entry_path(key, path, sizeof path) != 0)
@@ -149,6 +230,8 @@ LLVMMemoryBufferRef jit_cache_load(const char *key) {
     if (memcmp(&want, &got, sizeof want) == 0)
       buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(data, n, key);
   }
+  if (buf) /* recently used: eviction goes by this time */
+    futimens(fileno(f), NULL);
   free(data);
   fclose(f);
   return buf;
@@ -171,5 +254,8 @@ int jit_cache_store(const char *key, const void *obj, size_t n) {
   memcpy(entry + n, &f, sizeof f);
   int rc = write_file_atomic(path, entry, n + sizeof f, 0, err, sizeof err);
   free(entry);
+  char dir[4096];
+  if (rc == 0 && jit_cache_dir(dir, sizeof dir) == 0)
+    evict(dir, key);
   return rc;
 }

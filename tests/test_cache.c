@@ -5,6 +5,8 @@
  * writing one entry at once both succeed and leave one valid entry. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +127,74 @@ Test(cache, a_new_width_misses_a_new_lr_hits, .init = make_dir, .fini = remove_d
   cr_assert_eq(run(CACHE_ENV, "--set train.lr=0.05 a.spn", &out), 0, "%s", out);
   cr_expect(strstr(out, "(cached)"), "%s", out);
   cr_expect_eq(count_files("cache/sparsec", ".o"), 2);
+  free(out);
+}
+
+/* A file of `kb` kilobytes at cache/sparsec/NAME, last used `age` seconds ago. */
+static void old_file(const char *name, int kb, int age) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/cache/sparsec/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f, "%s", path);
+  for (int i = 0; i < kb; i++)
+    for (int j = 0; j < 1024; j++)
+      fputc(i, f);
+  fclose(f);
+  struct timespec t[2];
+  clock_gettime(CLOCK_REALTIME, &t[0]);
+  t[0].tv_sec -= age;
+  t[1] = t[0];
+  cr_assert_eq(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+static int exists(const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/cache/sparsec/%s", dir, name);
+  return access(path, F_OK) == 0;
+}
+
+/* A store over SPARSEC_CACHE_MAX removes the least recently used entries
+ * down to 3/4 of the bound; a hit counts as a use; files that are not
+ * entries stay. Six entries of 200 KB, used 60 s, 50 s, ... 10 s ago, and a
+ * new 30 KB one take 1 MB over the bound of 1: the three oldest go. */
+Test(cache, a_bounded_folder_drops_the_least_recently_used, .init = make_dir,
+     .fini = remove_dir) {
+  write_spec("a.spn", 24, NULL);
+  write_spec("b.spn", 26, NULL);
+  char *out;
+  cr_assert_eq(run(CACHE_ENV, "a.spn", &out), 0, "%s", out); /* creates the folder */
+  free(out);
+  char a[1024] = "", folder[256];
+  snprintf(folder, sizeof folder, "%s/cache/sparsec", dir);
+  DIR *d = opendir(folder);
+  cr_assert_not_null(d, "%s", folder);
+  for (struct dirent *e; (e = readdir(d));)
+    if (strstr(e->d_name, ".o"))
+      snprintf(a, sizeof a, "%s/%s", folder, e->d_name);
+  closedir(d);
+  cr_assert(a[0], "a's entry");
+  char names[6][40];
+  for (int k = 0; k < 6; k++) {
+    snprintf(names[k], sizeof names[k], "%032x.o", k + 1);
+    old_file(names[k], 200, 60 - 10 * k);
+  }
+  old_file("notes.txt", 300, 100);
+  old_file("0123.o", 300, 100); /* not a key's name */
+  /* entry a is the oldest of all, until this hit uses it */
+  struct timespec t[2] = {{.tv_sec = time(NULL) - 100}, {.tv_sec = time(NULL) - 100}};
+  cr_assert_eq(utimensat(AT_FDCWD, a, t, 0), 0, "%s", a);
+  cr_assert_eq(run(CACHE_ENV " SPARSEC_CACHE_MAX=1", "a.spn", &out), 0, "%s", out);
+  cr_expect(strstr(out, "(cached)"), "%s", out);
+  free(out);
+  cr_assert_eq(run(CACHE_ENV " SPARSEC_CACHE_MAX=1", "--verbose b.spn", &out), 0, "%s", out);
+  cr_expect(strstr(out, ": miss, stored)"), "%s", out);
+  free(out);
+  for (int k = 0; k < 6; k++)
+    cr_expect_eq(exists(names[k]), k >= 3, "%s (used %d s ago)", names[k], 60 - 10 * k);
+  cr_expect(exists("notes.txt") && exists("0123.o"), "only entries are removed");
+  cr_expect_eq(count_files("cache/sparsec", ".o"), 3 + 2 + 1, "3 old, a and b, 0123.o");
+  cr_assert_eq(run(CACHE_ENV, "a.spn", &out), 0, "%s", out);
+  cr_expect(strstr(out, "(cached)"), "the entry used last stays: %s", out);
   free(out);
 }
 
