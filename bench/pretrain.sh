@@ -27,8 +27,8 @@ trap 'rm -rf "$out"' EXIT
 one_run() { # $@: extra options (--passes dense), none for the sparse path
   "$BUILD/sparsec" run --threads "$threads" "$@" --set pretrain.epochs=3 \
     --set train.epochs=1 --set 'train.lr={0.1}' \
-    --set "output.checkpoint=\"$out/ckpt.safetensors\"" \
-    --set "output.state=\"$out/state.safetensors\"" "$spec" |
+    --set "output.checkpoint=$out/ckpt.safetensors" \
+    --set "output.state=$out/state.safetensors" "$spec" |
     awk '$1 == "pretrain" { t[$2] += $(NF - 1) } END { for (s in t) printf "%s %.3f\n", s, t[s] / 3 }'
 }
 for r in $(seq "$runs"); do

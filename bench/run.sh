@@ -32,7 +32,7 @@ fi
 if [ ! -f "$ckpt" ]; then
   echo "bench: training the checkpoint $ckpt ($epochs epoch(s), 10-20 s each)"
   "$BUILD/sparsec" run --set train.epochs=$epochs --set h1.l1=0.004 --set h2.l1=0.004 \
-    --set h3.l1=0.004 --set "output.checkpoint=\"$ckpt\"" "$root/examples/fashion_mnist_relu.spn" |
+    --set h3.l1=0.004 --set "output.checkpoint=$ckpt" "$root/examples/fashion_mnist_relu.spn" |
     tail -n 3
 fi
 echo "bench: checkpoint $ckpt"

@@ -50,12 +50,20 @@ int language_settings(const char *block, int per_layer, const char **names) {
   return 1;
 }
 
-int language_takes_set(const char *block, const char *key) {
+static int setting_flags(const char *block, const char *key) {
   const BlockRules *rules = rules_of(block, 0);
   for (int i = 0; rules && rules->settings[i].key; i++)
     if (strcmp(rules->settings[i].key, key) == 0)
-      return (rules->settings[i].flags & TAKES_SET) != 0;
+      return rules->settings[i].flags;
   return 0;
+}
+
+int language_takes_set(const char *block, const char *key) {
+  return (setting_flags(block, key) & TAKES_SET) != 0;
+}
+
+int language_takes_string(const char *block, const char *key) {
+  return (setting_flags(block, key) & TAKES_STRING) != 0;
 }
 
 /* ---- statements ------------------------------------------------------------- */

@@ -72,6 +72,8 @@ typedef void CheckSetting(Checker *c, const Stmt *s, const char *what);
 enum {
   REQUIRED = 1,  /* a missing setting is an error */
   TAKES_SET = 2, /* `key in {...}` is allowed as well as `key = value` */
+  TAKES_STRING = 4, /* a string (a path): `--set` and the REPL's `set` take a bare
+                       value literally, output.metrics=runs/m.csv */
 };
 
 typedef struct Setting {

@@ -74,10 +74,10 @@ static void check_progress(Checker *c, const Stmt *s, const char *what) {
 }
 
 static const Setting output_settings[] = {
-  {"metrics", check_metrics, 0},
+  {"metrics", check_metrics, TAKES_STRING},
   {"format", check_format, 0},
-  {"checkpoint", check_checkpoint, 0},
-  {"state", check_state, 0},
+  {"checkpoint", check_checkpoint, TAKES_STRING},
+  {"state", check_state, TAKES_STRING},
   {"save_every", check_save_every, 0},
   {"progress", check_progress, 0},
   {NULL, NULL, 0},

@@ -139,6 +139,8 @@ int language_settings(const char *block, int per_layer, const char **names);
 
 /* Whether `block.key in {...}` is allowed (train.lr). */
 int language_takes_set(const char *block, const char *key);
+/* Is BLOCK.KEY a string setting (a path), which overrides may give bare? */
+int language_takes_string(const char *block, const char *key);
 
 /* ---- override.c ------------------------------------------------------------ */
 

@@ -312,6 +312,26 @@ static int apply_path(Setter *st, const Path *path, Expr *value) {
   return 0;
 }
 
+/* A string setting's value written without quotes (output.metrics=runs/m.csv,
+ * as a shell passes it) is taken literally, blanks at its ends trimmed;
+ * NULL when the setting is not a string or the value is quoted (then it is
+ * parsed as in a file, escapes and all). */
+static Expr *bare_string(Setter *st, const Path *path, int begin) {
+  const char *text = st->src->text;
+  int end = st->src->len;
+  while (begin < end && isspace((unsigned char)text[begin]))
+    begin++;
+  while (end > begin && isspace((unsigned char)text[end - 1]))
+    end--;
+  if (path->n != 2 || begin == end || text[begin] == '"' ||
+      !language_takes_string(path->parts[0].name, path->parts[1].name))
+    return NULL;
+  char *value = xrealloc(NULL, (size_t)(end - begin) + 1);
+  memcpy(value, text + begin, (size_t)(end - begin));
+  value[end - begin] = 0;
+  return expr_string(span(st->src, begin, end - begin), value);
+}
+
 /* ---- entry point ------------------------------------------------------------------ */
 
 static void apply_one(Ast *ast, const char *text, int index, Source **out, Diag *diag) {
@@ -328,7 +348,9 @@ static void apply_one(Ast *ast, const char *text, int index, Source **out, Diag 
   Path path;
   if (!read_path(&st, (int)(eq - src->text), &path))
     return;
-  Expr *value = parse_expression(src, (int)(eq - src->text) + 1, diag);
+  Expr *value = bare_string(&st, &path, (int)(eq - src->text) + 1);
+  if (!value)
+    value = parse_expression(src, (int)(eq - src->text) + 1, diag);
   if (value && !apply_path(&st, &path, value))
     expr_free(value);
 }

@@ -108,7 +108,7 @@ run_job() {
   say "start $name"
   status=0
   # shellcheck disable=SC2086
-  "$SPARSEC" run --prune-dead $args --set "output.metrics=\"$out/$name.csv\"" >"$out/$name.log" 2>&1 ||
+  "$SPARSEC" run --prune-dead $args --set "output.metrics=$out/$name.csv" >"$out/$name.log" 2>&1 ||
     status=$?
   end=$(date +%s)
   # CPU seconds of the run (this shell's children): unlike the wall time,

@@ -182,6 +182,27 @@ Test(override, data_source_and_strings) {
   loaded_free(&r);
 }
 
+/* A path setting takes a bare value literally (what a shell passes for
+ * output.metrics=runs/m.csv); quoted, it is read as in a file; other
+ * settings do not (a bare word there is still a name, checked as such). */
+Test(override, a_path_setting_takes_a_bare_value) {
+  Loaded r = LOAD("output.metrics=out/m-1.csv", "output.checkpoint= \"b c.safetensors\" ",
+                  "output.state=  s=1.safetensors ");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_expect_str_eq(r.spec->output.metrics, "runs/out/m-1.csv");
+  cr_expect_eq(r.spec->output.metrics_format, METRICS_CSV);
+  cr_expect_str_eq(r.spec->output.checkpoint, "runs/b c.safetensors");
+  cr_expect_str_eq(r.spec->output.state, "runs/s=1.safetensors");
+  loaded_free(&r);
+  expect_output(LOAD("output.format=out/m.csv"),
+                "--set 1:1:20: error: unexpected character '.'\n"
+                "    1 | output.format=out/m.csv\n"
+                "      |                    ^\n"
+                "--set 1:1:21: error: expected end of file or '(', found identifier\n"
+                "    1 | output.format=out/m.csv\n"
+                "      |                     ^~~\n");
+}
+
 Test(override, from_a_file) {
   Override sets[] = {{"train.lr=0.05"}, {"h1.units=16"}};
   char *out = NULL;
