@@ -59,19 +59,66 @@ static void on_out_of_memory_in_llvm(void) {
     install(llvm_bad_alloc, NULL);
 }
 
+/* The commands: one row each, read by the dispatch, `help` and the usage. */
+typedef struct Command {
+  const char *name;
+  int (*run)(int argc, char **argv); /* argv[0] is the command's name */
+  const char *synopsis;              /* "NAME ARGS  what it does" */
+} Command;
+
+static const Command commands[] = {
+    {"run", cmd_run, "run FILE.spn        JIT-compile the spec's model and run its experiment"},
+    {"check", cmd_check, "check FILE.spn...   check specs without running them"},
+    {"ir", cmd_ir, "ir FILE.spn         print the IR of the training step and the inference function"},
+    {"build", cmd_build, "build FILE.spn      compile ahead of time: a program (-o PROG) or a bundle for C"},
+    {"repl", cmd_repl, "repl [FILE.spn]     an interactive session: change settings, train, look at sparsity"},
+};
+#define NCOMMANDS (int)(sizeof commands / sizeof *commands)
+
 static void usage(FILE *out) {
-  fputs("usage: sparsec <command> [options]\n"
-        "\n"
-        "commands:\n"
-        "  run FILE.spn        JIT-compile the spec's model and run its experiment\n"
-        "  check FILE.spn...   check specs without running them\n"
-        "  ir FILE.spn         print the IR of the training step and the inference function\n"
-        "  build FILE.spn      compile ahead of time: a program (-o PROG) or a bundle for C\n"
-        "  repl [FILE.spn]     an interactive session: change settings, train, look at sparsity\n"
-        "  help                this message\n"
+  fputs("usage: sparsec <command> [options]\n\ncommands:\n", out);
+  for (int i = 0; i < NCOMMANDS; i++)
+    fprintf(out, "  %s\n", commands[i].synopsis);
+  fputs("  help [COMMAND]      this message, or the command's options (as COMMAND --help)\n"
         "\n"
         "`sparsec <command> --help` describes a command's options.\n",
         out);
+}
+
+static const Command *find_command(const char *name) {
+  for (int i = 0; i < NCOMMANDS; i++)
+    if (strcmp(commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+/* An unknown command: its name, the closest and every command. */
+static int unknown_command(const char *name) {
+  const char *names[NCOMMANDS + 2];
+  for (int i = 0; i < NCOMMANDS; i++)
+    names[i] = commands[i].name;
+  names[NCOMMANDS] = "help";
+  names[NCOMMANDS + 1] = NULL;
+  const char *close = sr_opt_closest(name, names);
+  fprintf(stderr, "sparsec: unknown command '%s'\n", name);
+  if (close)
+    fprintf(stderr, "sparsec: did you mean '%s'?\n", close);
+  fputc('\n', stderr);
+  usage(stderr);
+  return 2;
+}
+
+/* help: the usage; help COMMAND: exactly what COMMAND --help prints. */
+static int help(int argc, char **argv) {
+  if (argc < 3) {
+    usage(stdout);
+    return 0;
+  }
+  const Command *c = find_command(argv[2]);
+  if (!c)
+    return unknown_command(argv[2]);
+  char *args[] = {(char *)c->name, "--help", NULL};
+  return c->run(2, args);
 }
 
 int main(int argc, char **argv) {
@@ -82,26 +129,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *cmd = argv[1];
-  if (strcmp(cmd, "run") == 0)
-    return cmd_run(argc - 1, argv + 1);
-  if (strcmp(cmd, "check") == 0)
-    return cmd_check(argc - 1, argv + 1);
-  if (strcmp(cmd, "ir") == 0)
-    return cmd_ir(argc - 1, argv + 1);
-  if (strcmp(cmd, "build") == 0)
-    return cmd_build(argc - 1, argv + 1);
-  if (strcmp(cmd, "repl") == 0)
-    return cmd_repl(argc - 1, argv + 1);
-  if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-    usage(stdout);
-    return 0;
-  }
-  static const char *const commands[] = {"run", "check", "ir", "build", "repl", "help", NULL};
-  const char *close = sr_opt_closest(cmd, commands);
-  fprintf(stderr, "sparsec: unknown command '%s'\n", cmd);
-  if (close)
-    fprintf(stderr, "sparsec: did you mean '%s'?\n", close);
-  fputc('\n', stderr);
-  usage(stderr);
-  return 2;
+  const Command *c = find_command(cmd);
+  if (c)
+    return c->run(argc - 1, argv + 1);
+  if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+    return help(argc, argv);
+  return unknown_command(cmd);
 }

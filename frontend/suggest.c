@@ -15,8 +15,22 @@ const char *closest_name(const char *name, const char *const *known) {
   return sr_closest_name(name, known);
 }
 
+/* One note after an unknown name: the closest known name, if one is close,
+ * and every allowed one, from the same table the check used. */
 void diag_suggest(Diag *d, Loc loc, const char *name, const char *const *known) {
+  char choices[512] = "";
+  size_t used = 0;
+  for (int i = 0; known[i] && used < sizeof choices; i++) {
+    int n = snprintf(choices + used, sizeof choices - used, "%s%s", i ? ", " : "", known[i]);
+    used += n > 0 ? (size_t)n : 0;
+  }
+  if (used >= sizeof choices) /* cut: say so */
+    memcpy(choices + sizeof choices - 5, ", ...", 5);
   const char *best = closest_name(name, known);
+  if (!known[0])
+    return;
   if (best)
-    diag_note(d, loc, "did you mean '%s'?", best);
+    diag_note(d, loc, "did you mean '%s'? (one of: %s)", best, choices);
+  else
+    diag_note(d, loc, "one of: %s", choices);
 }

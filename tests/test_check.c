@@ -254,7 +254,7 @@ Test(check, unknown_block) {
                 "m.spn:16:1: error: unknown block 'traning'\n"
                 "   16 | traning { }\n"
                 "      | ^~~~~~~\n"
-                "m.spn:16:1: note: did you mean 'train'?\n");
+                "m.spn:16:1: note: did you mean 'train'? (one of: model, pretrain, train, data, output)\n");
 }
 
 /* ---- settings -------------------------------------------------------------- */
@@ -264,7 +264,7 @@ Test(check, unknown_setting) {
                 "m.spn:3:3: error: unknown setting 'bacth' in 'train' block\n"
                 "    3 |   bacth = 10\n"
                 "      |   ^~~~~\n"
-                "m.spn:3:3: note: did you mean 'batch'?\n");
+                "m.spn:3:3: note: did you mean 'batch'? (one of: lr, momentum, batch, epochs, patience, seed)\n");
 }
 
 Test(check, unknown_setting_without_close_match) {
@@ -272,7 +272,8 @@ Test(check, unknown_setting_without_close_match) {
                 "  test = idx(\"c\", \"d\")\n}\n",
                 "m.spn:13:3: error: unknown setting 'momentum' in 'data' block\n"
                 "   13 |   momentum = 0.9\n"
-                "      |   ^~~~~~~~\n");
+                "      |   ^~~~~~~~\n"
+                "m.spn:13:3: note: one of: train, test, scale, validation, limit\n");
 }
 
 Test(check, duplicate_setting) {
@@ -525,7 +526,7 @@ Test(check, unknown_activation_suggests) {
                 "m.spn:3:26: error: unknown activation 'rleu'\n"
                 "    3 |   layer h1 = dense(1000, rleu)\n"
                 "      |                          ^~~~\n"
-                "m.spn:3:26: note: did you mean 'relu'?\n");
+                "m.spn:3:26: note: did you mean 'relu'? (one of: relu, tanh, softplus, sigmoid, linear, softmax, leaky_relu, abs)\n");
 }
 
 Test(check, missing_width) {
@@ -614,7 +615,7 @@ Test(check, layer_arguments) {
                 "m.spn:3:31: error: unknown argument 'l3' to dense\n"
                 "    3 |   layer h1 = dense(100, relu, l3 = 0.1)\n"
                 "      |                               ^~\n"
-                "m.spn:3:31: note: did you mean 'l1'?\n");
+                "m.spn:3:31: note: did you mean 'l1'? (one of: l1, l2, init, bias, sign_trick)\n");
   expect_error("model {\n  input = 784\n  layer h1 = dense(100, relu, l1 = -0.1)\n"
                "  layer out = dense(10, softmax)\n  loss = nll\n}\n" TRAIN DATA,
                "m.spn:3:36: error: 'l1' of layer 'h1' must be at least 0, not -0.1\n");
@@ -635,7 +636,7 @@ Test(check, unknown_layer_type) {
                 "m.spn:3:14: error: unknown layer type 'dens'\n"
                 "    3 |   layer h1 = dens(100, relu)\n"
                 "      |              ^~~~\n"
-                "m.spn:3:14: note: did you mean 'dense'?\n");
+                "m.spn:3:14: note: did you mean 'dense'? (one of: dense)\n");
 }
 
 Test(check, unknown_loss) {
@@ -672,7 +673,7 @@ Test(check, bad_data_sets) {
                 "m.spn:2:11: error: unknown data format 'idz'\n"
                 "    2 |   train = idz(\"a\", \"b\")\n"
                 "      |           ^~~\n"
-                "m.spn:2:11: note: did you mean 'idx'?\n");
+                "m.spn:2:11: note: did you mean 'idx'? (one of: idx, csv)\n");
   expect_error("data {\n  train = idx(\"a\")\n  test = idx(\"c\", \"d\")\n}\n" MODEL TRAIN,
                "m.spn:2:11: error: idx needs two paths: idx(\"IMAGES\", \"LABELS\")\n");
   expect_error("data {\n  train = idx(\"a\", 2)\n  test = idx(\"c\", \"d\")\n}\n" MODEL TRAIN,

@@ -155,6 +155,31 @@ Test(driver, usage_errors) {
   free(out);
 }
 
+/* `sparsec help COMMAND` prints exactly what `COMMAND --help` does, for
+ * every command the usage lists; an unknown one is a usage error. */
+Test(driver, help_command_equals_command_help) {
+  char *usage, *a, *b;
+  strcpy(dir, "/tmp");
+  cr_assert_eq(run("help", &usage), 0);
+  const char *commands[] = {"run", "check", "ir", "build", "repl"};
+  for (int i = 0; i < 5; i++) {
+    char with_help[64], help_with[64], listed[64];
+    snprintf(with_help, sizeof with_help, "%s --help", commands[i]);
+    snprintf(help_with, sizeof help_with, "help %s", commands[i]);
+    snprintf(listed, sizeof listed, "\n  %s ", commands[i]);
+    cr_expect(strstr(usage, listed) != NULL, "%s is not in the usage:\n%s", commands[i], usage);
+    cr_expect_eq(run(with_help, &a), 0);
+    cr_expect_eq(run(help_with, &b), 0);
+    cr_expect_str_eq(a, b);
+    cr_expect(strstr(a, "usage: sparsec ") == a, "%s", a);
+    free(a), free(b);
+  }
+  free(usage);
+  cr_expect_eq(run("help biuld", &a), 2);
+  cr_expect(strstr(a, "unknown command 'biuld'\nsparsec: did you mean 'build'?") != NULL, "%s", a);
+  free(a);
+}
+
 /* --threads N: digits only, 1 to 64; anything else is a usage error that
  * names the option and the value, before any spec is read. */
 Test(driver, threads_must_be_a_whole_number_in_range) {

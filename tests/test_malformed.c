@@ -315,7 +315,7 @@ Test(malformed, unknown_block) {
   expect(MODEL TRAIN DATA "outptu {\n}\n", "m.spn:16:1: error: unknown block 'outptu'\n"
                                             "   16 | outptu {\n"
                                             "      | ^~~~~~\n"
-                                            "m.spn:16:1: note: did you mean 'output'?\n");
+                                            "m.spn:16:1: note: did you mean 'output'? (one of: model, pretrain, train, data, output)\n");
 }
 
 Test(malformed, nested_block_where_none_belongs) {
@@ -345,7 +345,7 @@ Test(malformed, unknown_activation) {
          "m.spn:3:23: error: unknown activation 'rleu'\n"
          "    3 |   layer h1 = dense(8, rleu)\n"
          "      |                       ^~~~\n"
-         "m.spn:3:23: note: did you mean 'relu'?\n");
+         "m.spn:3:23: note: did you mean 'relu'? (one of: relu, tanh, softplus, sigmoid, linear, softmax, leaky_relu, abs)\n");
 }
 
 Test(malformed, zero_units) {
@@ -389,7 +389,7 @@ Test(malformed, unknown_init) {
          "m.spn:3:10: error: unknown initialisation 'he_norml'\n"
          "    3 |   init = he_norml\n"
          "      |          ^~~~~~~~\n"
-         "m.spn:3:10: note: did you mean 'he_normal'?\n");
+         "m.spn:3:10: note: did you mean 'he_normal'? (one of: glorot_uniform, he_normal, uniform)\n");
 }
 
 Test(malformed, init_without_a_parameter_called) {
@@ -408,7 +408,7 @@ Test(malformed, misspelt_boolean) {
          "m.spn:3:16: error: expected true or false for 'sign_trick', found identifier 'ture'\n"
          "    3 |   sign_trick = ture\n"
          "      |                ^~~~\n"
-         "m.spn:3:16: note: did you mean 'true'?\n");
+         "m.spn:3:16: note: did you mean 'true'? (one of: false, true)\n");
 }
 
 Test(malformed, sign_trick_on_the_output_layer) {
@@ -471,7 +471,7 @@ Test(malformed, misspelt_dense_argument) {
          "m.spn:3:29: error: unknown argument 'bais' to dense\n"
          "    3 |   layer h1 = dense(8, relu, bais = 0)\n"
          "      |                             ^~~~\n"
-         "m.spn:3:29: note: did you mean 'bias'?\n");
+         "m.spn:3:29: note: did you mean 'bias'? (one of: l1, l2, init, bias, sign_trick)\n");
 }
 
 Test(malformed, model_without_layers) {
@@ -494,7 +494,7 @@ Test(malformed, pretrain_unknown_layer) {
          "m.spn:8:17: error: unknown layer 'hh2'\n"
          "    8 |   layers = {h1, hh2}\n"
          "      |                 ^~~\n"
-         "m.spn:8:17: note: did you mean 'h2'?\n");
+         "m.spn:8:17: note: did you mean 'h2'? (one of: h1, h2, out)\n");
 }
 
 Test(malformed, pretrain_the_output_layer) {
@@ -544,7 +544,7 @@ Test(malformed, unknown_noise) {
          "m.spn:8:11: error: unknown noise 'maskng'\n"
          "    8 |   noise = maskng(0.2)\n"
          "      |           ^~~~~~\n"
-         "m.spn:8:11: note: did you mean 'masking'?\n");
+         "m.spn:8:11: note: did you mean 'masking'? (one of: masking, salt_pepper, gaussian)\n");
 }
 
 Test(malformed, noise_without_its_parameter) {
@@ -562,7 +562,7 @@ Test(malformed, unknown_decoder) {
          "m.spn:8:13: error: unknown decoder 'tie'\n"
          "    8 |   decoder = tie\n"
          "      |             ^~~\n"
-         "m.spn:8:13: note: did you mean 'tied'?\n");
+         "m.spn:8:13: note: did you mean 'tied'? (one of: untied, tied)\n");
 }
 
 Test(malformed, pretrain_epochs_zero) {
@@ -586,7 +586,7 @@ Test(malformed, per_layer_block_for_an_unknown_layer) {
          "m.spn:8:3: error: unknown layer 'h3'\n"
          "    8 |   h3 { epochs = 1 }\n"
          "      |   ^~\n"
-         "m.spn:8:3: note: did you mean 'h1'?\n");
+         "m.spn:8:3: note: did you mean 'h1'? (one of: h1, h2, out)\n");
 }
 
 Test(malformed, layers_inside_a_per_layer_block) {
@@ -612,7 +612,7 @@ Test(malformed, misspelt_pretrain_setting) {
          "m.spn:8:8: error: unknown setting 'epoch' in 'h2' block\n"
          "    8 |   h2 { epoch = 3 }\n"
          "      |        ^~~~~\n"
-         "m.spn:8:8: note: did you mean 'epochs'?\n");
+         "m.spn:8:8: note: did you mean 'epochs'? (one of: layers, noise, reconstruction, decoder, epochs, lr, batch, l1)\n");
 }
 
 /* ---- train ----------------------------------------------------------------------- */
@@ -679,7 +679,7 @@ Test(malformed, csv_with_a_misspelt_keyword) {
          "m.spn:2:24: error: unknown argument 'lable' to csv\n"
          "    2 |   train = csv(\"x.csv\", lable = \"y\")\n"
          "      |                        ^~~~~\n"
-         "m.spn:2:24: note: did you mean 'label'?\n");
+         "m.spn:2:24: note: did you mean 'label'? (one of: label)\n");
 }
 
 Test(malformed, csv_with_two_files) {
@@ -703,7 +703,7 @@ Test(malformed, unknown_data_format) {
          "m.spn:2:11: error: unknown data format 'cvs'\n"
          "    2 |   train = cvs(\"x.csv\", label = \"y\")\n"
          "      |           ^~~\n"
-         "m.spn:2:11: note: did you mean 'csv'?\n");
+         "m.spn:2:11: note: did you mean 'csv'? (one of: idx, csv)\n");
 }
 
 Test(malformed, validation_fraction_of_one_and_a_half) {
@@ -749,7 +749,7 @@ Test(malformed, misspelt_format) {
          "m.spn:18:12: error: unknown metrics format 'json'\n"
          "   18 |   format = json\n"
          "      |            ^~~~\n"
-         "m.spn:18:12: note: did you mean 'jsonl'?\n");
+         "m.spn:18:12: note: did you mean 'jsonl'? (one of: csv, jsonl)\n");
 }
 
 Test(malformed, unknown_progress_mode) {

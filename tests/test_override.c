@@ -232,12 +232,13 @@ Test(override, unknown_block_or_layer) {
                 "--set 1:1:1: error: unknown block or layer 'trian'\n"
                 "    1 | trian.lr=0.5\n"
                 "      | ^~~~~\n"
-                "--set 1:1:1: note: did you mean 'train'?\n");
+                "--set 1:1:1: note: did you mean 'train'? (one of: model, pretrain, train, data, output, h1, h2, out)\n");
   expect_output(LOAD("train.lr=0.5", "h3.l1=0"),
                 "--set 2:1:1: error: unknown block or layer 'h3'\n"
                 "    1 | h3.l1=0\n"
                 "      | ^~\n"
-                "--set 2:1:1: note: did you mean 'h1'?\n");
+                "--set 2:1:1: note: did you mean 'h1'? (one of: model, pretrain, train, data, output, h1, "
+                "h2, out)\n");
 }
 
 Test(override, unknown_setting_in_a_block) {
@@ -245,7 +246,7 @@ Test(override, unknown_setting_in_a_block) {
                 "--set 1:1:7: error: unknown setting 'bacth' in 'train' block\n"
                 "    1 | train.bacth=5\n"
                 "      |       ^~~~~\n"
-                "--set 1:1:7: note: did you mean 'batch'?\n");
+                "--set 1:1:7: note: did you mean 'batch'? (one of: lr, momentum, batch, epochs, patience, seed)\n");
 }
 
 Test(override, unknown_key_of_a_layer) {
@@ -253,7 +254,7 @@ Test(override, unknown_key_of_a_layer) {
                 "--set 1:1:4: error: unknown setting 'unit' of layer 'h2'\n"
                 "    1 | h2.unit=5\n"
                 "      |    ^~~~\n"
-                "--set 1:1:4: note: did you mean 'units'?\n");
+                "--set 1:1:4: note: did you mean 'units'? (one of: units, activation, l1, l2, init, bias, sign_trick)\n");
 }
 
 Test(override, unknown_pretrain_layer_and_setting) {
@@ -261,12 +262,13 @@ Test(override, unknown_pretrain_layer_and_setting) {
                 "--set 1:1:10: error: unknown layer 'h4'\n"
                 "    1 | pretrain.h4.lr=0.1\n"
                 "      |          ^~\n"
-                "--set 1:1:10: note: did you mean 'h1'?\n");
+                "--set 1:1:10: note: did you mean 'h1'? (one of: h1, h2, out)\n");
   expect_output(LOAD("pretrain.h1.epoch=1"),
                 "--set 1:1:13: error: unknown pretrain setting 'epoch'\n"
                 "    1 | pretrain.h1.epoch=1\n"
                 "      |             ^~~~~\n"
-                "--set 1:1:13: note: did you mean 'epochs'?\n");
+                "--set 1:1:13: note: did you mean 'epochs'? (one of: layers, noise, reconstruction, "
+                "decoder, epochs, lr, batch, l1)\n");
 }
 
 Test(override, layer_name_where_a_pretrain_setting_belongs) {
@@ -345,7 +347,7 @@ Test(override, value_is_checked_like_the_file) {
                 "--set 1:1:15: error: unknown activation 'rleu'\n"
                 "    1 | h1.activation=rleu\n"
                 "      |               ^~~~\n"
-                "--set 1:1:15: note: did you mean 'relu'?\n");
+                "--set 1:1:15: note: did you mean 'relu'? (one of: relu, tanh, softplus, sigmoid, linear, softmax, leaky_relu, abs)\n");
   expect_output(LOAD("data.scale=1/0"),
                 "--set 1:1:13: error: division by zero\n"
                 "    1 | data.scale=1/0\n"
