@@ -89,7 +89,7 @@ int sr_dist_train_epoch(SrDist *d, SrState *st, const SrDataset *train, const in
       return sr_fail_loss(err, epoch, b, loss);
     sum += (double)loss * rows;
     if (d->rank == 0) /* one bar for the job */
-      sr_progress_update(bar, start + rows, sr_now());
+      sr_progress_update(bar, start + rows, sum, sr_now());
   }
   *mean_loss = sum / n;
   return 0;
@@ -136,7 +136,7 @@ int sr_dist_pretrain_epoch(SrDist *d, SrState *st, const SrPretrainStage *stage,
       return sr_fail_cost(err, stage->layer, epoch, c);
     sum += (double)c * rows;
     if (d->rank == 0)
-      sr_progress_update(bar, start + rows, sr_now());
+      sr_progress_update(bar, start + rows, sum, sr_now());
   }
   sr_net_max_float(d, &max);
   *cost = sum / n;

@@ -50,7 +50,9 @@ static int run_epoch(Stage *s, double *cost, float *input_max, SrError *err) {
   SrLoop *l = s->loop;
   int n = s->train->n, batch = s->stage->batch, epoch = l->epoch + 1;
   sr_loop_begin_epoch(l);
-  sr_progress_start(&s->bar, s->cfg->progress ? stderr : NULL, epoch, n, sr_now());
+  char label[96];
+  snprintf(label, sizeof label, "pretrain %s epoch %d", s->stage->layer, epoch);
+  sr_progress_start(&s->bar, s->cfg->progress ? stderr : NULL, label, "cost", n, sr_now());
   if (s->cfg->dist) { /* minibatches shared by ranks (dist_train.c) */
     int rc = sr_dist_pretrain_epoch(s->cfg->dist, s->st, s->stage, s->train, l->perm, epoch,
                                     &s->bar, cost, input_max, err);
@@ -75,7 +77,7 @@ static int run_epoch(Stage *s, double *cost, float *input_max, SrError *err) {
     l->sum += (double)c * rows;
     l->input_max = mx > l->input_max ? mx : l->input_max;
     l->step++;
-    sr_progress_update(&s->bar, start + rows, sr_now());
+    sr_progress_update(&s->bar, start + rows, l->sum, sr_now());
   }
   sr_progress_clear(&s->bar);
   *cost = l->sum / n;

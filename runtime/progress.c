@@ -1,6 +1,8 @@
-/* progress.c: the progress bar within an epoch.
+/* progress.c: the progress bar within an epoch, labelled with its phase,
+ * with the running mean of the loss (or a pretraining stage's cost):
  *
- *   epoch 3 [=========>          ] 23450/50000  2410 ex/s  11 s left
+ *   lr=0.1 epoch 3 [=========>          ] 23450/50000  2410 ex/s  loss 0.4312  11 s left
+ *   pretrain h2 epoch 1 [===>           ] 2340/8000  5210 ex/s  cost 31.2209  1 s left
  *
  * One line, redrawn in place with \r, so it only makes sense on a terminal:
  * the caller (sr_fit, told by the driver, which knows whether stderr is
@@ -13,8 +15,11 @@
 
 #define BAR_WIDTH 20
 
-void sr_progress_start(SrProgress *p, FILE *out, int epoch, int total, double now) {
-  *p = (SrProgress){.out = out, .epoch = epoch, .total = total, .start = now, .last_draw = now};
+void sr_progress_start(SrProgress *p, FILE *out, const char *label, const char *loss_name,
+                       int total, double now) {
+  *p = (SrProgress){.out = out, .loss_name = loss_name, .total = total, .start = now,
+                    .last_draw = now};
+  snprintf(p->label, sizeof p->label, "%s", label);
 }
 
 /* "=========>          ": full cells for what is done, an arrow head at
@@ -27,7 +32,7 @@ static void format_bar(char *bar, int done, int total) {
   bar[BAR_WIDTH] = '\0';
 }
 
-void sr_progress_update(SrProgress *p, int done, double now) {
+void sr_progress_update(SrProgress *p, int done, double loss_sum, double now) {
   double elapsed = now - p->start;
   if (!p->out || now - p->last_draw < SR_PROGRESS_INTERVAL || elapsed <= 0)
     return;
@@ -35,9 +40,10 @@ void sr_progress_update(SrProgress *p, int done, double now) {
   format_bar(bar, done, p->total);
   double rate = done / elapsed;
   double left = rate > 0 ? (p->total - done) / rate : 0;
-  char line[160];
-  int len = snprintf(line, sizeof line, "epoch %d [%s] %d/%d  %.0f ex/s  %.0f s left", p->epoch,
-                     bar, done, p->total, rate, left);
+  char line[256];
+  int len = snprintf(line, sizeof line, "%s [%s] %d/%d  %.0f ex/s  %s %.4f  %.0f s left",
+                     p->label, bar, done, p->total, rate, p->loss_name,
+                     done > 0 ? loss_sum / done : 0.0, left);
   if (len < 0)
     return;
   len = len < (int)sizeof line ? len : (int)sizeof line - 1;

@@ -210,16 +210,19 @@ void sr_signal_at(SrSignalPoint p);
  * are passed in (seconds, any origin) so that tests can script them. */
 typedef struct SrProgress {
   FILE *out;
-  int epoch;
+  char label[96];      /* the phase: "epoch 3", "lr=0.1 epoch 3", "pretrain h1 epoch 2" */
+  const char *loss_name; /* "loss" or "cost" (pretraining), as the epoch lines say */
   int total;           /* examples in the epoch */
   double start;        /* when the epoch began */
   double last_draw;    /* when the bar was last drawn (start if never) */
   int shown;           /* characters of the bar now on the line; 0 = none */
 } SrProgress;
 
-void sr_progress_start(SrProgress *p, FILE *out, int epoch, int total, double now);
-/* Redraws the bar for `done` examples, at most every SR_PROGRESS_INTERVAL. */
-void sr_progress_update(SrProgress *p, int done, double now);
+void sr_progress_start(SrProgress *p, FILE *out, const char *label, const char *loss_name,
+                       int total, double now);
+/* Redraws the bar for `done` examples whose losses sum to loss_sum (the
+ * running mean is shown), at most every SR_PROGRESS_INTERVAL. */
+void sr_progress_update(SrProgress *p, int done, double loss_sum, double now);
 /* Blanks the bar's line so that the next output starts on a clean line. */
 void sr_progress_clear(SrProgress *p);
 

@@ -340,7 +340,10 @@ static int train_epoch(Fit *f, double *mean_loss, SrError *err) {
   SrLoop *l = &f->fit->loop;
   int n = f->train->n, batch = f->cfg->batch, epoch = l->epoch + 1;
   sr_loop_begin_epoch(l);
-  sr_progress_start(&f->bar, f->cfg->progress ? stderr : NULL, epoch, n, sr_now());
+  char label[96];
+  snprintf(label, sizeof label, "%s%sepoch %d", f->cfg->run ? f->cfg->run : "",
+           f->cfg->run ? " " : "", epoch);
+  sr_progress_start(&f->bar, f->cfg->progress ? stderr : NULL, label, "loss", n, sr_now());
   if (f->cfg->dist) /* minibatches shared by ranks (dist_train.c) */
     return sr_dist_train_epoch(f->cfg->dist, f->st, f->train, l->perm, batch, epoch, &f->bar,
                                mean_loss, err);
@@ -356,7 +359,7 @@ static int train_epoch(Fit *f, double *mean_loss, SrError *err) {
       return sr_fail_loss(err, epoch, l->step + 1, loss);
     l->sum += (double)loss * rows;
     l->step++;
-    sr_progress_update(&f->bar, start + rows, sr_now());
+    sr_progress_update(&f->bar, start + rows, l->sum, sr_now());
   }
   *mean_loss = l->sum / n;
   return 0;

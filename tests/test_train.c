@@ -993,26 +993,42 @@ Test(progress, draws_at_most_every_interval) {
   size_t len = 0;
   FILE *f = open_memstream(&out, &len);
   SrProgress p;
-  sr_progress_start(&p, f, 3, 50000, 100.0);
-  sr_progress_update(&p, 1000, 100.05); /* too soon: nothing */
+  sr_progress_start(&p, f, "lr=0.1 epoch 3", "loss", 50000, 100.0);
+  sr_progress_update(&p, 1000, 500.0, 100.05); /* too soon: nothing */
   fflush(f);
   cr_assert_eq(len, 0);
-  sr_progress_update(&p, 23450, 110.0);
-  sr_progress_update(&p, 24000, 110.05); /* too soon again */
+  sr_progress_update(&p, 23450, 11725.0, 110.0);
+  sr_progress_update(&p, 24000, 12000.0, 110.05); /* too soon again */
   fflush(f);
-  const char *first = "\repoch 3 [=========>          ] 23450/50000  2345 ex/s  11 s left";
+  const char *first =
+      "\rlr=0.1 epoch 3 [=========>          ] 23450/50000  2345 ex/s  loss 0.5000  11 s left";
   cr_assert_str_eq(out, first);
   /* The final state is one character shorter: a space covers the rest. */
-  sr_progress_update(&p, 50000, 120.0);
+  sr_progress_update(&p, 50000, 12500.0, 120.0);
   fflush(f);
-  const char *second = "\repoch 3 [====================] 50000/50000  2500 ex/s  0 s left ";
+  const char *second =
+      "\rlr=0.1 epoch 3 [====================] 50000/50000  2500 ex/s  loss 0.2500  0 s left ";
   cr_assert_str_eq(out + strlen(first), second);
   sr_progress_clear(&p);
   fflush(f);
-  char clear[80];
+  char clear[120];
   snprintf(clear, sizeof clear, "\r%*s\r", (int)strlen(first) - 1, "");
   cr_assert_str_eq(out + strlen(first) + strlen(second), clear);
   fclose(f);
+  free(out);
+}
+
+/* A pretraining stage's bar: its layer, and the reconstruction cost. */
+Test(progress, pretraining_names_its_layer_and_cost) {
+  char *out = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&out, &len);
+  SrProgress p;
+  sr_progress_start(&p, f, "pretrain h2 epoch 1", "cost", 8000, 0.0);
+  sr_progress_update(&p, 2000, 62000.0, 0.5);
+  fclose(f);
+  cr_assert_str_eq(out, "\rpretrain h2 epoch 1 [=====>              ] 2000/8000  4000 ex/s  cost "
+                        "31.0000  2 s left");
   free(out);
 }
 
@@ -1023,14 +1039,14 @@ Test(progress, quiet_when_fast_or_off) {
   size_t len = 0;
   FILE *f = open_memstream(&out, &len);
   SrProgress p;
-  sr_progress_start(&p, f, 1, 100, 5.0);
-  sr_progress_update(&p, 100, 5.09);
+  sr_progress_start(&p, f, "epoch 1", "loss", 100, 5.0);
+  sr_progress_update(&p, 100, 50.0, 5.09);
   sr_progress_clear(&p);
   fclose(f);
   cr_assert_eq(len, 0, "%s", out);
   free(out);
-  sr_progress_start(&p, NULL, 1, 100, 5.0);
-  sr_progress_update(&p, 50, 9.0);
+  sr_progress_start(&p, NULL, "epoch 1", "loss", 100, 5.0);
+  sr_progress_update(&p, 50, 25.0, 9.0);
   sr_progress_clear(&p);
 }
 
