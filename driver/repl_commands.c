@@ -273,6 +273,26 @@ static int do_save(Repl *r, const ReplLine *l) {
   return release(r, &c, l, state ? 2 : 1, rc);
 }
 
+/* A command whose one argument is a file: the rest of the line. */
+static int with_file(Repl *r, const ReplLine *l, int (*act)(Session *, const char *)) {
+  char *path = file_arg(l, 1);
+  if (!path)
+    return -1;
+  Captured c;
+  capture(r, &c);
+  int rc = act(&r->session, path);
+  free(path);
+  return release(r, &c, l, 1, rc);
+}
+
+static int do_predict(Repl *r, const ReplLine *l) {
+  return with_file(r, l, session_predict);
+}
+
+static int do_metrics(Repl *r, const ReplLine *l) {
+  return with_file(r, l, session_metrics);
+}
+
 /* restore FILE (weights, or a saved state), or restore best. */
 static int do_restore(Repl *r, const ReplLine *l) {
   Captured c;
@@ -332,6 +352,10 @@ static const Command commands[] = {
      do_sparsity, 0, 1},
     {"ir", "[OPTIONS]", "the IR: --program P, --after PASS, --passes none, --stats",
      do_ir, 0, -1},
+    {"predict", "FILE", "each example's class and probabilities (IDX images, or CSV)",
+     do_predict, 1, -1},
+    {"metrics", "FILE.csv|FILE.jsonl", "every epoch's record so far, as a metrics file",
+     do_metrics, 1, -1},
     {"save", "[state] FILE.safetensors", "save the weights, or the whole resumable state",
      do_save, 1, -1},
     {"restore", "FILE.safetensors|best",

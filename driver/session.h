@@ -88,6 +88,12 @@ int session_save_state(Session *s, const char *path);
 int session_restore(Session *s, const char *path);
 /* The best epoch's parameters of the training so far. */
 int session_restore_best(Session *s);
+/* Every training epoch's record of the session, as a metrics file (.csv
+ * or .jsonl, by the name). */
+int session_metrics(Session *s, const char *path);
+/* The class and probabilities of each example of a file (IDX images or
+ * CSV), as a built program's predict prints them. */
+int session_predict(Session *s, const char *path);
 /* After Ctrl-C from a pipe: the state saved where output.state says. */
 int session_save_interrupted(Session *s);
 

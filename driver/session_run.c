@@ -310,6 +310,34 @@ int session_save_state(Session *s, const char *path) {
   return 0;
 }
 
+int session_metrics(Session *s, const char *path) {
+  SrError e = {{0}};
+  if (!session_ready(s, s->err) || !run_of(s))
+    return -1;
+  int n = sr_run_write_metrics(s->run, path, &e);
+  if (n < 0)
+    return fail(s, &e);
+  fprintf(s->out, "wrote %d epoch record%s to %s\n", n, n == 1 ? "" : "s", path);
+  return 0;
+}
+
+int session_predict(Session *s, const char *path) {
+  SrError e = {{0}};
+  if (!session_ready(s, s->err))
+    return -1;
+  if (strcmp(path, "-") == 0) {
+    fputs("sparsec: predict reads a file: standard input is the REPL's\n", s->err);
+    return -1;
+  }
+  const SrProgramConfig *cfg = &s->config.cfg;
+  const char *label = cfg->test.format == SR_DATA_CSV && cfg->test.label_column
+                          ? cfg->test.label_column
+                          : "label";
+  if (sr_predict(&s->state, cfg, path, label, 0, s->out, "the REPL's output", &e) != 0)
+    return fail(s, &e);
+  return 0;
+}
+
 /* A state file says so in its metadata; anything else is weights. */
 static int is_state_file(const char *path) {
   FILE *f = fopen(path, "rb");

@@ -106,6 +106,16 @@ int session_save_state(Session *s, const char *path) {
   return 0;
 }
 
+int session_metrics(Session *s, const char *path) {
+  said(s, "metrics", text("metrics", path));
+  return 0;
+}
+
+int session_predict(Session *s, const char *path) {
+  said(s, "predict", text("predict", path));
+  return 0;
+}
+
 int session_restore(Session *s, const char *path) {
   said(s, "restore", text("restore", path));
   return 0;

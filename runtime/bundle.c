@@ -129,63 +129,6 @@ SrBundle *sr_bundle_create(const SrModel *m, const SrProgramConfig *cfg, const c
 
 /* ---- inference --------------------------------------------------------------- */
 
-/* Whether some x[i] is inf or NaN: its exponent bits are all ones, and
- * adding one to them carries into bit 31. One branch-free pass, four
- * elements a step (an and, an add and an or): under one instruction an
- * element, where a test with a branch costs eight, 1% of a batch of one
- * through the paper's network. */
-typedef uint32_t Words __attribute__((vector_size(16)));
-
-static int any_nonfinite(const float *x, size_t n) {
-  const uint32_t exponent = 0x7f800000u, carry = 0x00800000u;
-  Words acc = {0, 0, 0, 0};
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    Words w;
-    memcpy(&w, x + i, sizeof w);
-    acc |= (w & exponent) + carry;
-  }
-  uint32_t bad = acc[0] | acc[1] | acc[2] | acc[3];
-  for (; i < n; i++) {
-    uint32_t w;
-    memcpy(&w, x + i, sizeof w);
-    bad |= (w & exponent) + carry;
-  }
-  return (bad & 0x80000000u) != 0;
-}
-
-/* Every input is finite: a NaN would not show in the outputs (a relu turns
- * it into 0), and an inf would be blamed on the first layer. `first` is the
- * batch's first row in the caller's x. */
-static int check_inputs(SrBundle *b, const float *x, int rows, long first) {
-  size_t inputs = (size_t)b->cfg->input, n = (size_t)rows * inputs;
-  if (!any_nonfinite(x, n))
-    return 0;
-  size_t i = 0;
-  while (isfinite(x[i]))
-    i++;
-  return sr_fail(&b->err, "row %ld, input %zu is not finite (%s)", first + (long)(i / inputs),
-                 i % inputs, sr_nonfinite_name(x[i]));
-}
-
-/* One batch of at most max_rows rows, the first of them row `first` of the
- * caller's x. The labels only feed the loss that infer also computes
- * (class 0 is always a valid label; the loss is not checked). */
-static int infer_batch(SrBundle *b, const float *x, int rows, long first, float *probs) {
-  const SrModel *m = b->model;
-  void **slots = b->state.slots;
-  size_t inputs = (size_t)b->cfg->input, classes = (size_t)m->classes;
-  if (check_inputs(b, x, rows, first) < 0)
-    return -1;
-  memcpy(slots[m->slot_x], x, (size_t)rows * inputs * sizeof *x);
-  memset(slots[m->slot_y], 0, (size_t)rows * sizeof(int32_t));
-  m->infer(slots, rows);
-  if (sr_check_infer_finite(&b->state, first, rows, 0, &b->err) < 0)
-    return -1;
-  memcpy(probs, slots[m->slot_probs], (size_t)rows * classes * sizeof *probs);
-  return 0;
-}
-
 int sr_bundle_infer(SrBundle *b, const float *x, int rows, float *probs) {
   if (!b)
     return SR_BUNDLE_BAD_ARGS;
@@ -194,14 +137,7 @@ int sr_bundle_infer(SrBundle *b, const float *x, int rows, float *probs) {
     sr_fail(&b->err, rows < 0 ? "rows is %d" : "x or probs is NULL (rows %d)", rows);
     return SR_BUNDLE_BAD_ARGS;
   }
-  int max = b->state.max_rows;
-  for (int done = 0; done < rows; done += max) {
-    int n = rows - done < max ? rows - done : max;
-    if (infer_batch(b, x + (size_t)done * (size_t)b->cfg->input, n, done,
-                    probs + (size_t)done * (size_t)b->model->classes) < 0)
-      return SR_BUNDLE_NOT_FINITE;
-  }
-  return 0;
+  return sr_infer_rows(&b->state, x, rows, probs, &b->err) < 0 ? SR_BUNDLE_NOT_FINITE : 0;
 }
 
 const char *sr_bundle_error(const SrBundle *b) {

@@ -349,7 +349,10 @@ static void finish(Csv *c, SrDataset *out) {
 static int load(const char *path, const char *label_column, int label_optional, float scale,
                 SrDataset *out, SrError *err) {
   memset(out, 0, sizeof *out);
-  FILE *f = fopen(path, "r");
+  int from_stdin = strcmp(path, "-") == 0;
+  FILE *f = from_stdin ? stdin : fopen(path, "r");
+  if (from_stdin)
+    path = "<stdin>"; /* messages read <stdin>:LINE */
   if (!f)
     return sr_fail(err, "%s: cannot open: %s", path, strerror(errno));
   Csv c = {.path = path, .scale = scale, .label_optional = label_optional};
@@ -358,7 +361,8 @@ static int load(const char *path, const char *label_column, int label_optional, 
     rc = sr_fail(err, "%s: empty file: expected a header row naming the columns", path);
   else if (rc == 0 && c.n == 0)
     rc = sr_fail(err, "%s: no data rows after the header", path);
-  fclose(f);
+  if (!from_stdin)
+    fclose(f);
   if (rc == 0)
     finish(&c, out);
   free_csv(&c);

@@ -57,6 +57,46 @@ static int after_epoch(void *ctx, SrError *err) {
   return 0;
 }
 
+/* Each training epoch's record, kept for sr_run_write_metrics. */
+static int keep_record(void *ctx, const SrEpochRecord *rec, SrError *err) {
+  SrRun *r = ctx;
+  if (r->nhistory == r->history_cap) {
+    int cap = r->history_cap ? 2 * r->history_cap : 64;
+    SrRunRecord *grown = realloc(r->history, (size_t)cap * sizeof *grown);
+    if (!grown)
+      return sr_fail(err, "out of memory for the records of %d epochs", cap);
+    r->history = grown;
+    r->history_cap = cap;
+  }
+  SrRunRecord *k = &r->history[r->nhistory++];
+  k->rec = *rec;
+  snprintf(k->run, sizeof k->run, "%s", rec->run ? rec->run : "");
+  k->rec.run = rec->run ? k->run : NULL;
+  return 0;
+}
+
+int sr_run_write_metrics(SrRun *r, const char *path, SrError *err) {
+  size_t n = strlen(path);
+  int csv = n >= 4 && strcmp(path + n - 4, ".csv") == 0;
+  int jsonl = n >= 6 && strcmp(path + n - 6, ".jsonl") == 0;
+  if (!csv && !jsonl)
+    return sr_fail(err, "%s: the name says the format: .csv or .jsonl", path);
+  SrError why;
+  if (sr_output_folder(path, &why) < 0)
+    return sr_fail(err, "%s: %s", path, why.msg);
+  SrMetricsWriter *w = sr_metrics_open(path, csv ? SR_METRICS_CSV : SR_METRICS_JSONL, r->m, err);
+  if (!w)
+    return -1;
+  int rc = 0;
+  for (int i = 0; i < r->nhistory && rc == 0; i++) {
+    r->history[i].rec.run = r->history[i].rec.run ? r->history[i].run : NULL;
+    rc = sr_metrics_write(w, &r->history[i].rec, err);
+  }
+  if (sr_metrics_close(w, rc < 0 ? NULL : err) != 0)
+    rc = -1;
+  return rc < 0 ? -1 : r->nhistory;
+}
+
 /* ---- the phases' configurations ---------------------------------------------- */
 
 static SrTrainConfig train_config(SrRun *r, char *label, size_t size) {
@@ -72,6 +112,7 @@ static SrTrainConfig train_config(SrRun *r, char *label, size_t size) {
                          .stop = r->stop,
                          .dist = r->setup.dist,
                          .after_epoch = after_epoch,
+                         .record = keep_record,
                          .ctx = r};
 }
 
@@ -138,6 +179,7 @@ void sr_run_free(SrRun *r) {
   sr_state_free(&r->pretrained);
   sr_state_free(&r->best);
   sr_metrics_close(r->metrics, NULL);
+  free(r->history);
   free(r->state_path);
   free(r);
 }
@@ -528,6 +570,10 @@ void sr_run_take_position(SrRun *r, SrRun *old) {
   r->best_result = old->best_result;
   r->saved_epoch = old->saved_epoch;
   memcpy(r->saved_at, old->saved_at, sizeof r->saved_at);
+  SrRunRecord *history = r->history; /* the records go on with the training */
+  int nhistory = r->nhistory, cap = r->history_cap;
+  r->history = old->history, r->nhistory = old->nhistory, r->history_cap = old->history_cap;
+  old->history = history, old->nhistory = nhistory, old->history_cap = cap;
   repoint(&r->pre.before, keep.m);
   repoint(&r->fit.best, keep.m);
   repoint(&r->pretrained, keep.m);

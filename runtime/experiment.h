@@ -76,6 +76,10 @@ int sr_run_restore_best(SrRun *r, SrError *err);
 int sr_run_save_state(SrRun *r, const char *path, SrError *err);
 /* Epochs completed. */
 int sr_run_epochs_done(const SrRun *r);
+/* Every training epoch's record since the run began (this process's:
+ * a state file does not keep them), written to `path` as the metrics
+ * file is (.csv or .jsonl, by its name). The number of records, or -1. */
+int sr_run_write_metrics(SrRun *r, const char *path, SrError *err);
 /* `r` goes on from where `old` is (the REPL after a change that kept the
  * state's layout and the training set): old is left fresh. */
 void sr_run_take_position(SrRun *r, SrRun *old);

@@ -278,22 +278,6 @@ static int cmd_eval(const SrModel *m, const SrProgramConfig *cfg, const Options 
   return rc == 0 ? 0 : fail(&err);
 }
 
-/* The class is the first of the largest probabilities, as in evaluation;
- * %.9g gives each float back exactly. */
-static void print_predictions(const float *probs, int rows, int classes) {
-  for (int r = 0; r < rows; r++) {
-    const float *p = probs + (size_t)r * (size_t)classes;
-    int best = 0;
-    for (int k = 1; k < classes; k++)
-      if (p[k] > p[best])
-        best = k;
-    printf("%d", best);
-    for (int k = 0; k < classes; k++)
-      printf(" %.9g", p[k]);
-    putchar('\n');
-  }
-}
-
 static const char *label_column(const SrProgramConfig *cfg, const Options *o) {
   if (o->label)
     return o->label;
@@ -306,24 +290,10 @@ static int cmd_predict(const SrModel *m, const SrProgramConfig *cfg, const Optio
   char fallback[300];
   const char *weights = weights_to_use(cfg, o, fallback, sizeof fallback);
   SrBundle *b = sr_bundle_create(m, cfg, weights, err.msg, sizeof err.msg);
-  SrDataset in = {0};
-  float *probs = NULL;
   /* --label names a column that must be there; the spec's may be left out */
-  int rc = b ? sr_program_load_inputs(cfg, o->input, label_column(cfg, o), o->label != NULL, &in,
-                                      &err)
+  int rc = b ? sr_predict(sr_bundle_state(b), cfg, o->input, label_column(cfg, o),
+                          o->label != NULL, stdout, "standard output", &err)
              : -1;
-  if (rc == 0 && !(probs = malloc(((size_t)in.n + 1) * (size_t)cfg->classes * sizeof *probs)))
-    rc = sr_fail(&err, "%s: out of memory for %d predictions (%zu bytes)", o->input, in.n,
-                 ((size_t)in.n + 1) * (size_t)cfg->classes * sizeof *probs);
-  /* nothing is printed unless every prediction is finite */
-  if (rc == 0 && sr_bundle_infer(b, in.x, in.n, probs) != 0)
-    rc = sr_fail(&err, "%s: %s", o->input, sr_bundle_error(b));
-  if (rc == 0)
-    print_predictions(probs, in.n, cfg->classes);
-  if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
-    rc = sr_fail(&err, "writing the predictions to standard output: %s", strerror(errno));
-  free(probs);
-  sr_dataset_free(&in);
   sr_bundle_free(b);
   return rc == 0 ? 0 : fail(&err);
 }

@@ -155,4 +155,20 @@ void sr_bundle_free(SrBundle *b);
 /* The state behind a bundle, e.g. to evaluate it on a data set. */
 SrState *sr_bundle_state(SrBundle *b);
 
+/* ---- predict.c ------------------------------------------------------------ */
+
+/* probs[rows * classes] = the output of st's model for x[rows * inputs], in
+ * batches of st->max_rows. -1 + err naming the row and input of a
+ * non-finite input, or the first layer where a value is not finite; no
+ * probability of that batch or a later one is written. */
+int sr_infer_rows(SrState *st, const float *x, int rows, float *probs, SrError *err);
+/* The examples of `input` (IDX images or CSV; "-": CSV on standard input;
+ * label_column as sr_program_load_inputs takes it) through st's model, one
+ * line each to `out`: the class, then every class's probability (%.9g:
+ * the floats exactly). Nothing is printed unless every prediction is
+ * finite; a failed write is an error naming out_name. */
+int sr_predict(SrState *st, const SrProgramConfig *cfg, const char *input,
+               const char *label_column, int label_required, FILE *out, const char *out_name,
+               SrError *err);
+
 #endif

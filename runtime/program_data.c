@@ -117,6 +117,8 @@ void sr_program_data_free(SrProgramData *d) {
 /* IDX files start with two zero bytes, gzip'd ones with 1f 8b; anything
  * else is taken for CSV. 1 for IDX, 0 for CSV, -1 if unreadable. */
 static int looks_like_idx(const char *path, SrError *err) {
+  if (strcmp(path, "-") == 0) /* standard input: CSV (it cannot be peeked at and reread) */
+    return 0;
   FILE *f = fopen(path, "rb");
   if (!f)
     return sr_fail(err, "%s: cannot open: %s", path, strerror(errno));
@@ -164,8 +166,8 @@ int sr_program_load_inputs(const SrProgramConfig *cfg, const char *path, const c
            : label_required    ? sr_dataset_load_csv(path, label_column, scale, out, err)
                                : sr_dataset_load_csv_inputs(path, label_column, scale, out, err);
   if (rc == 0 && out->dim != cfg->input)
-    rc = sr_fail(err, "%s: examples have %d features, the model's input is %d", path, out->dim,
-                 cfg->input);
+    rc = sr_fail(err, "%s: examples have %d features, the model's input is %d",
+                 strcmp(path, "-") == 0 ? "<stdin>" : path, out->dim, cfg->input);
   if (rc != 0)
     sr_dataset_free(out);
   return rc;

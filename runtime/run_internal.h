@@ -8,6 +8,12 @@
 
 typedef enum RunPhase { PHASE_PRETRAIN, PHASE_TRAIN, PHASE_DONE } RunPhase;
 
+/* An epoch's record as the metrics file got it, with its run's label. */
+typedef struct SrRunRecord {
+  SrEpochRecord rec;
+  char run[32];
+} SrRunRecord;
+
 struct SrRun {
   SrState *st;                 /* the caller's */
   const SrModel *m;
@@ -35,6 +41,9 @@ struct SrRun {
   long metrics_keep;           /* bytes of the metrics file a resumed state has seen */
   int saved_epoch;             /* epoch of the last state saved (-1: none) */
   char saved_at[160];          /* where that state is, in words: for the divergence note */
+  /* every epoch's record since the run began (not kept in the state) */
+  SrRunRecord *history;
+  int nhistory, history_cap;
 };
 
 /* run_state.c */

@@ -368,6 +368,9 @@ typedef struct SrTrainConfig {
   /* Called after each complete epoch (logged, metrics written): the
    * experiment engine saves its state there. NULL = nothing. */
   int (*after_epoch)(void *ctx, SrError *err);
+  /* Called with each epoch's record, as the metrics file gets it (the
+   * REPL's `metrics FILE` writes them later). NULL = nothing. */
+  int (*record)(void *ctx, const SrEpochRecord *rec, SrError *err);
   void *ctx;
 } SrTrainConfig;
 

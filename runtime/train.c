@@ -424,7 +424,7 @@ static int check_params(const Fit *f, int epoch, SrError *err) {
 
 static int write_metrics(const Fit *f, int epoch, double loss, const SrMetrics *valid,
                          const SrMetrics *test, double seconds, SrError *err) {
-  if (!f->cfg->metrics)
+  if (!f->cfg->metrics && !f->cfg->record)
     return 0;
   SrEpochRecord rec = {.run = f->cfg->run,
                        .epoch = epoch,
@@ -434,7 +434,9 @@ static int write_metrics(const Fit *f, int epoch, double loss, const SrMetrics *
                        .valid = *valid,
                        .test = *test,
                        .seconds = seconds};
-  return sr_metrics_write(f->cfg->metrics, &rec, err);
+  if (f->cfg->metrics && sr_metrics_write(f->cfg->metrics, &rec, err) < 0)
+    return -1;
+  return f->cfg->record ? f->cfg->record(f->cfg->ctx, &rec, err) : 0;
 }
 
 /* `patience` epochs in a row without a lower validation error end the

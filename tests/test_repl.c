@@ -2,6 +2,7 @@
  * stdin (tiny nets, synthetic IDX data written here), and a pseudo-terminal
  * for line editing, completion, history and Ctrl-C. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
@@ -137,6 +138,56 @@ Test(repl, trains_evaluates_and_saves, .init = make_dir, .fini = remove_dir) {
   cr_expect_eq(strstr(strstr(out, "restored the weights"), "model:"), NULL,
                "nothing runs after quit: %s", out);
   free(trained), free(fresh), free(restored), free(out);
+}
+
+/* predict FILE prints what a built program's predict prints for the same
+ * weights (to 1e-5: JIT and AOT code may round apart); metrics FILE writes
+ * the session's epochs as a metrics file; bad names are located. */
+Test(repl, predict_and_metrics, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  char *out;
+  int rc = repl("blobs.spn", "train 3\nsave w.safetensors\nmetrics runs/m.csv\n"
+                             "metrics runs/m.jsonl\npredict test-x.idx\n",
+                &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_expect(contains(out, "wrote 3 epoch records to runs/m.csv"), "%s", out);
+  char path[256];
+  snprintf(path, sizeof path, "%s/runs/m.csv", dir);
+  char *csv = slurp(path);
+  cr_expect(strncmp(csv, "run,epoch,train_loss,", 21) == 0, "%s", csv);
+  cr_expect(contains(csv, "\n,3,"), "three epochs: %s", csv);
+  snprintf(path, sizeof path, "%s/runs/m.jsonl", dir);
+  char *jsonl = slurp(path);
+  cr_expect(contains(jsonl, "\"epoch\": 3") || contains(jsonl, "\"epoch\":3"), "%s", jsonl);
+  char cmd[512];
+  snprintf(cmd, sizeof cmd,
+           "cd %s && %s build -o prog blobs.spn >/dev/null && ./prog predict --input test-x.idx "
+           "--weights w.safetensors > p.txt 2>/dev/null",
+           dir, SPARSEC_BINARY);
+  cr_assert_eq(system(cmd), 0);
+  snprintf(path, sizeof path, "%s/p.txt", dir);
+  char *built = slurp(path);
+  const char *a = strstr(out, "records to runs/m.jsonl\n"), *b = built;
+  cr_assert_not_null(a, "%s", out);
+  a = strchr(a, '\n') + 1; /* the predictions follow */
+  int lines = 0;
+  for (; *b; lines++) {
+    int ca, cb, n1 = 0, n2 = 0;
+    double pa[3], pb[3];
+    cr_assert_eq(sscanf(a, "%d %lf %lf %lf%n", &ca, &pa[0], &pa[1], &pa[2], &n1), 4, "%s", a);
+    cr_assert_eq(sscanf(b, "%d %lf %lf %lf%n", &cb, &pb[0], &pb[1], &pb[2], &n2), 4, "%s", b);
+    cr_expect_eq(ca, cb, "example %d", lines + 1);
+    for (int k = 0; k < 3; k++)
+      cr_expect(fabs(pa[k] - pb[k]) <= 1e-5, "example %d: %g and %g", lines + 1, pa[k], pb[k]);
+    a += n1 + 1, b += n2 + 1;
+  }
+  cr_expect_eq(lines, 200);
+  free(built), free(csv), free(jsonl), free(out);
+  rc = repl("blobs.spn", "metrics m.txt\npredict nothing.csv\npredict -\n", &out);
+  cr_expect(contains(out, "m.txt: the name says the format: .csv or .jsonl"), "%s", out);
+  cr_expect(contains(out, "nothing.csv: cannot open"), "%s", out);
+  cr_expect(contains(out, "standard input is the REPL's"), "%s", out);
+  free(out);
 }
 
 Test(repl, the_first_train_is_runs_training, .init = make_dir, .fini = remove_dir) {
