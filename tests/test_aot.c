@@ -362,6 +362,16 @@ Test(aot, bundle_example_predicts_what_run_predicts, .init = make_dir, .fini = r
                "%s", unlabelled);
   cr_expect_str_eq(unlabelled, predicted);
   free(unlabelled);
+  /* --input -: the same CSV from standard input; its errors say <stdin> */
+  cr_assert_eq(sh("./xor predict --weights w.safetensors --input - < inputs.csv", &unlabelled), 0,
+               "%s", unlabelled);
+  cr_expect_str_eq(unlabelled, predicted);
+  free(unlabelled);
+  cr_expect_eq(sh("printf 'x1,x2\\n1,2,3\\n' | ./xor predict --weights w.safetensors --input -",
+                  &unlabelled),
+               1);
+  cr_expect(strstr(unlabelled, "<stdin>:2: expected 2 fields, found 3"), "%s", unlabelled);
+  free(unlabelled);
   cr_expect_eq(sh("./xor predict --weights w.safetensors --input inputs.csv --label label",
                   &unlabelled),
                1);
