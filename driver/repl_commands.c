@@ -261,16 +261,20 @@ static int do_ir(Repl *r, const ReplLine *l) {
 
 /* save FILE: the weights; save state FILE: everything `restore` needs to
  * go on training exactly where the session is. */
+/* save FILE (the weights), save state FILE, save spec FILE. */
 static int do_save(Repl *r, const ReplLine *l) {
   int state = l->nwords > 2 && strcmp(l->words[1], "state") == 0;
-  char *path = file_arg(l, state ? 2 : 1);
+  int spec = l->nwords > 2 && strcmp(l->words[1], "spec") == 0;
+  char *path = file_arg(l, state || spec ? 2 : 1);
   if (!path)
     return -1;
   Captured c;
   capture(r, &c);
-  int rc = state ? session_save_state(&r->session, path) : session_save(&r->session, path);
+  int rc = state ? session_save_state(&r->session, path)
+           : spec ? session_save_spec(&r->session, path)
+                  : session_save(&r->session, path);
   free(path);
-  return release(r, &c, l, state ? 2 : 1, rc);
+  return release(r, &c, l, state || spec ? 2 : 1, rc);
 }
 
 /* A command whose one argument is a file: the rest of the line. */
@@ -356,8 +360,8 @@ static const Command commands[] = {
      do_predict, 1, -1},
     {"metrics", "FILE.csv|FILE.jsonl", "every epoch's record so far, as a metrics file",
      do_metrics, 1, -1},
-    {"save", "[state] FILE.safetensors", "save the weights, or the whole resumable state",
-     do_save, 1, -1},
+    {"save", "[state|spec] FILE",
+     "save the weights, the whole resumable state, or the settings as a .spn", do_save, 1, -1},
     {"restore", "FILE.safetensors|best",
      "load saved weights, or a saved state (train goes on from it); best: the best epoch's",
      do_restore, 1, -1},

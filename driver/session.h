@@ -88,6 +88,9 @@ int session_save_state(Session *s, const char *path);
 int session_restore(Session *s, const char *path);
 /* The best epoch's parameters of the training so far. */
 int session_restore_best(Session *s);
+/* The session's spec (its text, typed blocks and overrides) as a spec file
+ * that `sparsec run` runs with the same settings. */
+int session_save_spec(Session *s, const char *path);
 /* Every training epoch's record of the session, as a metrics file (.csv
  * or .jsonl, by the name). */
 int session_metrics(Session *s, const char *path);

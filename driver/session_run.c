@@ -1,5 +1,6 @@
 /* session_run.c: what the session does with its model: train, pretrain,
  * evaluate, count zeros and dead units, save and restore the weights. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -308,6 +309,49 @@ int session_save_state(Session *s, const char *path) {
     return fail(s, &e);
   fprintf(s->out, "saved the state to %s\n", path);
   return 0;
+}
+
+/* The real path of the folder of `file` ("." when it has none); NULL when
+ * it does not exist. The caller frees. */
+static char *real_folder(const char *file) {
+  const char *slash = file ? strrchr(file, '/') : NULL;
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - file) + (slash == file) : 1,
+           slash ? file : ".");
+  return realpath(dir, NULL);
+}
+
+int session_save_spec(Session *s, const char *path) {
+  if (!session_ready(s, s->err))
+    return -1;
+  SrError e = {{0}};
+  if (sr_output_folder(path, &e) < 0)
+    return fail(s, &e);
+  /* the text's relative paths are relative to its folder: joined to it when
+   * the saved text lives elsewhere */
+  char *from = real_folder(s->path), *to = real_folder(path);
+  const char *paths_from = from && to && strcmp(from, to) != 0 ? from : NULL;
+  Override sets[MAX_OVERRIDES];
+  for (int i = 0; i < s->noverrides; i++)
+    sets[i].text = s->overrides[i];
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  int rc = out ? spec_print_with(s->path ? s->path : "<repl>", s->text, sets, s->noverrides,
+                                 paths_from, out, s->err)
+               : -1;
+  if (out)
+    fclose(out);
+  char why[512];
+  if (rc == 0 && write_file_atomic(path, text, size, 0, why, sizeof why) != 0) {
+    fprintf(s->err, "sparsec: %s\n", why);
+    rc = -1;
+  }
+  if (rc == 0)
+    fprintf(s->out, "saved the spec to %s (%s)\n", path,
+            paths_from ? "its relative paths made absolute" : "paths as written");
+  free(text), free(from), free(to);
+  return rc;
 }
 
 int session_metrics(Session *s, const char *path) {

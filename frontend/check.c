@@ -66,6 +66,10 @@ int language_takes_string(const char *block, const char *key) {
   return (setting_flags(block, key) & TAKES_STRING) != 0;
 }
 
+int language_takes_path(const char *block, const char *key) {
+  return (setting_flags(block, key) & (TAKES_STRING | TAKES_FILES)) != 0;
+}
+
 /* ---- statements ------------------------------------------------------------- */
 
 static void check_setting(Checker *c, const Block *b, const Setting *table, const Stmt *s,

@@ -162,8 +162,8 @@ static void check_limit(Checker *c, const Stmt *s, const char *what) {
 }
 
 static const Setting data_settings[] = {
-  {"train", check_train_set, REQUIRED},
-  {"test", check_test_set, REQUIRED},
+  {"train", check_train_set, REQUIRED | TAKES_FILES},
+  {"test", check_test_set, REQUIRED | TAKES_FILES},
   {"scale", check_scale, 0},
   {"validation", check_validation, 0},
   {"limit", check_limit, 0},

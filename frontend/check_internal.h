@@ -74,6 +74,7 @@ enum {
   TAKES_SET = 2, /* `key in {...}` is allowed as well as `key = value` */
   TAKES_STRING = 4, /* a string (a path): `--set` and the REPL's `set` take a bare
                        value literally, output.metrics=runs/m.csv */
+  TAKES_FILES = 8,  /* a data source: its positional strings are paths */
 };
 
 typedef struct Setting {

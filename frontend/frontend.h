@@ -344,6 +344,13 @@ Spec *spec_load_with(const char *path, const Override *overrides, int noverrides
 Spec *spec_load_text_with(const char *name, const char *text, const Override *overrides,
                           int noverrides, FILE *out);
 
+/* The spec `text` (named `name` in messages) with `overrides` applied,
+ * printed to `out` as spec text that checks to the same Spec: a statement a
+ * line, comments and layout not kept. Relative paths are joined to the
+ * folder `paths_from` (NULL: kept as written). 0, or -1 after messages. */
+int spec_print_with(const char *name, const char *text, const Override *overrides, int noverrides,
+                    const char *paths_from, FILE *out, FILE *messages);
+
 /* `NAME { ... }` at the top level of a spec text: bytes [begin, end) from
  * the name to just after the closing brace. */
 typedef struct TextBlock {

@@ -141,12 +141,17 @@ int language_settings(const char *block, int per_layer, const char **names);
 int language_takes_set(const char *block, const char *key);
 /* Is BLOCK.KEY a string setting (a path), which overrides may give bare? */
 int language_takes_string(const char *block, const char *key);
+/* Does BLOCK.KEY name files: a path string, or a data source whose
+ * positional strings are paths (idx("a", "b"))? */
+int language_takes_path(const char *block, const char *key);
 
 /* ---- override.c ------------------------------------------------------------ */
 
 /* Applies `--set` texts to a parsed AST; creates each one's Source (named
  * "--set N") in sources[i]. Returns the number of errors reported. */
 int apply_overrides(Ast *ast, const Override *overrides, int n, Source **sources, Diag *diag);
+/* The overrides' sources, and the array (either may be NULL). */
+void free_sources(Source **sources, int n);
 
 /* ---- load: the whole pipeline on a Source (spec.c) ------------------------ */
 

@@ -18,7 +18,7 @@ char *spec_folder(const char *path) {
   return dir;
 }
 
-static void free_sources(Source **sources, int n) {
+void free_sources(Source **sources, int n) {
   for (int i = 0; i < n; i++)
     source_free(sources[i]);
   free(sources);

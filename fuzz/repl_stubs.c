@@ -106,6 +106,11 @@ int session_save_state(Session *s, const char *path) {
   return 0;
 }
 
+int session_save_spec(Session *s, const char *path) {
+  said(s, "save spec", text("save spec", path));
+  return 0;
+}
+
 int session_metrics(Session *s, const char *path) {
   said(s, "metrics", text("metrics", path));
   return 0;

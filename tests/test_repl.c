@@ -199,6 +199,43 @@ Test(repl, the_first_train_is_runs_training, .init = make_dir, .fini = remove_di
   free(a), free(b), free(out), free(ran);
 }
 
+/* save spec writes the session's settings (overrides, typed blocks) as a
+ * spec that `sparsec run` trains to the same epochs (after `reset`: the
+ * REPL carries weights over changes, run starts from the seed), from
+ * another folder too (its relative data paths made absolute there). */
+Test(repl, save_spec_then_run_trains_the_same, .init = make_dir, .fini = remove_dir) {
+  write_blob_spec();
+  char *out, *ran;
+  int rc = repl("blobs.spn", "set train.lr 0.05\nset h1.l1 0.001\n"
+                             "model { input = 16 layer h1 = dense(24, relu) "
+                             "layer h2 = dense(32, relu, l1 = 0.0001) layer out = dense(3, softmax) }\n"
+                             "set data.scale 1/255\nreset\ntrain\nsave spec sub/s.spn\n"
+                             "save spec s.spn\n",
+                &out);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_expect(contains(out, "saved the spec to sub/s.spn (its relative paths made absolute)"), "%s",
+            out);
+  cr_expect(contains(out, "saved the spec to s.spn (paths as written)"), "%s", out);
+  char *a = epoch_line(out, "epoch   2", 0);
+  char cmd[512];
+  for (int k = 0; k < 2; k++) {
+    snprintf(cmd, sizeof cmd, "cd %s && %s run %s > run.txt 2>&1", dir, SPARSEC_BINARY,
+             k ? "s.spn" : "sub/s.spn");
+    cr_assert_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/run.txt", dir);
+    ran = slurp(cmd);
+    char *b = epoch_line(ran, "epoch   2", 0);
+    cr_expect_str_eq(a, b, "the REPL and run of the saved spec:\n%s\n%s", out, ran);
+    free(b), free(ran);
+  }
+  snprintf(cmd, sizeof cmd, "%s/s.spn", dir);
+  char *saved = slurp(cmd);
+  cr_expect(contains(saved, "  layer h1 = dense(24, relu)\n"), "the typed block: %s", saved);
+  cr_expect(contains(saved, "  lr = 0.05\n"), "%s", saved);
+  cr_expect(contains(saved, "  scale = 1 / 255\n"), "%s", saved);
+  free(saved), free(a), free(out);
+}
+
 Test(repl, set_recompiles_and_keeps_the_weights, .init = make_dir, .fini = remove_dir) {
   write_blob_spec();
   char *out;
