@@ -351,7 +351,7 @@ static const Command commands[] = {
      do_train, 0, 2},
     {"pretrain", "[LAYER]", "run LAYER's pretraining stage (default: every stage)", do_pretrain, 0,
      1},
-    {"eval", "[valid|test|train]", "loss, error and zeros (default: valid)", do_eval, 0, 1},
+    {"eval", "[valid|test|train]", "data loss, error and zeros (default: valid)", do_eval, 0, 1},
     {"sparsity", "[valid|test|train]", "zeros and dead units per hidden layer (default: valid)",
      do_sparsity, 0, 1},
     {"ir", "[OPTIONS]", "the IR: --program P, --after PASS, --passes none, --stats",

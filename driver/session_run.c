@@ -52,12 +52,11 @@ static void report_fit(const Session *s, const SrFitResult *r, int rc) {
   }
   if (r->best_epoch == 0)
     return;
-  const char *valid = s->data.valid.n > 0 ? "valid" : "test";
-  const SrMetrics *best = s->data.valid.n > 0 ? &r->best_valid : &r->best_test;
-  fprintf(out, "%d epoch%s done; best epoch %d: %s %.2f%%, test %.2f%% (`restore best` takes its "
-               "weights)\n",
-          r->epochs_run, r->epochs_run == 1 ? "" : "s", r->best_epoch, valid, 100 * best->error,
-          100 * r->best_test.error);
+  fprintf(out, "%d epoch%s done; best epoch %d: ", r->epochs_run, r->epochs_run == 1 ? "" : "s",
+          r->best_epoch);
+  if (s->data.valid.n > 0) /* without validation data the last epoch is the best */
+    fprintf(out, "valid %.2f%%, ", 100 * r->best_valid.error);
+  fprintf(out, "test %.2f%% (`restore best` takes its weights)\n", 100 * r->best_test.error);
 }
 
 /* `epochs` more epochs from where the run is: the session's weights, the
@@ -136,7 +135,7 @@ static int train_steps(Session *s, int steps) {
     fputs("interrupted: the weights are as they were before `train`\n", s->out);
   if (rc == 0 && !r.interrupted && (rc = sr_evaluate(&s->state, &sample, &m, &e)) == 0) {
     s->steps += steps;
-    fprintf(s->out, "%d steps (%d examples) in %.1f s: loss %.4f, error %.2f%% on those examples\n",
+    fprintf(s->out, "%d steps (%d examples) in %.1f s: data loss %.4f, error %.2f%% on those examples\n",
             steps, sample.n, r.seconds, m.loss, 100 * m.error);
   }
   sr_dataset_free(&sample);
@@ -222,7 +221,7 @@ int session_eval(Session *s, DataPart part) {
     sr_fail(&e, "%s data: %s", part == PART_VALID ? "validation" : part_name(part), why.msg);
     return fail(s, &e);
   }
-  fprintf(s->out, "%s (%d examples): loss %.4f, error %.2f%%; ", part_name(part), ds->n, m.loss,
+  fprintf(s->out, "%s (%d examples): data loss %.4f, error %.2f%%; ", part_name(part), ds->n, m.loss,
           100 * m.error);
   print_zeros(s->out, &s->c.model, &m);
   return 0;

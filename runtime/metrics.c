@@ -2,7 +2,7 @@
  *
  * One record per epoch, for plotting and for comparing the runs of a sweep
  * (the `run` label tells them apart). Both formats have the same fields:
- *   run, epoch, train_loss, valid_loss, valid_error, test_loss, test_error,
+ *   run, epoch, train_loss, valid_data_loss, valid_error, test_data_loss, test_error,
  *   zeros per hidden layer, mean_zeros, seconds (that epoch's wall time)
  * A set that is absent leaves its fields empty (CSV) or null (JSON). The
  * zeros (fraction of exactly-zero activations) are measured on the
@@ -83,7 +83,7 @@ static void maybe_number(const SrMetricsWriter *w, int present, double x) {
 /* ---- CSV ----------------------------------------------------------------- */
 
 static void csv_header(SrMetricsWriter *w) {
-  fputs("run,epoch,train_loss,valid_loss,valid_error,test_loss,test_error", w->f);
+  fputs("run,epoch,train_loss,valid_data_loss,valid_error,test_data_loss,test_error", w->f);
   for (int k = 0; k < w->nhidden; k++) {
     fputs(",", w->f);
     char column[256];
@@ -149,9 +149,9 @@ static void json_record(SrMetricsWriter *w, const SrEpochRecord *r, const SrMetr
     fputs("null", w->f);
   fprintf(w->f, ",\"epoch\":%d", r->epoch);
   json_field(w, "train_loss", 1, r->train_loss);
-  json_field(w, "valid_loss", r->has_valid, r->valid.loss);
+  json_field(w, "valid_data_loss", r->has_valid, r->valid.loss);
   json_field(w, "valid_error", r->has_valid, r->valid.error);
-  json_field(w, "test_loss", r->has_test, r->test.loss);
+  json_field(w, "test_data_loss", r->has_test, r->test.loss);
   json_field(w, "test_error", r->has_test, r->test.error);
   json_zeros(w, zeros);
   json_field(w, "mean_zeros", zeros != NULL, zeros ? zeros->mean_sparsity : 0);

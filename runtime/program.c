@@ -269,7 +269,7 @@ static int cmd_eval(const SrModel *m, const SrProgramConfig *cfg, const Options 
     rc = sr_fail(&err, "test data (%s): %s", cfg->test.path ? cfg->test.path : "?", why.msg);
   }
   if (rc == 0) {
-    printf("test: %d examples, loss %.4f, error %.2f%%\n", test.n, r.loss, 100 * r.error);
+    printf("test: %d examples, data loss %.4f, error %.2f%%\n", test.n, r.loss, 100 * r.error);
     printf("hidden activations exactly zero:");
     print_sparsity(m, &r);
   }

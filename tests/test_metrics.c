@@ -62,7 +62,7 @@ Test(metrics, csv_exact_content) {
   write_three(w);
   cr_assert_eq(sr_metrics_close(w, &err), 0, "%s", err.msg);
   cr_assert_str_eq(slurp(),
-                   "run,epoch,train_loss,valid_loss,valid_error,test_loss,test_error,"
+                   "run,epoch,train_loss,valid_data_loss,valid_error,test_data_loss,test_error,"
                    "zeros_h1,zeros_h2,mean_zeros,seconds\n"
                    "lr=0.01,1,0.5,0.25,0.125,,,0.82,0.9,0.86,1.5\n"
                    ",2,0.123457,,,0.333333,0.1,0.5,0.25,0.375,2\n"
@@ -77,14 +77,14 @@ Test(metrics, jsonl_exact_content) {
   cr_assert_eq(sr_metrics_close(w, &err), 0, "%s", err.msg);
   cr_assert_str_eq(
       slurp(),
-      "{\"run\":\"lr=0.01\",\"epoch\":1,\"train_loss\":0.5,\"valid_loss\":0.25,"
-      "\"valid_error\":0.125,\"test_loss\":null,\"test_error\":null,"
+      "{\"run\":\"lr=0.01\",\"epoch\":1,\"train_loss\":0.5,\"valid_data_loss\":0.25,"
+      "\"valid_error\":0.125,\"test_data_loss\":null,\"test_error\":null,"
       "\"zeros\":{\"h1\":0.82,\"h2\":0.9},\"mean_zeros\":0.86,\"seconds\":1.5}\n"
-      "{\"run\":null,\"epoch\":2,\"train_loss\":0.123457,\"valid_loss\":null,"
-      "\"valid_error\":null,\"test_loss\":0.333333,\"test_error\":0.1,"
+      "{\"run\":null,\"epoch\":2,\"train_loss\":0.123457,\"valid_data_loss\":null,"
+      "\"valid_error\":null,\"test_data_loss\":0.333333,\"test_error\":0.1,"
       "\"zeros\":{\"h1\":0.5,\"h2\":0.25},\"mean_zeros\":0.375,\"seconds\":2}\n"
-      "{\"run\":\"a,b\\\"c\",\"epoch\":3,\"train_loss\":null,\"valid_loss\":null,"
-      "\"valid_error\":null,\"test_loss\":null,\"test_error\":null,\"zeros\":null,"
+      "{\"run\":\"a,b\\\"c\",\"epoch\":3,\"train_loss\":null,\"valid_data_loss\":null,"
+      "\"valid_error\":null,\"test_data_loss\":null,\"test_error\":null,\"zeros\":null,"
       "\"mean_zeros\":null,\"seconds\":3}\n");
 }
 
@@ -99,7 +99,7 @@ Test(metrics, jsonl_escapes_strings) {
   cr_assert_eq(sr_metrics_write(w, &r, &err), 0, "%s", err.msg);
   cr_assert_eq(sr_metrics_close(w, &err), 0, "%s", err.msg);
   cr_assert_str_eq(slurp(), "{\"run\":\"tab\\u0009here\",\"epoch\":1,\"train_loss\":0,"
-                            "\"valid_loss\":0,\"valid_error\":0,\"test_loss\":null,"
+                            "\"valid_data_loss\":0,\"valid_error\":0,\"test_data_loss\":null,"
                             "\"test_error\":null,\"zeros\":{\"a\\\\b\":1},\"mean_zeros\":1,"
                             "\"seconds\":0}\n");
 }
@@ -113,7 +113,7 @@ Test(metrics, no_hidden_layers) {
                      .valid = {.loss = 1234567, .error = 0}, .seconds = 0.25};
   cr_assert_eq(sr_metrics_write(w, &r, &err), 0, "%s", err.msg);
   cr_assert_eq(sr_metrics_close(w, &err), 0, "%s", err.msg);
-  cr_assert_str_eq(slurp(), "run,epoch,train_loss,valid_loss,valid_error,test_loss,test_error,"
+  cr_assert_str_eq(slurp(), "run,epoch,train_loss,valid_data_loss,valid_error,test_data_loss,test_error,"
                             "mean_zeros,seconds\n"
                             "r,7,1e-07,1.23457e+06,0,,,0,0.25\n");
 }

@@ -126,13 +126,13 @@ Test(repl, trains_evaluates_and_saves, .init = make_dir, .fini = remove_dir) {
   cr_expect(contains(out, "data:     500 train, 100 validation, 200 test examples"), "%s", out);
   cr_expect(contains(out, "epoch   2"), "%s", out);
   cr_expect(contains(out, "2 epochs done; best epoch "), "%s", out);
-  cr_expect(contains(out, "test (200 examples): loss "), "%s", out);
+  cr_expect(contains(out, "test (200 examples): data loss "), "%s", out);
   cr_expect(contains(out, "activations exactly zero, and dead units"), "%s", out);
   cr_expect(contains(out, "saved the weights to w.safetensors"), "%s", out);
   cr_expect(contains(out, "weights initialised from seed 3"), "%s", out);
-  char *trained = line_after(out, "valid (100 examples): loss", 0);
-  char *fresh = line_after(out, "valid (100 examples): loss", 1);
-  char *restored = line_after(out, "valid (100 examples): loss", 2);
+  char *trained = line_after(out, "valid (100 examples): data loss", 0);
+  char *fresh = line_after(out, "valid (100 examples): data loss", 1);
+  char *restored = line_after(out, "valid (100 examples): data loss", 2);
   cr_expect_str_neq(trained, fresh, "reset draws new weights");
   cr_expect_str_eq(trained, restored, "restore brings the saved weights back");
   cr_expect_eq(strstr(strstr(out, "restored the weights"), "model:"), NULL,
@@ -243,8 +243,8 @@ Test(repl, set_recompiles_and_keeps_the_weights, .init = make_dir, .fini = remov
                              "show\nset h1.units 20\nshow spec\n",
                 &out);
   cr_assert_eq(rc, 0, "%s", out);
-  char *before = line_after(out, "valid (100 examples): loss", 0);
-  char *after = line_after(out, "valid (100 examples): loss", 1);
+  char *before = line_after(out, "valid (100 examples): data loss", 0);
+  char *after = line_after(out, "valid (100 examples): data loss", 1);
   cr_expect_str_eq(before, after, "the L1 penalty does not change inference: %s", out);
   cr_expect(!contains(out, "kept 6 of 6"), "%s", out);
   cr_expect(contains(out, "set h2.l1 0.001: "), "%s", out);
@@ -631,7 +631,7 @@ Test(repl_terminal, line_editing_completion_and_history, .init = make_dir, .fini
   pty_start(&p, "blobs.spn");
   cr_assert(expect(&p, "sparsec> ", 30), "%s", p.seen);
   type(&p, "evak\x7fl tset\x7f\x7f\x7f\x7fvalid\r"); /* typos, fixed with backspace */
-  cr_expect(expect(&p, "valid (100 examples): loss", 10), "%s", p.seen);
+  cr_expect(expect(&p, "valid (100 examples): data loss", 10), "%s", p.seen);
   cr_assert(expect(&p, "sparsec> ", 10), "%s", p.seen);
   type(&p, "spars\t\r"); /* Tab completes the command */
   cr_expect(expect(&p, "activations exactly zero", 10), "%s", p.seen);
@@ -673,7 +673,7 @@ Test(repl_terminal, ctrl_c_stops_training, .init = make_dir, .fini = remove_dir)
   type(&p, "show\r"); /* the model is intact: its epochs are counted, it evaluates */
   cr_expect(expect(&p, "weights:  ", 10), "%s", p.seen + p.mark);
   type(&p, "eval\r");
-  cr_expect(expect(&p, "valid (100 examples): loss", 10), "%s", p.seen + p.mark);
+  cr_expect(expect(&p, "valid (100 examples): data loss", 10), "%s", p.seen + p.mark);
   cr_assert(expect(&p, "sparsec> ", 10), "%s", p.seen + p.mark);
   type(&p, "quit\r");
   cr_expect_eq(pty_finish(&p), 0);

@@ -806,7 +806,7 @@ Test(fit, writes_one_metrics_record_per_epoch) {
   cr_assert_eq(sr_metrics_close(w, &err), 0, "%s", err.msg);
   char *text = slurp(path);
   unlink(path);
-  const char *header = "run,epoch,train_loss,valid_loss,valid_error,test_loss,test_error,"
+  const char *header = "run,epoch,train_loss,valid_data_loss,valid_error,test_data_loss,test_error,"
                        "zeros_h1,zeros_h2,mean_zeros,seconds\n";
   cr_assert_eq(strncmp(text, header, strlen(header)), 0, "%s", text);
   const char *line = text + strlen(header);
