@@ -183,10 +183,37 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-int link_program(const void *object, size_t size, const char *output, int mpi, double *ms,
-                 char *err, int errlen) {
+int link_is_cross(const char *triple) {
+  char *host = LLVMGetDefaultTargetTriple();
+  size_t n = strcspn(host, "-");
+  int same = strncmp(triple, host, n) == 0 && (triple[n] == '-' || triple[n] == '\0');
+  LLVMDisposeMessage(host);
+  return !same;
+}
+
+/* The runtime archives are built for this host's architecture: a program
+ * for another links only with a runtime built for that one, which the
+ * user names (SPARSEC_RUNTIME_DIR, with a $CC that links for it). */
+static int check_target(const char *triple, char *err, int errlen) {
+  const char *env = getenv("SPARSEC_RUNTIME_DIR");
+  if (!link_is_cross(triple) || (env && env[0]))
+    return 0;
+  snprintf(err, errlen,
+           "cannot link a program for %s: this sparsec's runtime is built for its own host. "
+           "Either build the object (--emit obj, or --bundle) and link it where a sparsec "
+           "runtime for %s is installed, or set SPARSEC_RUNTIME_DIR to the runtime/ of a "
+           "sparsec build tree configured for %s and CC to a compiler that links for it "
+           "(docs/aot.md)",
+           triple, triple, triple);
+  return -1;
+}
+
+int link_program(const void *object, size_t size, const char *triple, const char *output,
+                 int mpi, double *ms, char *err, int errlen) {
   double t0 = now_ms();
   *ms = 0;
+  if (check_target(triple, err, errlen) != 0)
+    return -1;
   if (mpi && !link_has_mpi()) {
     snprintf(err, errlen, "this sparsec was built without MPI: it cannot link programs for mpirun "
                           "(install libopenmpi-dev and rebuild)");

@@ -59,6 +59,23 @@ static void on_out_of_memory_in_llvm(void) {
     install(llvm_bad_alloc, NULL);
 }
 
+/* The version, LLVM's, and the CPU `sparsec build` compiles for by
+ * default (the host's) with the features its code then uses. */
+static int version(void) {
+  char err[512];
+  LLVMTargetMachineRef tm = target_host_machine(err, sizeof err);
+  if (!tm) {
+    fprintf(stderr, "sparsec: %s\n", err);
+    return 1;
+  }
+  TargetInfo host;
+  target_describe(tm, 0, &host);
+  LLVMDisposeTargetMachine(tm);
+  printf("%s\nhost: %s, CPU %s%s%s\n", target_compiler(), host.triple, host.cpu,
+         host.features[0] ? ", with " : "", host.features);
+  return 0;
+}
+
 static void usage(FILE *out) {
   fputs("usage: sparsec <command> [options]\n"
         "\n"
@@ -69,6 +86,7 @@ static void usage(FILE *out) {
         "  build FILE.spn      compile ahead of time: a program (-o PROG) or a bundle for C\n"
         "  repl [FILE.spn]     an interactive session: change settings, train, look at sparsity\n"
         "  help                this message\n"
+        "  --version           the version, LLVM's, and the host's CPU\n"
         "\n"
         "`sparsec <command> --help` describes a command's options.\n",
         out);
@@ -92,6 +110,8 @@ int main(int argc, char **argv) {
     return cmd_build(argc - 1, argv + 1);
   if (strcmp(cmd, "repl") == 0)
     return cmd_repl(argc - 1, argv + 1);
+  if (strcmp(cmd, "--version") == 0)
+    return version();
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
     usage(stdout);
     return 0;
