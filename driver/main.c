@@ -71,8 +71,11 @@ static int version(void) {
   TargetInfo host;
   target_describe(tm, 0, &host);
   LLVMDisposeTargetMachine(tm);
-  printf("%s\nhost: %s, CPU %s%s%s\n", target_compiler(), host.triple, host.cpu,
-         host.features[0] ? ", with " : "", host.features);
+  char model[64];
+  sr_cpu_model(model, sizeof model);
+  printf("%s\nhost: %s, CPU %s%s%s%s%s%s\n", target_compiler(), host.triple, host.cpu,
+         model[0] ? " (" : "", model, model[0] ? ")" : "", host.features[0] ? ", with " : "",
+         host.features);
   return 0;
 }
 

@@ -11,6 +11,9 @@
  * table; objects for other targets record and check nothing. */
 #include <stdio.h>
 #include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
 
 #include "program.h"
 
@@ -57,6 +60,31 @@ int sr_cpu_has(const char *feature) {
   return -1;
 }
 #endif
+
+/* The processor brand string of CPUID leaves 0x80000002..4, e.g. "AMD EPYC
+ * 9B45 128-Core Processor": what a person calls the CPU (LLVM may not know
+ * it and call it generic). */
+void sr_cpu_model(char *out, size_t size) {
+  out[0] = '\0';
+#if defined(__x86_64__) && defined(__GNUC__)
+  unsigned regs[12];
+  if (__get_cpuid_max(0x80000000u, NULL) < 0x80000004u)
+    return;
+  for (unsigned i = 0; i < 3; i++)
+    __get_cpuid(0x80000002u + i, &regs[4 * i], &regs[4 * i + 1], &regs[4 * i + 2],
+                &regs[4 * i + 3]);
+  char brand[sizeof regs + 1];
+  memcpy(brand, regs, sizeof regs);
+  brand[sizeof regs] = '\0';
+  const char *start = brand + strspn(brand, " ");
+  size_t len = strlen(start);
+  while (len > 0 && start[len - 1] == ' ')
+    len--;
+  snprintf(out, size, "%.*s", (int)len, start);
+#else
+  (void)size;
+#endif
+}
 
 const SrCpuFeature *sr_cpu_features(void) {
   return table;

@@ -346,8 +346,10 @@ static int version(const SrProgramConfig *cfg, const char *prog) {
          "for %s, CPU %s%s%s\n",
          prog, cfg->name, cfg->compiler, cfg->target, cfg->cpu,
          cfg->cpu_features[0] ? ", using " : "", cfg->cpu_features);
+  char model[64];
+  sr_cpu_model(model, sizeof model);
   if (rc == 0)
-    printf("this CPU runs it\n");
+    printf("this CPU%s%s%s runs it\n", model[0] ? " (" : "", model, model[0] ? ")" : "");
   else
     printf("%s\n", why);
   return rc == 0 ? 0 : 1;

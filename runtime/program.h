@@ -102,6 +102,8 @@ int sr_cpu_has(const char *name);
 /* The names of the comma-separated `list` this CPU lacks (or that the
  * runtime cannot test), as "a, b" in out[0..size); returns their count. */
 int sr_cpu_missing(const char *list, char *out, size_t size);
+/* This CPU's model name ("AMD EPYC ..."), or "" where it cannot be read. */
+void sr_cpu_model(char *out, size_t size);
 /* 0 if this CPU runs the code of `cfg`, else -1 and a message naming what
  * it lacks and the --cpu to rebuild with. */
 int sr_cpu_check(const SrProgramConfig *cfg, SrError *err);
