@@ -111,6 +111,13 @@ static void hide_kernels(Aot *a, const char *prefix) {
   hide_kernel(LLVMGetNamedGlobal(a->mod, HYPER_TABLE), prefix); /* the learning rates, penalties */
 }
 
+void aot_config_target(SrProgramConfig *cfg, const TargetInfo *t) {
+  cfg->target = t->triple;
+  cfg->cpu = t->cpu;
+  cfg->cpu_features = t->features;
+  cfg->compiler = target_compiler();
+}
+
 /* What the code is for goes into the config: PROG --version, and the
  * CPU check at start. */
 static int add_descriptor(Aot *a, const PreparedModel *p, const AotOptions *o, AotResult *out,
@@ -118,10 +125,7 @@ static int add_descriptor(Aot *a, const PreparedModel *p, const AotOptions *o, A
   target_describe(a->tm, target_uses_host_cpu(&o->target), &out->target);
   SrProgramConfig cfg;
   memcpy(&cfg, o->config, sizeof cfg); /* padding too: the descriptor emits the bytes */
-  cfg.target = out->target.triple;
-  cfg.cpu = out->target.cpu;
-  cfg.cpu_features = out->target.features;
-  cfg.compiler = target_compiler();
+  aot_config_target(&cfg, &out->target);
   AotOptions with_target = *o;
   with_target.config = &cfg;
   int rc = descriptor_emit(a->mod, a->tm, p, &a->kernels, &with_target, err, errlen);

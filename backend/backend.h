@@ -196,6 +196,9 @@ typedef struct AotResult {
  * a bundle) exactly as the JIT does, adds the descriptor and emits `kind`. */
 int aot_compile(const PreparedModel *p, const AotOptions *o, AotKind kind, AotResult *out,
                 char *err, int errlen);
+/* Fills cfg's target, cpu, cpu_features and compiler from `t` (pointing
+ * into it): what the object's config says, and NAME.h. */
+void aot_config_target(SrProgramConfig *cfg, const TargetInfo *t);
 
 /* ---- descriptor.c -------------------------------------------------------- */
 

@@ -242,10 +242,7 @@ static int build_bundle(Build *b) {
   snprintf(code, sizeof code, "%s/%s%s", a->bundle, b->name, extension(a->emit ? a->kind : AOT_OBJECT));
   snprintf(header, sizeof header, "%s/%s.h", a->bundle, b->name);
   SrProgramConfig cfg = b->config.cfg;
-  cfg.target = r.target.triple;
-  cfg.cpu = r.target.cpu;
-  cfg.cpu_features = r.target.features;
-  cfg.compiler = target_compiler();
+  aot_config_target(&cfg, &r.target);
   int rc = write_file_atomic(code, r.data, r.size, 0, err, sizeof err);
   if (rc == 0)
     rc = bundle_header_write(header, b->name, &cfg, b->has_weights, err, sizeof err);
