@@ -37,12 +37,14 @@ void target_prepare_module(LLVMModuleRef mod, LLVMTargetMachineRef tm);
 typedef struct TargetSpec {
   const char *triple;  /* NULL: the host's */
   const char *cpu;     /* NULL or "native": the host CPU and its features (host triple
-                          only; "generic" for another triple); else this CPU alone */
+                          only; "generic" for another triple); else this CPU alone, which
+                          LLVM must know for the triple */
   int for_jit;         /* the JIT's code model; else the default (objects, PIC) */
 } TargetSpec;
 /* NULL + message for a CPU LLVM does not know for the triple. */
 LLVMTargetMachineRef target_machine(const TargetSpec *t, char *err, int errlen);
-/* Whether `t` means the host's CPU and its features (no --cpu, or native). */
+/* Whether `t` means the host's CPU and its features: no --cpu, or native,
+ * for the host's triple (none given, or the same). */
 int target_uses_host_cpu(const TargetSpec *t);
 
 /* What code compiled by a machine is for, as stated to the user (build

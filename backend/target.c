@@ -37,8 +37,19 @@ static void init_all_once(void) {
   done = 1;
 }
 
+/* --target naming the host's own triple is the host. */
+static int is_host_triple(const char *triple) {
+  if (!triple)
+    return 1;
+  char *host = LLVMGetDefaultTargetTriple(), *given = LLVMNormalizeTargetTriple(triple);
+  int same = strcmp(host, given) == 0;
+  LLVMDisposeMessage(host);
+  LLVMDisposeMessage(given);
+  return same;
+}
+
 int target_uses_host_cpu(const TargetSpec *t) {
-  return !t->triple && (!t->cpu || strcmp(t->cpu, "native") == 0);
+  return (!t->cpu || strcmp(t->cpu, "native") == 0) && is_host_triple(t->triple);
 }
 
 /* The host's CPU and features unless a CPU is named: then the CPU alone
@@ -59,7 +70,12 @@ static int check_cpu(LLVMTargetRef target, const char *triple, const char *cpu, 
   int known = !probe || target_knows_cpu(probe, cpu);
   if (probe)
     LLVMDisposeTargetMachine(probe);
-  if (!known)
+  if (!known && strcmp(cpu, "native") == 0)
+    snprintf(err, errlen,
+             "--cpu native is the host's CPU, which is not one of %s: name one of its CPUs "
+             "(`llc -mtriple=%s -mcpu=help` lists them), or leave --cpu out for its baseline",
+             triple, triple);
+  else if (!known)
     snprintf(err, errlen,
              "--cpu %s: LLVM knows no such CPU for %s (x86-64 takes the levels x86-64, "
              "x86-64-v2, x86-64-v3, x86-64-v4, CPU names such as skylake or znver3, and "
@@ -70,7 +86,7 @@ static int check_cpu(LLVMTargetRef target, const char *triple, const char *cpu, 
 
 LLVMTargetMachineRef target_machine(const TargetSpec *t, char *err, int errlen) {
   init_native_once();
-  int host = !t->triple;
+  int host = is_host_triple(t->triple);
   if (!host)
     init_all_once();
   char *triple = host ? LLVMGetDefaultTargetTriple() : LLVMNormalizeTargetTriple(t->triple);

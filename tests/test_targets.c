@@ -107,6 +107,15 @@ Test(targets, default_is_the_host_and_says_so, .init = make_dir, .fini = remove_
     cr_expect(strstr(out, uses) != NULL, "%s\nnot in:\n%s", uses, out);
   }
   free(out);
+  /* --target naming the host's own triple is the host too */
+  const char *host = strstr(version, "host: ");
+  cr_assert_not_null(host, "%s", version);
+  char args[256];
+  snprintf(args, sizeof args, "build blobs.spn --emit obj -o same.o --target %.*s",
+           (int)strcspn(host + 6, ","), host + 6);
+  cr_assert_eq(sparsec(args, &out), 0, "%s", out);
+  cr_expect(strstr(out, ", the host's") != NULL, "%s", out);
+  free(out);
   cr_assert_eq(run("./prog --version", &out), 0, "%s", out);
   char runs[128];
   snprintf(runs, sizeof runs, "this CPU%s%s runs it", model[0] ? " " : "", model[0] ? named : "");
@@ -179,6 +188,11 @@ Test(targets, aarch64_program_needs_its_runtime, .init = make_dir, .fini = remov
                    &out),
                1, "%s", out);
   cr_expect(strstr(out, "cannot link a program for aarch64-unknown-linux-gnu") != NULL, "%s", out);
+  free(out);
+  cr_expect_eq(sparsec("build blobs.spn --target aarch64-linux-gnu --cpu native --bundle n", &out),
+               1, "%s", out);
+  cr_expect(strstr(out, "--cpu native is the host's CPU, which is not one of aarch64") != NULL,
+            "%s", out);
   free(out);
   cr_assert_eq(sparsec("build blobs.spn --target aarch64-linux-gnu --bundle arm", &out), 0, "%s",
                out);
