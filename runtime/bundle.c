@@ -56,8 +56,6 @@ int sr_program_check(const SrModel *m, const SrProgramConfig *cfg, SrError *err)
     return -1;
   if (!cfg->cpu_features || !cfg->compiler)
     return sr_fail(err, "model: the config lacks its CPU features or compiler");
-  if (sr_cpu_check(cfg, err) < 0) /* before any of the model's code runs */
-    return -1;
   if (!m->slots || m->nslots < 1 || !m->infer)
     return sr_fail(err, "model: no slots or no inference kernel");
   if (!cfg->name || !cfg->target || !cfg->cpu)
@@ -126,6 +124,8 @@ SrBundle *sr_bundle_create(const SrModel *m, const SrProgramConfig *cfg, const c
   int rc = b ? 0 : sr_fail(&e, "out of memory");
   if (rc == 0)
     rc = sr_program_check(m, cfg, &e);
+  if (rc == 0)
+    rc = sr_cpu_check(cfg, &e); /* before any of the model's code runs */
   if (rc == 0) {
     b->model = m;
     b->cfg = cfg;

@@ -370,6 +370,8 @@ int sr_program_main(const SrModel *m, const SrProgramConfig *cfg, int argc, char
     usage(cfg, prog, parsed > 0 ? stdout : stderr);
     return parsed > 0 ? 0 : 2;
   }
+  if (sr_cpu_check(cfg, &err) != 0) /* before any of the model's code runs */
+    return fail(&err);
   sr_blas_threads(o.threads);
   sr_set_threads(o.threads);
   if (strcmp(o.command, "train") == 0)

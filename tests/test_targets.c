@@ -160,6 +160,8 @@ Test(targets, missing_features_are_named, .init = make_dir, .fini = remove_dir) 
                 strstr(out, "rebuild it with `sparsec build --cpu x86-64"),
             "%s", out);
   free(out);
+  cr_expect_eq(run("./old --help", &out), 0, "help runs none of the model's code: %s", out);
+  free(out);
   cr_expect_eq(run("./old --version", &out), 1, "%s", out);
   cr_expect(strstr(out, "CPU bdver2, using ") != NULL && strstr(out, "this CPU lacks "), "%s",
             out);
