@@ -7,14 +7,17 @@
 #   make reproduce-quick  the same, cut short (also: make reproduce QUICK=1), under 5 minutes
 #   make bench  sparse path vs dense path vs PyTorch, timed (bench/README.md);
 #               make bench QUICK=1: a short check of a change, under 2 minutes
+#   make install PREFIX=P  sparsec, its runtime, headers, pkg-config files, man
+#               pages, examples and docs under P (default /usr/local; README.md)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 # experiments that make reproduce runs at once, one core each
 REPRODUCE_JOBS ?= 2
+PREFIX ?= /usr/local
 
-.PHONY: all deps build demo test test-fast test-asan clean data reproduce reproduce-quick bench
+.PHONY: all deps build install demo test test-fast test-asan clean data reproduce reproduce-quick bench
 
 all: build
 
@@ -24,6 +27,9 @@ deps:
 build: deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 demo: build
 	./$(BUILD)/sparsec run examples/fashion_mnist_relu.spn

@@ -111,28 +111,24 @@ static void hide_kernels(Aot *a, const char *prefix) {
   hide_kernel(LLVMGetNamedGlobal(a->mod, HYPER_TABLE), prefix); /* the learning rates, penalties */
 }
 
-/* The triple and CPU name go into the config, for PROG --help. */
-static void describe_target(LLVMTargetMachineRef tm, const SrProgramConfig *in,
-                            SrProgramConfig *out, char **triple, char **cpu) {
-  memcpy(out, in, sizeof *out);
-  *triple = LLVMGetTargetMachineTriple(tm);
-  *cpu = LLVMGetTargetMachineCPU(tm);
-  out->target = *triple;
-  out->cpu = *cpu;
+void aot_config_target(SrProgramConfig *cfg, const TargetInfo *t) {
+  cfg->target = t->triple;
+  cfg->cpu = t->cpu;
+  cfg->cpu_features = t->features;
+  cfg->compiler = target_compiler();
 }
 
+/* What the code is for goes into the config: PROG --version, and the
+ * CPU check at start. */
 static int add_descriptor(Aot *a, const PreparedModel *p, const AotOptions *o, AotResult *out,
                           char *err, int errlen) {
+  target_describe(a->tm, target_uses_host_cpu(&o->target), &out->target);
   SrProgramConfig cfg;
-  char *triple, *cpu;
-  describe_target(a->tm, o->config, &cfg, &triple, &cpu);
-  snprintf(out->triple, sizeof out->triple, "%s", triple);
-  snprintf(out->cpu, sizeof out->cpu, "%s", cpu);
+  memcpy(&cfg, o->config, sizeof cfg); /* padding too: the descriptor emits the bytes */
+  aot_config_target(&cfg, &out->target);
   AotOptions with_target = *o;
   with_target.config = &cfg;
   int rc = descriptor_emit(a->mod, a->tm, p, &a->kernels, &with_target, err, errlen);
-  LLVMDisposeMessage(triple);
-  LLVMDisposeMessage(cpu);
   char *msg = NULL;
   if (rc == 0 && LLVMVerifyModule(a->mod, LLVMReturnStatusAction, &msg)) {
     snprintf(err, errlen, "internal error: the descriptor's LLVM IR is invalid: %s", msg);

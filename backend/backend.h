@@ -37,10 +37,32 @@ void target_prepare_module(LLVMModuleRef mod, LLVMTargetMachineRef tm);
 typedef struct TargetSpec {
   const char *triple;  /* NULL: the host's */
   const char *cpu;     /* NULL or "native": the host CPU and its features (host triple
-                          only; "generic" for another triple); else this CPU alone */
+                          only; "generic" for another triple); else this CPU alone, which
+                          LLVM must know for the triple */
   int for_jit;         /* the JIT's code model; else the default (objects, PIC) */
 } TargetSpec;
+/* NULL + message for a CPU LLVM does not know for the triple. */
 LLVMTargetMachineRef target_machine(const TargetSpec *t, char *err, int errlen);
+/* Whether `t` means the host's CPU and its features: no --cpu, or native,
+ * for the host's triple (none given, or the same). */
+int target_uses_host_cpu(const TargetSpec *t);
+
+/* What code compiled by a machine is for, as stated to the user (build
+ * output, NAME.h, PROG --version) and checked by the runtime at start. */
+typedef struct TargetInfo {
+  char triple[160];
+  char cpu[120];       /* LLVM's name, ", the host's" when it is: "znver3, the host's" */
+  char features[512];  /* runtime/cpu.c's names the code may use: "x86-64-v3,aes,..."; "" */
+} TargetInfo;
+void target_describe(LLVMTargetMachineRef tm, int host_cpu, TargetInfo *out);
+/* "sparsec 0.1.0 (LLVM 16.0.6)": this compiler, as objects record it. */
+const char *target_compiler(void);
+
+/* target_query.cpp: what the C API does not say. Whether `cpu` is a CPU
+ * name the machine's target knows; whether it enables every feature of
+ * "+f1,+f2" (each a feature of the target). */
+int target_knows_cpu(LLVMTargetMachineRef tm, const char *cpu);
+int target_has_features(LLVMTargetMachineRef tm, const char *plus_features);
 
 /* Verifies the module, then runs TARGET_PIPELINE tuned for `tm`, without
  * LLVM's generic loop unroller: the sparse kernels unroll their own loops
@@ -171,7 +193,7 @@ typedef struct AotOptions {
 typedef struct AotResult {
   char *data;                    /* the object, assembly or IR text; free() it */
   size_t size;
-  char triple[160], cpu[80];     /* what it was compiled for */
+  TargetInfo target;             /* what it was compiled for */
   double codegen_ms, optimise_ms, emit_ms;
 } AotResult;
 
@@ -179,6 +201,9 @@ typedef struct AotResult {
  * a bundle) exactly as the JIT does, adds the descriptor and emits `kind`. */
 int aot_compile(const PreparedModel *p, const AotOptions *o, AotKind kind, AotResult *out,
                 char *err, int errlen);
+/* Fills cfg's target, cpu, cpu_features and compiler from `t` (pointing
+ * into it): what the object's config says, and NAME.h. */
+void aot_config_target(SrProgramConfig *cfg, const TargetInfo *t);
 
 /* ---- descriptor.c -------------------------------------------------------- */
 
@@ -224,13 +249,17 @@ void outfile_child(int pid);
 
 /* ---- link.c -------------------------------------------------------------- */
 
-/* Links `object` (in memory) with the static runtime (libsparsert_main.a and
- * libsparsert_serial.a, or with `mpi` libsparsert.a, from $SPARSEC_RUNTIME_DIR
- * or the build tree) and OpenBLAS, zlib, libm (and MPI) by $CC (default cc)
- * into the executable `output`, atomically. The linker's messages go to
- * stderr as it prints them. */
-int link_program(const void *object, size_t size, const char *output, int mpi, double *ms,
-                 char *err, int errlen);
+/* Links `object` (in memory, compiled for `triple`) with the static
+ * runtime (libsparsert_main.a and libsparsert_serial.a, or with `mpi`
+ * libsparsert.a, from $SPARSEC_RUNTIME_DIR, PREFIX/lib of an installed
+ * sparsec, or the build tree) and OpenBLAS, zlib, libm (and MPI) by $CC
+ * (default cc) into the executable `output`, atomically. The linker's
+ * messages go to stderr as it prints them. For another architecture than
+ * the host's, only with $SPARSEC_RUNTIME_DIR (a runtime built for it). */
+int link_program(const void *object, size_t size, const char *triple, const char *output,
+                 int mpi, double *ms, char *err, int errlen);
+/* Whether `triple` names another architecture than the host's. */
+int link_is_cross(const char *triple);
 /* The folder holding the runtime archives; the archive a program links
  * (libsparsert_serial.a, or libsparsert.a for MPI) and the libraries after it
  * for a program without MPI; whether this build can link MPI programs. */

@@ -15,19 +15,32 @@ static void upper(const char *name, char *out, size_t size) {
   out[i] = '\0';
 }
 
+/* What the code was compiled for, and what the runtime checks of it. */
+static void target_lines(FILE *f, const char *n, const SrProgramConfig *cfg) {
+  fprintf(f, " * for %s, CPU %s, by %s.\n", cfg->target, cfg->cpu, cfg->compiler);
+  if (cfg->cpu_features[0])
+    fprintf(f,
+            " * Its code uses %s: %s_create fails on a CPU\n"
+            " * without them, and %s_check_cpu says so beforehand.\n",
+            cfg->cpu_features, n, n);
+}
+
 static void comment(FILE *f, const char *n, const SrProgramConfig *cfg, int embedded) {
   fprintf(f,
           "/* %s.h: inference with the model of %s.spn\n"
-          " * (%d inputs, %d classes), compiled by `sparsec build --bundle`\n"
-          " * for %s (CPU %s).\n"
+          " * (%d inputs, %d classes), compiled by `sparsec build --bundle`\n",
+          n, cfg->name, cfg->input, cfg->classes);
+  target_lines(f, n, cfg);
+  fprintf(f,
           " * %s.o holds its code, the runtime's description of it%s.\n"
           " * Link a program with it and the runtime (docs/aot.md):\n"
           " *\n"
-          " *   cc -I DIR main.c DIR/%s.o RUNTIME/libsparsert_serial.a -lopenblas -lz -lm\n"
+          " *   cc -I DIR main.c DIR/%s.o $(pkg-config --libs sparsec)\n"
           " *\n"
-          " * DIR is this folder, RUNTIME the folder of sparsec's runtime library\n"
-          " * (%s when this was built). Bundles of different\n"
-          " * names link into one program.\n"
+          " * DIR is this folder; pkg-config finds sparsec's installed runtime\n"
+          " * (sparsec-serial: the same without MPI). From a build tree, name\n"
+          " * the runtime: RUNTIME/libsparsert_serial.a -lopenblas -lz -lm.\n"
+          " * Bundles of different names link into one program.\n"
           " *\n"
           " *   char err[256];\n"
           " *   %s_ctx *m = %s_create(\"weights.safetensors\", err, sizeof err);\n"
@@ -40,8 +53,7 @@ static void comment(FILE *f, const char *n, const SrProgramConfig *cfg, int embe
           " * x holds rows x INPUTS floats, row by row, scaled as the spec's data (raw\n"
           " * values times SCALE). The predicted class of a row is the first index of\n"
           " * its largest probability. A context is not thread-safe: use one per thread. */\n",
-          n, cfg->name, cfg->input, cfg->classes, cfg->target, cfg->cpu, n,
-          embedded ? " and its trained weights" : "", n, link_runtime_dir(), n, n, n, n, n,
+          n, embedded ? " and its trained weights" : "", n, n, n, n, n, n,
           embedded ? "\n * With NULL for the file name, create uses the embedded weights." : "");
 }
 
@@ -79,9 +91,12 @@ static void declarations(FILE *f, const char *n, const char *u, const SrProgramC
           "/* Why the last %s_infer on ctx failed, \"\" if it did not. */\n"
           "const char *%s_error(const %s_ctx *ctx);\n\n"
           "void %s_free(%s_ctx *ctx);\n\n"
+          "/* 0 if this CPU has every feature the model's code was compiled for;\n"
+          " * else -3 and err[0..errlen) names those it lacks (err may be NULL). */\n"
+          "int %s_check_cpu(char *err, size_t errlen);\n\n"
           "#ifdef __cplusplus\n}\n#endif\n\n#endif\n",
           u, u, u, cfg->input, u, cfg->classes, u, scale, u, cfg->max_rows, n, u, embedded,
-          n, n, n, n, n, u, u, n, n, n, n, n, n, n, n);
+          n, n, n, n, n, u, u, n, n, n, n, n, n, n, n, n);
 }
 
 int bundle_header_write(const char *path, const char *name, const SrProgramConfig *cfg,

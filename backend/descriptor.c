@@ -19,7 +19,7 @@
 #include "backend.h"
 
 /* The sizes the pointer lists below were written for (LP64: x86-64, aarch64). */
-enum { SLOT_BYTES = 56, MODEL_BYTES = 8592, CONFIG_BYTES = 368 };
+enum { SLOT_BYTES = 56, MODEL_BYTES = 8592, CONFIG_BYTES = 384 };
 
 typedef struct Desc {
   LLVMModuleRef mod;
@@ -207,6 +207,8 @@ static LLVMValueRef config(Desc *d, const AotOptions *o, LLVMValueRef weights_ta
       {offsetof(SrProgramConfig, structure), string(d, c.structure)},
       {offsetof(SrProgramConfig, target), string(d, c.target)},
       {offsetof(SrProgramConfig, cpu), string(d, c.cpu)},
+      {offsetof(SrProgramConfig, cpu_features), string(d, c.cpu_features)},
+      {offsetof(SrProgramConfig, compiler), string(d, c.compiler)},
       {offsetof(SrProgramConfig, train.path), string(d, c.train.path)},
       {offsetof(SrProgramConfig, train.labels), string(d, c.train.labels)},
       {offsetof(SrProgramConfig, train.label_column), string(d, c.train.label_column)},
@@ -267,8 +269,8 @@ static LLVMValueRef declare(Desc *d, const char *name, LLVMTypeRef type) {
 }
 
 /* NAME_create(weights, err, errlen), NAME_infer(ctx, x, rows, probs),
- * NAME_error(ctx) and NAME_free(ctx) call the runtime's sr_bundle_* with
- * this model. */
+ * NAME_error(ctx), NAME_free(ctx) and NAME_check_cpu(err, errlen) call the
+ * runtime's sr_bundle_* with this model. */
 static void bundle_api(Desc *d, LLVMTypeRef size_type, LLVMValueRef model_g, LLVMValueRef config_g) {
   LLVMTypeRef p = d->i8ptr, i32 = LLVMInt32TypeInContext(d->ctx);
   LLVMTypeRef create_params[] = {p, p, p, p, size_type};
@@ -282,6 +284,9 @@ static void bundle_api(Desc *d, LLVMTypeRef size_type, LLVMValueRef model_g, LLV
   forwarder(d, "error", declare(d, "sr_bundle_error", error), error, NULL, 0);
   LLVMTypeRef free_type = LLVMFunctionType(LLVMVoidTypeInContext(d->ctx), &p, 1, 0);
   forwarder(d, "free", declare(d, "sr_bundle_free", free_type), free_type, NULL, 0);
+  LLVMTypeRef check_params[] = {p, p, size_type};
+  LLVMTypeRef check = LLVMFunctionType(i32, check_params, 3, 0);
+  forwarder(d, "check_cpu", declare(d, "sr_bundle_check_cpu", check), check, lead + 1, 1);
 }
 
 /* ---- checks and the whole ------------------------------------------------------------ */

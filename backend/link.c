@@ -6,13 +6,17 @@
  * whose data-parallel training calls MPI, and the MPI library is linked too:
  * such a program runs under mpirun, but only where MPI is installed.
  *
- * The runtime's folder is baked in at build time (SPARSEC_RUNTIME_DIR, the
- * build tree) and may be overridden by the environment variable of that
- * name. The object is written to a private temporary folder; the program
+ * The runtime's folder is found from where this executable is, so that an
+ * installed sparsec, or a copy of its prefix moved elsewhere, links with
+ * its own runtime and never with the build tree's: PREFIX/lib beside
+ * PREFIX/bin/sparsec when that holds the runtime, else, for the sparsec
+ * (or a test) inside the build tree, that tree's runtime/. The environment
+ * variable SPARSEC_RUNTIME_DIR overrides both. The object is written to a private temporary folder; the program
  * is linked into a temporary file next to its final path and renamed over
  * it (outfile.c). The linker's own messages reach stderr unchanged. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +26,8 @@
 
 #include "backend.h"
 
-#ifndef SPARSEC_RUNTIME_DIR
-#error "SPARSEC_RUNTIME_DIR (the folder of libsparsert.a) must be defined by the build"
+#if !defined(SPARSEC_RUNTIME_DIR) || !defined(SPARSEC_BUILD_DIR)
+#error "SPARSEC_RUNTIME_DIR (the folder of libsparsert.a) and SPARSEC_BUILD_DIR must be defined by the build"
 #endif
 #ifndef SPARSEC_LINK_FLAGS
 #define SPARSEC_LINK_FLAGS "-lopenblas -lz -lm"
@@ -34,9 +38,44 @@
 
 #define MAX_ARGS 64
 
+/* The folder of this executable (symbolic links resolved), or "". */
+static void executable_dir(char *out, size_t size) {
+  ssize_t n = readlink("/proc/self/exe", out, size - 1);
+  out[n > 0 ? n : 0] = '\0';
+  char *slash = strrchr(out, '/');
+  if (slash)
+    *slash = '\0';
+  else
+    out[0] = '\0';
+}
+
+static int inside(const char *path, const char *dir) {
+  size_t n = strlen(dir);
+  return n > 0 && strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* PREFIX/lib for PREFIX/bin/sparsec when it holds the runtime; else the
+ * build tree's runtime for an executable inside it; else PREFIX/lib all
+ * the same, so that the message names where it is missing. */
+static void find_runtime_dir(char *out, size_t size) {
+  char exe[PATH_MAX], lib[PATH_MAX + 32], build[PATH_MAX];
+  executable_dir(exe, sizeof exe);
+  char *parent = strrchr(exe, '/');
+  snprintf(lib, sizeof lib, "%.*s/lib", parent ? (int)(parent - exe) : 0, exe);
+  char probe[PATH_MAX + 64];
+  snprintf(probe, sizeof probe, "%s/libsparsert_main.a", lib);
+  int in_build = realpath(SPARSEC_BUILD_DIR, build) && inside(exe, build);
+  snprintf(out, size, "%s", access(probe, R_OK) != 0 && in_build ? SPARSEC_RUNTIME_DIR : lib);
+}
+
 const char *link_runtime_dir(void) {
+  static char dir[PATH_MAX + 32];
   const char *env = getenv("SPARSEC_RUNTIME_DIR");
-  return env && env[0] ? env : SPARSEC_RUNTIME_DIR;
+  if (env && env[0])
+    return env;
+  if (!dir[0])
+    find_runtime_dir(dir, sizeof dir);
+  return dir;
 }
 
 /* --as-needed: a shared library is recorded only if the program calls it. */
@@ -183,10 +222,37 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-int link_program(const void *object, size_t size, const char *output, int mpi, double *ms,
-                 char *err, int errlen) {
+int link_is_cross(const char *triple) {
+  char *host = LLVMGetDefaultTargetTriple();
+  size_t n = strcspn(host, "-");
+  int same = strncmp(triple, host, n) == 0 && (triple[n] == '-' || triple[n] == '\0');
+  LLVMDisposeMessage(host);
+  return !same;
+}
+
+/* The runtime archives are built for this host's architecture: a program
+ * for another links only with a runtime built for that one, which the
+ * user names (SPARSEC_RUNTIME_DIR, with a $CC that links for it). */
+static int check_target(const char *triple, char *err, int errlen) {
+  const char *env = getenv("SPARSEC_RUNTIME_DIR");
+  if (!link_is_cross(triple) || (env && env[0]))
+    return 0;
+  snprintf(err, errlen,
+           "cannot link a program for %s: this sparsec's runtime is built for its own host. "
+           "Either build the object (--emit obj, or --bundle) and link it where a sparsec "
+           "runtime for %s is installed, or set SPARSEC_RUNTIME_DIR to the runtime/ of a "
+           "sparsec build tree configured for %s and CC to a compiler that links for it "
+           "(docs/aot.md)",
+           triple, triple, triple);
+  return -1;
+}
+
+int link_program(const void *object, size_t size, const char *triple, const char *output,
+                 int mpi, double *ms, char *err, int errlen) {
   double t0 = now_ms();
   *ms = 0;
+  if (check_target(triple, err, errlen) != 0)
+    return -1;
   if (mpi && !link_has_mpi()) {
     snprintf(err, errlen, "this sparsec was built without MPI: it cannot link programs for mpirun "
                           "(install libopenmpi-dev and rebuild)");

@@ -61,7 +61,10 @@ static const SrOption build_options[] = {
      .values = emit_kinds, .offset = 0, .set = set_emit},
     {"target", 0, SR_OPT_STRING, "TRIPLE", "compile for this target (default: the host)",
      .offset = offsetof(BuildArgs, target.triple)},
-    {"cpu", 0, SR_OPT_STRING, "NAME", "for this CPU (default: the host's; x86-64: portable)",
+    {"cpu", 0, SR_OPT_STRING, "NAME",
+     "for this CPU: an x86-64 level (x86-64, x86-64-v2, -v3, -v4),\n"
+     "a CPU name LLVM knows (znver3, skylake), or native\n"
+     "(default: native, the host's CPU and features)",
      .offset = offsetof(BuildArgs, target.cpu)},
     {"mpi", 0, SR_OPT_FLAG, NULL,
      "link MPI: PROG also trains data-parallel under mpirun\n"
@@ -182,10 +185,14 @@ static int compile(Build *b, int bundle, AotKind kind, AotResult *r) {
   return 0;
 }
 
+/* The CPU as built for, and what its code uses that the program or bundle
+ * checks at start (nothing for other targets than x86-64). */
 static void summary(const Build *b, const char *what, const AotResult *r, double link_ms) {
-  printf("sparsec: built %s for %s (%s) in %.0f ms (codegen %.1f, optimise %.1f, machine code "
-         "%.1f",
-         what, r->triple, r->cpu, now_ms() - b->start_ms, r->codegen_ms, r->optimise_ms,
+  const TargetInfo *t = &r->target;
+  printf("sparsec: built %s for %s, CPU %s%s%s%s in %.0f ms (codegen %.1f, optimise %.1f, "
+         "machine code %.1f",
+         what, t->triple, t->cpu, t->features[0] ? " (uses " : "", t->features,
+         t->features[0] ? ")" : "", now_ms() - b->start_ms, r->codegen_ms, r->optimise_ms,
          r->emit_ms);
   if (link_ms >= 0)
     printf(", link %.1f", link_ms);
@@ -208,7 +215,8 @@ static int build_program(Build *b) {
   char err[1024];
   double link_ms = -1;
   int rc = a->emit ? write_file_atomic(out, r.data, r.size, 0, err, sizeof err)
-                   : link_program(r.data, r.size, out, a->mpi, &link_ms, err, sizeof err);
+                   : link_program(r.data, r.size, r.target.triple, out, a->mpi, &link_ms, err,
+                                  sizeof err);
   if (rc == 0) {
     char what[400];
     snprintf(what, sizeof what, "%s (%ld bytes)", out, file_size(out));
@@ -234,8 +242,7 @@ static int build_bundle(Build *b) {
   snprintf(code, sizeof code, "%s/%s%s", a->bundle, b->name, extension(a->emit ? a->kind : AOT_OBJECT));
   snprintf(header, sizeof header, "%s/%s.h", a->bundle, b->name);
   SrProgramConfig cfg = b->config.cfg;
-  cfg.target = r.triple;
-  cfg.cpu = r.cpu;
+  aot_config_target(&cfg, &r.target);
   int rc = write_file_atomic(code, r.data, r.size, 0, err, sizeof err);
   if (rc == 0)
     rc = bundle_header_write(header, b->name, &cfg, b->has_weights, err, sizeof err);
@@ -243,7 +250,11 @@ static int build_bundle(Build *b) {
     char what[2600];
     snprintf(what, sizeof what, "%s (%zu bytes) and %s", code, r.size, header);
     summary(b, what, &r, -1);
-    if (!a->emit || a->kind == AOT_OBJECT)
+    if ((!a->emit || a->kind == AOT_OBJECT) && link_is_cross(r.target.triple))
+      printf("sparsec: link on the target (%s) with: cc -I %s main.c %s $(pkg-config --libs "
+             "sparsec)\n",
+             r.target.triple, a->bundle, code);
+    else if (!a->emit || a->kind == AOT_OBJECT)
       printf("sparsec: link with: cc -I %s main.c %s %s/%s %s\n", a->bundle, code,
              link_runtime_dir(), link_runtime_archive(0), link_flags());
   }

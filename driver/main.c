@@ -59,6 +59,26 @@ static void on_out_of_memory_in_llvm(void) {
     install(llvm_bad_alloc, NULL);
 }
 
+/* The version, LLVM's, and the CPU `sparsec build` compiles for by
+ * default (the host's) with the features its code then uses. */
+static int version(void) {
+  char err[512];
+  LLVMTargetMachineRef tm = target_host_machine(err, sizeof err);
+  if (!tm) {
+    fprintf(stderr, "sparsec: %s\n", err);
+    return 1;
+  }
+  TargetInfo host;
+  target_describe(tm, 0, &host);
+  LLVMDisposeTargetMachine(tm);
+  char model[64];
+  sr_cpu_model(model, sizeof model);
+  printf("%s\nhost: %s, CPU %s%s%s%s%s%s\n", target_compiler(), host.triple, host.cpu,
+         model[0] ? " (" : "", model, model[0] ? ")" : "", host.features[0] ? ", with " : "",
+         host.features);
+  return 0;
+}
+
 /* The commands: one row each, read by the dispatch, `help` and the usage. */
 typedef struct Command {
   const char *name;
@@ -80,6 +100,7 @@ static void usage(FILE *out) {
   for (int i = 0; i < NCOMMANDS; i++)
     fprintf(out, "  %s\n", commands[i].synopsis);
   fputs("  help [COMMAND]      this message, or the command's options (as COMMAND --help)\n"
+        "  --version           the version, LLVM's, and the host's CPU\n"
         "\n"
         "`sparsec <command> --help` describes a command's options.\n",
         out);
@@ -132,6 +153,8 @@ int main(int argc, char **argv) {
   const Command *c = find_command(cmd);
   if (c)
     return c->run(argc - 1, argv + 1);
+  if (strcmp(cmd, "--version") == 0)
+    return version();
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
     return help(argc, argv);
   return unknown_command(cmd);

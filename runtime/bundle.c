@@ -54,6 +54,8 @@ int sr_program_check(const SrModel *m, const SrProgramConfig *cfg, SrError *err)
     return sr_fail(err, "no model description");
   if (check_abi(cfg, err) < 0)
     return -1;
+  if (!cfg->cpu_features || !cfg->compiler)
+    return sr_fail(err, "model: the config lacks its CPU features or compiler");
   if (!m->slots || m->nslots < 1 || !m->infer)
     return sr_fail(err, "model: no slots or no inference kernel");
   if (!cfg->name || !cfg->target || !cfg->cpu)
@@ -105,6 +107,16 @@ static void copy_message(const SrError *e, char *err, size_t errlen) {
   }
 }
 
+int sr_bundle_check_cpu(const SrProgramConfig *cfg, char *err, size_t errlen) {
+  SrError e = {{0}};
+  int rc = cfg ? check_abi(cfg, &e) : sr_fail(&e, "no model description");
+  if (rc == 0 && sr_cpu_check(cfg, &e) < 0)
+    rc = SR_BUNDLE_CPU;
+  if (rc != 0)
+    copy_message(&e, err, errlen);
+  return rc;
+}
+
 SrBundle *sr_bundle_create(const SrModel *m, const SrProgramConfig *cfg, const char *weights,
                            char *err, size_t errlen) {
   SrError e = {{0}};
@@ -112,6 +124,8 @@ SrBundle *sr_bundle_create(const SrModel *m, const SrProgramConfig *cfg, const c
   int rc = b ? 0 : sr_fail(&e, "out of memory");
   if (rc == 0)
     rc = sr_program_check(m, cfg, &e);
+  if (rc == 0)
+    rc = sr_cpu_check(cfg, &e); /* before any of the model's code runs */
   if (rc == 0) {
     b->model = m;
     b->cfg = cfg;

@@ -101,7 +101,8 @@ static void usage(const SrProgramConfig *cfg, const char *prog, FILE *out) {
   char fallback[300];
   fprintf(out,
           "usage: %s <command> [options]\n"
-          "The model of %s.spn (%d inputs, %d classes), compiled by sparsec for %s (%s).\n"
+          "The model of %s.spn (%d inputs, %d classes), compiled by %s\n"
+          "for %s, CPU %s.\n"
           "\n"
           "commands:\n"
           "  train [options]\n"
@@ -109,7 +110,8 @@ static void usage(const SrProgramConfig *cfg, const char *prog, FILE *out) {
           "      seed %" PRIu64 ") and saves the best-validation weights as safetensors to FILE\n"
           "      (default %s); the resumable state goes beside it (.state.safetensors),\n"
           "      every epoch and on Ctrl-C; --resume continues from such a state\n",
-          prog, cfg->name, cfg->input, cfg->classes, cfg->target, cfg->cpu, cfg->lr, cfg->batch,
+          prog, cfg->name, cfg->input, cfg->classes, cfg->compiler, cfg->target, cfg->cpu, cfg->lr,
+          cfg->batch,
           cfg->epochs, cfg->seed, save_path(cfg, fallback, sizeof fallback));
   sr_opt_help(&command_tables[0], "    ", out);
   fputs("  eval [options]\n"
@@ -121,6 +123,9 @@ static void usage(const SrProgramConfig *cfg, const char *prog, FILE *out) {
         "      then the probability of each class\n",
         out);
   sr_opt_help(&command_tables[2], "    ", out);
+  fputs("  --version\n"
+        "      what compiled the program, for which CPU, and whether this CPU runs it\n",
+        out);
   fprintf(out,
           "\n"
           "Without --weights, eval and predict use the weights train saved (%s) when\n"
@@ -298,8 +303,32 @@ static int cmd_predict(const SrModel *m, const SrProgramConfig *cfg, const Optio
   return rc == 0 ? 0 : fail(&err);
 }
 
+/* What the program was compiled by and for, and whether this CPU runs it:
+ * it says so even where the CPU check would stop every command. */
+static int version(const SrProgramConfig *cfg, const char *prog) {
+  char why[1024];
+  int rc = sr_bundle_check_cpu(cfg, why, sizeof why);
+  if (rc == -1) { /* another runtime's object: its config cannot be read */
+    fprintf(stderr, "error: %s\n", why);
+    return 1;
+  }
+  printf("%s: the model of %s.spn, compiled by %s\n"
+         "for %s, CPU %s%s%s\n",
+         prog, cfg->name, cfg->compiler, cfg->target, cfg->cpu,
+         cfg->cpu_features[0] ? ", using " : "", cfg->cpu_features);
+  char model[64];
+  sr_cpu_model(model, sizeof model);
+  if (rc == 0)
+    printf("this CPU%s%s%s runs it\n", model[0] ? " (" : "", model, model[0] ? ")" : "");
+  else
+    printf("%s\n", why);
+  return rc == 0 ? 0 : 1;
+}
+
 int sr_program_main(const SrModel *m, const SrProgramConfig *cfg, int argc, char **argv) {
   const char *prog = argc > 0 ? argv[0] : "prog";
+  if (argc == 2 && strcmp(argv[1], "--version") == 0)
+    return version(cfg, prog);
   SrError err = {{0}};
   if (sr_program_check(m, cfg, &err) != 0)
     return fail(&err);
@@ -311,6 +340,8 @@ int sr_program_main(const SrModel *m, const SrProgramConfig *cfg, int argc, char
     usage(cfg, prog, parsed > 0 ? stdout : stderr);
     return parsed > 0 ? 0 : 2;
   }
+  if (sr_cpu_check(cfg, &err) != 0) /* before any of the model's code runs */
+    return fail(&err);
   sr_blas_threads(o.threads);
   sr_set_threads(o.threads);
   if (strcmp(o.command, "train") == 0)

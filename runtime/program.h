@@ -28,7 +28,7 @@
 
 /* Bumped whenever SrProgramConfig, SrModel or SrSlot change meaning; the
  * sizes below catch a changed layout as well. */
-#define SR_PROGRAM_ABI 3
+#define SR_PROGRAM_ABI 4
 
 #define SR_MAX_SWEEP 16 /* learning rates of a sweep (the spec's SPEC_MAX_SWEEP) */
 
@@ -50,7 +50,12 @@ typedef struct SrProgramConfig {
    * slot table, what a resumed state must have been saved by. */
   const char *structure;
   const char *target;       /* triple the code was compiled for */
-  const char *cpu;          /* and its CPU */
+  const char *cpu;          /* and its CPU: LLVM's name, ", the host's" when chosen so */
+  /* What the code may use that a CPU of the target may lack, checked at
+   * start (cpu.c): an x86-64 level and the features beyond it, e.g.
+   * "x86-64-v4,avx512vnni"; "" when nothing is checked. */
+  const char *cpu_features;
+  const char *compiler;     /* "sparsec 0.1.0 (LLVM 16.0.6)" */
   int input, classes;
   int max_rows;             /* rows of batch-sized buffers (the memory plan's) */
   int epochs, batch, patience;
@@ -77,6 +82,31 @@ typedef struct SrProgramConfig {
 /* Checks that the object was emitted for this runtime (ABI version and
  * struct sizes) and that its roles name existing slots. */
 int sr_program_check(const SrModel *m, const SrProgramConfig *cfg, SrError *err);
+
+/* ---- cpu.c --------------------------------------------------------------- */
+
+/* A name the runtime can test the CPU for: an x86-64 level ("x86-64-v3")
+ * or a feature ("avx512f"), with the LLVM features it stands for (a
+ * feature stands for itself). */
+typedef struct SrCpuFeature {
+  const char *name;
+  const char *llvm;  /* comma-separated */
+} SrCpuFeature;
+
+/* Every name the runtime can test, levels first (lowest first), ended by a
+ * NULL name; none where the runtime was not compiled for x86-64. */
+const SrCpuFeature *sr_cpu_features(void);
+/* 1 if this CPU has the feature or level `name`, 0 if not, -1 if the
+ * runtime cannot tell. */
+int sr_cpu_has(const char *name);
+/* The names of the comma-separated `list` this CPU lacks (or that the
+ * runtime cannot test), as "a, b" in out[0..size); returns their count. */
+int sr_cpu_missing(const char *list, char *out, size_t size);
+/* This CPU's model name ("AMD EPYC ..."), or "" where it cannot be read. */
+void sr_cpu_model(char *out, size_t size);
+/* 0 if this CPU runs the code of `cfg`, else -1 and a message naming what
+ * it lacks and the --cpu to rebuild with. */
+int sr_cpu_check(const SrProgramConfig *cfg, SrError *err);
 
 /* ---- program.c ----------------------------------------------------------- */
 
@@ -142,6 +172,13 @@ SrBundle *sr_bundle_create(const SrModel *m, const SrProgramConfig *cfg, const c
  * not finite (inf or NaN) in examples 1..64: ...". No probability of that
  * batch or any later one is written. */
 #define SR_BUNDLE_NOT_FINITE (-2)
+/* This CPU lacks a feature the model's code was compiled for (cpu.c). */
+#define SR_BUNDLE_CPU (-3)
+
+/* NAME_check_cpu: 0 if this CPU runs the model's code, else SR_BUNDLE_CPU
+ * (or -1 for an object of another runtime) and the reason in
+ * err[0..errlen) if err is not NULL. sr_bundle_create checks the same. */
+int sr_bundle_check_cpu(const SrProgramConfig *cfg, char *err, size_t errlen);
 
 /* probs[rows * classes] = the model's output for x[rows * inputs]; any
  * number of rows (run in batches of cfg->max_rows). 0, SR_BUNDLE_BAD_ARGS
