@@ -92,7 +92,12 @@ typedef struct SrDistStats {
   double dense_bytes;  /* what dense exchanges would have sent */
   double seconds;      /* in the exchange (scanning, packing, allreduce, unpacking) */
   double wait_seconds; /* of which inside the allreduces: the transfer, and waiting for
-                          the slowest rank to arrive */
+                          the slowest rank to arrive (overlapped: starting the
+                          buckets' and waiting for them after the backward pass) */
+  long overlapped_steps; /* exchanges whose buckets started during the backward pass */
+  long buckets;        /* buckets over those exchanges */
+  long averages;       /* local SGD: parameter averagings */
+  double average_bytes; /* their payload, summed */
 } SrDistStats;
 
 void sr_dist_stats(const SrDist *d, SrDistStats *out);

@@ -4,6 +4,7 @@
  * the job with MPI's message rather than returning into a loop that would
  * wait for the dead rank. */
 #include <mpi.h>
+#include <stdlib.h>
 
 #include "dist_internal.h"
 
@@ -59,6 +60,41 @@ static void allreduce(SrDist *d, void *buf, size_t n, MPI_Datatype type, size_t 
 
 void sr_net_sum_floats(SrDist *d, float *buf, size_t n) {
   allreduce(d, buf, n, MPI_FLOAT, sizeof *buf, MPI_SUM);
+}
+
+/* The requests under way live in d->requests, an MPI_Request array. */
+static MPI_Request *new_request(SrDist *d) {
+  if (d->nrequests == d->requests_cap) {
+    int cap = d->requests_cap ? 2 * d->requests_cap : 16;
+    MPI_Request *r = realloc(d->requests, sizeof *r * (size_t)cap);
+    if (!r)
+      sr_dist_abort(d, "out of memory for the gradient exchange's requests");
+    d->requests = r;
+    d->requests_cap = cap;
+  }
+  return (MPI_Request *)d->requests + d->nrequests++;
+}
+
+void sr_net_start_sum_floats(SrDist *d, float *buf, size_t n) {
+  if (!d->mpi)
+    return;
+  for (size_t at = 0; at < n; at += CHUNK) {
+    int count = n - at < CHUNK ? (int)(n - at) : CHUNK;
+    MPI_Iallreduce(MPI_IN_PLACE, buf + at, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                   new_request(d));
+  }
+}
+
+void sr_net_progress(SrDist *d) {
+  int done;
+  if (d->nrequests > 0)
+    MPI_Testall(d->nrequests, d->requests, &done, MPI_STATUSES_IGNORE);
+}
+
+void sr_net_wait_all(SrDist *d) {
+  if (d->nrequests > 0)
+    MPI_Waitall(d->nrequests, d->requests, MPI_STATUSES_IGNORE);
+  d->nrequests = 0;
 }
 
 void sr_net_sum_doubles(SrDist *d, double *buf, size_t n) {
