@@ -14,7 +14,12 @@
 #include "dist_internal.h"
 
 /* Overlapped buckets of at least 1 MB: the paper's net (three 3-4 MB
- * weight gradients) travels in three, each layer's with its bias. */
+ * weight gradients) travels in three, each layer's with its bias. That is
+ * the default across nodes, where the network moves the bytes while the
+ * CPUs compute. On one machine the ranks' own CPUs copy and add the bytes
+ * inside MPI calls, with nothing to hide them behind, and the overlapped
+ * exchange measured never faster there (bench/MPI.md): the default is then
+ * the blocking exchange. sr_dist_single (tests) takes the overlapped path. */
 #define DEFAULT_BUCKET_KB 1024
 
 /* ---- joining --------------------------------------------------------------- */
@@ -61,11 +66,13 @@ static int env_count(const char *name, long min, long max, long fallback, long *
   return 0;
 }
 
-/* SPARSEC_BUCKET_KB (overlapped buckets' least size; 0: blocking) and
- * SPARSEC_LOCAL_STEPS (docs/parallel.md). */
+/* SPARSEC_BUCKET_KB (overlapped buckets' least size; 0: blocking; by
+ * default overlapped only across nodes) and SPARSEC_LOCAL_STEPS
+ * (docs/parallel.md). */
 static int parse_overlap(SrDist *d, SrError *err) {
   long kb, steps;
-  if (env_count("SPARSEC_BUCKET_KB", 0, 1L << 30, DEFAULT_BUCKET_KB, &kb, err) != 0 ||
+  long fallback = d->one_node ? 0 : DEFAULT_BUCKET_KB;
+  if (env_count("SPARSEC_BUCKET_KB", 0, 1L << 30, fallback, &kb, err) != 0 ||
       env_count("SPARSEC_LOCAL_STEPS", 1, 1000000, 1, &steps, err) != 0)
     return -1;
   d->bucket_bytes = (size_t)kb << 10;

@@ -36,6 +36,7 @@ typedef struct SrPendingExchange {
 struct SrDist {
   int rank, size;
   int mpi;             /* MPI_Init was called (not for sr_dist_single) */
+  int one_node;        /* every rank on one machine: the exchange is shared memory */
   int agreed;          /* a failure every rank knows of: finalise, not abort */
   SrExchange exchange;
   SrFault fault;

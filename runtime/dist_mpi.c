@@ -43,6 +43,12 @@ int sr_net_init(SrDist *d, SrError *err) {
   d->mpi = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &d->rank);
   MPI_Comm_size(MPI_COMM_WORLD, &d->size);
+  MPI_Comm node;
+  int node_size;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  MPI_Comm_size(node, &node_size);
+  MPI_Comm_free(&node);
+  d->one_node = node_size == d->size; /* the same answer on every rank */
   return 0;
 }
 

@@ -174,6 +174,7 @@ Test(mpi, two_ranks_equal_one_with_the_doubled_batch, .init = setup, .fini = rem
   cr_assert_eq(train(2, 4, "SPARSEC_EXCHANGE=sparse", "sparse.safetensors", &sparse), 0, "%s",
                sparse);
   cr_expect(strstr(two, "data parallel: 2 ranks") != NULL, "%s", two);
+  cr_expect(strstr(two, "; 0 overlapped") != NULL, "one machine: blocking by default: %s", two);
   cr_expect(strstr(sparse, "sparse)") != NULL && strstr(sparse, "(0 sparse)") == NULL, "%s",
             sparse);
   /* rank 0 alone prints: one log, one result */
