@@ -25,10 +25,11 @@ int dlclose(void *handle) {
 #endif
 
 /* Open MPI picks, for MPI_Iallreduce of a few MB between 2 ranks, an
- * algorithm of libnbc that took 5 times as long as the blocking
- * MPI_Allreduce here (14 ms against 2.7 ms for the paper net's 11.2 MB,
- * bench/MPI.md); its ring was as fast as the blocking call, and the ring
- * is the bandwidth-optimal choice for large messages between nodes. A
+ * algorithm of libnbc that took 2.5 times as long as its ring (the paper
+ * net's 11.2 MB in three buckets: 4.1 ms against 1.6 ms) and made the
+ * exchange 5 times slower inside training (bench/MPI.md); the ring was as
+ * fast as the blocking call, and it is the bandwidth-optimal choice for
+ * large messages between nodes. A
  * choice the user made (the variable set, or --mca) wins: overwrite 0.
  * Other MPIs ignore the variable. */
 static void prefer_ring_iallreduce(void) {
