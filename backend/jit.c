@@ -60,6 +60,7 @@ static int define_host_symbols(LLVMOrcLLJITRef lljit, char *err, int errlen) {
       {"tanhf", (void *)tanhf},
       {"cosf", (void *)cosf},
       {"sr_parallel", (void *)sr_parallel}, /* the sparse kernels' thread pool */
+      {"sr_grad_ready", (void *)sr_grad_ready}, /* split steps: start averaging a gradient */
   };
   enum { N = sizeof symbols / sizeof symbols[0] };
   LLVMOrcCSymbolMapPair pairs[N];

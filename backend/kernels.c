@@ -514,6 +514,18 @@ static void emit_step(Gen *g, const Op *op) {
   LLVMBuildStore(g->b, next, p);
 }
 
+/* grad_ready g: sr_grad_ready(slot of g). The runtime may start averaging
+ * g across ranks while the rest of the backward pass runs; a no-op
+ * unless an overlapped exchange is under way (runtime/dist_exchange.c). */
+static void emit_grad_ready(Gen *g, const Op *op) {
+  LLVMTypeRef type = LLVMFunctionType(g->void_t, &g->i32, 1, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(g->mod, "sr_grad_ready");
+  if (!fn)
+    fn = LLVMAddFunction(g->mod, "sr_grad_ready", type);
+  LLVMValueRef slot = i32c(g, op->in[0]);
+  LLVMBuildCall2(g->b, type, fn, &slot, 1, "");
+}
+
 void emit_op(Gen *g, const Op *op) {
   switch (op->kind) {
   case OP_MATMUL:
@@ -536,6 +548,7 @@ void emit_op(Gen *g, const Op *op) {
   case OP_DIV_SCALAR: emit_div_scalar(g, op); break;
   case OP_NOISE: emit_noise(g, op); break;
   case OP_STEP: emit_step(g, op); break;
+  case OP_GRAD_READY: emit_grad_ready(g, op); break;
   case OP_BIAS_ACT_GRAD: emit_bias_act_grad(g, op); break;
   case OP_ACTIVE_UNITS: emit_active_units(g, op); break;
   case OP_SPARSE_MATMUL: emit_sparse_matmul(g, op); break;

@@ -425,6 +425,7 @@ void interp_run(const Module *m, const Program *p, void **slots, int rows) {
     case OP_DIV_SCALAR: run_div_scalar(&r, op); break;
     case OP_NOISE: run_noise(&r, op); break;
     case OP_STEP: run_step(&r, op); break;
+    case OP_GRAD_READY: break; /* a message to the MPI runtime; one process has no one to tell */
     case OP_BIAS_ACT_GRAD: run_bias_act_grad(&r, op); break;
     case OP_L1: run_l1(&r, op, 0); break;
     case OP_L1_GRAD: run_l1(&r, op, 1); break;

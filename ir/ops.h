@@ -40,6 +40,10 @@ OP(NOISE, "noise", 2, 1, 0)               /* out = corrupt(x) by `noise` with pa
                                              seeded by coef2 and the step counter in[1]
                                              (see docs/ir.md for the generator) */
 OP(STEP, "step", 1, 0, OPF_EFFECT)        /* in[0] (a uint32 counter in a state slot) += 1 */
+OP(GRAD_READY, "grad_ready", 1, 0, OPF_EFFECT) /* tells the runtime that gradient in[0] is
+                                             final: sr_grad_ready(its slot), which may start
+                                             its exchange while the backward pass goes on
+                                             (split-updates puts it in train_grads); no maths */
 OP(ADD, "add", 2, 1, 0)                   /* out = a + b, same shapes */
 /* backward */
 OP(SOFTMAX_NLL_GRAD, "softmax_nll_grad", 2, 1, 0) /* dlogits = (probs - t) / rows */

@@ -208,6 +208,10 @@ static int check_shapes(Check *c, const Op *op) {
     if (c->m->values[op->in[0]].kind != VAL_STATE)
       return fail(c, "the step counter %s must be state", c->m->values[op->in[0]].name);
     return expect_scalar(c, op->in[0]);
+  case OP_GRAD_READY:
+    if (c->m->values[op->in[0]].kind != VAL_TEMP)
+      return fail(c, "%s is not a gradient", c->m->values[op->in[0]].name);
+    return 0;
   case OP_BIAS_GRAD: {
     Shape out = shape(c, op->out[0]);
     if (out.rows != 1 || out.cols != shape(c, op->in[0]).cols)

@@ -13,6 +13,15 @@
 
 #include "dist_internal.h"
 
+/* Overlapped buckets of at least 1 MB: the paper's net (three 3-4 MB
+ * weight gradients) travels in three, each layer's with its bias. That is
+ * the default across nodes, where the network moves the bytes while the
+ * CPUs compute. On one machine the ranks' own CPUs copy and add the bytes
+ * inside MPI calls, with nothing to hide them behind, and the overlapped
+ * exchange measured never faster there (bench/MPI.md): the default is then
+ * the blocking exchange. sr_dist_single (tests) takes the overlapped path. */
+#define DEFAULT_BUCKET_KB 1024
+
 /* ---- joining --------------------------------------------------------------- */
 
 static int env_int(const char *name) {
@@ -41,6 +50,36 @@ static int parse_exchange(SrDist *d, SrError *err) {
   return 0;
 }
 
+/* A whole number in [min, max] from the environment, or `fallback` when
+ * the variable is unset or empty. */
+static int env_count(const char *name, long min, long max, long fallback, long *out,
+                     SrError *err) {
+  const char *v = getenv(name);
+  *out = fallback;
+  if (!v || !*v)
+    return 0;
+  char *end;
+  long n = strtol(v, &end, 10);
+  if (*end || n < min || n > max)
+    return sr_fail(err, "%s must be a whole number from %ld to %ld, not '%s'", name, min, max, v);
+  *out = n;
+  return 0;
+}
+
+/* SPARSEC_BUCKET_KB (overlapped buckets' least size; 0: blocking; by
+ * default overlapped only across nodes) and SPARSEC_LOCAL_STEPS
+ * (docs/parallel.md). */
+static int parse_overlap(SrDist *d, SrError *err) {
+  long kb, steps;
+  long fallback = d->one_node ? 0 : DEFAULT_BUCKET_KB;
+  if (env_count("SPARSEC_BUCKET_KB", 0, 1L << 30, fallback, &kb, err) != 0 ||
+      env_count("SPARSEC_LOCAL_STEPS", 1, 1000000, 1, &steps, err) != 0)
+    return -1;
+  d->bucket_bytes = (size_t)kb << 10;
+  d->local_steps = (int)steps;
+  return 0;
+}
+
 /* SPARSEC_MPI_FAULT=perturb:R or kill:R (tests only, docs/parallel.md). */
 static int parse_fault(SrDist *d, SrError *err) {
   const char *v = getenv("SPARSEC_MPI_FAULT");
@@ -64,8 +103,11 @@ static int parse_fault(SrDist *d, SrError *err) {
 
 static SrDist *dist_new(void) {
   SrDist *d = calloc(1, sizeof *d);
-  if (d)
+  if (d) {
     d->size = 1;
+    d->bucket_bytes = (size_t)DEFAULT_BUCKET_KB << 10;
+    d->local_steps = 1;
+  }
   return d;
 }
 
@@ -84,7 +126,7 @@ int sr_dist_open(SrDist **out, SrError *err) {
     free(d);
     return -1;
   }
-  if (parse_exchange(d, err) != 0 || parse_fault(d, err) != 0) {
+  if (parse_exchange(d, err) != 0 || parse_overlap(d, err) != 0 || parse_fault(d, err) != 0) {
     d->agreed = 1; /* every rank reads the same environment and fails alike */
     sr_dist_close(d, 1);
     return -1;
@@ -101,6 +143,7 @@ void sr_dist_close(SrDist *d, int failed) {
   sr_net_finalize(d);
   free(d->buf);
   free(d->mask);
+  free(d->requests);
   free(d);
 }
 
@@ -216,14 +259,26 @@ void sr_dist_stats(const SrDist *d, SrDistStats *out) {
 }
 
 void sr_dist_print_stats(const SrDist *d, FILE *out) {
-  if (!d || !out || d->stats.steps == 0)
+  if (!d || !out || (d->stats.steps == 0 && d->stats.averages == 0))
     return;
   const SrDistStats *s = &d->stats;
-  double per_step = s->bytes / (double)s->steps;
-  fprintf(out,
-          "data parallel: %d ranks, %ld gradient exchanges (%ld sparse), %.3f MB per exchange "
-          "(dense: %.3f MB), %.2f s exchanging (%.2f s in MPI_Allreduce)\n",
-          d->size, s->steps, s->sparse_steps, per_step / 1e6, s->dense_bytes / (double)s->steps / 1e6,
-          s->seconds, s->wait_seconds);
+  if (s->steps > 0) {
+    double per_step = s->bytes / (double)s->steps;
+    fprintf(out,
+            "data parallel: %d ranks, %ld gradient exchanges (%ld sparse), %.3f MB per exchange "
+            "(dense: %.3f MB), %.2f s exchanging (%.2f s in MPI_Allreduce); %ld overlapped "
+            "with the backward pass, %.1f buckets each\n",
+            d->size, s->steps, s->sparse_steps, per_step / 1e6,
+            s->dense_bytes / (double)s->steps / 1e6, s->seconds, s->wait_seconds,
+            s->overlapped_steps,
+            s->overlapped_steps ? (double)s->buckets / (double)s->overlapped_steps : 0.0);
+  }
+  if (s->averages > 0) {
+    fprintf(out,
+            "data parallel: %d ranks, local SGD: %d steps between averagings, %ld averagings, "
+            "%.3f MB each, %.2f s averaging (%.2f s in MPI_Allreduce)\n",
+            d->size, d->local_steps, s->averages, s->average_bytes / (double)s->averages / 1e6,
+            s->seconds, s->wait_seconds);
+  }
   fflush(out);
 }

@@ -6,15 +6,19 @@
  * the seed, and each global minibatch of N x batch examples is cut into N
  * contiguous slices, rank r taking slice r. Each rank runs the model's
  * split step (SrModel.train_split): its gradients, then their average over
- * the ranks (one MPI_Allreduce), then the same update, so the weights stay
- * identical everywhere (a checksum each epoch proves it). Training with N
- * ranks and batch b computes what one process computes with batch N x b,
- * up to float rounding. Rank 0 alone prints and writes files.
+ * the ranks (in buckets whose MPI_Iallreduce starts as the backward pass
+ * finishes them), then the same update, so the weights stay identical
+ * everywhere (a checksum each epoch proves it). Training with N ranks and
+ * batch b computes what one process computes with batch N x b, up to float
+ * rounding. Opt-in local SGD (SPARSEC_LOCAL_STEPS=K) gives that up: ranks
+ * step alone and average their models every K minibatches. Rank 0 alone
+ * prints and writes files.
  *
  *   dist.c           joining the job, agreement, checksums, aborting, statistics
  *   dist_mpi.c       the MPI calls (built when CMake finds MPI: SPARSEC_HAVE_MPI)
  *   dist_stub.c      ... or their single-process stand-ins
- *   dist_exchange.c  averaging a split step's gradients: dense, or only touched rows
+ *   dist_exchange.c  averaging a split step's gradients: dense (overlapped), or only
+ *                    touched rows; averaging the models (local SGD)
  *   dist_train.c     the minibatch loops of sr_fit and sr_pretrain, evaluation
  *
  * Collective functions must be called by every rank in the same order; a
@@ -43,8 +47,9 @@ int sr_dist_launched_size(void);
 
 /* Joins the job: *out = NULL (one process, nothing to do) unless the
  * launcher started N > 1 ranks; then MPI_Init. Fails with "built without
- * MPI" in a build without it. Reads SPARSEC_EXCHANGE and the test hook
- * SPARSEC_MPI_FAULT (docs/parallel.md); a bad value is an error. */
+ * MPI" in a build without it. Reads SPARSEC_EXCHANGE, SPARSEC_BUCKET_KB,
+ * SPARSEC_LOCAL_STEPS and the test hook SPARSEC_MPI_FAULT
+ * (docs/parallel.md); a bad value is an error. */
 int sr_dist_open(SrDist **out, SrError *err);
 
 /* One rank, no MPI: the data-parallel code path in a single process. */
@@ -92,7 +97,12 @@ typedef struct SrDistStats {
   double dense_bytes;  /* what dense exchanges would have sent */
   double seconds;      /* in the exchange (scanning, packing, allreduce, unpacking) */
   double wait_seconds; /* of which inside the allreduces: the transfer, and waiting for
-                          the slowest rank to arrive */
+                          the slowest rank to arrive (overlapped: starting the
+                          buckets' and waiting for them after the backward pass) */
+  long overlapped_steps; /* exchanges whose buckets started during the backward pass */
+  long buckets;        /* buckets over those exchanges */
+  long averages;       /* local SGD: parameter averagings */
+  double average_bytes; /* their payload, summed */
 } SrDistStats;
 
 void sr_dist_stats(const SrDist *d, SrDistStats *out);

@@ -29,6 +29,18 @@ void sr_net_sum_floats(SrDist *d, float *buf, size_t n) {
   (void)d, (void)buf, (void)n;
 }
 
+void sr_net_start_sum_floats(SrDist *d, float *buf, size_t n) {
+  (void)d, (void)buf, (void)n;
+}
+
+void sr_net_progress(SrDist *d) {
+  (void)d;
+}
+
+void sr_net_wait_all(SrDist *d) {
+  (void)d;
+}
+
 void sr_net_sum_doubles(SrDist *d, double *buf, size_t n) {
   (void)d, (void)buf, (void)n;
 }

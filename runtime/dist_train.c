@@ -61,33 +61,83 @@ int sr_dist_start(SrDist *d, const SrState *st, const SrSplitStep *s, const char
   return sr_dist_check_weights(d, st, "before training", err);
 }
 
-/* Gradients of this rank's slice, averaged over the ranks; *loss in and
- * out as sr_dist_exchange's. */
-static void step(SrDist *d, SrState *st, const SrSplitStep *s, Slice mine, int rows, float *loss) {
-  double weight = (double)mine.rows / rows;
-  sr_dist_exchange(d, st, s, weight, loss);
+/* This rank's share of the global minibatch: the weight of its gradients
+ * in the average (0 for a rank with no rows this time). */
+static double share(Slice mine, int rows) {
+  return (double)mine.rows / rows;
+}
+
+/* After `grads`: the gradients averaged over the ranks (*loss in and out
+ * as sr_dist_exchange_end's), then the update. */
+static void finish_step(SrDist *d, SrState *st, const SrSplitStep *s, Slice mine, float *loss) {
+  sr_dist_exchange_end(d, loss);
   s->apply(st->slots, mine.rows > 0 ? mine.rows : 1); /* updates read no batch-sized value */
+}
+
+/* One minibatch of exact data parallelism: the exchange begins before
+ * `grads`, whose grad_ready calls start its buckets. */
+static float exact_step(SrDist *d, SrState *st, const SrDataset *train, const int32_t *slice,
+                        Slice mine, int rows) {
+  const SrModel *m = st->model;
+  float loss = 0;
+  sr_dist_exchange_begin(d, st, &m->train_split, share(mine, rows));
+  if (mine.rows > 0) {
+    sr_gather_batch(st, train, slice, mine.rows);
+    m->train_split.grads(st->slots, mine.rows);
+    loss = *(const float *)st->slots[m->slot_train_loss];
+  }
+  finish_step(d, st, &m->train_split, mine, &loss);
+  return loss;
+}
+
+/* Local SGD: this rank's own step on its slice, nothing exchanged; the
+ * loss summed over its rows for the next averaging. */
+static void local_step(SrState *st, const SrDataset *train, const int32_t *slice, Slice mine,
+                       double *loss_sum) {
+  const SrModel *m = st->model;
+  if (mine.rows == 0)
+    return;
+  sr_gather_batch(st, train, slice, mine.rows);
+  m->train_split.grads(st->slots, mine.rows);
+  *loss_sum += (double)*(const float *)st->slots[m->slot_train_loss] * mine.rows;
+  m->train_split.apply(st->slots, mine.rows);
+}
+
+/* Local SGD's averaging after minibatch b: the models, and the loss summed
+ * over every rank's rows since the last one (added to *sum); then the
+ * checksum, as the ranks hold the same weights again only now. */
+static int average(SrDist *d, SrState *st, int epoch, int b, double *local, double *sum,
+                   SrError *err) {
+  sr_dist_average_model(d, st, &st->model->train_split, local);
+  if (!isfinite(*local))
+    return sr_fail_loss(err, epoch, b, (float)*local);
+  *sum += *local;
+  *local = 0;
+  char when[64];
+  snprintf(when, sizeof when, "epoch %d, averaging after minibatch %d", epoch, b);
+  return sr_dist_check_weights(d, st, when, err);
 }
 
 int sr_dist_train_epoch(SrDist *d, SrState *st, const SrDataset *train, const int32_t *perm,
                         int batch, int epoch, SrProgress *bar, double *mean_loss, SrError *err) {
-  const SrModel *m = st->model;
-  int n = train->n, global = batch * d->size;
-  double sum = 0;
+  int n = train->n, global = batch * d->size, k = d->local_steps;
+  double sum = 0, local = 0;
   for (int start = 0, b = 1; start < n; start += global, b++) {
     int rows = n - start < global ? n - start : global;
     Slice mine = my_slice(d, rows, batch);
-    float loss = 0;
+    const int32_t *slice = perm + start + mine.start;
     maybe_die(d, epoch, b);
-    if (mine.rows > 0) {
-      sr_gather_batch(st, train, perm + start + mine.start, mine.rows);
-      m->train_split.grads(st->slots, mine.rows);
-      loss = *(const float *)st->slots[m->slot_train_loss];
+    if (k == 1) {
+      float loss = exact_step(d, st, train, slice, mine, rows);
+      if (!isfinite(loss))
+        return sr_fail_loss(err, epoch, b, loss);
+      sum += (double)loss * rows;
+    } else {
+      local_step(st, train, slice, mine, &local);
+      /* every k minibatches, and at the end of the epoch */
+      if ((b % k == 0 || start + global >= n) && average(d, st, epoch, b, &local, &sum, err) != 0)
+        return -1;
     }
-    step(d, st, &m->train_split, mine, rows, &loss);
-    if (!isfinite(loss))
-      return sr_fail_loss(err, epoch, b, loss);
-    sum += (double)loss * rows;
     if (d->rank == 0) /* one bar for the job */
       sr_progress_update(bar, start + rows, sum, sr_now());
   }
@@ -123,6 +173,7 @@ int sr_dist_pretrain_epoch(SrDist *d, SrState *st, const SrPretrainStage *stage,
     int rows = n - start < global ? n - start : global;
     Slice mine = my_slice(d, rows, batch);
     float c = 0;
+    sr_dist_exchange_begin(d, st, &stage->split, share(mine, rows));
     if (mine.rows > 0)
       sr_gather_batch(st, train, perm + start + mine.start, mine.rows);
     pretrain_grads(d, st, stage, mine.rows);
@@ -131,7 +182,7 @@ int sr_dist_pretrain_epoch(SrDist *d, SrState *st, const SrPretrainStage *stage,
       float mx = *(const float *)st->slots[stage->slot_input_max];
       max = mx > max ? mx : max;
     }
-    step(d, st, &stage->split, mine, rows, &c);
+    finish_step(d, st, &stage->split, mine, &c);
     if (!isfinite(c))
       return sr_fail_cost(err, stage->layer, epoch, c);
     sum += (double)c * rows;

@@ -201,6 +201,13 @@ typedef struct SrSplitStep {
   int first, count;
 } SrSplitStep;
 
+/* Called by a split step's `grads` kernel (the IR's grad_ready) as soon as
+ * the gradient in `slot` is final: under mpirun the runtime may start
+ * averaging it across ranks while the backward pass goes on
+ * (dist_exchange.c). A cheap no-op in one process and in programs built
+ * without MPI. */
+void sr_grad_ready(int32_t slot);
+
 /* A gradient the ranks exchange: a float slot of its parameter's shape. */
 typedef struct SrGradient {
   int slot;

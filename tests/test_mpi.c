@@ -174,6 +174,7 @@ Test(mpi, two_ranks_equal_one_with_the_doubled_batch, .init = setup, .fini = rem
   cr_assert_eq(train(2, 4, "SPARSEC_EXCHANGE=sparse", "sparse.safetensors", &sparse), 0, "%s",
                sparse);
   cr_expect(strstr(two, "data parallel: 2 ranks") != NULL, "%s", two);
+  cr_expect(strstr(two, "; 0 overlapped") != NULL, "one machine: blocking by default: %s", two);
   cr_expect(strstr(sparse, "sparse)") != NULL && strstr(sparse, "(0 sparse)") == NULL, "%s",
             sparse);
   /* rank 0 alone prints: one log, one result */
@@ -188,6 +189,44 @@ Test(mpi, two_ranks_equal_one_with_the_doubled_batch, .init = setup, .fini = rem
   free(one);
   free(two);
   free(sparse);
+}
+
+/* The overlapped exchange (buckets started by grad_ready during the
+ * backward pass) sums the same floats as the blocking one: with two ranks
+ * MPI_SUM adds the same two numbers whichever the algorithm, so the
+ * weights are equal bit for bit. Buckets of 1 kB: several per step. */
+Test(mpi, overlapped_exchange_equals_blocking_bit_for_bit, .init = setup, .fini = remove_dir) {
+  write_experiment();
+  char *blocking, *overlapped;
+  cr_assert_eq(train(2, 4, "SPARSEC_EXCHANGE=dense SPARSEC_BUCKET_KB=0", "blocking.safetensors",
+                     &blocking), 0, "%s", blocking);
+  cr_assert_eq(train(2, 4, "SPARSEC_EXCHANGE=dense SPARSEC_BUCKET_KB=1", "overlapped.safetensors",
+                     &overlapped), 0, "%s", overlapped);
+  cr_expect(strstr(blocking, "; 0 overlapped") != NULL, "%s", blocking);
+  cr_expect(strstr(overlapped, "; 0 overlapped") == NULL &&
+                strstr(overlapped, "overlapped with the backward pass") != NULL,
+            "%s", overlapped);
+  double d = checkpoint_difference("blocking.safetensors", "overlapped.safetensors");
+  cr_expect_eq(d, 0, "overlapped and blocking exchanges differ by %g", d);
+  free(blocking);
+  free(overlapped);
+}
+
+/* Local SGD (SPARSEC_LOCAL_STEPS) gives up the equality with one process
+ * on purpose; it must still train, keep the ranks' weights identical
+ * after each averaging (checked by the checksum), and say what it did. */
+Test(mpi, local_steps_train_and_average, .init = setup, .fini = remove_dir) {
+  write_experiment();
+  char *exact, *local;
+  cr_assert_eq(train(2, 4, NULL, "exact.safetensors", &exact), 0, "%s", exact);
+  cr_assert_eq(train(2, 4, "SPARSEC_LOCAL_STEPS=4", "local.safetensors", &local), 0, "%s",
+               local);
+  cr_expect(strstr(local, "local SGD: 4 steps between averagings") != NULL, "%s", local);
+  cr_expect(strstr(local, "epoch   3") != NULL, "%s", local);
+  double d = checkpoint_difference("exact.safetensors", "local.safetensors");
+  cr_expect_gt(d, 0, "local steps changed nothing");
+  free(exact);
+  free(local);
 }
 
 /* A program built by `sparsec build` trains the same way under mpirun. */
@@ -257,6 +296,16 @@ Test(mpi, bad_settings_are_refused_by_every_rank, .init = setup, .fini = remove_
   cr_expect_neq(rc, 124, "timed out: %s", out);
   cr_expect(strstr(out, "SPARSEC_EXCHANGE must be dense, sparse or auto, not 'fast'") != NULL,
             "%s", out);
+  free(out);
+  rc = train(2, 4, "SPARSEC_LOCAL_STEPS=0", "x.safetensors", &out);
+  cr_expect(rc != 0 && rc != 124, "%s", out);
+  cr_expect(strstr(out, "SPARSEC_LOCAL_STEPS must be a whole number from 1 to 1000000, not '0'") !=
+                NULL,
+            "%s", out);
+  free(out);
+  rc = train(2, 4, "SPARSEC_BUCKET_KB=lots", "x.safetensors", &out);
+  cr_expect(rc != 0 && rc != 124, "%s", out);
+  cr_expect(strstr(out, "SPARSEC_BUCKET_KB must be a whole number") != NULL, "%s", out);
   free(out);
 }
 

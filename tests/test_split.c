@@ -53,6 +53,20 @@ Test(split_updates, moves_updates_and_weight_decay_to_apply) {
     cr_expect_eq(p->kind, VAL_PARAM);
   }
   cr_expect_eq(sp->apply.ncarried, 6);
+  /* each gradient announced right after its definition, in the order listed */
+  cr_expect_eq(count_ops(&sp->grads, OP_GRAD_READY), 6);
+  int announced = 0;
+  for (int i = 0; i < sp->grads.nops; i++) {
+    const Op *op = &sp->grads.ops[i];
+    if (op->kind != OP_GRAD_READY)
+      continue;
+    cr_expect_eq(op->in[0], sp->grad[announced], "grad_ready %d", announced);
+    const Op *def = &sp->grads.ops[program_def(&sp->grads, op->in[0])];
+    cr_expect(def->kind != OP_GRAD_READY && program_def(&sp->grads, op->in[0]) < i);
+    announced++;
+  }
+  cr_expect_eq(count_ops(&sp->apply, OP_GRAD_READY), 0);
+  cr_expect_eq(count_ops(&m->train, OP_GRAD_READY), 0, "one process has no one to tell");
   cr_expect_eq(sp->grads.nlive, 7, "the objective and every gradient");
   cr_expect_gt(count_ops(&m->train, OP_MATMUL_SGD), 0, "train itself stays fused");
   module_free(m);
@@ -173,7 +187,7 @@ static void check_step_equals_fused(const NetOptions *o) {
     m->train_step(fused.slots, 4);
     m->train_split.grads(split.slots, 4);
     float loss = *(float *)split.slots[m->slot_train_loss];
-    cr_assert_eq(sr_dist_exchange(d, &split, &m->train_split, 1.0, &loss), 0);
+    sr_dist_exchange(d, &split, &m->train_split, 1.0, &loss);
     m->train_split.apply(split.slots, 4);
     cr_expect_float_eq(loss, *(float *)fused.slots[m->slot_train_loss], 1e-6);
   }
@@ -198,7 +212,8 @@ Test(split_step, equals_the_fused_step) {
 
 /* sr_fit with a job of one rank against sr_fit alone: same shuffle, same
  * minibatches, the split step instead of the fused one. */
-static void fit_both_ways(SrExchange exchange, int sparse, SrDistStats *stats) {
+static void fit_both_ways(SrExchange exchange, int sparse, size_t bucket_bytes, int local_steps,
+                          SrDistStats *stats) {
   NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .l1 = 0.001, .momentum = 0.5, .l2 = 0.001};
   const int w[] = {16, 16, 3};
   int dim = sparse ? 80 : 10;
@@ -214,6 +229,8 @@ static void fit_both_ways(SrExchange exchange, int sparse, SrDistStats *stats) {
   cr_assert_eq(sr_state_init(&dist, &c.p.model, c.p.max_rows, 3, &err), 0);
   SrDist *d = sr_dist_single();
   d->exchange = exchange;
+  d->bucket_bytes = bucket_bytes;
+  d->local_steps = local_steps;
   SrTrainConfig cfg = {.epochs = 3, .batch = 8, .seed = 11};
   SrFitResult ra, rb;
   cr_assert_eq(sr_fit(&plain, &cfg, &train, &valid, NULL, &ra, &err), 0, "%s", err.msg);
@@ -234,15 +251,33 @@ static void fit_both_ways(SrExchange exchange, int sparse, SrDistStats *stats) {
 
 Test(dist_fit, one_rank_equals_plain_fit_dense) {
   SrDistStats st;
-  fit_both_ways(SR_EXCHANGE_DENSE, 0, &st);
+  fit_both_ways(SR_EXCHANGE_DENSE, 0, 0, 1, &st); /* blocking */
   cr_expect_eq(st.steps, 3 * 26);
   cr_expect_eq(st.sparse_steps, 0);
+  cr_expect_eq(st.overlapped_steps, 0);
   cr_expect_float_eq(st.bytes, st.dense_bytes, 0.5);
+}
+
+/* Buckets of one byte: every gradient its own, started by its grad_ready. */
+Test(dist_fit, one_rank_equals_plain_fit_overlapped) {
+  SrDistStats st;
+  fit_both_ways(SR_EXCHANGE_DENSE, 0, 1, 1, &st);
+  cr_expect_eq(st.overlapped_steps, 3 * 26);
+  cr_expect_eq(st.buckets, 6 * 3 * 26, "a bucket per gradient");
+  cr_expect_float_eq(st.bytes, st.dense_bytes, 0.5);
+}
+
+/* Local SGD with one rank: its own steps, averaged with nobody. */
+Test(dist_fit, one_rank_local_steps_equal_plain_fit) {
+  SrDistStats st;
+  fit_both_ways(SR_EXCHANGE_DENSE, 0, 1, 3, &st);
+  cr_expect_eq(st.steps, 0, "no gradient exchanges");
+  cr_expect_eq(st.averages, 3 * 9, "every 3 of 26 minibatches, and at the end of each epoch");
 }
 
 Test(dist_fit, one_rank_equals_plain_fit_sparse) {
   SrDistStats st;
-  fit_both_ways(SR_EXCHANGE_SPARSE, 0, &st);
+  fit_both_ways(SR_EXCHANGE_SPARSE, 0, 1, 1, &st);
   cr_expect_eq(st.sparse_steps, st.steps);
   /* half the inputs are always zero: their rows of the first weight
    * gradient never travel, whatever the mask costs */
@@ -253,7 +288,7 @@ Test(dist_fit, one_rank_equals_plain_fit_sparse) {
  * split step's gradients must still be whole (zero where untouched). */
 Test(dist_fit, one_rank_equals_plain_fit_on_sparse_inputs) {
   SrDistStats st;
-  fit_both_ways(SR_EXCHANGE_SPARSE, 1, &st);
+  fit_both_ways(SR_EXCHANGE_SPARSE, 1, 1, 1, &st);
   cr_expect_lt(st.bytes, 0.8 * st.dense_bytes);
 }
 

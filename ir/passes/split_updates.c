@@ -17,6 +17,11 @@
  * velocity is state that only ever sees averaged gradients, so it stays
  * identical on every rank too.
  *
+ * Each gradient is announced by a grad_ready right after the op that
+ * defines it, and the gradients are listed in that order: the runtime can
+ * start averaging the last layer's while the backward pass computes the
+ * first's (overlap, as PyTorch's DistributedDataParallel does).
+ *
  * The original program is not touched: fuse-sgd still fuses it, and a
  * single process keeps that faster step. fuse-sgd leaves the split
  * programs alone by construction: in apply no gradient product sits next
@@ -62,6 +67,19 @@ static void add_gradient(SplitStep *s, int grad, int param) {
   s->param[s->ngrads++] = param;
 }
 
+/* Gradients in the order train_grads finishes them (their definitions'
+ * order: the backward pass's, last layer first), so that the runtime's
+ * buckets of consecutive gradients fill one after the other and every rank
+ * starts their exchanges in the same order (runtime/dist_exchange.c). */
+static void order_by_definition(const Program *p, SplitStep *s) {
+  for (int k = 1; k < s->ngrads; k++) /* insertion sort: stable, a dozen entries */
+    for (int j = k; j > 0 && program_def(p, s->grad[j - 1]) > program_def(p, s->grad[j]); j--) {
+      int g = s->grad[j], w = s->param[j];
+      s->grad[j] = s->grad[j - 1], s->param[j] = s->param[j - 1];
+      s->grad[j - 1] = g, s->param[j - 1] = w;
+    }
+}
+
 static void start_program(Program *p, const char *name) {
   memset(p, 0, sizeof *p);
   p->name = strdup(name);
@@ -69,6 +87,16 @@ static void start_program(Program *p, const char *name) {
 
 static void append(Program *p, const Op *op) {
   *op_emit(p, op->kind) = *op;
+}
+
+/* After op i, a grad_ready for each gradient it defines: from there on
+ * the runtime may average it while the backward pass goes on. */
+static void announce_gradients(const Program *p, int i, SplitStep *s) {
+  for (int k = 0; k < s->ngrads; k++)
+    if (program_def(p, s->grad[k]) == i) {
+      Op *ready = op_emit(&s->grads, OP_GRAD_READY);
+      ready->in[ready->nin++] = s->grad[k];
+    }
 }
 
 static void split(const Program *p, SplitStep *s, const char *grads_name, const char *apply_name) {
@@ -83,10 +111,13 @@ static void split(const Program *p, SplitStep *s, const char *grads_name, const 
       to_apply[i] = 1;
       add_gradient(s, data_term(p, i, to_apply), p->ops[i].in[0]);
     }
+  order_by_definition(p, s);
   start_program(&s->grads, grads_name);
   start_program(&s->apply, apply_name);
-  for (int i = 0; i < p->nops; i++)
+  for (int i = 0; i < p->nops; i++) {
     append(to_apply[i] ? &s->apply : &s->grads, &p->ops[i]);
+    announce_gradients(p, i, s);
+  }
   s->grads.nlive = p->nlive;
   memcpy(s->grads.live, p->live, sizeof(int) * p->nlive);
   for (int k = 0; k < s->ngrads; k++) {
