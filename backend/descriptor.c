@@ -19,7 +19,7 @@
 #include "backend.h"
 
 /* The sizes the pointer lists below were written for (LP64: x86-64, aarch64). */
-enum { SLOT_BYTES = 56, MODEL_BYTES = 8592, CONFIG_BYTES = 384 };
+enum { SLOT_BYTES = 56, MODEL_BYTES = 8592, CONFIG_BYTES = 392 };
 
 typedef struct Desc {
   LLVMModuleRef mod;
@@ -215,6 +215,7 @@ static LLVMValueRef config(Desc *d, const AotOptions *o, LLVMValueRef weights_ta
       {offsetof(SrProgramConfig, test.path), string(d, c.test.path)},
       {offsetof(SrProgramConfig, test.labels), string(d, c.test.labels)},
       {offsetof(SrProgramConfig, test.label_column), string(d, c.test.label_column)},
+      {offsetof(SrProgramConfig, features), string(d, c.features)},
       {offsetof(SrProgramConfig, checkpoint), string(d, c.checkpoint)},
       {offsetof(SrProgramConfig, state), string(d, c.state)},
       {offsetof(SrProgramConfig, metrics), string(d, c.metrics)},

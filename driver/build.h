@@ -9,7 +9,7 @@
 
 int cmd_build(int argc, char **argv);
 
-#define BUILD_MAX_STRINGS 16
+#define BUILD_MAX_STRINGS 24
 
 /* An SrProgramConfig and the strings it points to. */
 typedef struct BuildConfig {

@@ -81,6 +81,13 @@ static char *structure(const Spec *spec) {
   return text;
 }
 
+/* The training CSV's feature columns, "x1,x2"; NULL when the file cannot
+ * be read now (then predict takes the columns in order, docs/aot.md). */
+static char *csv_features(const SrDataFile *train) {
+  SrError err;
+  return sr_csv_features(train->path, train->label_column, &err);
+}
+
 int build_config(const Spec *spec, int max_rows, int absolute_paths, BuildConfig *b) {
   memset(b, 0, sizeof *b); /* also the padding: descriptor.c copies the bytes */
   b->absolute = absolute_paths;
@@ -94,6 +101,8 @@ int build_config(const Spec *spec, int max_rows, int absolute_paths, BuildConfig
   train_block(spec, c);
   data_file(b, &spec->data.train, &c->train, &missing);
   data_file(b, &spec->data.test, &c->test, &missing);
+  if (c->train.format == SR_DATA_CSV) /* predict matches columns by these names */
+    c->features = keep(b, csv_features(&c->train));
   c->scale = spec->data.scale;
   c->validation_fraction = spec->data.validation_fraction;
   c->validation = spec->data.validation;

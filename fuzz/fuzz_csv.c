@@ -30,7 +30,7 @@ static void load(const char *path, int inputs) {
   SrDataset ds;
   SrError err;
   err.msg[0] = 0;
-  int rc = inputs ? sr_dataset_load_csv_inputs(path, "label", 1e20f, &ds, &err)
+  int rc = inputs ? sr_dataset_load_csv_inputs(path, "label", NULL, 1e20f, &ds, &err)
                   : sr_dataset_load_csv(path, "label", 1.0f / 255, &ds, &err);
   const char *how = inputs ? "inputs" : "data";
   if (rc == 0) {

@@ -46,6 +46,8 @@ typedef struct Csv {
   int label;           /* index of the label column; -1: none (inputs only) */
   int label_optional;  /* a missing label column is not an error */
   int features;        /* fields, without the label column */
+  const char *expect;  /* the features by name, "x1,x2" (NULL: every non-label column, in order) */
+  int *slot;           /* column -> its feature's index in a row of x; -1: the label, unused */
   char **cells;        /* scratch: one data line split into fields */
   int n;               /* rows read */
   size_t cap;          /* rows allocated in x and y */
@@ -140,6 +142,61 @@ static int find_label(Csv *c, const char *label_column, SrError *err) {
   return 0;
 }
 
+/* After matching: the header's columns that are no feature (extra = 1),
+ * or the expected names no column has (extra = 0), as "'a', 'b'" in out;
+ * their count. */
+static int names_in(const Csv *c, int extra, char *out, size_t size) {
+  int n = 0;
+  size_t used = 0;
+  out[0] = '\0';
+  if (extra) {
+    for (int i = 0; i < c->fields; i++)
+      if (i != c->label && c->slot[i] < 0 && used < size)
+        n++, used += (size_t)snprintf(out + used, size - used, "%s'%s'", n > 1 ? ", " : "",
+                                      c->names[i]);
+    return n;
+  }
+  const char *name = c->expect;
+  for (int k = 0; *name; k++) {
+    size_t len = strcspn(name, ",");
+    int found = 0;
+    for (int i = 0; i < c->fields && !found; i++)
+      found = c->slot[i] == k;
+    if (!found && used < size)
+      n++, used += (size_t)snprintf(out + used, size - used, "%s'%.*s'", n > 1 ? ", " : "",
+                                    (int)len, name);
+    name += len + (name[len] == ',');
+  }
+  return n;
+}
+
+/* Columns matched to the model's features by name, in any order: each
+ * expected name must be a column, and every column but the label one of
+ * them. */
+static int match_names(Csv *c, SrError *err) {
+  int k = 0;
+  for (int i = 0; i < c->fields; i++)
+    c->slot[i] = -1;
+  for (const char *name = c->expect; *name; k++) {
+    size_t len = strcspn(name, ",");
+    for (int i = 0; i < c->fields; i++)
+      if (i != c->label && strlen(c->names[i]) == len && strncmp(c->names[i], name, len) == 0)
+        c->slot[i] = c->slot[i] < 0 ? k : c->slot[i];
+    name += len + (name[len] == ',');
+  }
+  char list[COLUMN_LIST_MAX + 32];
+  int n = names_in(c, 0, list, sizeof list);
+  if (n > 0)
+    return sr_fail(err, "%s:1: no column for the feature%s %s (the model's features: %s)", c->path,
+                   n > 1 ? "s" : "", list, c->expect);
+  if ((n = names_in(c, 1, list, sizeof list)) > 0)
+    return sr_fail(err, "%s:1: the column%s %s %s of the model (its features: %s)", c->path,
+                   n > 1 ? "s" : "", list, n > 1 ? "are not features" : "is not a feature",
+                   c->expect);
+  c->features = k;
+  return 0;
+}
+
 /* Takes ownership of `line`, whose cells the names point into. */
 static int read_header(Csv *c, char *line, const char *label_column, SrError *err) {
   c->header = line;
@@ -163,7 +220,11 @@ static int read_header(Csv *c, char *line, const char *label_column, SrError *er
   if (c->features < 1)
     return sr_fail(err, "%s:1: no feature columns: the header has only the label column '%s'",
                    c->path, label_column);
-  return 0;
+  if (!(c->slot = malloc((size_t)c->fields * sizeof *c->slot)))
+    return sr_fail(err, "%s: out of memory for %d columns", c->path, c->fields);
+  for (int i = 0, k = 0; i < c->fields; i++)
+    c->slot[i] = i == c->label ? -1 : k++;
+  return c->expect ? match_names(c, err) : 0;
 }
 
 /* ---- data rows ----------------------------------------------------------- */
@@ -282,7 +343,7 @@ static int read_row(Csv *c, char *line, long lineno, SrError *err) {
   split(line, c->cells, c->fields);
   float *x = c->x + (size_t)c->n * (size_t)c->features;
   for (int col = 0; col < c->fields; col++)
-    if (col != c->label && parse_feature(c, lineno, col, x++, err) < 0)
+    if (c->slot[col] >= 0 && parse_feature(c, lineno, col, &x[c->slot[col]], err) < 0)
       return -1;
   c->y[c->n] = 0; /* no label column: inputs to predict, whose labels nothing reads */
   if (c->label >= 0 && parse_label(c, lineno, &c->y[c->n], err) < 0)
@@ -331,6 +392,7 @@ static int read_lines(Csv *c, FILE *f, const char *label_column, SrError *err) {
 static void free_csv(Csv *c) {
   free(c->header);
   free(c->names);
+  free(c->slot);
   free(c->cells);
   free(c->x);
   free(c->y);
@@ -346,8 +408,8 @@ static void finish(Csv *c, SrDataset *out) {
   c->y = NULL;
 }
 
-static int load(const char *path, const char *label_column, int label_optional, float scale,
-                SrDataset *out, SrError *err) {
+static int load(const char *path, const char *label_column, int label_optional,
+                const char *features, float scale, SrDataset *out, SrError *err) {
   memset(out, 0, sizeof *out);
   int from_stdin = strcmp(path, "-") == 0;
   FILE *f = from_stdin ? stdin : fopen(path, "r");
@@ -355,7 +417,7 @@ static int load(const char *path, const char *label_column, int label_optional, 
     path = "<stdin>"; /* messages read <stdin>:LINE */
   if (!f)
     return sr_fail(err, "%s: cannot open: %s", path, strerror(errno));
-  Csv c = {.path = path, .scale = scale, .label_optional = label_optional};
+  Csv c = {.path = path, .scale = scale, .label_optional = label_optional, .expect = features};
   int rc = read_lines(&c, f, label_column, err);
   if (rc == 0 && !c.header)
     rc = sr_fail(err, "%s: empty file: expected a header row naming the columns", path);
@@ -371,10 +433,46 @@ static int load(const char *path, const char *label_column, int label_optional, 
 
 int sr_dataset_load_csv(const char *path, const char *label_column, float scale,
                         SrDataset *out, SrError *err) {
-  return load(path, label_column, 0, scale, out, err);
+  return load(path, label_column, 0, NULL, scale, out, err);
 }
 
-int sr_dataset_load_csv_inputs(const char *path, const char *label_column, float scale,
-                               SrDataset *out, SrError *err) {
-  return load(path, label_column, 1, scale, out, err);
+int sr_dataset_load_csv_inputs(const char *path, const char *label_column, const char *features,
+                               float scale, SrDataset *out, SrError *err) {
+  return load(path, label_column, 1, features && *features ? features : NULL, scale, out, err);
+}
+
+char *sr_csv_features(const char *path, const char *label_column, SrError *err) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return sr_fail(err, "%s: cannot open: %s", path, strerror(errno)), NULL;
+  Csv c = {.path = path, .label_optional = 0};
+  char *line = NULL, *joined = NULL;
+  size_t size = 0;
+  ssize_t len;
+  int rc = -1;
+  while ((len = getline(&line, &size, f)) >= 0) { /* the first line with content */
+    strip_eol(line, (size_t)len);
+    if (!is_blank(line)) {
+      rc = read_header(&c, line, label_column, err);
+      line = NULL;
+      break;
+    }
+  }
+  if (rc < 0 && len < 0)
+    sr_fail(err, "%s: empty file: expected a header row naming the columns", path);
+  size_t total = 1;
+  for (int i = 0; rc == 0 && i < c.fields; i++)
+    total += strlen(c.names[i]) + 1;
+  if (rc == 0 && (joined = malloc(total))) {
+    joined[0] = '\0';
+    for (int i = 0; i < c.fields; i++)
+      if (i != c.label)
+        strcat(strcat(joined, joined[0] ? "," : ""), c.names[i]);
+  } else if (rc == 0) {
+    sr_fail(err, "%s: out of memory for the header", path);
+  }
+  free(line);
+  free_csv(&c);
+  fclose(f);
+  return joined;
 }

@@ -64,6 +64,10 @@ typedef struct SrProgramConfig {
   int nlrs;                 /* a sweep: each lr trained, the best validation kept (>= 1) */
   double lrs[SR_MAX_SWEEP];
   SrDataFile train, test;
+  /* CSV data: the training file's feature columns by name, "x1,x2", which
+   * predict matches its input's columns to (read at build time); NULL for
+   * IDX data. */
+  const char *features;
   double scale;             /* multiplies raw feature values */
   double validation_fraction; /* of the training set held out, or 0 */
   int validation;           /* examples held out, when the fraction is 0 */

@@ -164,7 +164,8 @@ int sr_program_load_inputs(const SrProgramConfig *cfg, const char *path, const c
   int rc = idx < 0             ? -1
            : idx               ? load_idx_images(cfg, path, out, err)
            : label_required    ? sr_dataset_load_csv(path, label_column, scale, out, err)
-                               : sr_dataset_load_csv_inputs(path, label_column, scale, out, err);
+                               : sr_dataset_load_csv_inputs(path, label_column, cfg->features,
+                                                            scale, out, err);
   if (rc == 0 && out->dim != cfg->input)
     rc = sr_fail(err, "%s: examples have %d features, the model's input is %d",
                  strcmp(path, "-") == 0 ? "<stdin>" : path, out->dim, cfg->input);

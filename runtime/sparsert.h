@@ -77,10 +77,16 @@ int sr_dataset_check(const SrDataset *ds, int dim, int classes, const char *what
  * Errors name the file and line. */
 int sr_dataset_load_csv(const char *path, const char *label_column, float scale,
                         SrDataset *out, SrError *err);
-/* The same for inputs to predict: the label column may be missing, and then
- * every column is a feature and every label 0. */
-int sr_dataset_load_csv_inputs(const char *path, const char *label_column, float scale,
-                               SrDataset *out, SrError *err);
+/* The same for inputs to predict: the label column may be missing (every
+ * label is then 0). With `features` ("x1,x2", the training file's feature
+ * columns), the columns are matched by name, in any order, and a missing
+ * or extra column is an error naming it; NULL or "": every column but the
+ * label is a feature, in order. */
+int sr_dataset_load_csv_inputs(const char *path, const char *label_column, const char *features,
+                               float scale, SrDataset *out, SrError *err);
+/* The feature columns of a CSV file's header, "x1,x2" (every column but
+ * `label_column`, which must be there), malloc'd; NULL + err. */
+char *sr_csv_features(const char *path, const char *label_column, SrError *err);
 /* Splits off the last `holdout` examples as views into `all` (no copies). */
 int sr_dataset_split_tail(const SrDataset *all, int holdout, SrDataset *head, SrDataset *tail,
                           SrError *err);

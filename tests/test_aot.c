@@ -362,6 +362,21 @@ Test(aot, bundle_example_predicts_what_run_predicts, .init = make_dir, .fini = r
                "%s", unlabelled);
   cr_expect_str_eq(unlabelled, predicted);
   free(unlabelled);
+  /* columns matched by the training file's header names: shuffled, the
+   * same predictions; a column the model does not know is named */
+  cr_assert_eq(sh("awk -F, '{print $2\",\"$1}' inputs.csv > shuffled.csv && "
+                  "./xor predict --weights w.safetensors --input shuffled.csv",
+                  &unlabelled),
+               0, "%s", unlabelled);
+  cr_expect_str_eq(unlabelled, predicted);
+  free(unlabelled);
+  cr_expect_eq(sh("sed 1s/x2/x3/ inputs.csv | ./xor predict --weights w.safetensors --input -",
+                  &unlabelled),
+               1);
+  cr_expect(strstr(unlabelled, "<stdin>:1: no column for the feature 'x2' (the model's features: "
+                               "x1,x2)"),
+            "%s", unlabelled);
+  free(unlabelled);
   /* --input -: the same CSV from standard input; its errors say <stdin> */
   cr_assert_eq(sh("./xor predict --weights w.safetensors --input - < inputs.csv", &unlabelled), 0,
                "%s", unlabelled);

@@ -105,11 +105,38 @@ Test(csv, tolerates_crlf_bom_spaces_and_trailing_blank_lines) {
 
 /* Inputs to predict: the label column may be missing (every column is then
  * a feature, every label 0); when there, it is still not a feature. */
+/* Columns matched to the model's features by name: any order, the label
+ * column ignored; a missing or extra column named. */
+Test(csv, inputs_matched_by_name) {
+  SrDataset ds;
+  SrError err = {{0}};
+  const char *path = write_csv("x3,label,x1,x2\n3,9,1,2\n6,9,4,5\n");
+  cr_assert_eq(sr_dataset_load_csv_inputs(path, "label", "x1,x2,x3", 1, &ds, &err), 0, "%s",
+               err.msg);
+  float x[] = {1, 2, 3, 4, 5, 6};
+  cr_assert_eq(ds.dim, 3);
+  cr_assert_arr_eq(ds.x, x, sizeof x);
+  sr_dataset_free(&ds);
+  path = write_csv("x2,x1\n1,2\n");
+  cr_assert_eq(sr_dataset_load_csv_inputs(path, "label", "x1,x2,x3", 1, &ds, &err), -1);
+  cr_expect(strstr(err.msg, ":1: no column for the feature 'x3' (the model's features: x1,x2,x3)"),
+            "%s", err.msg);
+  path = write_csv("x2,x1,x3,x4,x5\n1,2,3,4,5\n");
+  cr_assert_eq(sr_dataset_load_csv_inputs(path, "label", "x1,x2,x3", 1, &ds, &err), -1);
+  cr_expect(strstr(err.msg, ":1: the columns 'x4', 'x5' are not features of the model"), "%s",
+            err.msg);
+  char *names = sr_csv_features(path, "x3", &err);
+  cr_expect_str_eq(names, "x2,x1,x4,x5");
+  free(names);
+  cr_expect_null(sr_csv_features(path, "label", &err));
+  cr_expect(strstr(err.msg, "no column named 'label'"), "%s", err.msg);
+}
+
 Test(csv, inputs_without_the_label_column) {
   SrDataset ds;
   SrError err = {{0}};
   const char *path = write_csv("x1,x2\n1,2\n3,4\n");
-  cr_assert_eq(sr_dataset_load_csv_inputs(path, "label", 2, &ds, &err), 0, "%s", err.msg);
+  cr_assert_eq(sr_dataset_load_csv_inputs(path, "label", NULL, 2, &ds, &err), 0, "%s", err.msg);
   cr_assert_eq(ds.n, 2);
   cr_assert_eq(ds.dim, 2);
   float x[] = {2, 4, 6, 8};
@@ -118,13 +145,13 @@ Test(csv, inputs_without_the_label_column) {
   cr_assert_arr_eq(ds.y, y, sizeof y);
   sr_dataset_free(&ds);
   path = write_csv("x1,label,x2\n1,5,2\n");
-  cr_assert_eq(sr_dataset_load_csv_inputs(path, "label", 1, &ds, &err), 0, "%s", err.msg);
+  cr_assert_eq(sr_dataset_load_csv_inputs(path, "label", NULL, 1, &ds, &err), 0, "%s", err.msg);
   cr_assert_eq(ds.dim, 2);
   cr_assert_eq(ds.x[1], 2.0f);
   cr_assert_eq(ds.y[0], 5);
   sr_dataset_free(&ds);
   path = write_csv("label\n1\n");
-  cr_assert_eq(sr_dataset_load_csv_inputs(path, "label", 1, &ds, &err), -1);
+  cr_assert_eq(sr_dataset_load_csv_inputs(path, "label", NULL, 1, &ds, &err), -1);
   cr_assert_not_null(strstr(err.msg, "no feature columns"), "%s", err.msg);
 }
 
