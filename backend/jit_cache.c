@@ -179,7 +179,7 @@ static Entry *list_entries(DIR *d, int *count, long long *total) {
         break; /* evict among those listed */
       e = grown;
     }
-    snprintf(e[n].name, sizeof e[n].name, "%s", de->d_name);
+    memcpy(e[n].name, de->d_name, len + 1); /* len is a key's and ".o": it fits */
     e[n].size = st.st_size;
     e[n].used = st.st_mtim;
     *total += st.st_size;
