@@ -264,7 +264,8 @@ int bundle_header_write(const char *path, const char *name, const SrProgramConfi
  * sparsec built without ONNX support (which names what was missing). */
 int onnx_export(const Spec *spec, const SrState *weights, const char *path, char *err,
                 int errlen);
-/* 1 if this sparsec was built with ONNX export, else 0. */
-int onnx_available(void);
+/* NULL if this sparsec was built with ONNX export, else why not: what
+ * CMake did not find (the message onnx_export gives). */
+const char *onnx_unavailable(void);
 
 #endif

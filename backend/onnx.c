@@ -28,8 +28,8 @@ int onnx_export(const Spec *spec, const SrState *weights, const char *path, char
   return -1;
 }
 
-int onnx_available(void) {
-  return 0;
+const char *onnx_unavailable(void) {
+  return SPARSEC_ONNX_MISSING;
 }
 
 #else
@@ -324,9 +324,8 @@ static int binary(Graph *g, const char *onnx_op, const Op *op) {
 }
 
 /* The head's predictions (out[0]); its loss needs labels and is left out. */
-static int head(Graph *g, const char *onnx_op, const Op *op) {
-  Onnx__AttributeProto *axis = strcmp(onnx_op, "Softmax") == 0 ? int_attribute(g, "axis", 1) : NULL;
-  return node(g, onnx_op, operand(g, op->in[0]), NULL, result(g, op->out[0]), axis) ? 0 : -1;
+static int head(Graph *g, const char *onnx_op, Onnx__AttributeProto *attr, const Op *op) {
+  return node(g, onnx_op, operand(g, op->in[0]), NULL, result(g, op->out[0]), attr) ? 0 : -1;
 }
 
 /* Every op infer may hold before the passes; a new op must be placed here
@@ -340,8 +339,9 @@ static int translate(Graph *g, const Op *op) {
   case OP_BIAS_ADD: return binary(g, "Add", op); /* [N x u] + [1 x u] broadcasts */
   case OP_ACT: return activation(g, op);
   case OP_SCALE_COLS: return binary(g, "Mul", op);
-  case OP_SOFTMAX_NLL: return head(g, onnx_acts[ACT_SOFTMAX].op, op);
-  case OP_SIGMOID_CE: return head(g, onnx_acts[ACT_SIGMOID].op, op);
+  case OP_SOFTMAX_NLL: /* by row, as the kernel: axis 1 of [N x classes] */
+    return head(g, onnx_acts[ACT_SOFTMAX].op, int_attribute(g, "axis", 1), op);
+  case OP_SIGMOID_CE: return head(g, onnx_acts[ACT_SIGMOID].op, NULL, op);
   case OP_SQUARED_ERROR: /* a linear output is its own prediction; the loss needs labels */
   case OP_COUNT_ZERO:    /* the runtime's sparsity and overflow counts */
   case OP_COUNT_NONFINITE:
@@ -444,8 +444,8 @@ int onnx_export(const Spec *spec, const SrState *weights, const char *path, char
   return rc;
 }
 
-int onnx_available(void) {
-  return 1;
+const char *onnx_unavailable(void) {
+  return NULL;
 }
 
 #endif

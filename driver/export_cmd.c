@@ -76,10 +76,8 @@ int cmd_export(int argc, char **argv) {
   int parsed = spec_command_parse(&export_table, &args, argc, argv);
   if (parsed != 0)
     return parsed > 0 ? usage(stdout, 0) : usage(stderr, 2);
-  if (!onnx_available()) { /* before any work: say what the build lacks */
-    char err[512];
-    onnx_export(NULL, NULL, args.onnx, err, sizeof err);
-    fprintf(stderr, "sparsec: %s\n", err);
+  if (onnx_unavailable()) { /* before any work: say what the build lacks */
+    fprintf(stderr, "sparsec: %s\n", onnx_unavailable());
     return 1;
   }
   Spec *spec = spec_load_with(args.spec.path, args.spec.overrides, args.spec.noverrides, stderr);

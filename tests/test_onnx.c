@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend.h" /* onnx_available */
+#include "backend.h" /* onnx_unavailable */
 #include "frontend.h" /* the activations table */
 
 #include "workdir.h"
@@ -61,7 +61,7 @@ static void need_python_onnx(void) {
                  "install python3-onnx python3-numpy, as scripts/install-deps.sh does): the "
                  "exported model is not checked",
                  python());
-  cr_assert(onnx_available(), "python3-onnx is installed but this sparsec was built without ONNX "
+  cr_assert(!onnx_unavailable(), "python3-onnx is installed but this sparsec was built without ONNX "
                               "export: run cmake again (it reports what it did not find)");
 }
 
@@ -170,7 +170,7 @@ Test(onnx, repl_exports_the_current_weights, .init = make_dir, .fini = remove_di
 /* Weights that do not fit the spec, and missing arguments: a message
  * naming the problem, status 1 or 2, no model written. */
 Test(onnx, wrong_weights_and_arguments, .init = make_dir, .fini = remove_dir) {
-  if (!onnx_available())
+  if (onnx_unavailable())
     return; /* without_onnx_support_says_what_is_missing covers this build */
   write_blob_data(NULL);
   write_spec("a.spn", "  layer h1 = dense(12, relu)\n  layer out = dense(3, softmax)\n");
@@ -207,11 +207,11 @@ Test(onnx, wrong_weights_and_arguments, .init = make_dir, .fini = remove_dir) {
 /* A sparsec built without protoc-c, libprotobuf-c or onnx.proto still has
  * the command, which says what the build lacked. */
 Test(onnx, without_onnx_support_says_what_is_missing, .init = make_dir, .fini = remove_dir) {
-  if (onnx_available())
+  if (!onnx_unavailable())
     return; /* the other tests cover this build */
   char *out;
   cr_expect_eq(sparsec("export --onnx m.onnx x.spn --weights w.safetensors", &out), 1, "%s", out);
-  cr_expect(strstr(out, "built without ONNX export") != NULL, "%s", out);
+  cr_expect(strstr(out, onnx_unavailable()) != NULL, "%s", out);
   free(out);
 }
 
