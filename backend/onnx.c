@@ -217,7 +217,8 @@ static Onnx__TensorProto *initializer(Graph *g, const char *name, int ndims, con
   if (!t || !d)
     return NULL;
   onnx__tensor_proto__init(t);
-  memcpy(d, dims, (size_t)ndims * sizeof *d);
+  for (int i = 0; i < ndims; i++) /* a scalar's dims are NULL: no memcpy from NULL */
+    d[i] = dims[i];
   t->dims = d, t->n_dims = (size_t)ndims;
   t->has_data_type = 1;
   t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
