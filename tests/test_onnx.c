@@ -134,11 +134,14 @@ Test(onnx, every_activation_and_the_sign_trick, .init = make_dir, .fini = remove
   export_matches_predict("act.spn");
 }
 
-/* The other heads: sigmoid (cross_entropy) and linear (squared_error). */
+/* The other heads: sigmoid (cross_entropy) and linear (squared_error).
+ * A hidden layer named probs or x does not clash with the graph's output
+ * or input. */
 Test(onnx, sigmoid_and_linear_outputs, .init = make_dir, .fini = remove_dir) {
   need_python_onnx();
   write_blob_data(NULL);
-  write_spec("sig.spn", "  layer h1 = dense(12, relu)\n  layer out = dense(3, sigmoid)\n");
+  write_spec("sig.spn", "  layer x = dense(12, relu)\n  layer probs = dense(12, relu)\n"
+                        "  layer out = dense(3, sigmoid)\n");
   export_matches_predict("sig.spn");
   write_spec("lin.spn", "  layer h1 = dense(12, tanh)\n  layer out = dense(3, linear)\n");
   export_matches_predict("lin.spn");
