@@ -13,6 +13,7 @@
  *   bundle_header.c  NAME.h of a bundle
  *   sparse_kernels.c the sparse products (sparse_products pass), with their dense variants
  *   dead_units.c  per-unit activity of a trained model, for static pruning (prune_dead.c)
+ *   onnx.c     the inference function as an ONNX model (sparsec export --onnx)
  *
  * Generated functions follow runtime/sparsert.h's ABI: slot k holds value k
  * of the module; dense products call cblas_sgemm, everything else is IR. */
@@ -280,5 +281,20 @@ int dead_unit_activity(const Module *m, const SrModel *model, const SrState *tra
 /* Writes NAME.h: the documented C API of a bundle named `name`. */
 int bundle_header_write(const char *path, const char *name, const SrProgramConfig *cfg,
                         int embedded, char *err, int errlen);
+
+/* ---- onnx.c -------------------------------------------------------------- */
+
+/* Writes the spec's inference function to `path` (atomically) as an ONNX
+ * model, opset 13: input "x" [N x input] of raw values (the data's scale is
+ * in the graph), output "probs" [N x classes], what predict prints. The
+ * parameters and sign-trick constants are the PARAM and CONST tensors of
+ * `weights`, found by name, shapes checked. 0, or -1 with a message: a
+ * missing or mismatched tensor, an activation ONNX cannot express, or a
+ * sparsec built without ONNX support (which names what was missing). */
+int onnx_export(const Spec *spec, const SrState *weights, const char *path, char *err,
+                int errlen);
+/* NULL if this sparsec was built with ONNX export, else why not: what
+ * CMake did not find (the message onnx_export gives). */
+const char *onnx_unavailable(void);
 
 #endif

@@ -14,6 +14,7 @@ int cmd_run(int argc, char **argv);
 int cmd_ir(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_repl(int argc, char **argv);
+int cmd_export(int argc, char **argv); /* export_cmd.c: --onnx (backend/onnx.c) */
 
 /* Options every command that reads a spec takes: `--set PATH=VALUE`.
  * Each command's options are one table (runtime/options.h); the shared

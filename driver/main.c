@@ -91,6 +91,7 @@ static const Command commands[] = {
     {"check", cmd_check, "check FILE.spn...   check specs without running them"},
     {"ir", cmd_ir, "ir FILE.spn         print the IR of the training step and the inference function"},
     {"build", cmd_build, "build FILE.spn      compile ahead of time: a program (-o PROG) or a bundle for C"},
+    {"export", cmd_export, "export FILE.spn     the inference function with trained weights as ONNX (--onnx)"},
     {"repl", cmd_repl, "repl [FILE.spn]     an interactive session: change settings, train, look at sparsity"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof *commands)

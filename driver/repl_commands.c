@@ -297,6 +297,27 @@ static int do_metrics(Repl *r, const ReplLine *l) {
   return with_file(r, l, session_metrics);
 }
 
+/* export --onnx FILE: the inference function with the current weights.
+ * --onnx is the format, as in `sparsec export`, the only one for now. */
+static int do_export(Repl *r, const ReplLine *l) {
+  if (strcmp(l->words[1], "--onnx") != 0) {
+    repl_error(l, 1, "expected --onnx FILE.onnx, not '%s'", l->words[1]);
+    return -1;
+  }
+  if (l->nwords < 3) {
+    repl_error(l, -1, "export --onnx needs a file: export --onnx model.onnx");
+    return -1;
+  }
+  char *path = file_arg(l, 2);
+  if (!path)
+    return -1;
+  Captured c;
+  capture(r, &c);
+  int rc = session_export_onnx(&r->session, path);
+  free(path);
+  return release(r, &c, l, 2, rc);
+}
+
 /* restore FILE (weights, or a saved state), or restore best. */
 static int do_restore(Repl *r, const ReplLine *l) {
   Captured c;
@@ -365,6 +386,8 @@ static const Command commands[] = {
     {"restore", "FILE.safetensors|best",
      "load saved weights, or a saved state (train goes on from it); best: the best epoch's",
      do_restore, 1, -1},
+    {"export", "--onnx FILE.onnx", "the inference function with the current weights, as ONNX",
+     do_export, 1, -1},
     {"reset", "", "initialise the weights again from the spec's seed", do_reset, 0, 0},
     {"time", "", "how long the last command took, and its compile", do_time, 0, 0},
     {"help", "[COMMAND]", "this list, or one command", do_help, 0, 1},

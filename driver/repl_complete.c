@@ -173,6 +173,7 @@ static void offer_arguments(Context *x, char **words, int n) {
   static const char *const parts[] = {"valid", "test", "train", NULL};
   static const char *const shows[] = {"model", "spec", NULL};
   static const char *const units[] = {"epochs", "steps", NULL};
+  static const char *const formats[] = {"--onnx", NULL};
   const char *cmd = words[0];
   if (strcmp(cmd, "set") == 0 && n == 1)
     offer_paths(x);
@@ -196,6 +197,10 @@ static void offer_arguments(Context *x, char **words, int n) {
     offer_files(x, ".spn");
   else if (strcmp(cmd, "save") == 0 || strcmp(cmd, "restore") == 0)
     offer_files(x, ".safetensors");
+  else if (strcmp(cmd, "export") == 0 && n == 1)
+    offer_all(x, formats);
+  else if (strcmp(cmd, "export") == 0 && n == 2)
+    offer_files(x, ".onnx");
 }
 
 static int by_name(const void *a, const void *b) {

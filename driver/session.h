@@ -81,6 +81,8 @@ int session_eval(Session *s, DataPart part);
 /* Zeros and dead units per hidden layer. */
 int session_sparsity(Session *s, DataPart part);
 int session_save(Session *s, const char *path);
+/* The inference function with the current weights, as ONNX (backend/onnx.c). */
+int session_export_onnx(Session *s, const char *path);
 /* The whole resumable state (docs/checkpoints.md). */
 int session_save_state(Session *s, const char *path);
 /* A checkpoint's weights, or a state file's everything: `train` then goes

@@ -300,6 +300,18 @@ int session_save(Session *s, const char *path) {
   return 0;
 }
 
+int session_export_onnx(Session *s, const char *path) {
+  if (!session_ready(s, s->err))
+    return -1;
+  char err[1024];
+  if (onnx_export(s->spec, &s->state, path, err, sizeof err) != 0) {
+    fprintf(s->err, "sparsec: %s\n", err);
+    return -1;
+  }
+  fprintf(s->out, "exported the inference function to %s (ONNX)\n", path);
+  return 0;
+}
+
 int session_save_state(Session *s, const char *path) {
   SrError e = {{0}};
   if (!session_ready(s, s->err) || !run_of(s))

@@ -101,6 +101,11 @@ int session_save(Session *s, const char *path) {
   return 0;
 }
 
+int session_export_onnx(Session *s, const char *path) {
+  said(s, "export --onnx", text("export --onnx", path));
+  return 0;
+}
+
 int session_save_state(Session *s, const char *path) {
   said(s, "save state", text("save state", path));
   return 0;
