@@ -351,7 +351,7 @@ static int translate(Graph *g, const Op *op) {
   case OP_ADD: case OP_SOFTMAX_NLL_GRAD: case OP_SIGMOID_CE_GRAD: case OP_SQUARED_ERROR_GRAD:
   case OP_ACT_GRAD: case OP_L1_GRAD: case OP_L2_GRAD: case OP_BIAS_GRAD: case OP_BIAS_ACT:
   case OP_BIAS_ACT_GRAD: case OP_SGD_UPDATE: case OP_MOMENTUM_UPDATE: case OP_MATMUL_SGD:
-  case OP_ACTIVE_UNITS: case OP_SPARSE_MATMUL: case OP_SPARSE_BACKWARD_SGD:
+  case OP_ACTIVE_UNITS: case OP_SPARSE_MATMUL: case OP_SPARSE_BACKWARD_SGD: case OP_GRAD_READY:
   case OP_COUNT_:
     break;
   }
