@@ -50,6 +50,7 @@ Besides, no doc may show a path of the machine it was written on (/work/,
 import argparse
 import concurrent.futures
 import difflib
+import gzip
 import os
 import re
 import shutil
@@ -160,7 +161,7 @@ class Env:
         self.cache = args.cache
 
 
-def make_scratch(env):
+def make_scratch(env, check):
     """A folder with examples/, tests/docs/'s files, bin/sparsec and
     build/sparsec: what the docs' commands expect around them."""
     scratch = tempfile.mkdtemp(prefix='sparsec-docs-')
@@ -173,7 +174,43 @@ def make_scratch(env):
     for folder in ('bin', 'build'):
         os.mkdir(os.path.join(scratch, folder))
         os.symlink(env.sparsec, os.path.join(scratch, folder, 'sparsec'))
+    if any('small/' in r for r in check.get('replace')):
+        small_fashion(env, scratch)
     return scratch
+
+
+FASHION = '/usr/share/datasets/fashion-mnist'
+
+
+def cut_idx(src, dst, count):
+    """The first `count` examples of a gzip'd IDX file, uncompressed."""
+    with gzip.open(src, 'rb') as f:
+        magic = f.read(4)
+        dims = [int.from_bytes(f.read(4), 'big') for _ in range(magic[3])]
+        size = count
+        for d in dims[1:]:
+            size *= d
+        data = f.read(size)
+    with open(dst, 'wb') as out:
+        out.write(magic + b''.join(d.to_bytes(4, 'big') for d in [count] + dims[1:]) + data)
+
+
+def small_fashion(env, scratch):
+    """small/fashion_mnist_relu.spn: the paper's net (the same code, the
+    same output's shape) on 1200 + 200 Fashion-MNIST examples, a stand-in
+    for examples/fashion_mnist_relu.spn whose full data would take most of
+    the check's time."""
+    if not os.path.isdir(FASHION):
+        return
+    small = os.path.join(scratch, 'small')
+    os.mkdir(small)
+    for part, count in (('train', 1200), ('t10k', 200)):
+        for kind in ('images-idx3', 'labels-idx1'):
+            cut_idx(f'{FASHION}/{part}-{kind}-ubyte.gz', f'{small}/{part}-{kind}-ubyte', count)
+    spec = open(os.path.join(env.repo, 'examples', 'fashion_mnist_relu.spn')).read()
+    spec = re.sub(r'"[^"]*/([^"/]*)\.gz"', r'"\1"', spec).replace('validation = 10000', 'validation = 200')
+    with open(os.path.join(small, 'fashion_mnist_relu.spn'), 'w') as f:
+        f.write(spec)
 
 
 def run_one(env, scratch, cmd, stdin, check):
@@ -290,7 +327,7 @@ def run_check(env, check):
     """None when the check passes, else what differs."""
     if check.mode == 'exists':
         return check_exists(env, check)
-    scratch = make_scratch(env)
+    scratch = make_scratch(env, check)
     try:
         steps = steps_of(check)
         problems = []
@@ -343,6 +380,12 @@ def check_exists(env, check):
     return '\n'.join(problems) or None
 
 
+def timed(env, check):
+    start = time.monotonic()
+    problem = run_check(env, check)
+    return problem, time.monotonic() - start
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--sparsec', required=True)
@@ -350,6 +393,7 @@ def main():
     ap.add_argument('--build', required=True)
     ap.add_argument('--cache', default=None, help='XDG_CACHE_HOME for the commands')
     ap.add_argument('--jobs', type=int, default=2)
+    ap.add_argument('--times', action='store_true', help='how long each check took')
     ap.add_argument('--only', help='check only this doc (its path in the repository)')
     args = ap.parse_args()
     if args.cache is None:
@@ -367,7 +411,11 @@ def main():
         errors += errs + machine_paths(path, rel)
     start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda c: (c, run_check(env, c)), checks))
+        results = list(pool.map(lambda c: (c, timed(env, c)), checks))
+    if args.times:
+        for check, (_, took) in sorted(results, key=lambda r: -r[1][1]):
+            print(f'{took:5.1f} s  {check.where()}')
+    results = [(c, p) for c, (p, _) in results]
     for check, problem in results:
         if problem:
             errors.append(f'{check.where()}: the example ({check.mode}) no longer matches:\n{problem}')
