@@ -24,6 +24,9 @@ typedef struct BuildConfig {
  * build_config_free either way. `sparsec run` and the REPL fill the
  * engine's config here too. */
 int build_config(const Spec *spec, int max_rows, int absolute_paths, BuildConfig *b);
+/* The layers in words, "h1 1000 relu, ..., out 10 softmax" (malloc'd;
+ * NULL when out of memory). */
+char *spec_structure(const Spec *spec);
 void build_config_free(BuildConfig *b);
 
 /* build_prune.c: --prune-dead. Counts each hidden unit's activity for the

@@ -27,6 +27,7 @@ typedef struct BuildArgs {
   int mpi;             /* --mpi: link MPI, for mpirun -np N PROG train */
   int prune_dead;      /* --prune-dead: a bundle without the units the weights never fire */
   AotKind kind;
+  int verbosity;       /* --quiet, --verbose */
 } BuildArgs;
 
 /* ---- arguments ------------------------------------------------------------ */
@@ -71,6 +72,8 @@ static const SrOption build_options[] = {
      "(and then needs the MPI library wherever it runs)",
      .offset = offsetof(BuildArgs, mpi)},
     SET_OPTION("override a setting of the spec"),
+    SR_OPT_VERBOSITY(BuildArgs, verbosity, "only the errors: nothing printed for a good build",
+                     "also the runtime and libraries a program was linked with"),
     {0}};
 
 static const SrOptTable build_table = {.command = "build", .options = build_options,
@@ -189,6 +192,8 @@ static int compile(Build *b, int bundle, AotKind kind, AotResult *r) {
  * checks at start (nothing for other targets than x86-64). */
 static void summary(const Build *b, const char *what, const AotResult *r, double link_ms) {
   const TargetInfo *t = &r->target;
+  if (b->args->verbosity == SR_QUIET)
+    return;
   printf("sparsec: built %s for %s, CPU %s%s%s%s in %.0f ms (codegen %.1f, optimise %.1f, "
          "machine code %.1f",
          what, t->triple, t->cpu, t->features[0] ? " (uses " : "", t->features,
@@ -197,6 +202,9 @@ static void summary(const Build *b, const char *what, const AotResult *r, double
   if (link_ms >= 0)
     printf(", link %.1f", link_ms);
   printf(")\n");
+  if (link_ms >= 0 && b->args->verbosity == SR_VERBOSE)
+    printf("sparsec: linked with %s/%s %s\n", link_runtime_dir(),
+           link_runtime_archive(b->args->mpi), link_flags());
 }
 
 static long file_size(const char *path) {
@@ -250,11 +258,12 @@ static int build_bundle(Build *b) {
     char what[2600];
     snprintf(what, sizeof what, "%s (%zu bytes) and %s", code, r.size, header);
     summary(b, what, &r, -1);
-    if ((!a->emit || a->kind == AOT_OBJECT) && link_is_cross(r.target.triple))
+    int advise = a->verbosity != SR_QUIET && (!a->emit || a->kind == AOT_OBJECT);
+    if (advise && link_is_cross(r.target.triple))
       printf("sparsec: link on the target (%s) with: cc -I %s main.c %s $(pkg-config --libs "
              "sparsec)\n",
              r.target.triple, a->bundle, code);
-    else if (!a->emit || a->kind == AOT_OBJECT)
+    else if (advise)
       printf("sparsec: link with: cc -I %s main.c %s %s/%s %s\n", a->bundle, code,
              link_runtime_dir(), link_runtime_archive(0), link_flags());
   }

@@ -65,7 +65,7 @@ static void train_block(const Spec *spec, SrProgramConfig *c) {
 }
 
 /* "h1 1000 relu, h2 1000 relu, out 10 softmax" */
-static char *structure(const Spec *spec) {
+char *spec_structure(const Spec *spec) {
   char *text = NULL;
   size_t size = 0;
   FILE *f = open_memstream(&text, &size);
@@ -94,7 +94,7 @@ int build_config(const Spec *spec, int max_rows, int absolute_paths, BuildConfig
   SrProgramConfig *c = &b->cfg;
   int missing = 0;
   c->name = keep(b, strdup(spec->name));
-  c->structure = keep(b, structure(spec));
+  c->structure = keep(b, spec_structure(spec));
   c->input = spec->input;
   c->classes = spec->layers[spec->nlayers - 1].units;
   c->max_rows = max_rows;

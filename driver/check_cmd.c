@@ -1,7 +1,9 @@
 /* sparsec check FILE...: parse and check specs without running them. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "build.h"
 #include "driver.h"
 
 #define MAX_FILES 256
@@ -10,6 +12,7 @@ typedef struct CheckArgs {
   SpecArgs spec; /* first: see driver.h; its path is unused */
   const char *files[MAX_FILES];
   int nfiles;
+  int verbosity;
 } CheckArgs;
 
 static int add_file(void *target, const char *arg, SrOptError *err) {
@@ -22,7 +25,28 @@ static int add_file(void *target, const char *arg, SrOptError *err) {
   return 0;
 }
 
-static const SrOption check_options[] = {SET_OPTION("override a setting of every spec"), {0}};
+static const SrOption check_options[] = {
+    SET_OPTION("override a setting of every spec"),
+    SR_OPT_VERBOSITY(CheckArgs, verbosity, "only the errors: no 'FILE: ok' lines",
+                     "also each clean spec's layers and parameter count"),
+    {0}};
+
+/* "FILE: ok", and with --verbose "(h1 1000 relu, ..., out 10 softmax;
+ * 2,797,010 parameters)". */
+static void report_ok(const char *file, const Spec *spec, int verbosity) {
+  if (verbosity == SR_QUIET)
+    return;
+  printf("%s: ok", file);
+  if (verbosity == SR_VERBOSE) {
+    long long params = 0;
+    for (int i = 0, in = spec->input; i < spec->nlayers; in = spec->layers[i++].units)
+      params += ((long long)in + 1) * spec->layers[i].units;
+    char *layers = spec_structure(spec);
+    printf(" (%s; %lld parameters)", layers ? layers : "?", params);
+    free(layers);
+  }
+  putchar('\n');
+}
 static const SrOptTable check_table = {.command = "check", .options = check_options,
                                        .positional = add_file};
 
@@ -50,7 +74,7 @@ int cmd_check(int argc, char **argv) {
   for (int f = 0; f < args.nfiles; f++) {
     Spec *spec = spec_load_with(args.files[f], args.spec.overrides, args.spec.noverrides, stderr);
     if (spec)
-      printf("%s: ok\n", args.files[f]);
+      report_ok(args.files[f], spec, args.verbosity);
     failed |= spec == NULL;
     spec_free(spec);
   }

@@ -70,20 +70,22 @@ void data_note(const Spec *spec, SrDataSet part, FILE *out) {
 typedef struct Sweep {
   const Spec *spec;
   const PassOptions *passes;
-  int verbose; /* run --verbose */
+  int verbosity; /* run --quiet, --verbose */
   CompiledModel models[SPEC_MAX_SWEEP]; /* [0] compiled; the others share its code */
 } Sweep;
 
 /* `compiled in N ms`, `(cached)` when the object cache had the machine
  * code; --verbose adds where the time went and what the cache did. */
-static void print_compiled(const Spec *spec, const CompiledModel *c, int verbose) {
+static void print_compiled(const Spec *spec, const CompiledModel *c, int verbosity) {
+  if (verbosity == SR_QUIET)
+    return;
   static const char *const cache_use[] = {
       [JIT_CACHE_OFF] = "off", [JIT_CACHE_HIT] = "hit",
       [JIT_CACHE_STORED] = "miss, stored", [JIT_CACHE_FAILED] = "miss, not writable"};
   JitTimes t = model_jit_times(c);
   printf("sparsec: %s: %d layers, lr %g, compiled in %.0f ms%s", spec->name, spec->nlayers, c->lr,
          model_compile_ms(c), t.cache == JIT_CACHE_HIT ? " (cached)" : "");
-  if (verbose)
+  if (verbosity == SR_VERBOSE)
     printf(" (build %.1f, codegen %.1f, optimise %.1f, machine code %.1f, cache %.1f: %s)",
            c->prepare_ms, t.codegen_ms, t.optimise_ms, t.compile_ms, t.cache_ms,
            cache_use[t.cache]);
@@ -107,7 +109,7 @@ static int compile_lr(Sweep *w, int i, char *err, int errlen) {
   }
   model_use_hyper(c);
   if (i == 0)
-    print_compiled(w->spec, c, w->verbose);
+    print_compiled(w->spec, c, w->verbosity);
   return 0;
 }
 
@@ -165,8 +167,9 @@ static int load_data(Run *r) {
     hint_missing_package(r->spec);
     return -1;
   }
-  printf("data: %d train, %d validation, %d test examples\n", r->data.train.n, r->data.valid.n,
-         r->data.test.n);
+  if (r->o->verbosity != SR_QUIET)
+    printf("data: %d train, %d validation, %d test examples\n", r->data.train.n,
+           r->data.valid.n, r->data.test.n);
   fflush(stdout);
   return 0;
 }
@@ -179,7 +182,7 @@ static int prepare(Run *r) {
   }
   if (check_outputs(r) != 0)
     return -1;
-  r->sweep = (Sweep){.spec = r->spec, .passes = &r->o->passes, .verbose = r->o->verbose};
+  r->sweep = (Sweep){.spec = r->spec, .passes = &r->o->passes, .verbosity = r->o->verbosity};
   if (compile_lr(&r->sweep, 0, err, sizeof err) != 0) {
     fprintf(stderr, "sparsec: %s\n", err);
     return -1;
@@ -205,6 +208,7 @@ static int run_engine(Run *r) {
   SrError err = {{0}};
   CompiledModel *c = &r->sweep.models[0];
   SrRunSetup setup = {.log = stdout,
+                      .quiet = r->o->verbosity == SR_QUIET,
                       .dist = r->o->dist,
                       .command = r->o->command,
                       .use_lr = use_lr,

@@ -8,11 +8,13 @@
 #include <sys/stat.h>
 
 #include "backend.h"
+#include "build.h"
 #include "driver.h"
 
 typedef struct ExportArgs {
   SpecArgs spec; /* first: see driver.h */
   const char *onnx, *weights;
+  int verbosity;
 } ExportArgs;
 
 static const SrOption export_options[] = {
@@ -23,6 +25,8 @@ static const SrOption export_options[] = {
      "the REPL's save wrote)",
      .offset = offsetof(ExportArgs, weights), .flags = SR_OPT_REQUIRED},
     SET_OPTION("override a setting of the spec"),
+    SR_OPT_VERBOSITY(ExportArgs, verbosity, "only the errors: no 'wrote' line",
+                     "also the weights' file and the model's layers"),
     {0}};
 
 static const SrOptTable export_table = {.command = "export", .options = export_options,
@@ -59,11 +63,16 @@ static int export_onnx(const Spec *spec, const ExportArgs *a) {
   }
   if (rc == 0)
     rc = onnx_export(spec, &weights, a->onnx, err, sizeof err);
-  if (rc == 0)
+  if (rc == 0 && a->verbosity != SR_QUIET)
     printf("sparsec: wrote %s (%ld bytes): ONNX opset 13, input x [N x %d], output probs "
            "[N x %d]\n",
            a->onnx, file_size(a->onnx), spec->input, spec->layers[spec->nlayers - 1].units);
-  else
+  if (rc == 0 && a->verbosity == SR_VERBOSE) {
+    char *layers = spec_structure(spec);
+    printf("sparsec: weights from %s; layers %s\n", a->weights, layers ? layers : "?");
+    free(layers);
+  }
+  else if (rc != 0)
     fprintf(stderr, "sparsec: %s\n", err);
   sr_state_free(&weights);
   if (p.m)

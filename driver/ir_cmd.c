@@ -8,9 +8,16 @@
 typedef struct IrArgs {
   SpecArgs spec; /* first: see driver.h */
   IrOptions ir;
+  int verbosity;
 } IrArgs;
 
-static const SrOption ir_cmd_options[] = {SET_OPTION("override a setting of the spec"), {0}};
+static const SrOption ir_cmd_options[] = {
+    SET_OPTION("override a setting of the spec"),
+    SR_OPT_VERBOSITY(IrArgs, verbosity,
+                     "print nothing but errors: builds and optimises the programs\n"
+                     "(every pass verified) without printing them",
+                     "also the numbers --stats prints"),
+    {0}};
 /* --set and the file, then the options the REPL's `ir` takes too */
 static const SrOptTable ir_cmd_table = {.command = "ir", .options = ir_cmd_options,
                                         .also = &ir_options, .also_at = offsetof(IrArgs, ir),
@@ -34,7 +41,12 @@ int cmd_ir(int argc, char **argv) {
   Spec *spec = spec_load_with(args.spec.path, args.spec.overrides, args.spec.noverrides, stderr);
   if (!spec)
     return 1;
-  int rc = ir_print(spec, &args.ir, stdout, stderr);
+  if (args.verbosity == SR_VERBOSE)
+    args.ir.stats = 1;
+  FILE *out = args.verbosity == SR_QUIET ? fopen("/dev/null", "w") : stdout;
+  int rc = out ? ir_print(spec, &args.ir, out, stderr) : 1;
+  if (out && out != stdout)
+    fclose(out);
   spec_free(spec);
   return rc;
 }

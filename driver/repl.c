@@ -239,6 +239,7 @@ typedef struct ReplArgs {
   int strict;
   PassOptions passes;
   int threads;
+  int verbosity;
 } ReplArgs;
 
 static const SrOption repl_options[] = {
@@ -249,6 +250,8 @@ static const SrOption repl_options[] = {
                   "dense: optimise, but keep every product dense (compiles faster)"),
     THREADS_OPTION(ReplArgs, threads),
     SET_OPTION("an override applied after loading FILE"),
+    SR_OPT_VERBOSITY(ReplArgs, verbosity, "no compile or data lines: the commands' results only",
+                     "also the model's layers after each compile"),
     {0}};
 
 static const SrOptTable repl_table = {.command = "repl", .options = repl_options,
@@ -256,7 +259,7 @@ static const SrOptTable repl_table = {.command = "repl", .options = repl_options
 
 static int usage(FILE *out, int status) {
   fputs("usage: sparsec repl [--strict] [--passes none|dense] [--threads N] [--set PATH=VALUE]...\n"
-        "                    [FILE.spn]\n"
+        "                    [--quiet|--verbose] [FILE.spn]\n"
         "An interactive session: load a spec, change its settings, train, evaluate and\n"
         "look at sparsity, with the model recompiled after every change. Commands come\n"
         "from the terminal (line editing, history in ~/.sparsec_history, Tab completion)\n"
@@ -302,6 +305,7 @@ int cmd_repl(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0); /* results and messages (stderr) stay in order in a log */
   session_init(&r.session, stdout, stderr);
   r.session.passes = o.passes;
+  r.session.verbosity = o.verbosity;
   /* a terminal's Ctrl-C returns to the prompt (repl_input.c); a script's
    * ends the REPL like `run` (runtime/interrupt.c) */
   r.session.stop = r.interactive ? &repl_interrupted : sr_interrupt_install();

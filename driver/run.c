@@ -23,10 +23,11 @@ static const SrOption run_options[] = {
      "after training, report the units dead on the training set\n"
      "and the inference weights' size without them",
      .offset = offsetof(RunArgs, run.prune_dead)},
-    {"verbose", 0, SR_OPT_FLAG, NULL,
-     "print where the compile time went (codegen, optimise, machine\n"
-     "code, the object cache) and what the cache did",
-     .offset = offsetof(RunArgs, run.verbose)},
+    SR_OPT_VERBOSITY(RunArgs, run.verbosity,
+                     "only the results: the test error (and, interrupted, where\n"
+                     "and how to resume); no compile, data or epoch lines, no bar",
+                     "also where the compile time went (codegen, optimise, machine\n"
+                     "code, the object cache) and what the cache did"),
     {"resume", 0, SR_OPT_FILE, "STATE",
      "go on from a state saved by an earlier run (output.state):\n"
      "the same numbers as if that run had not stopped",

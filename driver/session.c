@@ -87,7 +87,8 @@ static int candidate_data(Session *s, Candidate *k) {
       return -1;
     }
     k->read_data = 1;
-    fprintf(s->out, "data: read in %.0f ms\n", now_ms() - t0);
+    if (s->verbosity != SR_QUIET)
+      fprintf(s->out, "data: read in %.0f ms\n", now_ms() - t0);
   }
   if (sr_program_split_data(&k->config.cfg, &k->data, &e) != 0) {
     fprintf(s->err, "sparsec: %s\n", e.msg);
@@ -219,6 +220,13 @@ static int carry_weights(SrState *dst, const SrState *src, FILE *out) {
 
 static void print_times(const Session *s) {
   const CompileTimes *t = &s->times;
+  if (s->verbosity == SR_QUIET)
+    return;
+  if (s->verbosity == SR_VERBOSE) {
+    char *layers = spec_structure(s->spec);
+    fprintf(s->out, "model: %s\n", layers ? layers : "?");
+    free(layers);
+  }
   if (t->reused) {
     fprintf(s->out,
             "compiled in %.1f ms (check %.1f, build %.1f, state %.1f): the same code, kept\n",

@@ -28,6 +28,7 @@ typedef struct Session {
   FILE *out, *err;
   volatile sig_atomic_t *stop; /* raised by Ctrl-C: training stops at the next minibatch */
   PassOptions passes;          /* the optimiser, as `run --passes` sets it */
+  int verbosity;               /* SR_QUIET: no compile or data lines; SR_VERBOSE: the layers too */
   /* the spec */
   char *path;                  /* the file loaded, or NULL */
   char *text;                  /* its text, with the blocks typed in */

@@ -24,7 +24,14 @@ static int is_root(const SrRun *r) {
 }
 
 static int progress_bar(const SrRun *r) {
+  if (r->setup.quiet)
+    return 0;
   return r->cfg.progress < 0 ? isatty(fileno(stderr)) : r->cfg.progress;
+}
+
+/* Where the epoch lines go: nowhere when quiet. */
+static FILE *epoch_log(const SrRun *r) {
+  return r->setup.quiet ? NULL : r->setup.log;
 }
 
 static double current_lr(const SrRun *r) {
@@ -105,7 +112,7 @@ static SrTrainConfig train_config(SrRun *r, char *label, size_t size) {
                          .batch = r->cfg.batch,
                          .seed = r->cfg.seed,
                          .patience = r->cfg.patience,
-                         .log = r->setup.log,
+                         .log = epoch_log(r),
                          .progress = progress_bar(r),
                          .run = r->cfg.nlrs > 1 ? label : NULL,
                          .metrics = r->metrics,
@@ -118,7 +125,7 @@ static SrTrainConfig train_config(SrRun *r, char *label, size_t size) {
 
 static SrPretrainConfig pretrain_config(SrRun *r) {
   return (SrPretrainConfig){.seed = r->cfg.seed,
-                            .log = r->setup.log,
+                            .log = epoch_log(r),
                             .progress = progress_bar(r),
                             .stop = r->stop,
                             .dist = r->setup.dist,
@@ -218,8 +225,8 @@ static int pretrain_phase(SrRun *r, SrError *err) {
     return enter_train(r, err);
   if (r->have_pretrained && r->pre.stage == 0 && !r->pre.started) {
     sr_state_copy_params(r->st, &r->pretrained);
-    if (r->setup.log)
-      fputs("pretraining: the encoders of the first learning rate's pretraining\n", r->setup.log);
+    if (epoch_log(r))
+      fputs("pretraining: the encoders of the first learning rate's pretraining\n", epoch_log(r));
     return enter_train(r, err);
   }
   SrPretrainConfig pc = pretrain_config(r);
@@ -239,8 +246,8 @@ static int pretrain_phase(SrRun *r, SrError *err) {
 static int finish_lr(SrRun *r, SrError *err) {
   SrFitResult res;
   sr_fit_result(&r->fit, &res);
-  if (r->cfg.nlrs > 1 && r->setup.log)
-    fprintf(r->setup.log, "lr %g: best validation error %.2f%% at epoch %d\n", current_lr(r),
+  if (r->cfg.nlrs > 1 && epoch_log(r))
+    fprintf(epoch_log(r), "lr %g: best validation error %.2f%% at epoch %d\n", current_lr(r),
             100 * res.best_valid.error, res.best_epoch);
   if (!r->have_best || res.best_valid.error < r->best_result.best_valid.error) {
     if (keep_params(&r->best, &r->fit.best, err) < 0)
@@ -289,15 +296,29 @@ static int run_phases(SrRun *r, SrError *err) {
 
 /* ---- what is printed ------------------------------------------------------------ */
 
+static void vsay(FILE *log, const char *fmt, va_list ap) {
+  if (!log)
+    return;
+  vfprintf(log, fmt, ap);
+  fflush(log);
+}
+
+/* A line of the run's account: not when quiet. */
 static void say(const SrRun *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const SrRun *r, const char *fmt, ...) {
-  if (!r->setup.log)
-    return;
   va_list ap;
   va_start(ap, fmt);
-  vfprintf(r->setup.log, fmt, ap);
+  vsay(epoch_log(r), fmt, ap);
   va_end(ap);
-  fflush(r->setup.log);
+}
+
+/* A result: printed even when quiet. */
+static void tell(const SrRun *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tell(const SrRun *r, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsay(r->setup.log, fmt, ap);
+  va_end(ap);
 }
 
 static void print_sparsity(const SrRun *r, const SrMetrics *m) {
@@ -316,7 +337,7 @@ static void print_result(const SrRun *r) {
         100 * res->best_test.error);
   say(r, "hidden activations exactly zero (test set):");
   print_sparsity(r, &res->best_test);
-  say(r, "test error: %.2f%%\n", 100 * res->best_test.error);
+  tell(r, "test error: %.2f%%\n", 100 * res->best_test.error);
 }
 
 /* Where the run stopped, in words: "epoch 3, step 120 of 5500, lr 0.01". */
@@ -372,19 +393,19 @@ static int interrupted(SrRun *r, SrError *err) {
   sr_run_describe_position(r, where, sizeof where);
   SrFitResult res;
   const SrState *best = best_so_far(r, &res);
-  say(r, "interrupted in %s: %d epoch%s done", where, r->fit_started ? r->fit.loop.epoch : 0,
-      r->fit_started && r->fit.loop.epoch == 1 ? "" : "s");
+  tell(r, "interrupted in %s: %d epoch%s done", where, r->fit_started ? r->fit.loop.epoch : 0,
+       r->fit_started && r->fit.loop.epoch == 1 ? "" : "s");
   if (best && r->data->valid.n > 0)
-    say(r, "; best validation error at epoch %d: valid %.2f%%, test %.2f%%", res.best_epoch,
-        100 * res.best_valid.error, 100 * res.best_test.error);
+    tell(r, "; best validation error at epoch %d: valid %.2f%%, test %.2f%%", res.best_epoch,
+         100 * res.best_valid.error, 100 * res.best_test.error);
   else if (best)
-    say(r, "; test error at epoch %d: %.2f%%", res.best_epoch, 100 * res.best_test.error);
-  say(r, "\n");
+    tell(r, "; test error at epoch %d: %.2f%%", res.best_epoch, 100 * res.best_test.error);
+  tell(r, "\n");
   if (save_state(r, err) < 0 || write_checkpoint(r, best, err) < 0)
     return -1;
-  say(r, "state: %s\n", r->state_path);
+  tell(r, "state: %s\n", r->state_path);
   if (r->setup.command)
-    say(r, "to resume: %s --resume %s\n", r->setup.command, r->state_path);
+    tell(r, "to resume: %s --resume %s\n", r->setup.command, r->state_path);
   return SR_RUN_INTERRUPTED;
 }
 

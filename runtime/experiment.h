@@ -18,7 +18,10 @@
 
 /* How this process runs the experiment (what the spec does not say). */
 typedef struct SrRunSetup {
-  FILE *log;           /* the run's lines, each flushed as printed; NULL = quiet */
+  FILE *log;           /* the run's lines, each flushed as printed; NULL = none */
+  /* Only the results on `log`: the test error, and when interrupted where
+   * the run is and how to resume; no epoch lines, no progress bar. */
+  int quiet;
   SrDist *dist;        /* data parallelism (dist.h); NULL = one process */
   /* Raised to stop at the next minibatch; NULL: the engine catches SIGINT
    * and SIGTERM itself (interrupt.c) for the length of sr_run_experiment. */

@@ -284,6 +284,18 @@ static int store(const SrOption *o, char *where, const SrOptValue *v, int index,
   return 0;
 }
 
+int sr_opt_set_verbosity(void *where, const SrOption *opt, const SrOptValue *v,
+                         SrOptError *err) {
+  (void)v;
+  int *level = where, want = opt->name[0] == 'q' ? SR_QUIET : SR_VERBOSE;
+  if (*level != 0 && *level != want) {
+    snprintf(err->msg, sizeof err->msg, "--quiet and --verbose exclude each other");
+    return -1;
+  }
+  *level = want;
+  return 0;
+}
+
 /* ---- parsing --------------------------------------------------------------------- */
 
 static int unknown(const SrOptTable *t, const char *word, int index, SrOptError *err) {

@@ -78,6 +78,19 @@ typedef struct SrOptTable {
 
 #define SR_OPT_HELP 1 /* what sr_opt_parse returns for --help or -h */
 
+/* --quiet and --verbose, which every command has (sparsec's and built
+ * programs'): an int at `offset`, SR_QUIET, 0 (the default) or SR_VERBOSE;
+ * giving both is an error. What each prints is in its help line. */
+#define SR_QUIET (-1)
+#define SR_VERBOSE 1
+int sr_opt_set_verbosity(void *where, const struct SrOption *opt, const SrOptValue *v,
+                         SrOptError *err);
+#define SR_OPT_VERBOSITY(type, field, quiet_help, verbose_help)                              \
+  {"quiet", 'q', SR_OPT_FLAG, NULL, quiet_help, .offset = offsetof(type, field),             \
+   .set = sr_opt_set_verbosity},                                                             \
+  {"verbose", 'v', SR_OPT_FLAG, NULL, verbose_help, .offset = offsetof(type, field),         \
+   .set = sr_opt_set_verbosity}
+
 /* Parses argv[first..argc) into `target`: 0, SR_OPT_HELP, or -1 with
  * *err filled. `--opt VALUE`, `--opt=VALUE`, `-o VALUE`; `--` ends the
  * options; the last of a repeated option wins unless its callback keeps

@@ -31,12 +31,19 @@ typedef struct Options {
   int threads;
   const char *save, *weights, *input, *label, *resume;
   const char *line;     /* PROG train and its options, for the resume line */
+  int verbosity;        /* --quiet, --verbose */
 } Options;
 
 /* Where train saves when --save is not given. */
 static const char *save_path(const SrProgramConfig *cfg, char *fallback, size_t size) {
   snprintf(fallback, size, "%s.safetensors", cfg->name);
   return cfg->checkpoint ? cfg->checkpoint : fallback;
+}
+
+/* --verbose: what the program was built from and for. */
+static void describe_build(const SrProgramConfig *cfg, FILE *out) {
+  fprintf(out, "built by %s for %s, CPU %s; data: %s, %s\n", cfg->compiler, cfg->target, cfg->cpu,
+          cfg->train.path ? cfg->train.path : "?", cfg->test.path ? cfg->test.path : "?");
 }
 
 /* ---- options ------------------------------------------------------------------- */
@@ -55,6 +62,11 @@ static int set_seed(void *where, const SrOption *opt, const SrOptValue *v, SrOpt
   {"threads", 0, SR_OPT_INT, NULL, "threads for dense products and sparse kernels (default 1)", \
    .min = 1, .max = MAX_THREADS, .offset = offsetof(Options, threads)}
 
+/* quiet: the results only; verbose: what was read, and from where */
+#define VERBOSITY_OPTIONS                                                                      \
+  SR_OPT_VERBOSITY(Options, verbosity, "only the results: no data, weights or epoch lines",     \
+                   "also the data files read and the CPU the code was built for")
+
 static const SrOption train_options[] = {
     {"epochs", 0, SR_OPT_INT, NULL, "epochs to train (default: the spec's)", .min = 1,
      .max = 1000000, .offset = offsetof(Options, epochs)},
@@ -65,13 +77,14 @@ static const SrOption train_options[] = {
     {"resume", 0, SR_OPT_FILE, "STATE", "go on from a state an earlier train saved",
      .offset = offsetof(Options, resume)},
     THREADS_OPTION,
+    VERBOSITY_OPTIONS,
     {0}};
 
 #define WEIGHTS_OPTION                                                                         \
   {"weights", 0, SR_OPT_FILE, NULL, "safetensors weights (default: below)",                   \
    .offset = offsetof(Options, weights)}
 
-static const SrOption eval_options[] = {WEIGHTS_OPTION, THREADS_OPTION, {0}};
+static const SrOption eval_options[] = {WEIGHTS_OPTION, THREADS_OPTION, VERBOSITY_OPTIONS, {0}};
 
 static const SrOption predict_options[] = {
     WEIGHTS_OPTION,
@@ -80,6 +93,7 @@ static const SrOption predict_options[] = {
     {"label", 0, SR_OPT_STRING, "COLUMN", "a CSV column that must be there and is not a feature",
      .offset = offsetof(Options, label)},
     THREADS_OPTION,
+    VERBOSITY_OPTIONS,
     {0}};
 
 /* PROG's commands, each with its table. */
@@ -189,7 +203,8 @@ static SrProgramConfig train_config(const SrProgramConfig *cfg, const Options *o
 /* The engine (experiment.h) runs the experiment as `sparsec run` does. */
 static int train(const SrModel *m, const SrProgramConfig *c, const Options *o, SrDist *dist,
                  SrProgramData *d, SrState *st, SrError *err) {
-  SrRunSetup setup = {.log = stdout, .dist = dist, .command = o->line};
+  SrRunSetup setup = {.log = stdout, .quiet = o->verbosity == SR_QUIET, .dist = dist,
+                      .command = o->line};
   SrRun *run = sr_run_new(st, c, &setup, d, err);
   int rc = run ? 0 : -1;
   if (rc == 0 && o->resume)
@@ -233,8 +248,10 @@ static int cmd_train(const SrModel *m, const SrProgramConfig *cfg, const Options
     rc = sr_program_load_data(&c, &d, &err);
   if (dist) /* every rank has its data, or every rank stops */
     rc = sr_dist_agree(dist, rc, &err);
-  if (rc == 0)
+  if (rc == 0 && o->verbosity != SR_QUIET)
     printf("data: %d train, %d validation, %d test examples\n", d.train.n, d.valid.n, d.test.n);
+  if (rc == 0 && o->verbosity == SR_VERBOSE)
+    describe_build(&c, stdout);
   if (rc == 0)
     rc = sr_state_init(&st, m, c.max_rows, c.seed, &err);
   if (rc == 0)
@@ -247,18 +264,21 @@ static int cmd_train(const SrModel *m, const SrProgramConfig *cfg, const Options
 }
 
 /* eval and predict without --weights: what train saved, if it is there,
- * else the weights compiled in; one line on stderr says which. */
+ * else the weights compiled in; one line on stderr says which (not when
+ * quiet; with --verbose, --weights too). */
 static const char *weights_to_use(const SrProgramConfig *cfg, const Options *o, char *fallback,
                                   size_t size) {
-  if (o->weights)
-    return o->weights;
-  const char *saved = save_path(cfg, fallback, size);
-  if (access(saved, F_OK) == 0) {
-    fprintf(stderr, "weights: %s (saved by train)\n", saved);
-    return saved;
-  }
-  fprintf(stderr, "weights: %s\n", cfg->weights ? "embedded in the program" : "none");
-  return NULL;
+  const char *saved = o->weights ? o->weights : save_path(cfg, fallback, size);
+  const char *use = o->weights || access(saved, F_OK) == 0 ? saved : NULL;
+  if (o->verbosity == SR_VERBOSE)
+    describe_build(cfg, stderr);
+  if (o->verbosity == SR_QUIET || (o->weights && o->verbosity != SR_VERBOSE))
+    return use;
+  if (use)
+    fprintf(stderr, "weights: %s%s\n", use, o->weights ? "" : " (saved by train)");
+  else
+    fprintf(stderr, "weights: %s\n", cfg->weights ? "embedded in the program" : "none");
+  return use;
 }
 
 static int cmd_eval(const SrModel *m, const SrProgramConfig *cfg, const Options *o) {

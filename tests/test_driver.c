@@ -180,6 +180,42 @@ Test(driver, help_command_equals_command_help) {
   free(a);
 }
 
+/* --quiet and --verbose on every command: in its help, exclusive; quiet
+ * leaves the results (run's test error), and nothing for a clean check or
+ * build. */
+Test(driver, quiet_and_verbose_on_every_command, .init = make_dir, .fini = remove_dir) {
+  write_blob_data(NULL);
+  write_file("blobs.spn", blob_spec);
+  const char *commands[] = {"run", "check", "ir", "build", "repl", "export"};
+  char *out, cmd[128];
+  for (int i = 0; i < 6; i++) {
+    snprintf(cmd, sizeof cmd, "%s --help", commands[i]);
+    cr_assert_eq(run(cmd, &out), 0, "%s", out);
+    cr_expect(strstr(out, "-q, --quiet") && strstr(out, "-v, --verbose"), "%s: %s", commands[i],
+              out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s -q -v blobs.spn", commands[i]);
+    cr_expect_eq(run(cmd, &out), 2, "%s", out);
+    cr_expect(strstr(out, "--quiet and --verbose exclude each other"), "%s", out);
+    free(out);
+  }
+  cr_assert_eq(run("run --quiet blobs.spn", &out), 0, "%s", out);
+  cr_expect(strncmp(out, "test error: ", 12) == 0 && !strchr(out, '\n')[1], "%s", out);
+  free(out);
+  cr_assert_eq(run("check -q blobs.spn", &out), 0, "%s", out);
+  cr_expect_str_eq(out, "");
+  free(out);
+  cr_assert_eq(run("check --verbose blobs.spn", &out), 0, "%s", out);
+  cr_expect(strstr(out, "blobs.spn: ok (h1 32 relu, h2 32 relu, out 3 softmax; "), "%s", out);
+  free(out);
+  cr_assert_eq(run("build -q -o prog blobs.spn", &out), 0, "%s", out);
+  cr_expect_str_eq(out, "");
+  free(out);
+  cr_assert_eq(run("run -v blobs.spn", &out), 0, "%s", out);
+  cr_expect(strstr(out, "(build ") && strstr(out, "machine code "), "%s", out);
+  free(out);
+}
+
 /* --threads N: digits only, 1 to 64; anything else is a usage error that
  * names the option and the value, before any spec is read. */
 Test(driver, threads_must_be_a_whole_number_in_range) {
