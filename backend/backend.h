@@ -20,6 +20,8 @@
 #ifndef SPARSEC_BACKEND_H
 #define SPARSEC_BACKEND_H
 
+#include <signal.h>
+
 #include <llvm-c/Core.h>
 #include <llvm-c/TargetMachine.h>
 
@@ -245,6 +247,10 @@ void outfile_pending(const char *path, int is_dir);
  * registered, then end the process (130, 143): an interrupted `sparsec
  * build` leaves its old outputs as they were and nothing else. */
 void outfile_catch_signals(void);
+/* SIGINT and SIGTERM held (then released) around making a file and naming
+ * it pending, so that no signal falls between the two. */
+void outfile_hold_signals(sigset_t *old);
+void outfile_release_signals(const sigset_t *old);
 /* The child process (the linker) writing a registered file, or 0. */
 void outfile_child(int pid);
 

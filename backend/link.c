@@ -204,13 +204,18 @@ static int write_object(const void *object, size_t size, char *dir, char *path, 
                         int errlen) {
   const char *tmp = getenv("TMPDIR");
   snprintf(dir, 512, "%s/sparsec-link-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-  if (!mkdtemp(dir)) {
+  sigset_t old;
+  outfile_hold_signals(&old); /* made and named pending at once */
+  int made = mkdtemp(dir) != NULL;
+  if (made)
+    outfile_pending(dir, 1);
+  outfile_release_signals(&old);
+  if (!made) {
     snprintf(err, errlen, "cannot create a temporary folder for linking (%s): %s", dir,
              strerror(errno));
     dir[0] = '\0';
     return -1;
   }
-  outfile_pending(dir, 1);
   snprintf(path, 600, "%s/model.o", dir);
   outfile_pending(path, 0);
   return write_file_atomic(path, object, size, 0, err, errlen);

@@ -70,6 +70,20 @@ static void on_signal(int sig) {
   _exit(128 + sig);
 }
 
+/* A file made and then named pending must not be orphaned by a signal
+ * between the two: SIGINT and SIGTERM wait while both happen. */
+void outfile_hold_signals(sigset_t *old) {
+  sigset_t held;
+  sigemptyset(&held);
+  sigaddset(&held, SIGINT);
+  sigaddset(&held, SIGTERM);
+  sigprocmask(SIG_BLOCK, &held, old);
+}
+
+void outfile_release_signals(const sigset_t *old) {
+  sigprocmask(SIG_SETMASK, old, NULL);
+}
+
 void outfile_catch_signals(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -88,13 +102,17 @@ char *outfile_temp(const char *path, char *err, int errlen) {
     return NULL;
   }
   sprintf(temp, "%s.tmp.XXXXXX", path); /* fits: allocated for exactly this */
+  sigset_t old;
+  outfile_hold_signals(&old);
   int fd = mkstemp(temp);
+  int e = errno;
+  if (fd >= 0)
+    outfile_pending(temp, 0);
+  outfile_release_signals(&old);
   if (fd >= 0) {
     close(fd);
-    outfile_pending(temp, 0);
     return temp;
   }
-  int e = errno;
   char *folder = strdup(path);
   snprintf(err, errlen, "%s: cannot create a file in '%s': %s", path,
            folder ? dirname(folder) : "its folder", strerror(e));
