@@ -150,6 +150,10 @@ int language_takes_path(const char *block, const char *key);
 /* Applies `--set` texts to a parsed AST; creates each one's Source (named
  * "--set N") in sources[i]. Returns the number of errors reported. */
 int apply_overrides(Ast *ast, const Override *overrides, int n, Source **sources, Diag *diag);
+/* Parses src and applies the overrides (when it parsed cleanly); *sets
+ * gets their sources (free_sources). */
+Ast *parse_with_overrides(Source *src, const Override *overrides, int noverrides,
+                          Source ***sets, Diag *diag);
 /* The overrides' sources, and the array (either may be NULL). */
 void free_sources(Source **sources, int n);
 

@@ -132,10 +132,8 @@ int spec_print_with(const char *name, const char *text, const Override *override
   Source *src = source_from_string(name, text);
   Diag diag;
   diag_init(&diag, src, messages);
-  Ast *ast = parse_source(src, &diag);
-  Source **sets = noverrides > 0 ? xcalloc(noverrides, sizeof *sets) : NULL;
-  if (diag.errors == 0 && noverrides > 0)
-    apply_overrides(ast, overrides, noverrides, sets, &diag);
+  Source **sets;
+  Ast *ast = parse_with_overrides(src, overrides, noverrides, &sets, &diag);
   int rc = diag.errors == 0 && ast ? 0 : -1;
   Printer p = {.out = out, .from = paths_from};
   for (int i = 0; rc == 0 && i < ast->nblocks; i++) {

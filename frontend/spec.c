@@ -28,13 +28,20 @@ void free_sources(Source **sources, int n) {
  * checking run only on a syntactically clean file; a half-parsed one would
  * mostly yield follow-on errors ("missing 'lr'" for a line the parser
  * skipped, "unknown layer" for a --set into a block that was dropped). */
+Ast *parse_with_overrides(Source *src, const Override *overrides, int noverrides,
+                          Source ***sets, Diag *diag) {
+  Ast *ast = parse_source(src, diag);
+  *sets = noverrides > 0 ? xcalloc(noverrides, sizeof **sets) : NULL;
+  if (diag->errors == 0 && noverrides > 0)
+    apply_overrides(ast, overrides, noverrides, *sets, diag);
+  return ast;
+}
+
 Spec *load_source(Source *src, const Override *overrides, int noverrides, FILE *out) {
   Diag diag;
   diag_init(&diag, src, out);
-  Ast *ast = parse_source(src, &diag);
-  Source **sets = noverrides > 0 ? xcalloc(noverrides, sizeof *sets) : NULL;
-  if (diag.errors == 0 && noverrides > 0)
-    apply_overrides(ast, overrides, noverrides, sets, &diag);
+  Source **sets;
+  Ast *ast = parse_with_overrides(src, overrides, noverrides, &sets, &diag);
   Spec *spec = NULL;
   if (diag.errors == 0) {
     char *dir = spec_folder(src->path);

@@ -48,6 +48,14 @@ static inline int workdir_run(const char *cmd, char **out) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* workdir_run, expecting no sanitizer report in what the command printed. */
+static inline int workdir_run_clean(const char *cmd, char **out) {
+  int status = workdir_run(cmd, out);
+  cr_expect(strstr(*out, "Sanitizer") == NULL && strstr(*out, "runtime error:") == NULL,
+            "sanitizer report from '%s':\n%s", cmd, *out);
+  return status;
+}
+
 static inline void put_be32(FILE *f, uint32_t v) {
   uint8_t b[4] = {v >> 24, v >> 16, v >> 8, v};
   fwrite(b, 1, 4, f);
