@@ -86,6 +86,10 @@ const char *link_flags(void) {
   return LINK_FLAGS;
 }
 
+const char *link_blas_free_flags(void) {
+  return "-lm";
+}
+
 int link_has_mpi(void) {
   return SPARSEC_MPI_LINK_FLAGS[0] != '\0';
 }
