@@ -773,7 +773,7 @@ static const char *wide_spec =
     "}\n";
 
 /* Predicts the examples of an IDX file of bytes (test-x.idx) with the
- * embedded weights, in the format of PROG predict. */
+ * embedded weights, 7 at a time, in the format of PROG predict. */
 static const char *idx_main =
     "#include <stdio.h>\n"
     "#include <stdlib.h>\n"
@@ -790,7 +790,12 @@ static const char *idx_main =
     "  for (int i = 0; i < n * WIDE_INPUTS; i++) x[i] = raw[i] * (float)WIDE_SCALE;\n"
     "  char err[256];\n"
     "  wide_ctx *m = wide_create(NULL, err, sizeof err);\n"
-    "  if (!m || wide_infer(m, x, n, p) != 0) { fprintf(stderr, \"%s\\n\", m ? wide_error(m) : err); return 1; }\n"
+    "  if (!m) { fprintf(stderr, \"%s\\n\", err); return 1; }\n"
+    "  for (int r = 0; r < n; r += 7) /* 4 rows at a time, and 3 left */\n"
+    "    if (wide_infer(m, x + r * WIDE_INPUTS, n - r < 7 ? n - r : 7, p + r * WIDE_CLASSES)) {\n"
+    "      fprintf(stderr, \"%s\\n\", wide_error(m));\n"
+    "      return 1;\n"
+    "    }\n"
     "  for (int r = 0; r < n; r++) {\n"
     "    int best = 0;\n"
     "    for (int k = 1; k < WIDE_CLASSES; k++) if (p[r * WIDE_CLASSES + k] > p[r * WIDE_CLASSES + best]) best = k;\n"
