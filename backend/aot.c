@@ -27,9 +27,17 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static LLVMValueRef compile_program(Aot *a, const Module *m, const Program *p, char *err,
-                                    int errlen) {
-  LLVMValueRef fn = codegen_program(a->mod, m, p);
+static LLVMValueRef compile_program(Aot *a, const Module *m, const Program *p, int blas_free,
+                                    char *err, int errlen) {
+  const Op *op = blas_free ? codegen_needs_blas(p) : NULL;
+  if (op) {
+    snprintf(err, errlen, "program %s has a %s%s%s product, which only BLAS computes here: "
+                          "build it with OpenBLAS (a BLAS-free object is a bundle: inference only)",
+             p->name, op->trans_a ? "transposed " : "", op->trans_b ? "transposed " : "",
+             op_name(op->kind));
+    return NULL;
+  }
+  LLVMValueRef fn = codegen_program(a->mod, m, p, blas_free);
   if (!fn)
     snprintf(err, errlen, "out of memory generating %s", p->name);
   return fn;
@@ -65,7 +73,8 @@ static LLVMValueRef *kernel_of(Aot *a, const Module *m, const Program *p) {
 /* In module_programs' order, as the JIT adds them (a bundle only infers).
  * The split steps of data parallelism are not compiled: a program trains
  * in one process. */
-static int compile_programs(Aot *a, const PreparedModel *p, int bundle, char *err, int errlen) {
+static int compile_programs(Aot *a, const PreparedModel *p, int bundle, int blas_free, char *err,
+                            int errlen) {
   const Module *m = p->m;
   const Program *programs[2 + SPEC_MAX_LAYERS + MODULE_MAX_SPLIT_PROGRAMS];
   int n = bundle ? 1 : module_programs(m, programs);
@@ -79,7 +88,7 @@ static int compile_programs(Aot *a, const PreparedModel *p, int bundle, char *er
       snprintf(err, errlen, "internal error: no place for program %s", programs[i]->name);
       return -1;
     }
-    if (!(*slot = compile_program(a, m, programs[i], err, errlen)))
+    if (!(*slot = compile_program(a, m, programs[i], blas_free, err, errlen)))
       return -1;
   }
   return 0;
@@ -177,7 +186,7 @@ static int emit(Aot *a, AotKind kind, AotResult *out, char *err, int errlen) {
 static int run(Aot *a, const PreparedModel *p, const AotOptions *o, AotKind kind,
                AotResult *out, char *err, int errlen) {
   double t0 = now_ms();
-  if (compile_programs(a, p, o->bundle, err, errlen) != 0)
+  if (compile_programs(a, p, o->bundle, o->blas_free, err, errlen) != 0)
     return -1;
   double t1 = now_ms();
   target_prepare_module(a->mod, a->tm);

@@ -96,8 +96,16 @@ int jit_cache_store(const char *key, const void *obj, size_t n);
 
 /* ---- codegen.c ----------------------------------------------------------- */
 
-/* Adds `void <p->name>(void **slots, i64 rows)` to `mod`. */
-LLVMValueRef codegen_program(LLVMModuleRef mod, const Module *m, const Program *p);
+/* Adds `void <p->name>(void **slots, i64 rows)` to `mod`. With blas_free,
+ * dense products are generated loops instead of calls of cblas_sgemm: the
+ * object then needs no BLAS (docs/aot.md, "BLAS-free bundles"); every
+ * product of p must be one codegen_loops_cover accepts. */
+LLVMValueRef codegen_program(LLVMModuleRef mod, const Module *m, const Program *p, int blas_free);
+/* Whether generated loops compute `op` without BLAS: every op but the
+ * products with a transposed operand or a fused update (training's). */
+int codegen_loops_cover(const Op *op);
+/* The first op of p that codegen_loops_cover refuses, or NULL. */
+const Op *codegen_needs_blas(const Program *p);
 /* Whether activations.c has code for `act` (all but the head's softmax). */
 int backend_has_activation(Activation act);
 
@@ -189,6 +197,7 @@ typedef struct AotOptions {
   TargetSpec target;
   const char *prefix;            /* of every exported symbol: PREFIX_model, PREFIX_config */
   int bundle;                    /* inference only, plus PREFIX_create/_infer/_free */
+  int blas_free;                 /* dense products as loops: no cblas_* reference */
   const SrProgramConfig *config; /* abi, sizes, target and cpu are filled in */
   const SrState *weights;        /* PARAM and CONST slots to embed, or NULL */
 } AotOptions;
@@ -273,6 +282,9 @@ int link_is_cross(const char *triple);
 const char *link_runtime_dir(void);
 const char *link_runtime_archive(int mpi);
 const char *link_flags(void);
+/* What a BLAS-free bundle links besides the object and the runtime archive:
+ * libm alone (its part of the runtime calls neither OpenBLAS nor zlib). */
+const char *link_blas_free_flags(void);
 int link_has_mpi(void);
 
 /* ---- dead_units.c -------------------------------------------------------- */
@@ -284,9 +296,10 @@ int dead_unit_activity(const Module *m, const SrModel *model, const SrState *tra
 
 /* ---- bundle_header.c ----------------------------------------------------- */
 
-/* Writes NAME.h: the documented C API of a bundle named `name`. */
+/* Writes NAME.h: the documented C API of a bundle named `name` (and how
+ * to link it: without BLAS if blas_free). */
 int bundle_header_write(const char *path, const char *name, const SrProgramConfig *cfg,
-                        int embedded, char *err, int errlen);
+                        int embedded, int blas_free, char *err, int errlen);
 
 /* ---- onnx.c -------------------------------------------------------------- */
 

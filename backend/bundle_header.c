@@ -25,21 +25,35 @@ static void target_lines(FILE *f, const char *n, const SrProgramConfig *cfg) {
             cfg->cpu_features, n, n);
 }
 
-static void comment(FILE *f, const char *n, const SrProgramConfig *cfg, int embedded) {
+/* How to link: a BLAS-free bundle needs the runtime and libm alone. */
+static void link_lines(FILE *f, const char *n, int blas_free) {
+  fprintf(f,
+          " * Link a program with it and the runtime (docs/aot.md):\n"
+          " *\n"
+          " *   cc -I DIR main.c DIR/%s.o $(pkg-config --libs %s)\n"
+          " *\n",
+          n, blas_free ? "sparsec-bundle" : "sparsec");
+  if (blas_free)
+    fprintf(f, " * DIR is this folder. Its dense products are generated loops, so it\n"
+               " * needs no BLAS: from a build tree, name the runtime:\n"
+               " * RUNTIME/libsparsert_serial.a -lm.\n");
+  else
+    fprintf(f, " * DIR is this folder; pkg-config finds sparsec's installed runtime\n"
+               " * (sparsec-serial: the same without MPI). From a build tree, name\n"
+               " * the runtime: RUNTIME/libsparsert_serial.a -lopenblas -lz -lm.\n");
+}
+
+static void comment(FILE *f, const char *n, const SrProgramConfig *cfg, int embedded,
+                    int blas_free) {
   fprintf(f,
           "/* %s.h: inference with the model of %s.spn\n"
           " * (%d inputs, %d classes), compiled by `sparsec build --bundle`\n",
           n, cfg->name, cfg->input, cfg->classes);
   target_lines(f, n, cfg);
+  fprintf(f, " * %s.o holds its code, the runtime's description of it%s.\n", n,
+          embedded ? " and its trained weights" : "");
+  link_lines(f, n, blas_free);
   fprintf(f,
-          " * %s.o holds its code, the runtime's description of it%s.\n"
-          " * Link a program with it and the runtime (docs/aot.md):\n"
-          " *\n"
-          " *   cc -I DIR main.c DIR/%s.o $(pkg-config --libs sparsec)\n"
-          " *\n"
-          " * DIR is this folder; pkg-config finds sparsec's installed runtime\n"
-          " * (sparsec-serial: the same without MPI). From a build tree, name\n"
-          " * the runtime: RUNTIME/libsparsert_serial.a -lopenblas -lz -lm.\n"
           " * Bundles of different names link into one program.\n"
           " *\n"
           " *   char err[256];\n"
@@ -53,7 +67,7 @@ static void comment(FILE *f, const char *n, const SrProgramConfig *cfg, int embe
           " * x holds rows x INPUTS floats, row by row, scaled as the spec's data (raw\n"
           " * values times SCALE). The predicted class of a row is the first index of\n"
           " * its largest probability. A context is not thread-safe: use one per thread. */\n",
-          n, embedded ? " and its trained weights" : "", n, n, n, n, n, n,
+          n, n, n, n, n,
           embedded ? "\n * With NULL for the file name, create uses the embedded weights." : "");
 }
 
@@ -100,7 +114,7 @@ static void declarations(FILE *f, const char *n, const char *u, const SrProgramC
 }
 
 int bundle_header_write(const char *path, const char *name, const SrProgramConfig *cfg,
-                        int embedded, char *err, int errlen) {
+                        int embedded, int blas_free, char *err, int errlen) {
   char u[256];
   upper(name, u, sizeof u);
   char *text = NULL;
@@ -110,7 +124,7 @@ int bundle_header_write(const char *path, const char *name, const SrProgramConfi
     snprintf(err, errlen, "%s: out of memory", path);
     return -1;
   }
-  comment(f, name, cfg, embedded);
+  comment(f, name, cfg, embedded, blas_free);
   fputc('\n', f);
   declarations(f, name, u, cfg, embedded);
   int rc = -1;

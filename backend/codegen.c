@@ -157,8 +157,27 @@ static void load_slots(Gen *g, LLVMValueRef slots, const Program *p) {
   }
 }
 
-LLVMValueRef codegen_program(LLVMModuleRef mod, const Module *m, const Program *p) {
-  Gen g = {.m = m, .mod = mod, .ctx = LLVMGetModuleContext(mod)};
+/* The loops are those of the forward product (sparse_kernels.c), which
+ * runs over rows of w: out = a w. Training's products (a^T dz, dz w^T, the
+ * fused update) would need loops of other shapes; no inference needs them. */
+int codegen_loops_cover(const Op *op) {
+  switch (op->kind) {
+  case OP_MATMUL: return !op->trans_a && !op->trans_b;
+  case OP_MATMUL_SGD:
+  case OP_SPARSE_BACKWARD_SGD: return 0;
+  default: return 1; /* sparse_matmul's dense variant is a plain matmul */
+  }
+}
+
+const Op *codegen_needs_blas(const Program *p) {
+  for (int i = 0; i < p->nops; i++)
+    if (!codegen_loops_cover(&p->ops[i]))
+      return &p->ops[i];
+  return NULL;
+}
+
+LLVMValueRef codegen_program(LLVMModuleRef mod, const Module *m, const Program *p, int blas_free) {
+  Gen g = {.m = m, .mod = mod, .ctx = LLVMGetModuleContext(mod), .blas_free = blas_free};
   g.f32 = LLVMFloatTypeInContext(g.ctx);
   g.f64 = LLVMDoubleTypeInContext(g.ctx);
   g.i32 = LLVMInt32TypeInContext(g.ctx);

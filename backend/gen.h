@@ -17,6 +17,7 @@ typedef struct Gen {
   LLVMBasicBlockRef entry;
   const Program *program; /* being emitted, and its op being emitted: the ops a */
   const Op *op;           /* kernel makes up (a dense fallback) stand for it */
+  int blas_free;          /* dense products as generated loops, not cblas_sgemm */
 } Gen;
 
 /* A counted loop `for (i = 0; i < n; i++)`; the builder sits in its body
@@ -57,5 +58,8 @@ void emit_op(Gen *g, const Op *op);
 void emit_active_units(Gen *g, const Op *op);
 void emit_sparse_matmul(Gen *g, const Op *op);
 void emit_sparse_backward(Gen *g, const Op *op);
+/* z = a w (neither transposed) by generated loops, for g->blas_free: the
+ * forward product's own loops (forward_block) over every k. */
+void emit_dense_matmul(Gen *g, int a, int w, int z);
 
 #endif

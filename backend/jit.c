@@ -169,10 +169,10 @@ static int add_programs(Jit *jit, const Module *m, char *err, int errlen) {
   const Program *programs[2 + SPEC_MAX_LAYERS];
   int n = module_programs(m, programs);
   for (int i = 0; i < n; i++)
-    codegen_program(mod, m, programs[i]);
+    codegen_program(mod, m, programs[i], 0);
   const Program *split[MODULE_MAX_SPLIT_PROGRAMS]; /* data parallelism only */
   for (int i = 0, ns = module_split_programs(m, split); i < ns; i++)
-    codegen_program(mod, m, split[i]);
+    codegen_program(mod, m, split[i], 0);
   jit->times.codegen_ms = now_ms() - t0;
   LLVMTargetMachineRef tm = target_host_machine(err, errlen);
   LLVMMemoryBufferRef obj = tm ? object_for(jit, mod, tm, err, errlen) : NULL;

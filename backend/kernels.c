@@ -1,7 +1,8 @@
 /* One LLVM IR emitter per op. Each states its maths in the comment above it,
  * the same maths as ir/interp.c, which is the oracle these are tested
  * against. Loops over whole tensors are flat (k < rows*cols) so that the
- * vectoriser sees one simple loop; dense products call cblas_sgemm. */
+ * vectoriser sees one simple loop; dense products call cblas_sgemm, or in
+ * a BLAS-free object (codegen_blas_free) run sparse_kernels.c's loops. */
 #include <math.h>
 #include <stdint.h>
 
@@ -24,6 +25,10 @@ static LLVMValueRef i32c(Gen *g, int v) {
 static void emit_matmul(Gen *g, const Op *op) {
   int sgd = op->kind == OP_MATMUL_SGD;
   int a = op->in[sgd], b = op->in[sgd + 1], out = sgd ? op->in[0] : op->out[0];
+  if (g->blas_free && codegen_loops_cover(op)) {
+    emit_dense_matmul(g, a, b, out);
+    return;
+  }
   LLVMTypeRef args[14] = {g->i32, g->i32, g->i32, g->i32, g->i32, g->i32, g->f32,
                           g->ptr, g->i32, g->ptr, g->i32, g->f32, g->ptr, g->i32};
   LLVMTypeRef type = LLVMFunctionType(g->void_t, args, 14, 0);

@@ -32,6 +32,9 @@
 #ifndef SPARSEC_LINK_FLAGS
 #define SPARSEC_LINK_FLAGS "-lopenblas -lz -lm"
 #endif
+#ifndef SPARSEC_BUNDLE_LINK_FLAGS
+#define SPARSEC_BUNDLE_LINK_FLAGS "-lm"
+#endif
 #ifndef SPARSEC_MPI_LINK_FLAGS
 #define SPARSEC_MPI_LINK_FLAGS "" /* this build has no MPI */
 #endif
@@ -84,6 +87,10 @@ const char *link_runtime_dir(void) {
 
 const char *link_flags(void) {
   return LINK_FLAGS;
+}
+
+const char *link_blas_free_flags(void) {
+  return SPARSEC_BUNDLE_LINK_FLAGS;
 }
 
 int link_has_mpi(void) {

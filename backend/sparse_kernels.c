@@ -4,7 +4,9 @@
  * Each product op emits both of its variants and a branch between them:
  *
  *   if nonzeros(a) <= max_density(rows) * rows * K:  sr_parallel(PART, args, rows, work)
- *   else:                                     the dense product (cblas_sgemm)
+ *   else:                                     the dense product (cblas_sgemm, or
+ *                                             in a BLAS-free object the part's
+ *                                             loops over every k: emit_dense_matmul)
  *
  * PART is one of three functions the module holds once (forward, backward
  * with the input gradient, update alone), `void PART(void *args, i64 rows,
@@ -249,39 +251,77 @@ static void for_column_blocks(Gen *g, LLVMValueRef n, int group, BlockBody body,
 /* ---- forward: z[i, block] = sum over row i's nonzeros k of a[i,k] w[k, block] ---- */
 
 typedef struct ForwardBlock {
-  LLVMValueRef a, lists; /* a [rows x K], its row lists [rows x K+1] */
+  LLVMValueRef a, lists; /* a [rows x K], its row lists [rows x K+1], or NULL: every k */
   LLVMValueRef w, z;     /* w[0, c0..], z[0, c0..] */
   LLVMValueRef K, N;
 } ForwardBlock;
 
-/* For one block of columns j and each row i, the block of z is summed in
- * registers over row i's nonzeros and stored once: one load of w per
- * multiply-add, no load or store of z in between. The blocks of w's active
- * rows (active units x 64 columns x 4 bytes) stay in L2 from one row of the
- * batch to the next, so w is read from memory about once per batch. */
-static void forward_block(Gen *g, const void *ctx, LLVMValueRef j, int width) {
-  const ForwardBlock *f = ctx;
+/* Rows a dense product sums together: each load of w feeds this many
+ * multiply-adds, 4 rows x 4 vectors = 16 accumulators, half the zmm
+ * registers (a row at a time, w's loads bound it: 1.6x slower at batch
+ * 128 on the paper's first layer). */
+#define DENSE_ROWS 4
+
+/* Rows first, first + step, ... (`groups` of them) of one block of columns
+ * j: the block of z of `step` consecutive rows is summed in registers over
+ * row i's nonzeros (with lists; step 1), or over every k, and stored once:
+ * no load or store of z in between. */
+static void forward_rows(Gen *g, const ForwardBlock *f, LLVMValueRef j, int width,
+                         LLVMValueRef first, LLVMValueRef groups, int step) {
   LLVMTypeRef t = block_type(g, width);
-  LLVMValueRef acc[MAX_BLOCK];
+  LLVMValueRef acc[DENSE_ROWS][MAX_BLOCK];
+  for (int r = 0; r < step; r++)
+    for (int u = 0; u < lanes(width); u++)
+      acc[r][u] = entry_alloca(g, t, LLVMConstNull(t), "acc");
+  Loop i = loop_begin(g, groups, f->lists ? "fwd.rows" : "fwd.dense.rows");
+  LLVMValueRef row = add(g, first, mul(g, i.i, const_i64(g, step)));
+  LLVMValueRef list = f->lists ? mul(g, row, add(g, f->K, const_i64(g, 1))) : NULL;
+  for (int r = 0; r < step; r++)
+    for (int u = 0; u < lanes(width); u++)
+      LLVMBuildStore(g->b, LLVMConstNull(t), acc[r][u]);
+  LLVMValueRef terms = f->lists ? to_index(g, sload(g, f->lists, list)) : f->K;
+  Loop q = loop_begin(g, terms, f->lists ? "fwd.nonzeros" : "fwd.k");
+  LLVMValueRef k = f->lists ? to_index(g, sload(g, f->lists, add(g, list, add(g, q.i, const_i64(g, 1)))))
+                            : q.i;
+  LLVMValueRef wblock = float_ptr(g, f->w, add(g, mul(g, k, f->N), j)), w[MAX_BLOCK];
   for (int u = 0; u < lanes(width); u++)
-    acc[u] = entry_alloca(g, t, LLVMConstNull(t), "acc");
-  Loop i = loop_begin(g, g->rows, "fwd.rows");
-  LLVMValueRef list = mul(g, i.i, add(g, f->K, const_i64(g, 1)));
-  for (int u = 0; u < lanes(width); u++)
-    LLVMBuildStore(g->b, LLVMConstNull(t), acc[u]);
-  Loop q = loop_begin(g, to_index(g, sload(g, f->lists, list)), "fwd.nonzeros");
-  LLVMValueRef k = to_index(g, sload(g, f->lists, add(g, list, add(g, q.i, const_i64(g, 1)))));
-  LLVMValueRef s = block_splat(g, sload(g, f->a, add(g, mul(g, i.i, f->K), k)), width);
-  LLVMValueRef wblock = float_ptr(g, f->w, add(g, mul(g, k, f->N), j));
-  for (int u = 0; u < lanes(width); u++) {
-    LLVMValueRef sum = LLVMBuildLoad2(g->b, t, acc[u], "");
-    LLVMBuildStore(g->b, fmuladd(g, s, block_load(g, wblock, width, u), sum), acc[u]);
+    w[u] = block_load(g, wblock, width, u);
+  for (int r = 0; r < step; r++) {
+    LLVMValueRef at = add(g, mul(g, add(g, row, const_i64(g, r)), f->K), k);
+    LLVMValueRef s = block_splat(g, sload(g, f->a, at), width);
+    for (int u = 0; u < lanes(width); u++) {
+      LLVMValueRef sum = LLVMBuildLoad2(g->b, t, acc[r][u], "");
+      LLVMBuildStore(g->b, fmuladd(g, s, w[u], sum), acc[r][u]);
+    }
   }
   loop_end(g, &q);
-  LLVMValueRef zblock = float_ptr(g, f->z, add(g, mul(g, i.i, f->N), j));
-  for (int u = 0; u < lanes(width); u++)
-    block_store(g, zblock, width, u, LLVMBuildLoad2(g->b, t, acc[u], ""));
+  for (int r = 0; r < step; r++) {
+    LLVMValueRef zblock = float_ptr(g, f->z, add(g, mul(g, add(g, row, const_i64(g, r)), f->N), j));
+    for (int u = 0; u < lanes(width); u++)
+      block_store(g, zblock, width, u, LLVMBuildLoad2(g->b, t, acc[r][u], ""));
+  }
   loop_end(g, &i);
+}
+
+/* For one block of columns j, every row: one load of w per multiply-add
+ * (sparse) or per DENSE_ROWS of them (dense). The blocks of w's active
+ * rows (active units x 64 columns x 4 bytes) stay in L2 from one row of the
+ * batch to the next, so w is read from memory about once per batch.
+ * Without row lists the sum runs over every k: the dense product of a
+ * BLAS-free object (emit_dense_matmul), DENSE_ROWS rows at a time, then
+ * the rows left one by one. Each element is summed in the order of k
+ * either way. */
+static void forward_block(Gen *g, const void *ctx, LLVMValueRef j, int width) {
+  const ForwardBlock *f = ctx;
+  LLVMValueRef zero = const_i64(g, 0);
+  if (f->lists) {
+    forward_rows(g, f, j, width, zero, g->rows, 1);
+    return;
+  }
+  LLVMValueRef groups = LLVMBuildSDiv(g->b, g->rows, const_i64(g, DENSE_ROWS), "");
+  LLVMValueRef done = mul(g, groups, const_i64(g, DENSE_ROWS));
+  forward_rows(g, f, j, width, zero, groups, DENSE_ROWS);
+  forward_rows(g, f, j, width, done, LLVMBuildSub(g->b, g->rows, done, ""), 1);
 }
 
 /* ---- backward: the dots and the update in one sweep over w[k,:] ------------------ */
@@ -542,10 +582,11 @@ void emit_active_units(Gen *g, const Op *op) {
  * forward_block over those columns. Every element of z is summed in the
  * same order by the same fused multiply-adds whatever the chunks: results
  * do not depend on the number of threads.
- * Arguments: a, its row lists, w, z; K, N. */
+ * Arguments: a, its row lists (none for the dense part), w, z; K, N. */
 enum { FWD_A, FWD_LISTS, FWD_W, FWD_Z };
 
-static void forward_part(Gen *g, LLVMValueRef args, LLVMValueRef part, LLVMValueRef nparts) {
+static void forward_chunk(Gen *g, LLVMValueRef args, LLVMValueRef part, LLVMValueRef nparts,
+                          int lists) {
   LLVMValueRef K = arg(g, args, ARG_K), N = arg(g, args, ARG_N), mask = const_i64(g, ~255ll);
   LLVMValueRef c0 = LLVMBuildAnd(g->b, LLVMBuildSDiv(g->b, mul(g, N, part), nparts, ""), mask, "c0");
   LLVMValueRef last = LLVMBuildICmp(g->b, LLVMIntEQ, add(g, part, const_i64(g, 1)), nparts, "");
@@ -553,10 +594,29 @@ static void forward_part(Gen *g, LLVMValueRef args, LLVMValueRef part, LLVMValue
       g->b, last, N,
       LLVMBuildAnd(g->b, LLVMBuildSDiv(g->b, mul(g, N, add(g, part, const_i64(g, 1))), nparts, ""),
                    mask, ""), "c1");
-  ForwardBlock f = {.a = arg(g, args, FWD_A), .lists = arg(g, args, FWD_LISTS),
+  ForwardBlock f = {.a = arg(g, args, FWD_A), .lists = lists ? arg(g, args, FWD_LISTS) : NULL,
                     .w = float_ptr(g, arg(g, args, FWD_W), c0),
                     .z = float_ptr(g, arg(g, args, FWD_Z), c0), .K = K, .N = N};
-  for_column_blocks(g, LLVMBuildSub(g->b, c1, c0, "width"), 16, forward_block, &f);
+  for_column_blocks(g, LLVMBuildSub(g->b, c1, c0, "width"), lists ? 16 : 4, forward_block, &f);
+}
+
+static void forward_part(Gen *g, LLVMValueRef args, LLVMValueRef part, LLVMValueRef nparts) {
+  forward_chunk(g, args, part, nparts, 1);
+}
+
+static void dense_part(Gen *g, LLVMValueRef args, LLVMValueRef part, LLVMValueRef nparts) {
+  forward_chunk(g, args, part, nparts, 0);
+}
+
+/* matmul z = a w without BLAS (gen.h): the forward product's loops over
+ * every k, in parts on the pool as a sparse product's; each element is
+ * summed in order of k by fused multiply-adds, whatever the threads. */
+void emit_dense_matmul(Gen *g, int a, int w, int z) {
+  LLVMValueRef K = cols_of(g, a), N = cols_of(g, w);
+  int values[ARG_PTRS] = {a, -1, w, z, -1};
+  LLVMValueRef work = LLVMBuildSIToFP(g->b, mul(g, mul(g, rows_of(g, a), K), N), g->f64, "work");
+  call_parts(g, shared_part(g, "dense_matmul.part", dense_part), part_args(g, values, K, N, NULL),
+             rows_of(g, a), work);
 }
 
 /* sparse_matmul z = a, w, units, rows:

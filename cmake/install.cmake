@@ -35,6 +35,11 @@ else()
              "the runtime of models compiled by sparsec build")
 endif()
 
+# sparsec-bundle: what a BLAS-free bundle (`--blas none`, docs/aot.md) links:
+# the runtime without MPI and libm, no OpenBLAS, no zlib.
+sparsec_pc(sparsec-bundle sparsert_serial "${SPARSEC_BUNDLE_LINK_FLAGS}"
+           "the runtime of BLAS-free bundles compiled by sparsec build --bundle")
+
 # Manual pages: sparsec(1) is written (tests/test_install.c checks it
 # against every option table); sparsec-spec(5) is docs/language.md.
 set(spec_man ${PROJECT_BINARY_DIR}/man/sparsec-spec.5)

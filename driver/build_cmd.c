@@ -3,6 +3,7 @@
  *   -o PROG        a standalone program: train, eval, predict
  *   --bundle DIR   DIR/NAME.o + DIR/NAME.h, inference for a C program
  *   --emit KIND    LLVM IR, assembly or the object instead of a program
+ *   --blas MODE    a bundle's dense products: OpenBLAS, or generated loops
  *
  * The model is prepared exactly as `sparsec run` prepares it (backend
  * prepare.c), compiled by backend/aot.c and linked by backend/link.c. */
@@ -26,6 +27,7 @@ typedef struct BuildArgs {
   int emit;            /* --emit given */
   int mpi;             /* --mpi: link MPI, for mpirun -np N PROG train */
   int prune_dead;      /* --prune-dead: a bundle without the units the weights never fire */
+  int blas;            /* --blas: BLAS_AUTO, BLAS_OPENBLAS, BLAS_NONE */
   AotKind kind;
   int verbosity;       /* --quiet, --verbose */
 } BuildArgs;
@@ -33,6 +35,19 @@ typedef struct BuildArgs {
 /* ---- arguments ------------------------------------------------------------ */
 
 static const char *const emit_kinds[] = {"llvm", "asm", "obj", NULL};
+
+/* --blas, in the order of blas_modes (auto, the default, first) */
+enum { BLAS_AUTO, BLAS_OPENBLAS, BLAS_NONE };
+static const char *const blas_modes[] = {"auto", "openblas", "none", NULL};
+
+/* --blas auto: a bundle whose inference products hold at most this many
+ * weights is BLAS-free. Measured with bench/bundle_blas.sh (docs/aot.md,
+ * "BLAS-free bundles"), one thread: the generated loops were faster than
+ * OpenBLAS at batch 1 and 128 up to the paper's 784-1000-1000-1000-10
+ * (2.8 M weights), even with dense activations; at 784-3000-3000-10
+ * (11.4 M) OpenBLAS was 1.3x faster at batch 128. Below the bound the
+ * bundle also leaves out a 36 MB library. */
+#define BLAS_FREE_MAX_WEIGHTS 4000000
 
 static int set_emit(void *where, const SrOption *opt, const SrOptValue *v, SrOptError *err) {
   (void)opt, (void)err;
@@ -67,6 +82,11 @@ static const SrOption build_options[] = {
      "a CPU name LLVM knows (znver3, skylake), or native\n"
      "(default: native, the host's CPU and features)",
      .offset = offsetof(BuildArgs, target.cpu)},
+    {"blas", 0, SR_OPT_ENUM, NULL,
+     "a bundle's dense products: openblas (cblas_sgemm), none\n"
+     "(generated loops: links with the runtime and libm alone),\n"
+     "or auto (default: none up to 4M inference weights)",
+     .values = blas_modes, .offset = offsetof(BuildArgs, blas)},
     {"mpi", 0, SR_OPT_FLAG, NULL,
      "link MPI: PROG also trains data-parallel under mpirun\n"
      "(and then needs the MPI library wherever it runs)",
@@ -103,6 +123,12 @@ static int parse(BuildArgs *a, int argc, char **argv) {
   }
   if (a->bundle && a->mpi) {
     fputs("sparsec: --mpi is for programs that train; a bundle only infers\n", stderr);
+    return -1;
+  }
+  if (a->blas == BLAS_NONE && !a->bundle) {
+    fputs("sparsec: --blas none is for bundles (--bundle DIR): a program trains, and training's "
+          "products need OpenBLAS\n",
+          stderr);
     return -1;
   }
   if (a->prune_dead && (!a->bundle || !a->weights)) {
@@ -155,6 +181,7 @@ typedef struct Build {
   SrState weights;     /* --embed-weights, loaded and checked */
   int has_weights;
   char name[128];      /* symbol prefix of a bundle */
+  int blas_free;       /* dense products as generated loops (choose_blas) */
   double start_ms;
 } Build;
 
@@ -180,6 +207,7 @@ static int compile(Build *b, int bundle, AotKind kind, AotResult *r) {
   AotOptions o = {.target = b->args->target,
                   .prefix = bundle ? b->name : "sparsec",
                   .bundle = bundle,
+                  .blas_free = bundle && b->blas_free,
                   .config = &b->config.cfg,
                   .weights = b->has_weights ? &b->weights : NULL};
   char err[1024];
@@ -241,6 +269,42 @@ static int make_folder(const char *dir) {
   return 1;
 }
 
+/* The weights the inference products multiply by: what decides --blas auto. */
+static long inference_weights(const Module *m) {
+  long n = 0;
+  for (int i = 0; i < m->infer.nops; i++) {
+    const Op *op = &m->infer.ops[i];
+    if (op->kind == OP_MATMUL || op->kind == OP_SPARSE_MATMUL)
+      n += (long)m->values[op->in[1]].rows * m->values[op->in[1]].cols;
+  }
+  return n;
+}
+
+/* A program always links OpenBLAS (training); a bundle as --blas says. */
+static void choose_blas(Build *b) {
+  int mode = b->args->blas;
+  if (!b->args->bundle)
+    b->blas_free = 0;
+  else if (mode == BLAS_AUTO)
+    b->blas_free = inference_weights(b->prepared.m) <= BLAS_FREE_MAX_WEIGHTS;
+  else
+    b->blas_free = mode == BLAS_NONE;
+}
+
+/* What links the bundle: the object, the runtime archive, and OpenBLAS,
+ * zlib and libm, or libm alone for a BLAS-free one (the bundle's part of
+ * the runtime calls neither OpenBLAS nor zlib). */
+static void print_link_line(const Build *b, const char *code, const char *triple) {
+  const char *dir = b->args->bundle;
+  if (link_is_cross(triple))
+    printf("sparsec: link on the target (%s) with: cc -I %s main.c %s $(pkg-config --libs "
+           "%s)\n",
+           triple, dir, code, b->blas_free ? "sparsec-bundle" : "sparsec");
+  else
+    printf("sparsec: link with: cc -I %s main.c %s %s/%s %s\n", dir, code, link_runtime_dir(),
+           link_runtime_archive(0), b->blas_free ? link_blas_free_flags() : link_flags());
+}
+
 static int build_bundle(Build *b) {
   const BuildArgs *a = b->args;
   AotResult r;
@@ -253,19 +317,13 @@ static int build_bundle(Build *b) {
   aot_config_target(&cfg, &r.target);
   int rc = write_file_atomic(code, r.data, r.size, 0, err, sizeof err);
   if (rc == 0)
-    rc = bundle_header_write(header, b->name, &cfg, b->has_weights, err, sizeof err);
+    rc = bundle_header_write(header, b->name, &cfg, b->has_weights, b->blas_free, err, sizeof err);
   if (rc == 0) {
     char what[2600];
     snprintf(what, sizeof what, "%s (%zu bytes) and %s", code, r.size, header);
     summary(b, what, &r, -1);
-    int advise = a->verbosity != SR_QUIET && (!a->emit || a->kind == AOT_OBJECT);
-    if (advise && link_is_cross(r.target.triple))
-      printf("sparsec: link on the target (%s) with: cc -I %s main.c %s $(pkg-config --libs "
-             "sparsec)\n",
-             r.target.triple, a->bundle, code);
-    else if (advise)
-      printf("sparsec: link with: cc -I %s main.c %s %s/%s %s\n", a->bundle, code,
-             link_runtime_dir(), link_runtime_archive(0), link_flags());
+    if (a->verbosity != SR_QUIET && (!a->emit || a->kind == AOT_OBJECT))
+      print_link_line(b, code, r.target.triple);
   }
   free(r.data);
   return rc == 0 ? 0 : fail(err);
@@ -311,6 +369,7 @@ static int build(Build *b) {
   if (b->args->prune_dead &&
       build_prune_dead(b->spec, &b->prepared, &b->weights, stdout, err, sizeof err) != 0)
     return fail(err);
+  choose_blas(b);
   return b->args->bundle ? build_bundle(b) : build_program(b);
 }
 

@@ -135,64 +135,6 @@ int sr_fail_loss(SrError *err, int epoch, int batch, float loss) {
                  epoch, batch, sr_nonfinite_name(loss));
 }
 
-/* ---- non-finite values after infer ---------------------------------------- */
-
-/* Finite weights and inputs can still overflow float in the forward pass
- * (a product or a sum beyond 3.4e38 is inf; inf - inf is NaN, which a relu
- * turns into 0 and softmax spreads to a whole row). Layers run in order, so
- * the first one whose count is not zero is where it began. */
-
-static const char *hidden_name(const SrModel *m, int k, char *buf, size_t size) {
-  if (m->hidden_names[k])
-    return m->hidden_names[k];
-  snprintf(buf, size, "h%d", k + 1);
-  return buf;
-}
-
-/* "examples 5..8" or "example 5", 1-based */
-static const char *examples(long start, int rows, char *buf, size_t size) {
-  if (rows == 1)
-    snprintf(buf, size, "example %ld", start + 1);
-  else
-    snprintf(buf, size, "examples %ld..%ld", start + 1, start + rows);
-  return buf;
-}
-
-int sr_check_infer_finite(const SrState *st, long start, int rows, int with_loss, SrError *err) {
-  const SrModel *m = st->model;
-  char where[64], name[32];
-  for (int k = 0; k < m->nhidden; k++) {
-    float bad = *(const float *)st->slots[m->slot_nonfinite[k]];
-    if (bad != 0)
-      return sr_fail(err,
-                     "layer %s: %.0f of %ld activations are not finite (inf or NaN) in %s: "
-                     "the values overflow float (weights or inputs too large)",
-                     hidden_name(m, k, name, sizeof name), (double)bad,
-                     (long)rows * m->hidden_units[k], examples(start, rows, where, sizeof where));
-  }
-  const char *out = m->output_name ? m->output_name : "output";
-  const float *probs = st->slots[m->slot_probs];
-  size_t n = (size_t)rows * (size_t)m->classes, bad = 0, first = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!isfinite(probs[i]) && bad++ == 0)
-      first = i;
-  if (bad)
-    return sr_fail(err,
-                   "layer %s: %zu of %zu outputs are not finite (%s, first in example %ld) in %s, "
-                   "though every hidden activation is finite: the values overflow float "
-                   "(weights too large)",
-                   out, bad, n, sr_nonfinite_name(probs[first]),
-                   start + 1 + (long)(first / (size_t)m->classes),
-                   examples(start, rows, where, sizeof where));
-  float loss = with_loss ? *(const float *)st->slots[m->slot_loss] : 0;
-  if (!isfinite(loss))
-    return sr_fail(err,
-                   "layer %s: the loss is not finite (%s) in %s, though every output is: the "
-                   "outputs are too large for it (weights too large)",
-                   out, sr_nonfinite_name(loss), examples(start, rows, where, sizeof where));
-  return 0;
-}
-
 /* Consecutive rows are contiguous, so a batch is two memcpys. */
 void sr_copy_rows(SrState *st, const SrDataset *ds, int start, int rows) {
   const SrModel *m = st->model;

@@ -333,7 +333,10 @@ Test(aot, bundle_example_predicts_what_run_predicts, .init = make_dir, .fini = r
            dir);
   cr_assert_eq(sparsec(args, &run_out), 0, "%s", run_out);
   double run_error = percent_after(run_out, "test error: ");
-  snprintf(args, sizeof args, "build %s --bundle b --embed-weights w.safetensors", xor_spec());
+  /* OpenBLAS's products, as the program's: the same bits (a BLAS-free
+   * bundle's are within 1e-5: blas_free_bundle_...) */
+  snprintf(args, sizeof args, "build %s --bundle b --blas openblas --embed-weights w.safetensors",
+           xor_spec());
   cr_assert_eq(sparsec(args, &out), 0, "%s", out);
   cr_expect(exists("b/toy_xor.o") && exists("b/toy_xor.h"));
   link_example(out, SPARSEC_EXAMPLES "/embed/main.c", "embed");
@@ -747,5 +750,119 @@ Test(aot, usage_errors, .init = make_dir, .fini = remove_dir) {
   free(out);
   cr_expect_eq(sh("./prog eval", &out), 1);
   cr_expect(strstr(out, "no weights file given and none embedded") != NULL, "%s", out);
+  free(out);
+}
+
+/* ---- BLAS-free bundles ------------------------------------------------------------ */
+
+/* The blobs with layers wide enough for every block of the generated
+ * product (groups of 256 columns, vectors of 16, single columns: 300 =
+ * 256 + 2 x 16 + 12) and a narrow one (40). */
+static const char *wide_spec =
+    "model {\n"
+    "  input = 16\n"
+    "  layer h1 = dense(300, relu)\n"
+    "  layer h2 = dense(40, relu)\n"
+    "  layer out = dense(3, softmax)\n"
+    "}\n"
+    "train { lr = 0.1  batch = 8  epochs = 1  seed = 5 }\n"
+    "data {\n"
+    "  train = idx(\"train-x.idx\", \"train-y.idx\")\n"
+    "  test = idx(\"test-x.idx\", \"test-y.idx\")\n"
+    "  scale = 1/255\n"
+    "}\n";
+
+/* Predicts the examples of an IDX file of bytes (test-x.idx) with the
+ * embedded weights, 7 at a time, in the format of PROG predict. */
+static const char *idx_main =
+    "#include <stdio.h>\n"
+    "#include <stdlib.h>\n"
+    "#include \"wide.h\"\n"
+    "int main(void) {\n"
+    "  FILE *f = fopen(\"test-x.idx\", \"rb\");\n"
+    "  unsigned char h[12];\n"
+    "  if (!f || fread(h, 1, 12, f) != 12) return 1;\n"
+    "  int n = h[4] << 24 | h[5] << 16 | h[6] << 8 | h[7];\n"
+    "  unsigned char *raw = malloc((size_t)n * WIDE_INPUTS);\n"
+    "  float *x = malloc(sizeof *x * n * WIDE_INPUTS), *p = malloc(sizeof *p * n * WIDE_CLASSES);\n"
+    "  if (fread(raw, 1, (size_t)n * WIDE_INPUTS, f) != (size_t)n * WIDE_INPUTS) return 1;\n"
+    "  fclose(f);\n"
+    "  for (int i = 0; i < n * WIDE_INPUTS; i++) x[i] = raw[i] * (float)WIDE_SCALE;\n"
+    "  char err[256];\n"
+    "  wide_ctx *m = wide_create(NULL, err, sizeof err);\n"
+    "  if (!m) { fprintf(stderr, \"%s\\n\", err); return 1; }\n"
+    "  for (int r = 0; r < n; r += 7) /* 4 rows at a time, and 3 left */\n"
+    "    if (wide_infer(m, x + r * WIDE_INPUTS, n - r < 7 ? n - r : 7, p + r * WIDE_CLASSES)) {\n"
+    "      fprintf(stderr, \"%s\\n\", wide_error(m));\n"
+    "      return 1;\n"
+    "    }\n"
+    "  for (int r = 0; r < n; r++) {\n"
+    "    int best = 0;\n"
+    "    for (int k = 1; k < WIDE_CLASSES; k++) if (p[r * WIDE_CLASSES + k] > p[r * WIDE_CLASSES + best]) best = k;\n"
+    "    printf(\"%d\", best);\n"
+    "    for (int k = 0; k < WIDE_CLASSES; k++) printf(\" %.9g\", p[r * WIDE_CLASSES + k]);\n"
+    "    printf(\"\\n\");\n"
+    "  }\n"
+    "  wide_free(m);\n"
+    "  free(raw); free(x); free(p);\n"
+    "  return 0;\n"
+    "}\n";
+
+/* --blas none: the object calls no cblas_* function, links with the
+ * runtime archive and libm alone, and predicts what the program
+ * (OpenBLAS, the JIT's code) predicts. */
+Test(aot, blas_free_bundle_links_without_openblas_and_predicts_the_same, .init = make_dir,
+     .fini = remove_dir) {
+  write_blob_data(test_labels);
+  write_file("wide.spn", wide_spec);
+  char *out, *predicted, *embedded;
+  cr_assert_eq(sparsec("build wide.spn -o prog", &out), 0, "%s", out);
+  free(out);
+  cr_assert_eq(sh("./prog train --save w.safetensors", &out), 0, "%s", out);
+  free(out);
+  cr_assert_eq(sh("./prog predict --weights w.safetensors --input test-x.idx", &predicted), 0,
+               "%s", predicted);
+  cr_assert_eq(sparsec("build wide.spn --bundle . --blas none --embed-weights w.safetensors", &out),
+               0, "%s", out);
+  cr_expect(strstr(out, "libsparsert_serial.a -lm") != NULL, "%s", out);
+  cr_expect(strstr(out, "openblas") == NULL && strstr(out, "-lz") == NULL, "%s", out);
+  write_file("main.c", idx_main);
+  link_example(out, "main.c", "wide_exe");
+  free(out);
+  char *symbols;
+  cr_assert_eq(sh("nm -u wide.o && ldd wide_exe", &symbols), 0, "%s", symbols);
+  cr_expect(strstr(symbols, "cblas") == NULL && strstr(symbols, "openblas") == NULL &&
+                strstr(symbols, "libz") == NULL,
+            "%s", symbols);
+  cr_expect(strstr(symbols, "sr_bundle_infer") != NULL, "%s", symbols);
+  free(symbols);
+  char *header;
+  size_t size;
+  header = read_file("wide.h", &size);
+  cr_expect(strstr(header, "pkg-config --libs sparsec-bundle") != NULL, "%s", header);
+  free(header);
+  cr_assert_eq(sh("./wide_exe", &embedded), 0, "%s", embedded);
+  expect_close_predictions(embedded, predicted, 3, 200);
+  free(embedded);
+  free(predicted);
+}
+
+/* --blas auto (the default) is BLAS-free for a small net; --blas openblas
+ * calls sgemm; a program (which trains) cannot be BLAS-free. */
+Test(aot, blas_option_chooses_the_dense_products, .init = make_dir, .fini = remove_dir) {
+  char args[1024], *out;
+  snprintf(args, sizeof args, "build %s --bundle auto && nm -u auto/toy_xor.o", xor_spec());
+  cr_assert_eq(sparsec(args, &out), 0, "%s", out);
+  cr_expect(strstr(out, "libsparsert_serial.a -lm") != NULL && strstr(out, "cblas") == NULL,
+            "%s", out);
+  free(out);
+  snprintf(args, sizeof args, "build %s --bundle blas --blas openblas && nm -u blas/toy_xor.o",
+           xor_spec());
+  cr_assert_eq(sparsec(args, &out), 0, "%s", out);
+  cr_expect(strstr(out, "-lopenblas") != NULL && strstr(out, "cblas_sgemm") != NULL, "%s", out);
+  free(out);
+  snprintf(args, sizeof args, "build %s -o prog --blas none", xor_spec());
+  cr_expect_eq(sparsec(args, &out), 2, "%s", out);
+  cr_expect(strstr(out, "--blas none is for bundles") != NULL, "%s", out);
   free(out);
 }

@@ -307,7 +307,7 @@ static void key_of(const int *widths, LLVMTargetMachineRef tm, const char *pipel
   cr_assert_not_null(m, "%s", err);
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("sparsec", ctx);
-  codegen_program(mod, m, &m->train);
+  codegen_program(mod, m, &m->train, 0);
   target_prepare_module(mod, tm);
   jit_cache_key(mod, tm, pipeline, key);
   LLVMDisposeModule(mod);

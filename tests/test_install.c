@@ -51,7 +51,7 @@ static void expect_file(const char *prefix, const char *path) {
 
 static const char *const installed[] = {
     "bin/sparsec", "lib/libsparsert_serial.a", "lib/libsparsert.a", "lib/libsparsert_main.a",
-    "lib/pkgconfig/sparsec.pc", "include/sparsec/program.h", "include/sparsec/sparsert.h",
+    "lib/pkgconfig/sparsec.pc", "lib/pkgconfig/sparsec-bundle.pc", "include/sparsec/program.h", "include/sparsec/sparsert.h",
     "share/man/man1/sparsec.1", "share/man/man5/sparsec-spec.5",
     "share/sparsec/examples/toy_xor.spn", "share/sparsec/examples/embed/main.c",
     "share/doc/sparsec/README.md", "share/doc/sparsec/docs/aot.md", NULL};
@@ -89,7 +89,9 @@ Test(install, prefix_works_moved_and_without_the_build_tree, .init = make_dir,
   free(out);
   cr_assert_eq(in_prefix(hide,
                          "$P/bin/sparsec build $P/share/sparsec/examples/toy_xor.spn "
-                         "--bundle b --embed-weights w.safetensors",
+                         "--bundle b --blas openblas --embed-weights w.safetensors && "
+                         "$P/bin/sparsec build $P/share/sparsec/examples/toy_xor.spn "
+                         "--bundle lean --embed-weights w.safetensors",
                          &out),
                0, "%s", out);
   cr_expect(strstr(out, "/moved/lib/libsparsert_serial.a ") != NULL, "its own runtime: %s", out);
@@ -113,6 +115,22 @@ Test(install, prefix_works_moved_and_without_the_build_tree, .init = make_dir,
                0, "%s", predicted);
   cr_expect(strlen(embedded) > 200, "%s", embedded);
   cr_expect_str_eq(embedded, predicted);
+  free(embedded);
+  /* by default (--blas auto) the toy net is BLAS-free: sparsec-bundle
+   * links it without OpenBLAS or zlib; its loops sum in another order */
+  cr_assert_eq(in_prefix(hide,
+                         "sh -c 'cc -I lean $0/share/sparsec/examples/embed/main.c lean/toy_xor.o "
+                         "$(PKG_CONFIG_PATH=$0/lib/pkgconfig pkg-config --cflags --libs "
+                         "sparsec-bundle) -o lean_exe && ldd lean_exe' $P",
+                         &out),
+               0, "%s", out);
+  cr_expect(strstr(out, "openblas") == NULL && strstr(out, "libz") == NULL, "%s", out);
+  free(out);
+  cr_assert_eq(in_prefix(hide,
+                         "./lean_exe $P/share/sparsec/examples/toy_xor_test.csv 2>/dev/null",
+                         &embedded),
+               0, "%s", embedded);
+  expect_close_predictions(embedded, predicted, 2, 200);
   free(embedded);
   free(predicted);
 }

@@ -111,6 +111,24 @@ static inline void write_blob_data(uint8_t *test_labels) {
   write_blobs("test", 200, 2, test_labels);
 }
 
+/* Lines "class p_0 .. p_(classes-1)" of PROG predict in a and b: `lines`
+ * of each, every probability within 1e-5 (a BLAS-free bundle's loops sum
+ * in another order than OpenBLAS's sgemm). */
+static inline void expect_close_predictions(const char *a, const char *b, int classes, int lines) {
+  int n = 0;
+  while (*a && *b) {
+    char *end_a, *end_b;
+    strtol(a, &end_a, 10), strtol(b, &end_b, 10);
+    for (int k = 0; k < classes; k++) {
+      double p = strtod(end_a, &end_a), q = strtod(end_b, &end_b);
+      cr_expect(p - q <= 1e-5 && q - p <= 1e-5, "line %d, class %d: %.9g vs %.9g", n + 1, k, p, q);
+    }
+    a = end_a + strspn(end_a, "\n"), b = end_b + strspn(end_b, "\n");
+    n++;
+  }
+  cr_expect(!*a && !*b && n == lines, "%d lines of %d; left: [%.40s] [%.40s]", n, lines, a, b);
+}
+
 static inline void write_file(const char *name, const char *text) {
   char path[256];
   snprintf(path, sizeof path, "%s/%s", dir, name);
