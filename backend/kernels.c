@@ -2,7 +2,7 @@
  * the same maths as ir/interp.c, which is the oracle these are tested
  * against. Loops over whole tensors are flat (k < rows*cols) so that the
  * vectoriser sees one simple loop; dense products call cblas_sgemm, or in
- * a BLAS-free object (codegen_blas_free) run sparse_kernels.c's loops. */
+ * a BLAS-free object (Gen.blas_free) run sparse_kernels.c's loops. */
 #include <math.h>
 #include <stdint.h>
 
@@ -21,7 +21,9 @@ static LLVMValueRef i32c(Gen *g, int v) {
 /* matmul:     out = op(a) op(b), by
  *             cblas_sgemm(RowMajor, ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N)
  * matmul_sgd: w = beta w - lr op(a) op(b): the same call with alpha = -lr,
- *             beta = 1 - lr lambda and C = w, so no gradient is stored */
+ *             beta = 1 - lr lambda and C = w, so no gradient is stored
+ * BLAS-free, out = a w is emit_dense_matmul's loops instead (the only
+ * product inference has; codegen_loops_cover) */
 static void emit_matmul(Gen *g, const Op *op) {
   int sgd = op->kind == OP_MATMUL_SGD;
   int a = op->in[sgd], b = op->in[sgd + 1], out = sgd ? op->in[0] : op->out[0];

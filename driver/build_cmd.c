@@ -42,12 +42,12 @@ static const char *const blas_modes[] = {"auto", "openblas", "none", NULL};
 
 /* --blas auto: a bundle whose inference products hold at most this many
  * weights is BLAS-free. Measured with bench/bundle_blas.sh (docs/aot.md,
- * "BLAS-free bundles"), one thread: the generated loops were faster than
- * OpenBLAS at batch 1 and 128 up to the paper's 784-1000-1000-1000-10
- * (2.8 M weights), even with dense activations; at 784-3000-3000-10
- * (11.4 M) OpenBLAS was 1.3x faster at batch 128. Below the bound the
- * bundle also leaves out a 36 MB library. */
-#define BLAS_FREE_MAX_WEIGHTS 4000000
+ * "BLAS-free bundles"), one thread: the generated loops were as fast as
+ * OpenBLAS at batch 1 and 128 up to 784-128-128-10 (118 thousand
+ * weights); from 784-300-300-10 (330 thousand) to the paper's net (2.8
+ * million) OpenBLAS was 1.2-1.5x faster at batch 128 (the same at batch
+ * 1). Below the bound, the bundle leaves out a 40 MB library for free. */
+#define BLAS_FREE_MAX_WEIGHTS 200000
 
 static int set_emit(void *where, const SrOption *opt, const SrOptValue *v, SrOptError *err) {
   (void)opt, (void)err;
@@ -85,7 +85,7 @@ static const SrOption build_options[] = {
     {"blas", 0, SR_OPT_ENUM, NULL,
      "a bundle's dense products: openblas (cblas_sgemm), none\n"
      "(generated loops: links with the runtime and libm alone),\n"
-     "or auto (default: none up to 4M inference weights)",
+     "or auto (default: none up to 200k inference weights)",
      .values = blas_modes, .offset = offsetof(BuildArgs, blas)},
     {"mpi", 0, SR_OPT_FLAG, NULL,
      "link MPI: PROG also trains data-parallel under mpirun\n"

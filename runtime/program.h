@@ -196,13 +196,16 @@ void sr_bundle_free(SrBundle *b);
 /* The state behind a bundle, e.g. to evaluate it on a data set. */
 SrState *sr_bundle_state(SrBundle *b);
 
-/* ---- predict.c ------------------------------------------------------------ */
+/* ---- infer.c -------------------------------------------------------------- */
 
 /* probs[rows * classes] = the output of st's model for x[rows * inputs], in
  * batches of st->max_rows. -1 + err naming the row and input of a
  * non-finite input, or the first layer where a value is not finite; no
  * probability of that batch or a later one is written. */
 int sr_infer_rows(SrState *st, const float *x, int rows, float *probs, SrError *err);
+
+/* ---- predict.c ------------------------------------------------------------ */
+
 /* The examples of `input` (IDX images or CSV; "-": CSV on standard input;
  * label_column as sr_program_load_inputs takes it) through st's model, one
  * line each to `out`: the class, then every class's probability (%.9g:

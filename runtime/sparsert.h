@@ -11,6 +11,8 @@
  *   init.c     parameter initialisation
  *   state.c    the memory behind a compiled model's slots
  *   csv.c      CSV data sets (a header row, a named label column), validated
+ *   infer.c    probabilities of rows in memory, checked finite (all a bundle
+ *              calls besides state.c and checkpoint.c: no zlib, no BLAS)
  *   train.c    minibatch loop, evaluation, best-validation tracking, early stopping
  *   progress.c the progress bar within an epoch (terminals only)
  *   metrics.c  per-epoch metrics as CSV or JSON lines

@@ -27,7 +27,7 @@ const char *sr_nonfinite_name(double x);
 void sr_gather_batch(SrState *st, const SrDataset *ds, const int32_t *perm, int rows);
 /* Copies the consecutive examples start..start+rows into them. */
 void sr_copy_rows(SrState *st, const SrDataset *ds, int start, int rows);
-/* After `infer` ran on a batch of `rows` examples, the first of them
+/* (infer.c) After `infer` ran on a batch of `rows` examples, the first of them
  * example `start` (0-based) of the caller's data: 0 if every hidden
  * pre-activation (the model's slot_nonfinite counts), every probability
  * and, with `with_loss`, the loss are finite; else -1 with a message that
