@@ -264,8 +264,10 @@ def relative(env, scratch, text):
     repository's, and the binary named `sparsec`."""
     text = text.replace(env.sparsec, 'sparsec')
     text = text.replace(os.path.join(scratch, 'prefix'), '$P')
-    if not env.build.startswith(env.repo + '/'):
-        text = text.replace(env.build + '/', 'build/')
+    # any build tree (build-asan too) shows as the docs' build/; a sanitized
+    # build's link lines carry its sanitizers, which the docs do not show
+    text = text.replace(env.build + '/', 'build/')
+    text = re.sub(r' -fsanitize=[a-z,]+', '', text)
     for root in (scratch, os.path.realpath(scratch), env.repo):
         text = text.replace(root + '/', '').replace(root, '.')
     return text
