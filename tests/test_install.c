@@ -39,7 +39,7 @@ static const char *hiding(void) {
   int hidden = run("./hide test ! -e " SPARSEC_BINARY, &out) == 0;
   free(out);
   if (!hidden)
-    cr_log_warn("no mount namespace here: the prefix is tested moved, the build tree in place");
+    cr_log_info("no mount namespace here: the prefix is tested moved, the build tree in place");
   return hidden ? "./hide " : "";
 }
 
