@@ -174,19 +174,30 @@ static int build_command(Command *c, char *libs[2], char *object, char *output, 
 
 /* ---- running it -------------------------------------------------------------- */
 
+/* The linker runs in a process group of its own (cc, collect2, ld), which
+ * an interrupt kills whole: killing cc alone leaves ld to write its output
+ * again after the interrupt removed it. Signals wait while the child is
+ * started and recorded, so that none falls between. */
 static int run_linker(Command *c, char *err, int errlen) {
   fflush(NULL);
+  sigset_t old;
+  outfile_hold_signals(&old);
   pid_t pid = fork();
   if (pid < 0) {
+    outfile_release_signals(&old);
     snprintf(err, errlen, "cannot start the linker: %s", strerror(errno));
     return -1;
   }
   if (pid == 0) {
+    setpgid(0, 0);
+    outfile_release_signals(&old);
     execvp(c->argv[0], c->argv);
     fprintf(stderr, "sparsec: cannot run the linker '%s': %s\n", c->argv[0], strerror(errno));
     _exit(127);
   }
+  setpgid(pid, pid); /* as the child does: whichever runs first */
   outfile_child(pid); /* an interrupt stops it before removing its output */
+  outfile_release_signals(&old);
   int status;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) {

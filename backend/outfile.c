@@ -59,8 +59,8 @@ void outfile_child(int pid) {
 
 static void on_signal(int sig) {
   pid_t pid = child;
-  if (pid > 0) {
-    kill(pid, SIGKILL);
+  if (pid > 0) { /* the linker's whole group: cc, collect2, ld */
+    kill(-pid, SIGKILL);
     waitpid(pid, NULL, 0);
   }
   for (int kind = 1; kind <= 2; kind++) /* the files, then their folders */
