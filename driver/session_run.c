@@ -384,11 +384,7 @@ int session_predict(Session *s, const char *path) {
     fputs("sparsec: predict reads a file: standard input is the REPL's\n", s->err);
     return -1;
   }
-  const SrProgramConfig *cfg = &s->config.cfg;
-  const char *label = cfg->test.format == SR_DATA_CSV && cfg->test.label_column
-                          ? cfg->test.label_column
-                          : "label";
-  if (sr_predict(&s->state, cfg, path, label, 0, s->out, "the REPL's output", &e) != 0)
+  if (sr_predict(&s->state, &s->config.cfg, path, NULL, 0, s->out, "the REPL's output", &e) != 0)
     return fail(s, &e);
   return 0;
 }

@@ -76,9 +76,8 @@ static int keep_record(void *ctx, const SrEpochRecord *rec, SrError *err) {
     r->history_cap = cap;
   }
   SrRunRecord *k = &r->history[r->nhistory++];
-  k->rec = *rec;
+  k->rec = *rec; /* its run label points into k->run only when written out */
   snprintf(k->run, sizeof k->run, "%s", rec->run ? rec->run : "");
-  k->rec.run = rec->run ? k->run : NULL;
   return 0;
 }
 
@@ -96,8 +95,9 @@ int sr_run_write_metrics(SrRun *r, const char *path, SrError *err) {
     return -1;
   int rc = 0;
   for (int i = 0; i < r->nhistory && rc == 0; i++) {
-    r->history[i].rec.run = r->history[i].rec.run ? r->history[i].run : NULL;
-    rc = sr_metrics_write(w, &r->history[i].rec, err);
+    SrEpochRecord rec = r->history[i].rec;
+    rec.run = rec.run ? r->history[i].run : NULL; /* the array may have moved since */
+    rc = sr_metrics_write(w, &rec, err);
   }
   if (sr_metrics_close(w, rc < 0 ? NULL : err) != 0)
     rc = -1;

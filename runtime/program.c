@@ -303,20 +303,13 @@ static int cmd_eval(const SrModel *m, const SrProgramConfig *cfg, const Options 
   return rc == 0 ? 0 : fail(&err);
 }
 
-static const char *label_column(const SrProgramConfig *cfg, const Options *o) {
-  if (o->label)
-    return o->label;
-  return cfg->test.format == SR_DATA_CSV && cfg->test.label_column ? cfg->test.label_column
-                                                                     : "label";
-}
-
 static int cmd_predict(const SrModel *m, const SrProgramConfig *cfg, const Options *o) {
   SrError err = {{0}};
   char fallback[300];
   const char *weights = weights_to_use(cfg, o, fallback, sizeof fallback);
   SrBundle *b = sr_bundle_create(m, cfg, weights, err.msg, sizeof err.msg);
   /* --label names a column that must be there; the spec's may be left out */
-  int rc = b ? sr_predict(sr_bundle_state(b), cfg, o->input, label_column(cfg, o),
+  int rc = b ? sr_predict(sr_bundle_state(b), cfg, o->input, o->label,
                           o->label != NULL, stdout, "standard output", &err)
              : -1;
   sr_bundle_free(b);

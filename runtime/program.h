@@ -152,7 +152,8 @@ int sr_program_load_set(const SrProgramConfig *cfg, const SrDataFile *f, const c
                         SrDataset *out, SrError *err);
 void sr_program_data_free(SrProgramData *d);
 /* Examples to predict: an IDX images file (gzip'd or raw; no labels
- * needed) or a CSV file with a header, whose column `label_column`, if
+ * needed) or a CSV file with a header, whose column `label_column` (NULL:
+ * the spec's test set's label column, else "label"), if
  * there, is not a feature (its values are checked, then ignored); with
  * `label_required` it must be there. Features are multiplied by cfg->scale. */
 int sr_program_load_inputs(const SrProgramConfig *cfg, const char *path, const char *label_column,

@@ -159,6 +159,10 @@ static int load_idx_images(const SrProgramConfig *cfg, const char *path, SrDatas
 int sr_program_load_inputs(const SrProgramConfig *cfg, const char *path, const char *label_column,
                            int label_required, SrDataset *out, SrError *err) {
   memset(out, 0, sizeof *out);
+  if (!label_column) /* the spec's test set's, else "label" */
+    label_column = cfg->test.format == SR_DATA_CSV && cfg->test.label_column
+                       ? cfg->test.label_column
+                       : "label";
   int idx = looks_like_idx(path, err);
   float scale = (float)cfg->scale;
   int rc = idx < 0             ? -1
