@@ -87,12 +87,17 @@ int sr_dataset_split_tail(const SrDataset *all, int holdout, SrDataset *head, Sr
                    "so that training keeps at least one",
                    holdout, all->n);
   int kept = all->n - holdout;
-  *head = (SrDataset){.n = kept, .dim = all->dim, .x = all->x, .y = all->y, .owns = 0};
-  *tail = (SrDataset){.n = holdout,
-                      .dim = all->dim,
-                      .x = all->x + (size_t)kept * (size_t)all->dim,
-                      .y = all->y + kept,
-                      .owns = 0};
+  *head = *all;
+  head->n = kept;
+  head->owns = 0;
+  *tail = *all;
+  tail->n = holdout;
+  tail->owns = 0;
+  tail->y = all->y + kept;
+  if (sr_dataset_is_sparse(all)) /* the views share col and val; offsets stay absolute */
+    tail->row_start = all->row_start + kept;
+  else
+    tail->x = all->x + (size_t)kept * (size_t)all->dim;
   return 0;
 }
 
@@ -100,6 +105,9 @@ void sr_dataset_free(SrDataset *ds) {
   if (ds->owns) {
     free(ds->x);
     free(ds->y);
+    free(ds->row_start);
+    free(ds->col);
+    free(ds->val);
   }
   memset(ds, 0, sizeof *ds);
 }

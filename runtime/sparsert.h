@@ -7,6 +7,7 @@
  *   error.c    SrError formatting
  *   idx.c      IDX files (gzip'd or raw), validated
  *   dataset.c  examples in memory, hold-out split, width/label checks
+ *   libsvm.c   libsvm (svmlight) text files of sparse rows, gzip'd or raw, into CSR
  *   rng.c      deterministic RNG (xoshiro256** seeded by splitmix64), shuffling
  *   init.c     parameter initialisation
  *   state.c    the memory behind a compiled model's slots
@@ -60,13 +61,26 @@ void sr_idx_free(SrIdx *idx);
 
 /* ---- dataset.c ----------------------------------------------------------- */
 
+/* Examples: dense (x, n * dim floats) or, for sparse rows (libsvm files),
+ * compressed sparse rows (CSR: x == NULL; row i's nonzeros are
+ * val[row_start[i] .. row_start[i+1]-1] at columns col[...], ascending).
+ * A CSR data set is never expanded to n * dim floats: batches are
+ * scattered into the model's input slot row by row (sr_copy_rows). */
 typedef struct SrDataset {
   int n;               /* examples */
   int dim;             /* features per example */
-  float *x;            /* n * dim, row-major */
+  float *x;            /* n * dim, row-major; NULL for CSR */
   int32_t *y;          /* n labels */
-  int owns;            /* 1 if x and y are freed with the dataset */
+  int owns;            /* 1 if x, y and the CSR arrays are freed with the dataset */
+  int64_t *row_start;  /* CSR: n + 1 offsets into col and val (row_start[0] may be > 0 in a view) */
+  int32_t *col;        /* CSR: 0-based columns, strictly ascending within a row */
+  float *val;          /* CSR: the nonzero values (value * scale) */
 } SrDataset;
+
+/* 1 if the data set is held as compressed sparse rows */
+static inline int sr_dataset_is_sparse(const SrDataset *ds) {
+  return ds->row_start != NULL;
+}
 
 /* Images IDX (n x h x w, or n x d) and labels IDX (n); x = byte * scale. */
 int sr_dataset_load_idx(const char *images, const char *labels, float scale,
@@ -89,6 +103,15 @@ int sr_dataset_load_csv_inputs(const char *path, const char *label_column, const
 /* The feature columns of a CSV file's header, "x1,x2" (every column but
  * `label_column`, which must be there), malloc'd; NULL + err. */
 char *sr_csv_features(const char *path, const char *label_column, SrError *err);
+/* A libsvm (svmlight) text file, gzip'd or raw: one example a line,
+ * `LABEL INDEX:VALUE INDEX:VALUE ...`, indices from 1 and strictly
+ * ascending, at most `dim` (the model's input width); labels integers in
+ * 0..classes-1 (classes 0: any label >= 0). Read straight into CSR form
+ * (x = NULL), values times `scale`. Errors name the file, line and what is
+ * wrong ("train.svm:17: index 5001 is out of range 1..5000"); time and
+ * memory are linear in the file. */
+int sr_dataset_load_libsvm(const char *path, int dim, int classes, float scale, SrDataset *out,
+                           SrError *err);
 /* Splits off the last `holdout` examples as views into `all` (no copies). */
 int sr_dataset_split_tail(const SrDataset *all, int holdout, SrDataset *head, SrDataset *tail,
                           SrError *err);
