@@ -43,7 +43,9 @@ static const char *keep_path(BuildConfig *b, const char *path, int *missing) {
 }
 
 static void data_file(BuildConfig *b, const DataSource *src, SrDataFile *out, int *missing) {
-  out->format = src->format == DATA_CSV ? SR_DATA_CSV : SR_DATA_IDX;
+  static const SrDataFormat formats[] = {[DATA_IDX] = SR_DATA_IDX, [DATA_CSV] = SR_DATA_CSV,
+                                          [DATA_LIBSVM] = SR_DATA_LIBSVM};
+  out->format = formats[src->format];
   out->path = keep_path(b, src->images, missing);
   out->labels = keep_path(b, src->labels, missing);
   if (src->label_column) {

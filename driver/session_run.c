@@ -106,8 +106,7 @@ static int draw_sample(const Session *s, long count, SrDataset *sample, SrError 
         perm[k] = k;
       sr_rng_shuffle(&rng, perm, train->n);
     }
-    memcpy(x + (size_t)i * train->dim, train->x + (size_t)perm[at] * train->dim,
-           (size_t)train->dim * sizeof *x);
+    sr_dataset_row(train, perm[at], x + (size_t)i * train->dim);
     y[i] = train->y[perm[at]];
   }
   free(perm);

@@ -1,7 +1,8 @@
 /* check_data.c: where the examples come from and how they are split.
  * idx("IMAGES", "LABELS") reads MNIST-like IDX files; csv("FILE", label =
- * "COLUMN") reads a table with a header row. Relative paths are relative to
- * the spec's folder. */
+ * "COLUMN") reads a table with a header row; libsvm("FILE") reads sparse
+ * rows (svmlight's `label index:value ...`), kept sparse in memory. Relative
+ * paths are relative to the spec's folder. */
 #include <limits.h>
 #include <math.h>
 
@@ -9,6 +10,8 @@
 
 #define IDX_USAGE "idx(\"IMAGES\", \"LABELS\")"
 #define CSV_USAGE "csv(\"FILE\", label = \"COLUMN\")"
+#define LIBSVM_USAGE "libsvm(\"FILE\")"
+#define DATA_USAGE IDX_USAGE ", " CSV_USAGE " or " LIBSVM_USAGE
 
 static void check_idx(Checker *c, const Expr *e, const char *what, DataSource *out) {
   static const char *const roles[] = {"images", "labels"};
@@ -95,17 +98,41 @@ static void check_csv(Checker *c, const Expr *e, const char *what, DataSource *o
                       .loc = e->loc};
 }
 
+/* One file, no keywords: the labels are the first field of each line and
+ * the width is the model's input. */
+static void check_libsvm(Checker *c, const Expr *e, const char *what, DataSource *out) {
+  for (int i = 0; i < e->nargs; i++)
+    if (e->args[i].key) {
+      diag_error(c->diag, e->args[i].key_loc, "libsvm takes no argument '%s': " LIBSVM_USAGE,
+                 e->args[i].key);
+      return;
+    }
+  if (e->nargs != 1) {
+    diag_error(c->diag, e->loc, "libsvm needs one file: " LIBSVM_USAGE);
+    return;
+  }
+  char *path = NULL;
+  char role[WHAT_LEN + 16];
+  snprintf(role, sizeof role, "the file of %s", what);
+  if (check_path(c, e->args[0].value, role, &path))
+    *out = (DataSource){.format = DATA_LIBSVM, .images = path, .loc = e->loc};
+  else
+    free(path);
+}
+
 static void check_dataset(Checker *c, const Stmt *s, const char *what, DataSource *out) {
-  static const char *const formats[] = {"idx", "csv", NULL};
+  static const char *const formats[] = {"idx", "csv", "libsvm", NULL};
   const Expr *e = s->value;
   if (e->kind != EXPR_CALL) {
-    type_error(c, e, IDX_USAGE " or " CSV_USAGE, what);
+    type_error(c, e, DATA_USAGE, what);
     return;
   }
   if (strcmp(e->text, "idx") == 0) {
     check_idx(c, e, what, out);
   } else if (strcmp(e->text, "csv") == 0) {
     check_csv(c, e, what, out);
+  } else if (strcmp(e->text, "libsvm") == 0) {
+    check_libsvm(c, e, what, out);
   } else {
     diag_error(c->diag, callee_loc(e), "unknown data format '%s'", e->text);
     diag_suggest(c->diag, callee_loc(e), e->text, formats);

@@ -202,12 +202,13 @@ typedef struct LayerSpec {
 typedef enum DataFormat {
   DATA_IDX,         /* idx("images", "labels") */
   DATA_CSV,         /* csv("file.csv", label = "column"): a header row, one example a row */
+  DATA_LIBSVM,      /* libsvm("file.svm"): sparse rows `label index:value ...`, kept sparse */
 } DataFormat;
 
 typedef struct DataSource {
   DataFormat format;
-  char *images;     /* IDX: images file; CSV: the file. Resolved against the spec's folder */
-  char *labels;     /* IDX: labels file; CSV: NULL */
+  char *images;     /* IDX: images file; CSV, libsvm: the file. Resolved against the spec's folder */
+  char *labels;     /* IDX: labels file; CSV, libsvm: NULL */
   char *label_column; /* CSV: the header name of the label column */
   Loc loc;
 } DataSource;

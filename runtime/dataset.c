@@ -1,8 +1,10 @@
 /* dataset.c: examples in memory, hold-out split, width/label checks.
  *
  * A data set is a dense float matrix plus int32 labels, the layout the
- * generated kernels read. Loading turns an image IDX (n x h x w or n x d)
- * and a label IDX (n) into that, checking that the two files agree. */
+ * generated kernels read, or compressed sparse rows (libsvm.c) that are
+ * scattered into that layout a batch at a time (sr_dataset_row). Loading
+ * turns an image IDX (n x h x w or n x d) and a label IDX (n) into the
+ * dense form, checking that the two files agree. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,18 +89,32 @@ int sr_dataset_split_tail(const SrDataset *all, int holdout, SrDataset *head, Sr
                    "so that training keeps at least one",
                    holdout, all->n);
   int kept = all->n - holdout;
-  *head = *all;
-  head->n = kept;
-  head->owns = 0;
-  *tail = *all;
-  tail->n = holdout;
-  tail->owns = 0;
-  tail->y = all->y + kept;
-  if (sr_dataset_is_sparse(all)) /* the views share col and val; offsets stay absolute */
-    tail->row_start = all->row_start + kept;
-  else
-    tail->x = all->x + (size_t)kept * (size_t)all->dim;
+  *head = sr_dataset_view(all, 0, kept);
+  *tail = sr_dataset_view(all, kept, holdout);
   return 0;
+}
+
+SrDataset sr_dataset_view(const SrDataset *ds, int start, int n) {
+  SrDataset v = *ds;
+  v.n = n;
+  v.owns = 0;
+  v.y = ds->y + start;
+  if (sr_dataset_is_sparse(ds)) /* the view shares col and val; offsets stay absolute */
+    v.row_start = ds->row_start + start;
+  else
+    v.x = ds->x + (size_t)start * (size_t)ds->dim;
+  return v;
+}
+
+void sr_dataset_row(const SrDataset *ds, int i, float *dst) {
+  size_t dim = (size_t)ds->dim;
+  if (!sr_dataset_is_sparse(ds)) {
+    memcpy(dst, ds->x + (size_t)i * dim, dim * sizeof *dst);
+    return;
+  }
+  memset(dst, 0, dim * sizeof *dst);
+  for (int64_t k = ds->row_start[i]; k < ds->row_start[i + 1]; k++)
+    dst[ds->col[k]] = ds->val[k];
 }
 
 void sr_dataset_free(SrDataset *ds) {

@@ -239,11 +239,7 @@ int sr_dist_evaluate(SrDist *d, SrState *st, const SrDataset *ds, SrMetrics *out
                      SrError *err) {
   const SrModel *m = st->model;
   long lo = (long)ds->n * d->rank / d->size, hi = (long)ds->n * (d->rank + 1) / d->size;
-  SrDataset part = *ds;
-  part.owns = 0;
-  part.n = (int)(hi - lo);
-  part.x = ds->x + (size_t)lo * (size_t)ds->dim;
-  part.y = ds->y + lo;
+  SrDataset part = sr_dataset_view(ds, (int)lo, (int)(hi - lo));
   double sums[SUM_ZEROS + SR_MAX_HIDDEN] = {0};
   SrMetrics mine;
   SrError why = {{0}};

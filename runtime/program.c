@@ -88,7 +88,8 @@ static const SrOption eval_options[] = {WEIGHTS_OPTION, THREADS_OPTION, VERBOSIT
 
 static const SrOption predict_options[] = {
     WEIGHTS_OPTION,
-    {"input", 0, SR_OPT_FILE, NULL, "the examples: IDX images, or CSV with a header",
+    {"input", 0, SR_OPT_FILE, NULL, "the examples: IDX images, CSV with a header, or libsvm rows\n"
+     "(those of a model trained on libsvm rows)",
      .offset = offsetof(Options, input), .flags = SR_OPT_REQUIRED},
     {"label", 0, SR_OPT_STRING, "COLUMN", "a CSV column that must be there and is not a feature",
      .offset = offsetof(Options, label)},

@@ -28,16 +28,16 @@
 
 /* Bumped whenever SrProgramConfig, SrModel or SrSlot change meaning; the
  * sizes below catch a changed layout as well. */
-#define SR_PROGRAM_ABI 4
+#define SR_PROGRAM_ABI 5
 
 #define SR_MAX_SWEEP 16 /* learning rates of a sweep (the spec's SPEC_MAX_SWEEP) */
 
-typedef enum SrDataFormat { SR_DATA_IDX, SR_DATA_CSV } SrDataFormat;
+typedef enum SrDataFormat { SR_DATA_IDX, SR_DATA_CSV, SR_DATA_LIBSVM } SrDataFormat;
 
 /* One data set as the spec names it (paths absolute, resolved at build). */
 typedef struct SrDataFile {
-  const char *path;         /* IDX images, or the CSV file */
-  const char *labels;       /* IDX labels; NULL for CSV */
+  const char *path;         /* IDX images, or the CSV or libsvm file */
+  const char *labels;       /* IDX labels; NULL for CSV and libsvm */
   const char *label_column; /* CSV; NULL for IDX */
   int format;               /* SrDataFormat */
 } SrDataFile;

@@ -7,12 +7,16 @@
 
 #include "program.h"
 
-static int load_file(const SrDataFile *f, float scale, SrDataset *out, SrError *err) {
+static int load_file(const SrProgramConfig *cfg, const SrDataFile *f, SrDataset *out,
+                     SrError *err) {
+  float scale = (float)cfg->scale;
   if (!f->path || (f->format == SR_DATA_IDX && !f->labels) ||
       (f->format == SR_DATA_CSV && !f->label_column))
     return sr_fail(err, "the model's data block names no complete data set");
   if (f->format == SR_DATA_CSV)
     return sr_dataset_load_csv(f->path, f->label_column, scale, out, err);
+  if (f->format == SR_DATA_LIBSVM) /* the width and the labels are checked line by line */
+    return sr_dataset_load_libsvm(f->path, cfg->input, cfg->classes, scale, out, err);
   return sr_dataset_load_idx(f->path, f->labels, scale, out, err);
 }
 
@@ -32,6 +36,9 @@ static int check_set(const SrProgramConfig *cfg, const SrDataFile *f, const char
     if (f->format == SR_DATA_IDX)
       return sr_fail(err, "%s: record %d: label %d is outside the model's classes 0..%d", labels,
                      i, (int)ds->y[i], cfg->classes - 1);
+    if (f->format == SR_DATA_LIBSVM) /* libsvm.c checks them per line; kept for safety */
+      return sr_fail(err, "%s: example %d: label %d is outside the model's classes 0..%d", labels,
+                     i + 1, (int)ds->y[i], cfg->classes - 1);
     /* csv.c allows blank lines only at the end: row i is line i + 2 */
     return sr_fail(err, "%s:%d: label %d in column '%s' is outside the model's classes 0..%d",
                    labels, i + 2, (int)ds->y[i], f->label_column, cfg->classes - 1);
@@ -42,7 +49,7 @@ static int check_set(const SrProgramConfig *cfg, const SrDataFile *f, const char
 int sr_program_load_set(const SrProgramConfig *cfg, const SrDataFile *f, const char *what,
                         SrDataset *out, SrError *err) {
   memset(out, 0, sizeof *out);
-  if (load_file(f, (float)cfg->scale, out, err) == 0 && check_set(cfg, f, what, out, err) == 0)
+  if (load_file(cfg, f, out, err) == 0 && check_set(cfg, f, what, out, err) == 0)
     return 0;
   sr_dataset_free(out);
   return -1;
@@ -163,8 +170,16 @@ int sr_program_load_inputs(const SrProgramConfig *cfg, const char *path, const c
     label_column = cfg->test.format == SR_DATA_CSV && cfg->test.label_column
                        ? cfg->test.label_column
                        : "label";
-  int idx = looks_like_idx(path, err);
   float scale = (float)cfg->scale;
+  /* a model trained on sparse rows predicts sparse rows (labels optional: svmlight's 0) */
+  if (cfg->train.format == SR_DATA_LIBSVM) {
+    int rc = sr_dataset_load_libsvm(path, cfg->input, label_required ? cfg->classes : 0, scale,
+                                    out, err);
+    if (rc != 0)
+      sr_dataset_free(out);
+    return rc;
+  }
+  int idx = looks_like_idx(path, err);
   int rc = idx < 0             ? -1
            : idx               ? load_idx_images(cfg, path, out, err)
            : label_required    ? sr_dataset_load_csv(path, label_column, scale, out, err)

@@ -115,6 +115,11 @@ int sr_dataset_load_libsvm(const char *path, int dim, int classes, float scale, 
 /* Splits off the last `holdout` examples as views into `all` (no copies). */
 int sr_dataset_split_tail(const SrDataset *all, int holdout, SrDataset *head, SrDataset *tail,
                           SrError *err);
+/* Example i as dim dense floats into dst (a CSR row is scattered: zeros,
+ * then its nonzeros). */
+void sr_dataset_row(const SrDataset *ds, int i, float *dst);
+/* Examples start .. start+n-1 as a view into ds (no copies). */
+SrDataset sr_dataset_view(const SrDataset *ds, int start, int n);
 void sr_dataset_free(SrDataset *ds);
 
 /* ---- rng.c --------------------------------------------------------------- */

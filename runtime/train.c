@@ -135,11 +135,11 @@ int sr_fail_loss(SrError *err, int epoch, int batch, float loss) {
                  epoch, batch, sr_nonfinite_name(loss));
 }
 
-/* Consecutive rows are contiguous, so a batch is two memcpys. */
 void sr_copy_rows(SrState *st, const SrDataset *ds, int start, int rows) {
   const SrModel *m = st->model;
-  memcpy(st->slots[m->slot_x], ds->x + (size_t)start * (size_t)ds->dim,
-         (size_t)rows * (size_t)ds->dim * sizeof(float));
+  float *x = st->slots[m->slot_x];
+  for (int r = 0; r < rows; r++)
+    sr_dataset_row(ds, start + r, x + (size_t)r * (size_t)ds->dim);
   memcpy(st->slots[m->slot_y], ds->y + start, (size_t)rows * sizeof(int32_t));
 }
 
@@ -209,9 +209,8 @@ void sr_gather_batch(SrState *st, const SrDataset *ds, const int32_t *perm, int 
   const SrModel *m = st->model;
   float *x = st->slots[m->slot_x];
   int32_t *y = st->slots[m->slot_y];
-  size_t width = (size_t)ds->dim;
   for (int r = 0; r < rows; r++) {
-    memcpy(x + (size_t)r * width, ds->x + (size_t)perm[r] * width, width * sizeof(float));
+    sr_dataset_row(ds, perm[r], x + (size_t)r * (size_t)ds->dim);
     y[r] = ds->y[perm[r]];
   }
 }
