@@ -6,6 +6,7 @@
  *   parallel.c the thread pool of the sparse kernels (sr_parallel)
  *   error.c    SrError formatting
  *   idx.c      IDX files (gzip'd or raw), validated
+ *   gzfile.c   a data file's bytes, raw or inflated (gzip), for idx.c and libsvm.c
  *   dataset.c  examples in memory, hold-out split, width/label checks
  *   libsvm.c   libsvm (svmlight) text files of sparse rows, gzip'd or raw, into CSR
  *   rng.c      deterministic RNG (xoshiro256** seeded by splitmix64), shuffling
