@@ -13,6 +13,7 @@
  *   init.c     parameter initialisation
  *   state.c    the memory behind a compiled model's slots
  *   csv.c      CSV data sets (a header row, a named label column), validated
+ *   decimal.c  the syntax of numbers in CSV and libsvm files
  *   infer.c    probabilities of rows in memory, checked finite (all a bundle
  *              calls besides state.c and checkpoint.c: no zlib, no BLAS)
  *   train.c    minibatch loop, evaluation, best-validation tracking, early stopping

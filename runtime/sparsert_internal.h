@@ -8,6 +8,14 @@
 
 #include "sparsert.h"
 
+/* ---- decimal.c ----------------------------------------------------------- */
+
+/* s is [+-]? (D+ (. D*)? | . D+) ([eE] [+-]? D+)?: what strtof reads, less
+ * hexadecimal, inf, infinity, nan and leading white space of any kind. */
+int sr_is_decimal(const char *s);
+/* s starts like a hexadecimal number, [+-]?0[xX] (for messages). */
+int sr_is_hexadecimal(const char *s);
+
 /* ---- gzfile.c ------------------------------------------------------------ */
 
 struct z_stream_s; /* zlib's, kept out of this header */
