@@ -13,9 +13,9 @@
  *
  * Every line is checked: field count, features decimal numbers (optional
  * sign, digits with an optional point, optional exponent: no hexadecimal,
- * inf or nan) that are finite as floats, labels non-negative integers below
- * 2^31. Messages name the file and line ("data.csv:17: expected 3 fields,
- * found 2").
+ * inf or nan; decimal.c) that are finite as floats, labels non-negative
+ * integers below 2^31. Messages name the file and line ("data.csv:17:
+ * expected 3 fields, found 2").
  *
  * The work is linear in the file: each line is scanned a fixed number of
  * times, the label column is found in one pass over the header, and the
@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sparsert.h"
+#include "sparsert_internal.h"
 
 /* The list of columns in "no column named ..." stops near this length. */
 #define COLUMN_LIST_MAX 600
@@ -229,43 +229,13 @@ static int read_header(Csv *c, char *line, const char *label_column, SrError *er
 
 /* ---- data rows ----------------------------------------------------------- */
 
-#define DIGITS "0123456789"
-
-/* [+-]? (D+ (. D*)? | . D+) ([eE] [+-]? D+)?: what strtof reads, less
- * hexadecimal, inf, infinity, nan and leading white space of any kind. */
-static int is_decimal(const char *s) {
-  s += *s == '+' || *s == '-';
-  size_t whole = strspn(s, DIGITS), fraction = 0;
-  s += whole;
-  if (*s == '.') {
-    fraction = strspn(++s, DIGITS);
-    s += fraction;
-  }
-  if (whole + fraction == 0)
-    return 0;
-  if (*s == 'e' || *s == 'E') {
-    s++;
-    s += *s == '+' || *s == '-';
-    size_t exponent = strspn(s, DIGITS);
-    if (exponent == 0)
-      return 0;
-    s += exponent;
-  }
-  return *s == '\0';
-}
-
-static int is_hexadecimal(const char *s) {
-  s += *s == '+' || *s == '-';
-  return s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-}
-
 /* Why `text`, not decimal, is refused: strtof would take some of it. */
 static int not_decimal(const Csv *c, long lineno, const char *name, const char *text,
                        SrError *err) {
   char *end;
   float v = strtof(text, &end);
   int whole = *end == '\0';
-  if (whole && is_hexadecimal(text))
+  if (whole && sr_is_hexadecimal(text))
     return sr_fail(err, "%s:%ld: column '%s': '%s' is hexadecimal (only decimal numbers are "
                    "accepted)", c->path, lineno, name, text);
   if (whole && !isfinite(v)) /* inf, nan, their spellings */
@@ -278,7 +248,7 @@ static int parse_feature(const Csv *c, long lineno, int col, float *out, SrError
   const char *text = c->cells[col], *name = c->names[col];
   if (text[0] == '\0')
     return sr_fail(err, "%s:%ld: column '%s' is empty", c->path, lineno, name);
-  if (!is_decimal(text))
+  if (!sr_is_decimal(text))
     return not_decimal(c, lineno, name, text, err);
   float v = strtof(text, NULL); /* underflow gives 0 or a subnormal: fine */
   if (!isfinite(v))

@@ -6,12 +6,14 @@
  *   parallel.c the thread pool of the sparse kernels (sr_parallel)
  *   error.c    SrError formatting
  *   idx.c      IDX files (gzip'd or raw), validated
+ *   gzfile.c   a data file's bytes, raw or inflated (gzip), for idx.c and libsvm.c
  *   dataset.c  examples in memory, hold-out split, width/label checks
  *   libsvm.c   libsvm (svmlight) text files of sparse rows, gzip'd or raw, into CSR
  *   rng.c      deterministic RNG (xoshiro256** seeded by splitmix64), shuffling
  *   init.c     parameter initialisation
  *   state.c    the memory behind a compiled model's slots
  *   csv.c      CSV data sets (a header row, a named label column), validated
+ *   decimal.c  the syntax of numbers in CSV and libsvm files
  *   infer.c    probabilities of rows in memory, checked finite (all a bundle
  *              calls besides state.c and checkpoint.c: no zlib, no BLAS)
  *   train.c    minibatch loop, evaluation, best-validation tracking, early stopping

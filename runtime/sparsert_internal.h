@@ -8,6 +8,47 @@
 
 #include "sparsert.h"
 
+/* ---- decimal.c ----------------------------------------------------------- */
+
+/* s is [+-]? (D+ (. D*)? | . D+) ([eE] [+-]? D+)?: what strtof reads, less
+ * hexadecimal, inf, infinity, nan and leading white space of any kind. */
+int sr_is_decimal(const char *s);
+/* s starts like a hexadecimal number, [+-]?0[xX] (for messages). */
+int sr_is_hexadecimal(const char *s);
+
+/* ---- gzfile.c ------------------------------------------------------------ */
+
+struct z_stream_s; /* zlib's, kept out of this header */
+
+/* A data file's content: its bytes as they are, or inflated when the file
+ * starts with the gzip magic number (concatenated members are read on;
+ * trailing garbage, a corrupt or cut-off stream are errors naming the
+ * file). Read with sr_gzfile_read, in pieces of any size. */
+typedef struct SrGzFile {
+  const char *path;
+  SrError *err;        /* where every failure is reported */
+  int fd;
+  int size_known;      /* a regular file: size is its length */
+  uint64_t size;
+  uint64_t consumed;   /* bytes read from the file so far (compressed, for gzip) */
+  int gzip;            /* the file starts with the gzip magic number */
+  int ended;           /* no more content: end of file, or of the last member */
+  /* the reader's own */
+  int zlive, member_done, at_eof;
+  struct z_stream_s *z;
+  uint8_t *in;         /* compressed input (gzip only) */
+  uint8_t head[2];     /* the first bytes, read to look for the gzip magic */
+  int nhead, headpos;  /* raw files: how many, how many handed out */
+} SrGzFile;
+
+/* Opens `path` ("PATH: cannot open: REASON") and looks for the gzip magic. */
+int sr_gzfile_open(SrGzFile *f, const char *path, SrError *err);
+/* Up to `want` bytes of content into buf; fewer only at the end (then
+ * f->ended is set). */
+int sr_gzfile_read(SrGzFile *f, void *buf, size_t want, size_t *got);
+/* Safe after a failed open too. */
+void sr_gzfile_close(SrGzFile *f);
+
 /* ---- state.c ------------------------------------------------------------- */
 
 /* Finds the first non-finite element of a PARAM or CONST slot: returns 1
