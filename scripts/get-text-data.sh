@@ -12,8 +12,8 @@
 # The records come from apt's package lists: `apt-cache dumpavail` (one record
 # per package) and the Translation-en indexes (the long descriptions); if
 # either is missing the script runs `apt-get update -o Acquire::Languages=en`
-# (as root or through sudo). The text work is scripts/debian_text.py (python3,
-# standard library only).
+# (as root or through sudo). The text work is scripts/debian_text.py (Debian's
+# /usr/bin/python3, standard library only).
 #
 # Pins: scripts/debian-text.sha256 holds the sha256 of records.tsv (the input)
 # and of every output, as made when the pins were committed. The archive
@@ -65,9 +65,11 @@ pin() {
   awk -v f="$1" '!/^#/ && $2 == f { print $1 }' "$PINS"
 }
 
-# 0 if every file of data/debian-text matches its pin
+# 0 if every file of data/debian-text matches its pin (and the MANIFEST
+# does not say otherwise: data made with --accept-new-archive are remade)
 matches_pins() {
   [ -r "$PINS" ] && [ -f "$OUT/MANIFEST" ] || return 1
+  ! grep -q '^NOT THE PINNED DATA' "$OUT/MANIFEST" || return 1
   (cd "$OUT" && grep -v '^#' "$PINS" | sha256sum --quiet --strict -c - >/dev/null 2>&1)
 }
 
@@ -78,8 +80,11 @@ if [ $WRITE_PINS -eq 0 ] && matches_pins; then
 fi
 
 start=$(date +%s)
-command -v python3 >/dev/null 2>&1 || {
-  say "python3 is missing: installing it"
+# Debian's python3 (scripts/install-deps.sh installs it), not another one
+# earlier on the PATH: the pins were made with it.
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || {
+  say "$PYTHON is missing: installing Debian's python3"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3
 }
@@ -133,7 +138,7 @@ translation_lists | while read -r f; do
   "$HELPER" cat-file "$f"
   echo
 done >"$work/translations"
-python3 "$ROOT/scripts/debian_text.py" records "$work/avail" "$work/translations" \
+"$PYTHON" "$ROOT/scripts/debian_text.py" records "$work/avail" "$work/translations" \
   >"$work/out/records.tsv" 2>"$work/records.log" || { cat "$work/records.log" >&2; exit 1; }
 say "$(cat "$work/records.log")"
 rm -f "$work/avail" "$work/translations"
@@ -172,7 +177,7 @@ if [ "$input" != "$pinned" ]; then
 fi
 
 say "labels, split, vocabulary ($CLASSES classes, $VOCAB terms)"
-python3 "$ROOT/scripts/debian_text.py" build "$work/out/records.tsv" "$work/out" \
+"$PYTHON" "$ROOT/scripts/debian_text.py" build "$work/out/records.tsv" "$work/out" \
   --classes $CLASSES --vocab $VOCAB >"$work/stats"
 # shellcheck disable=SC2086
 (cd "$work/out" && sha256sum $FILES) >"$work/sums"
@@ -183,7 +188,7 @@ if [ $CHANGED -eq 0 ] && [ $WRITE_PINS -eq 0 ]; then
     grep -v ': OK$' || true)
   if [ -n "$bad" ]; then
     echo "$bad" | sed 's/^/get-data:   /' >&2
-    die "the input matches the pins but these outputs do not: a bug in scripts/get-text-data.sh or scripts/debian_text.py (or another python3)"
+    die "the input matches the pins but these outputs do not: a bug in scripts/get-text-data.sh or scripts/debian_text.py (or a python3 that differs)"
   fi
 fi
 
@@ -194,9 +199,11 @@ fi
     echo "re-pinned (--write-pins): scripts/debian-text.sha256 was rewritten from this run"
   elif [ $CHANGED -eq 1 ]; then
     echo
-    echo "NOT THE PINNED DATA (--accept-new-archive): records.tsv is $input,"
-    echo "the pin (scripts/debian-text.sha256) ${pinned:-none}; results on these data"
-    echo "are not comparable with results on the pinned data."
+    echo "NOT THE PINNED DATA (--accept-new-archive): the package records differ from"
+    echo "the pinned ones, and results on these data are not comparable with results"
+    echo "on the pinned data."
+    echo "  records.tsv now:    $input"
+    echo "  records.tsv pinned: ${pinned:-none} (scripts/debian-text.sha256)"
   fi
   echo
   echo "package lists read (origin, suite, version):"
