@@ -178,6 +178,7 @@ def cmd_build(args):
         rows = sorted(parts[s], key=lambda r: (hashlib.md5(r[0].encode()).hexdigest(), r[0]))
         nnz = empty = same_as_train = 0
         per_class = [0] * len(classes)
+        named = [0] * len(classes)  # rows whose text has the section's name as a term
         with open(f'{args.outdir}/{s}.svm', 'w') as svm, open(f'{args.outdir}/{s}.names', 'w') as nm:
             for r in rows:
                 idx = tuple(sorted(index[t] for t in tokens(r[3]) if t in index))
@@ -187,11 +188,12 @@ def cmd_build(args):
                 nnz += len(idx)
                 empty += not idx
                 per_class[y] += 1
+                named[y] += classes[y].encode() in tokens(r[3])
                 if s == 'train':
                     train_rows.add((y, idx))
                 elif (y, idx) in train_rows:
                     same_as_train += 1
-        stats[s] = (len(rows), nnz, empty, per_class, same_as_train)
+        stats[s] = (len(rows), nnz, empty, per_class, same_as_train, named)
 
     n_all = sum(v[0] for v in stats.values())
     nnz_all = sum(v[1] for v in stats.values())
@@ -199,10 +201,14 @@ def cmd_build(args):
     p(f'records: {len(recs)} packages in {len(size)} sections; the {len(classes)} largest '
       f'sections are the classes: {len(kept)} packages ({pct(len(kept), len(recs))})')
     p('')
-    p('label  section       packages  train  valid   test')
+    p('label: line label+1 of classes.txt; packages: all of the section; train, valid,')
+    p('test: rows; named: train rows whose text has the section\'s name as a term')
+    p('')
+    p('label  section       packages  train  valid   test  named')
     for i, c in enumerate(classes):
         p(f'{i:5d}  {c:12s} {size[c]:9d} {stats["train"][3][i]:6d} '
-          f'{stats["valid"][3][i]:6d} {stats["test"][3][i]:6d}')
+          f'{stats["valid"][3][i]:6d} {stats["test"][3][i]:6d}  '
+          f'{pct(stats["train"][5][i], stats["train"][3][i]):>5s}')
     p(f'{"":5s}  {"total":12s} {len(kept):9d} {stats["train"][0]:6d} '
       f'{stats["valid"][0]:6d} {stats["test"][0]:6d}')
     p('')

@@ -234,6 +234,6 @@ fi
 mv "$work/out" "$OUT"
 rm -rf "$work"
 trap - EXIT
-sed -n '/^label/,/^ *total/p' "$OUT/MANIFEST" | sed 's/^/get-data: /'
+sed -n '/^label  section/,/^ *total/p' "$OUT/MANIFEST" | sed 's/^/get-data: /'
 say "$(grep '^  all ' "$OUT/MANIFEST" | awk '{ printf "mean %s nonzeros of %d terms per row, density %s", $4, '$VOCAB', $6 }')"
 say "data/debian-text: made in $(($(date +%s) - start)) s"
