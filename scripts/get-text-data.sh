@@ -140,7 +140,11 @@ translation_lists | while read -r f; do
 done >"$work/translations"
 "$PYTHON" "$ROOT/scripts/debian_text.py" records "$work/avail" "$work/translations" \
   >"$work/out/records.tsv" 2>"$work/records.log" || { cat "$work/records.log" >&2; exit 1; }
-say "$(cat "$work/records.log")"
+# how many records the lists hold before dumpavail keeps one per package
+# (a package of bookworm-updates or bookworm-security is in bookworm too)
+listed=$(packages_lists | while read -r f; do "$HELPER" cat-file "$f"; done | grep -c '^Package:' || true)
+{ printf '%s records in the %s package lists; ' "$listed" "$np"; cat "$work/records.log"; } >"$work/read.log"
+say "$(cat "$work/read.log")"
 rm -f "$work/avail" "$work/translations"
 
 input=$(sha256sum "$work/out/records.tsv" | cut -d' ' -f1)
@@ -208,7 +212,7 @@ fi
   echo
   echo "package lists read (origin, suite, version):"
   echo "$releases" | sed 's/^/  /'
-  fold -s -w 78 "$work/records.log" | sed 's/ *$//'
+  fold -s -w 78 "$work/read.log" | sed 's/ *$//'
   echo
   cat "$work/stats"
   echo
