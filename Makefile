@@ -3,6 +3,8 @@
 #   make demo   train the paper's network on Fashion-MNIST (examples/fashion_mnist_relu.spn)
 #   make test   every test suite, then the same suites under ASan + UBSan
 #   make data   Fashion-MNIST and MNIST-10k into data/ (scripts/get-data.sh)
+#   make data-text  Debian's package descriptions as libsvm files into data/debian-text/
+#               (scripts/get-text-data.sh, docs/text-data.md)
 #   make reproduce        the paper's experiments and the sparsity sweep -> docs/results.md
 #   make reproduce-quick  the same, cut short (also: make reproduce QUICK=1), under 5 minutes
 #   make bench  sparse path vs dense path vs PyTorch, timed (bench/README.md);
@@ -17,7 +19,7 @@ CMAKE_FLAGS ?=
 REPRODUCE_JOBS ?= 2
 PREFIX ?= /usr/local
 
-.PHONY: all deps build install demo test test-fast test-asan clean data reproduce reproduce-quick bench
+.PHONY: all deps build install demo test test-fast test-asan clean data data-text reproduce reproduce-quick bench
 
 all: build
 
@@ -46,6 +48,9 @@ test: test-fast test-asan
 
 data: deps
 	BUILD=$(BUILD) ./scripts/get-data.sh
+
+data-text: deps
+	./scripts/get-text-data.sh
 
 reproduce: build data
 	BUILD=$(BUILD) JOBS=$(REPRODUCE_JOBS) ./scripts/reproduce.sh $(if $(QUICK),--quick)

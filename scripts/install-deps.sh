@@ -6,7 +6,8 @@ set -eu
 # ONNX export (backend/onnx.c, docs/export.md): protobuf-c's compiler and
 # library, and python3-onnx for onnx.proto (the schema, read at build time)
 # and for the test that checks the exported models (with python3-numpy).
-PACKAGES="build-essential cmake pkg-config flex bison llvm-16-dev libopenblas-dev libedit-dev \
+# python3: scripts/get-text-data.sh (make data-text) and tests/check_docs.py.
+PACKAGES="python3 build-essential cmake pkg-config flex bison llvm-16-dev libopenblas-dev libedit-dev \
 libcriterion-dev zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin \
 protobuf-c-compiler libprotobuf-c-dev python3-onnx python3-numpy"
 
