@@ -3,6 +3,8 @@
 # descriptions of Debian's packages, labelled by archive section (the 10
 # largest), as binary bag-of-words vectors over 5000 terms in libsvm format:
 #   train.svm valid.svm test.svm   `LABEL INDEX:1 ...`, indices 1..5000 ascending
+#   train_valid.svm                train.svm then valid.svm: a spec's training set
+#                                  whose last rows (`validation = 3433`) are held out
 #   train.names valid.names ...    the package of each row, in the same order
 #   classes.txt                    line 1 = label 0, line 2 = label 1, ...
 #   vocab.txt                      line i = feature index i
@@ -36,7 +38,7 @@ OUT="$DATA/debian-text"
 PINS="$ROOT/scripts/debian-text.sha256"
 CLASSES=10
 VOCAB=5000
-FILES="records.tsv train.svm valid.svm test.svm train.names valid.names test.names classes.txt vocab.txt"
+FILES="records.tsv train.svm valid.svm train_valid.svm test.svm train.names valid.names test.names classes.txt vocab.txt"
 
 say() { echo "get-data: $*"; }
 die() { echo "get-data: error: $*" >&2; exit 1; }
@@ -183,6 +185,7 @@ fi
 say "labels, split, vocabulary ($CLASSES classes, $VOCAB terms)"
 "$PYTHON" "$ROOT/scripts/debian_text.py" build "$work/out/records.tsv" "$work/out" \
   --classes $CLASSES --vocab $VOCAB >"$work/stats"
+cat "$work/out/train.svm" "$work/out/valid.svm" >"$work/out/train_valid.svm"
 # shellcheck disable=SC2086
 (cd "$work/out" && sha256sum $FILES) >"$work/sums"
 

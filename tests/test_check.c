@@ -673,15 +673,21 @@ Test(check, bad_data_sets) {
                 "m.spn:2:11: error: unknown data format 'idz'\n"
                 "    2 |   train = idz(\"a\", \"b\")\n"
                 "      |           ^~~\n"
-                "m.spn:2:11: note: did you mean 'idx'? (one of: idx, csv)\n");
+                "m.spn:2:11: note: did you mean 'idx'? (one of: idx, csv, libsvm)\n");
   expect_error("data {\n  train = idx(\"a\")\n  test = idx(\"c\", \"d\")\n}\n" MODEL TRAIN,
                "m.spn:2:11: error: idx needs two paths: idx(\"IMAGES\", \"LABELS\")\n");
   expect_error("data {\n  train = idx(\"a\", 2)\n  test = idx(\"c\", \"d\")\n}\n" MODEL TRAIN,
                "m.spn:2:20: error: expected a path string for the labels of 'train', "
                "found an integer\n");
   expect_error("data {\n  train = \"a\"\n  test = idx(\"c\", \"d\")\n}\n" MODEL TRAIN,
-               "m.spn:2:11: error: expected idx(\"IMAGES\", \"LABELS\") or "
-               "csv(\"FILE\", label = \"COLUMN\") for 'train', found a string\n");
+               "m.spn:2:11: error: expected idx(\"IMAGES\", \"LABELS\"), "
+               "csv(\"FILE\", label = \"COLUMN\") or libsvm(\"FILE\") for 'train', found a "
+               "string\n");
+  expect_error("data {\n  train = libsvm(\"a\", \"b\")\n  test = idx(\"c\", \"d\")\n}\n" MODEL TRAIN,
+               "m.spn:2:11: error: libsvm needs one file: libsvm(\"FILE\")\n");
+  expect_error("data {\n  train = libsvm(\"a\", label = \"y\")\n  test = idx(\"c\", \"d\")\n}\n"
+               MODEL TRAIN,
+               "m.spn:2:23: error: libsvm takes no argument 'label': libsvm(\"FILE\")\n");
   expect_error("data {\n  train = idx(\"\", \"b\")\n  test = idx(\"c\", \"d\")\n}\n" MODEL TRAIN,
                "m.spn:2:15: error: empty path for the images of 'train'\n");
 }

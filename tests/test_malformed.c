@@ -703,7 +703,7 @@ Test(malformed, unknown_data_format) {
          "m.spn:2:11: error: unknown data format 'cvs'\n"
          "    2 |   train = cvs(\"x.csv\", label = \"y\")\n"
          "      |           ^~~\n"
-         "m.spn:2:11: note: did you mean 'csv'? (one of: idx, csv)\n");
+         "m.spn:2:11: note: did you mean 'csv'? (one of: idx, csv, libsvm)\n");
 }
 
 Test(malformed, validation_fraction_of_one_and_a_half) {

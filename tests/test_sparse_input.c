@@ -189,9 +189,9 @@ Test(sparse_input, predicts_libsvm_rows, .init = make_dir, .fini = remove_dir) {
   char *out;
   cr_assert_eq(run("build sparse.spn -o prog", &out), 0, "%s", out);
   free(out);
-  cr_assert_eq(run("./prog train --quiet", &out), 0, "%s", out);
+  cr_assert_eq(workdir_run("./prog train --quiet", &out), 0, "%s", out);
   free(out);
-  cr_assert_eq(run("./prog predict --quiet --input test.svm", &out), 0, "%s", out);
+  cr_assert_eq(workdir_run("./prog predict --quiet --input test.svm", &out), 0, "%s", out);
   int lines = 0;
   for (const char *p = out; (p = strchr(p, '\n')); p++)
     lines++;
