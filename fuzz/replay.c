@@ -6,8 +6,8 @@
  *   fuzz_replay [TARGET:]PATH...
  *
  * PATH is a file or a folder (its files, not its subfolders); TARGET is
- * one of spec, idx, csv, safetensors, state, repl (default spec: the
- * frontend, as before there were others). Each target is compiled with
+ * one of spec, idx, csv, libsvm, safetensors, state, repl (default spec:
+ * the frontend, as before there were others). Each target is compiled with
  * its LLVMFuzzerTestOneInput renamed fuzz_TARGET_one (CMakeLists.txt). */
 #include <dirent.h>
 #include <stdint.h>
@@ -21,6 +21,7 @@ typedef int (*Target)(const uint8_t *data, size_t size);
 int fuzz_spec_one(const uint8_t *data, size_t size);
 int fuzz_idx_one(const uint8_t *data, size_t size);
 int fuzz_csv_one(const uint8_t *data, size_t size);
+int fuzz_libsvm_one(const uint8_t *data, size_t size);
 int fuzz_safetensors_one(const uint8_t *data, size_t size);
 int fuzz_state_one(const uint8_t *data, size_t size);
 int fuzz_repl_one(const uint8_t *data, size_t size);
@@ -30,7 +31,8 @@ static const struct {
   Target run;
 } targets[] = {
     {"spec", fuzz_spec_one},   {"idx", fuzz_idx_one},     {"csv", fuzz_csv_one},
-    {"safetensors", fuzz_safetensors_one}, {"state", fuzz_state_one}, {"repl", fuzz_repl_one},
+    {"libsvm", fuzz_libsvm_one}, {"safetensors", fuzz_safetensors_one},
+    {"state", fuzz_state_one}, {"repl", fuzz_repl_one},
 };
 #define NTARGETS ((int)(sizeof targets / sizeof targets[0]))
 

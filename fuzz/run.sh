@@ -5,8 +5,8 @@
 #   SECONDS  how long fuzz_spec (the frontend) runs; default 60. Every other
 #            target runs 2/5 of that (24 s at 60), at least 5 s; set
 #            FUZZ_OTHER_SECONDS to choose it. `./fuzz/run.sh 60` (CI) takes
-#            about 3 minutes in all, plus the build.
-#   TARGET   spec idx csv safetensors state repl (default: all of them)
+#            about 3.5 minutes in all, plus the build.
+#   TARGET   spec idx csv libsvm safetensors state repl (default: all of them)
 #
 # Builds the fuzzers standalone in build-fuzz/ (clang-16, flex, bison, zlib
 # and LLVM 16's headers; clang-16 is installed if missing). Every target runs
@@ -21,7 +21,7 @@ set -eu
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-spec idx csv safetensors state repl}
+targets=${*:-spec idx csv libsvm safetensors state repl}
 other=${FUZZ_OTHER_SECONDS:-$((seconds * 2 / 5))}
 [ "$other" -ge 5 ] || other=5
 
@@ -44,6 +44,7 @@ for t in $targets; do
     spec) corpus=fuzz/corpus time=$seconds opts="-max_len=8192 -dict=fuzz/spec.dict" ;;
     idx) corpus=fuzz/corpus-idx time=$other opts="-max_len=4096 -dict=fuzz/idx.dict" ;;
     csv) corpus=fuzz/corpus-csv time=$other opts="-max_len=4096 -dict=fuzz/csv.dict" ;;
+    libsvm) corpus=fuzz/corpus-libsvm time=$other opts="-max_len=4096 -dict=fuzz/libsvm.dict" ;;
     safetensors)
       corpus=fuzz/corpus-safetensors time=$other
       opts="-max_len=4096 -dict=fuzz/safetensors.dict" ;;

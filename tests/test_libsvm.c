@@ -195,7 +195,8 @@ Test(libsvm, any_label_when_classes_is_zero) {
   assert_csr(&ds, 3, (int32_t[]){2147483647, 0, 99}, (int64_t[]){0, 1, 1, 1}, (int32_t[]){0},
              (float[]){1});
   sr_dataset_free(&ds);
-  assert_fails("2147483648\n", 3, 0, ":1: label 2147483648 is too large (labels must be below 2^31)");
+  assert_fails("2147483648\n", 3, 0,
+               ":1: label 2147483648 is too large (labels must be below 2^31)");
 }
 
 /* More than the line buffer's first size and the arrays' first capacity:
@@ -261,8 +262,10 @@ Test(libsvm, signed_labels_need_mapping) {
 }
 
 Test(libsvm, labels_not_integers) {
-  assert_fails("1.0 1:1\n", 5, 3, ":1: label \"1.0\" is not an integer (labels are class numbers 0..2)");
-  assert_fails("cat 1:1\n", 5, 3, ":1: label \"cat\" is not an integer (labels are class numbers 0..2)");
+  assert_fails("1.0 1:1\n", 5, 3,
+               ":1: label \"1.0\" is not an integer (labels are class numbers 0..2)");
+  assert_fails("cat 1:1\n", 5, 3,
+               ":1: label \"cat\" is not an integer (labels are class numbers 0..2)");
   assert_fails("0\n1:0.5 2:1\n", 5, 3, ":2: expected a label before the features, found \"1:0.5\"");
 }
 
@@ -282,7 +285,8 @@ Test(libsvm, qid_is_refused) {
 }
 
 Test(libsvm, values_not_finite_decimals) {
-  assert_fails("0 1:1\n0\n1\n0\n1 3:nan\n", 5, 2, ":5: value \"nan\" is not a finite decimal number");
+  assert_fails("0 1:1\n0\n1\n0\n1 3:nan\n", 5, 2,
+               ":5: value \"nan\" is not a finite decimal number");
   const char *bad[] = {"inf", "-Infinity", "0x10", "1e39", "1.5.2", "1e", ".", "", "1,5", "3:4"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     char text[64], want[128];
@@ -403,6 +407,24 @@ Test(libsvm, long_line_of_blanks_fails_quickly) {
   /* 40 MB of spaces in one line, then a bad feature */
   assert_quick_failure("0 1:1\n1 2:1", ' ', 40u << 20, "3:1 2:1\n", 5000,
                        ":2: indices must be strictly ascending: 2 after 3");
+}
+
+Test(libsvm, gzip_bomb_of_blanks_fails_quickly) {
+  /* 40 MB of spaces from a file of about 40 KB: memory follows the
+   * inflated line, and the error is located all the same */
+  size_t size = 40u << 20;
+  char *text = malloc(size + 32);
+  cr_assert_not_null(text);
+  strcpy(text, "0 1:1\n1");
+  memset(text + 7, ' ', size);
+  strcpy(text + 7 + size, "x\n");
+  const char *path = write_gz("bomb.svm.gz", (const char *const[]){text}, 1);
+  free(text);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  assert_path_fails(path, 5, 2, ":2: expected INDEX:VALUE, found \"x\"");
+  double took = seconds_since(&t0);
+  cr_assert_lt(took, TIME_LIMIT, "took %.2f s", took);
 }
 
 Test(libsvm, long_value_fails_quickly) {
