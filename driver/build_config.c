@@ -59,6 +59,7 @@ static void train_block(const Spec *spec, SrProgramConfig *c) {
   c->batch = spec->train.batch;
   c->patience = spec->train.patience;
   c->seed = spec->train.seed;
+  c->seeds = spec->train.seeds;
   c->lr = spec->train.lr;
   c->momentum = spec->train.momentum;
   c->nlrs = spec->train.nlrs;

@@ -79,6 +79,7 @@ typedef struct RunOptions {
   SrDist *dist;        /* under mpirun: the job's ranks (runtime/dist.h); NULL = one process */
   int threads;         /* --threads N: OpenBLAS and the sparse kernels (default 1) */
   int prune_dead;      /* --prune-dead: report the dead units and the pruned size */
+  int seeds;           /* --seeds N: train.seeds for this run; 0 = the spec's */
   int verbosity;       /* SR_QUIET: the results only; SR_VERBOSE: where the compile time
                           went, and the cache */
   const char *resume;  /* --resume STATE: go on from a saved state */

@@ -180,6 +180,8 @@ static int prepare(Run *r) {
     fputs("sparsec: out of memory\n", stderr);
     return -1;
   }
+  if (r->o->seeds > 0)
+    r->config.cfg.seeds = r->o->seeds;
   if (check_outputs(r) != 0)
     return -1;
   r->sweep = (Sweep){.spec = r->spec, .passes = &r->o->passes, .verbosity = r->o->verbosity};

@@ -28,6 +28,7 @@ static const SrOption run_options[] = {
                      "and how to resume); no compile, data or epoch lines, no bar",
                      "also where the compile time went (codegen, optimise, machine\n"
                      "code, the object cache) and what the cache did"),
+    SR_SEEDS_OPTION(RunArgs, run.seeds),
     {"resume", 0, SR_OPT_FILE, "STATE",
      "go on from a state saved by an earlier run (output.state):\n"
      "the same numbers as if that run had not stopped",

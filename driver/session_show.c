@@ -79,6 +79,8 @@ static void print_train(FILE *out, const Spec *spec) {
     fprintf(out, ", momentum %g", spec->train.momentum);
   if (spec->train.patience > 0)
     fprintf(out, ", patience %d", spec->train.patience);
+  if (spec->train.seeds > 1) /* `run` repeats; the session's `train` trains one seed */
+    fprintf(out, ", seeds %d (run only)", spec->train.seeds);
   fputc('\n', out);
 }
 

@@ -152,6 +152,7 @@ static Spec *spec_new(Source *src) {
   spec->name = spec_name(src->path);
   spec->loss = LOSS_NLL;
   spec->train.seed = 1;
+  spec->train.seeds = 1;
   spec->train.nlrs = 1;
   spec->data.scale = 1;
   spec->output.progress = -1;

@@ -99,6 +99,14 @@ static void check_seed(Checker *c, const Stmt *s, const char *what) {
     c->spec->train.seed = (uint64_t)v;
 }
 
+/* 1 .. SPEC_MAX_SEEDS: how many seeds the whole run is repeated with, for
+ * a mean and a standard deviation of each figure (experiment.c). */
+static void check_seeds(Checker *c, const Stmt *s, const char *what) {
+  long long v;
+  if (check_int(c, s->value, what, 1, SPEC_MAX_SEEDS, &v))
+    c->spec->train.seeds = (int)v;
+}
+
 static const Setting train_settings[] = {
   {"lr", check_lr, REQUIRED | TAKES_SET},
   {"momentum", check_momentum, 0},
@@ -106,6 +114,7 @@ static const Setting train_settings[] = {
   {"epochs", check_epochs, REQUIRED},
   {"patience", check_patience, 0},
   {"seed", check_seed, 0},
+  {"seeds", check_seeds, 0},
   {NULL, NULL, 0},
 };
 

@@ -250,6 +250,9 @@ typedef enum MetricsFormat { METRICS_CSV, METRICS_JSONL } MetricsFormat;
 #define SPEC_MAX_UNITS 1000000
 #define SPEC_MAX_LAYERS 64
 #define SPEC_MAX_SWEEP 16
+/* `seeds = N`: the whole run repeated with N seeds for error bars; a
+ * bound that keeps a typo (1e6) from queueing days of training. */
+#define SPEC_MAX_SEEDS 1000
 #define SPEC_MAX_SAVE_EVERY 1000000 /* epochs between state saves */
 
 typedef struct Spec {
@@ -277,6 +280,7 @@ typedef struct Spec {
     int epochs;
     int patience;         /* early stopping: epochs without a better validation error; 0 = off */
     uint64_t seed;
+    int seeds;            /* the run repeated with seed, seed+1, ...: mean and sd; 1 = once */
     Loc lr_loc;
   } train;
   struct {

@@ -9,7 +9,18 @@
  * learning rate, so later rates start from a copy of the first one's
  * encoders (the same numbers, none of the cost). Each lr's best epoch is
  * compared with the best of the earlier ones by validation error; the
- * winner's parameters are the run's result. */
+ * winner's parameters are the run's result.
+ *
+ * With train.seeds = N > 1 the sweep is followed by N - 1 repeats of the
+ * whole run (re-initialisation, pretraining, training with early
+ * stopping) at the kept lr, with seed+1 .. seed+N-1; the sweep's run at
+ * that lr is the first seed's: it is the run a spec of that lr alone
+ * gives (every lr starts from the seed's parameters and the very same
+ * pretrained encoders), so it is not run again. The repeats do not pick:
+ * the model kept stays the first seed's, the one the sweep picked, and
+ * each figure gets a mean and a standard deviation (seed_stats.c). A
+ * repeat is a position like any other: seed_index, saved and resumed. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <math.h>
 #include <stdlib.h>
@@ -36,6 +47,15 @@ static FILE *epoch_log(const SrRun *r) {
 
 static double current_lr(const SrRun *r) {
   return r->cfg.lrs[r->lr_index < r->cfg.nlrs ? r->lr_index : 0];
+}
+
+/* The seed of the run under way: train.seed, or seed + k in the k-th repeat. */
+static uint64_t current_seed(const SrRun *r) {
+  return r->cfg.seed + (uint64_t)r->seed_index;
+}
+
+static int seeds(const SrRun *r) {
+  return r->cfg.seeds > 1 ? r->cfg.seeds : 1;
 }
 
 /* ---- the state file's schedule --------------------------------------------- */
@@ -110,7 +130,7 @@ static SrTrainConfig train_config(SrRun *r, char *label, size_t size) {
   snprintf(label, size, "lr=%g", current_lr(r));
   return (SrTrainConfig){.epochs = r->cfg.epochs,
                          .batch = r->cfg.batch,
-                         .seed = r->cfg.seed,
+                         .seed = current_seed(r),
                          .patience = r->cfg.patience,
                          .log = epoch_log(r),
                          .progress = progress_bar(r),
@@ -124,7 +144,7 @@ static SrTrainConfig train_config(SrRun *r, char *label, size_t size) {
 }
 
 static SrPretrainConfig pretrain_config(SrRun *r) {
-  return (SrPretrainConfig){.seed = r->cfg.seed,
+  return (SrPretrainConfig){.seed = current_seed(r),
                             .log = epoch_log(r),
                             .progress = progress_bar(r),
                             .stop = r->stop,
@@ -152,6 +172,8 @@ static int check_config(const SrProgramConfig *cfg, const SrRunSetup *setup,
                    cfg->nlrs);
   if (cfg->nlrs > 1 && data->valid.n == 0)
     return sr_fail(err, "a learning-rate sweep picks by validation error: set data.validation");
+  if (cfg->seeds < 0 || cfg->seeds > SR_MAX_SEEDS)
+    return sr_fail(err, "training: %d seeds (1 to %d)", cfg->seeds, SR_MAX_SEEDS);
   return 0;
 }
 
@@ -166,8 +188,10 @@ SrRun *sr_run_new(SrState *st, const SrProgramConfig *cfg, const SrRunSetup *set
   }
   *r = (SrRun){.st = st, .m = st->model, .cfg = *cfg, .setup = *setup, .data = data,
                .stop = setup->stop, .saved_epoch = -1};
-  if (default_state_path(r) < 0) {
-    sr_fail(err, "out of memory for the state file's name");
+  r->cfg.seeds = seeds(r);
+  r->seed_results = calloc((size_t)r->cfg.seeds, sizeof *r->seed_results);
+  if (default_state_path(r) < 0 || !r->seed_results) {
+    sr_fail(err, "out of memory for the state file's name or the seeds' results");
     sr_run_free(r);
     return NULL;
   }
@@ -187,6 +211,7 @@ void sr_run_free(SrRun *r) {
   sr_state_free(&r->best);
   sr_metrics_close(r->metrics, NULL);
   free(r->history);
+  free(r->seed_results);
   free(r->state_path);
   free(r);
 }
@@ -223,7 +248,7 @@ static int enter_train(SrRun *r, SrError *err) {
 static int pretrain_phase(SrRun *r, SrError *err) {
   if (r->m->npretrain == 0)
     return enter_train(r, err);
-  if (r->have_pretrained && r->pre.stage == 0 && !r->pre.started) {
+  if (r->have_pretrained && r->seed_index == 0 && r->pre.stage == 0 && !r->pre.started) {
     sr_state_copy_params(r->st, &r->pretrained);
     if (epoch_log(r))
       fputs("pretraining: the encoders of the first learning rate's pretraining\n", epoch_log(r));
@@ -233,7 +258,7 @@ static int pretrain_phase(SrRun *r, SrError *err) {
   int rc = sr_pretrain_run(r->st, &pc, &r->data->train, &r->pre, -1, err);
   if (rc != 0)
     return rc;
-  if (r->cfg.nlrs > 1 && !r->have_pretrained) {
+  if (r->cfg.nlrs > 1 && !r->have_pretrained && r->seed_index == 0) {
     if (keep_params(&r->pretrained, r->st, err) < 0)
       return -1;
     r->have_pretrained = 1;
@@ -241,33 +266,72 @@ static int pretrain_phase(SrRun *r, SrError *err) {
   return enter_train(r, err);
 }
 
-/* The lr's training is complete: compare it with the best so far, and
- * start the next lr from the seed's parameters (or finish). */
+static SrSeedsReport seeds_report(const SrRun *r, FILE *log) {
+  return (SrSeedsReport){.log = log, .m = r->m, .has_valid = r->data->valid.n > 0,
+                         .has_test = r->data->test.n > 0};
+}
+
+/* A seed's run is complete: its result is kept and said. */
+static void finish_seed(SrRun *r, const SrFitResult *res) {
+  r->seed_results[r->nseed_results++] = *res;
+  SrSeedsReport rep = seeds_report(r, epoch_log(r));
+  sr_seeds_print_one(&rep, current_seed(r), res);
+}
+
+/* Where the run goes after a complete lr or seed: the sweep's next lr,
+ * then the repeats with the next seeds at the kept lr, then the end. Each
+ * starts from its seed's parameters. */
+static void next_run(SrRun *r) {
+  if (r->seed_index == 0 && ++r->lr_index < r->cfg.nlrs) {
+    sr_state_reinit(r->st, r->cfg.seed);
+    r->phase = PHASE_PRETRAIN;
+    return;
+  }
+  if (r->seed_index == 0 && seeds(r) > 1) { /* the sweep is done: it was the first seed */
+    finish_seed(r, &r->best_result);
+    r->lr_index = r->best_lr;
+  }
+  if (seeds(r) > 1 && ++r->seed_index < seeds(r)) {
+    sr_state_reinit(r->st, current_seed(r));
+    r->phase = PHASE_PRETRAIN;
+    return;
+  }
+  r->phase = PHASE_DONE;
+}
+
+/* The lr's training is complete: compare it with the best so far (in the
+ * sweep) or keep its figures (a repeat), and go on. */
 static int finish_lr(SrRun *r, SrError *err) {
   SrFitResult res;
   sr_fit_result(&r->fit, &res);
-  if (r->cfg.nlrs > 1 && epoch_log(r))
-    fprintf(epoch_log(r), "lr %g: best validation error %.2f%% at epoch %d\n", current_lr(r),
-            100 * res.best_valid.error, res.best_epoch);
-  if (!r->have_best || res.best_valid.error < r->best_result.best_valid.error) {
-    if (keep_params(&r->best, &r->fit.best, err) < 0)
-      return -1;
-    r->best_result = res;
-    r->best_lr = r->lr_index;
-    r->have_best = 1;
+  if (r->seed_index > 0) {
+    finish_seed(r, &res);
+  } else {
+    if (r->cfg.nlrs > 1 && epoch_log(r))
+      fprintf(epoch_log(r), "lr %g: best validation error %.2f%% at epoch %d\n", current_lr(r),
+              100 * res.best_valid.error, res.best_epoch);
+    if (!r->have_best || res.best_valid.error < r->best_result.best_valid.error) {
+      if (keep_params(&r->best, &r->fit.best, err) < 0)
+        return -1;
+      r->best_result = res;
+      r->best_lr = r->lr_index;
+      r->have_best = 1;
+    }
   }
   sr_fit_free(&r->fit);
   r->fit_started = 0;
   sr_pretrain_free(&r->pre);
   if (sr_pretrain_start(&r->pre, r->st, err) < 0)
     return -1;
-  if (++r->lr_index < r->cfg.nlrs) {
-    sr_state_reinit(r->st, r->cfg.seed);
-    r->phase = PHASE_PRETRAIN;
-  } else {
-    r->phase = PHASE_DONE;
-  }
+  next_run(r);
   return 0;
+}
+
+/* The run's last training: the sweep's last lr, or the last seed's repeat. */
+static int last_training(const SrRun *r) {
+  if (seeds(r) > 1)
+    return r->seed_index == seeds(r) - 1;
+  return r->lr_index == r->cfg.nlrs - 1;
 }
 
 static int run_phases(SrRun *r, SrError *err) {
@@ -285,7 +349,7 @@ static int run_phases(SrRun *r, SrError *err) {
                       &ignored, err);
       /* The run's last state is taken before the last lr is closed: still
        * training, so that resuming it with more epochs trains on. */
-      if (rc == 0 && r->lr_index == r->cfg.nlrs - 1)
+      if (rc == 0 && last_training(r))
         rc = save_state(r, err);
       if (rc == 0)
         rc = finish_lr(r, err);
@@ -331,6 +395,11 @@ static void print_result(const SrRun *r) {
   const SrFitResult *res = &r->best_result;
   if (r->cfg.nlrs > 1)
     say(r, "sweep: kept lr %g\n", r->cfg.lrs[r->best_lr]);
+  if (r->nseed_results > 1) { /* results: printed even when quiet */
+    SrSeedsReport rep = seeds_report(r, r->setup.log);
+    sr_seeds_print_summary(&rep, r->cfg.seed, r->cfg.lrs[r->best_lr], r->seed_results,
+                           r->nseed_results);
+  }
   if (r->data->valid.n > 0)
     say(r, "best validation error at epoch %d%s: valid %.2f%%, test %.2f%%\n", res->best_epoch,
         res->stopped_early ? " (stopped early)" : "", 100 * res->best_valid.error,
@@ -363,13 +432,18 @@ void sr_run_describe_position(const SrRun *r, char *buf, size_t size) {
                             r->fit.loop.step, steps);
   }
   if (r->cfg.nlrs > 1 && used < size)
-    snprintf(buf + used, size - used, ", lr %g", current_lr(r));
+    used += (size_t)snprintf(buf + used, size - used, ", lr %g", current_lr(r));
+  if (r->seed_index > 0 && used < size)
+    snprintf(buf + used, size - used, ", seed %" PRIu64 " (%d of %d)", current_seed(r),
+             r->seed_index + 1, seeds(r));
 }
 
 /* The best parameters so far: the finished lrs' best, or the lr under
- * way's best epoch if it is better; NULL when no epoch is complete. */
+ * way's best epoch if it is better; NULL when no epoch is complete. In
+ * the seeds' repeats: the first seed's, the model kept whatever the
+ * others do. */
 static const SrState *best_so_far(const SrRun *r, SrFitResult *res) {
-  int fit_best = r->fit_started && r->fit.best_epoch > 0;
+  int fit_best = r->fit_started && r->fit.best_epoch > 0 && r->seed_index == 0;
   if (fit_best && (!r->have_best || r->fit.best_valid.error < r->best_result.best_valid.error)) {
     sr_fit_result(&r->fit, res);
     return &r->fit.best;
@@ -582,6 +656,7 @@ void sr_run_take_position(SrRun *r, SrRun *old) {
   r->pretrained = old->pretrained, old->pretrained = pretrained;
   r->best = old->best, old->best = best;
   r->lr_index = 0;
+  r->seed_index = 0; /* the REPL trains one seed: it never repeats */
   r->phase = old->phase == PHASE_DONE ? PHASE_TRAIN : old->phase;
   r->fit_started = old->fit_started;
   old->fit_started = 0;

@@ -35,6 +35,15 @@ typedef struct SrRunSetup {
   void *lr_ctx;
 } SrRunSetup;
 
+/* `--seeds N` of every command that runs the experiment (sparsec run, PROG
+ * train): the option table's one entry (options.h), N into an int at
+ * MEMBER of TYPE, 0 when not given (then the spec's train.seeds). */
+#define SR_SEEDS_OPTION(TYPE, MEMBER)                                                   \
+  {"seeds", 0, SR_OPT_INT, NULL,                                                        \
+   "repeat the whole run with seeds seed+1 .. seed+N-1 at the kept lr:\n"              \
+   "each figure's mean and standard deviation over N seeds (default: train.seeds)",     \
+   .min = 1, .max = SR_MAX_SEEDS, .offset = offsetof(TYPE, MEMBER)}
+
 /* sr_run_experiment's result besides 0 and -1. */
 #define SR_RUN_INTERRUPTED 1
 

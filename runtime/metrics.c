@@ -3,7 +3,11 @@
  * One record per epoch, for plotting and for comparing the runs of a sweep
  * (the `run` label tells them apart). Both formats have the same fields:
  *   run, epoch, train_loss, valid_data_loss, valid_error, test_data_loss, test_error,
- *   zeros per hidden layer, mean_zeros, seconds (that epoch's wall time)
+ *   zeros per hidden layer, mean_zeros, seed, seconds (that epoch's wall time)
+ * `seed` is the training run's seed: with train.seeds the run is repeated
+ * with seed, seed+1, ... and the column tells the repeats apart. It came
+ * after the others, before the seconds, which stay last (readers drop the
+ * last column to compare runs).
  * A set that is absent leaves its fields empty (CSV) or null (JSON). The
  * zeros (fraction of exactly-zero activations) are measured on the
  * validation set, or on the test set when there is none, as in the log.
@@ -11,6 +15,7 @@
  * Each record is flushed as it is written: a run that is killed keeps the
  * epochs it finished, and a full disk is reported at the epoch it happens. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +95,7 @@ static void csv_header(SrMetricsWriter *w) {
     snprintf(column, sizeof column, "zeros_%s", w->names[k]);
     csv_string(w->f, column);
   }
-  fputs(",mean_zeros,seconds\n", w->f);
+  fputs(",mean_zeros,seed,seconds\n", w->f);
 }
 
 static void csv_record(SrMetricsWriter *w, const SrEpochRecord *r, const SrMetrics *zeros) {
@@ -112,7 +117,7 @@ static void csv_record(SrMetricsWriter *w, const SrEpochRecord *r, const SrMetri
   }
   fputc(',', w->f);
   maybe_number(w, zeros != NULL, zeros ? zeros->mean_sparsity : 0);
-  fputc(',', w->f);
+  fprintf(w->f, ",%" PRIu64 ",", r->seed);
   number(w, r->seconds);
   fputc('\n', w->f);
 }
@@ -155,6 +160,7 @@ static void json_record(SrMetricsWriter *w, const SrEpochRecord *r, const SrMetr
   json_field(w, "test_error", r->has_test, r->test.error);
   json_zeros(w, zeros);
   json_field(w, "mean_zeros", zeros != NULL, zeros ? zeros->mean_sparsity : 0);
+  fprintf(w->f, ",\"seed\":%" PRIu64, r->seed);
   json_field(w, "seconds", 1, r->seconds);
   fputs("}\n", w->f);
 }

@@ -28,6 +28,7 @@ typedef struct Options {
   const char *command;
   int epochs;          /* 0: the spec's */
   Seed seed;
+  int seeds;           /* --seeds N; 0: the spec's train.seeds */
   int threads;
   const char *save, *weights, *input, *label, *resume;
   const char *line;     /* PROG train and its options, for the resume line */
@@ -72,6 +73,7 @@ static const SrOption train_options[] = {
      .max = 1000000, .offset = offsetof(Options, epochs)},
     {"seed", 0, SR_OPT_INT, NULL, "parameter init and shuffling (default: the spec's)", .min = 0,
      .max = SEED_MAX, .offset = offsetof(Options, seed), .set = set_seed},
+    SR_SEEDS_OPTION(Options, seeds),
     {"save", 0, SR_OPT_FILE, NULL, "where the best-validation weights go", .offset =
      offsetof(Options, save)},
     {"resume", 0, SR_OPT_FILE, "STATE", "go on from a state an earlier train saved",
@@ -193,6 +195,8 @@ static SrProgramConfig train_config(const SrProgramConfig *cfg, const Options *o
     c.epochs = o->epochs;
   if (o->seed.given)
     c.seed = o->seed.value;
+  if (o->seeds > 0)
+    c.seeds = o->seeds;
   c.checkpoint = o->save ? o->save : save_path(cfg, fallback, size);
   if (c.nlrs < 1) { /* one lr */
     c.nlrs = 1;

@@ -31,6 +31,7 @@
 #define SR_PROGRAM_ABI 5
 
 #define SR_MAX_SWEEP 16 /* learning rates of a sweep (the spec's SPEC_MAX_SWEEP) */
+#define SR_MAX_SEEDS 1000 /* repeats of a run (the spec's SPEC_MAX_SEEDS) */
 
 typedef enum SrDataFormat { SR_DATA_IDX, SR_DATA_CSV, SR_DATA_LIBSVM } SrDataFormat;
 
@@ -60,6 +61,9 @@ typedef struct SrProgramConfig {
   int max_rows;             /* rows of batch-sized buffers (the memory plan's) */
   int epochs, batch, patience;
   uint64_t seed;            /* parameter init and shuffling, as `sparsec run` */
+  /* The whole run repeated with seed+1 .. seed+seeds-1 at the chosen lr, for
+   * the mean and sd of each figure (experiment.h); 1 (or 0): once. */
+  int seeds;
   double lr, momentum;      /* lr = lrs[0]; the step reads them from its table */
   int nlrs;                 /* a sweep: each lr trained, the best validation kept (>= 1) */
   double lrs[SR_MAX_SWEEP];

@@ -36,6 +36,12 @@ struct SrRun {
   int best_lr;
   SrFitResult best_result;
   SrState best;
+  /* the seeds (cfg.seeds > 1): after the sweep, the whole run again at the
+   * kept lr (best_lr) with seed+1, ..., seed+seeds-1; `best` stays the first
+   * seed's, the model kept */
+  int seed_index;              /* 0: the sweep (seed); k > 0: the repeat with seed + k */
+  int nseed_results;           /* seeds finished: seed_results[0 .. nseed_results) */
+  SrFitResult *seed_results;   /* [cfg.seeds]; [0] is the sweep's best_result */
   /* outputs */
   SrMetricsWriter *metrics;
   long metrics_keep;           /* bytes of the metrics file a resumed state has seen */
@@ -45,6 +51,20 @@ struct SrRun {
   SrRunRecord *history;
   int nhistory, history_cap;
 };
+
+/* seed_stats.c: what the seeds' repeats print. One seed's line as it
+ * finishes ("seed 2: test error 10.86%, ..."), and the summary: per figure
+ * the mean, the sample standard deviation and every seed's value. */
+typedef struct SrSeedsReport {
+  FILE *log;
+  const SrModel *m;
+  int has_valid, has_test;     /* which sets the data have: only those are reported */
+} SrSeedsReport;
+void sr_seeds_print_one(const SrSeedsReport *rep, uint64_t seed, const SrFitResult *res);
+void sr_seeds_print_summary(const SrSeedsReport *rep, uint64_t first_seed, double lr,
+                            const SrFitResult *res, int n);
+/* The mean and the sample standard deviation (n - 1; 0 for n < 2) of x[0..n). */
+void sr_seeds_mean_sd(const double *x, int n, double *mean, double *sd);
 
 /* run_state.c */
 int sr_run_state_write(const SrRun *r, const char *path, SrError *err);

@@ -13,9 +13,16 @@
  *   pretrain_before/NAME the parameters before the pretraining stage under way
  *   run/perm             I32: the example order of the epoch under way
  *   __metadata__         format "sparsec-state", the model's fingerprint,
- *                        the position (lr, phase, stage, epoch, step), the
- *                        shuffle stream, running sums, best-so-far metrics,
+ *                        the position (lr, phase, stage, epoch, step, the
+ *                        seed's repeat), the shuffle stream, running sums,
+ *                        best-so-far metrics, the finished seeds' figures,
  *                        the settings, the metrics file's length
+ *
+ * Versions: 1 is a run without the repeats of train.seeds, or one still in
+ * its sweep (the first seed); 2 a state inside the repeats (seed_index >
+ * 0). A version-1 reader would resume a version-2 state as the sweep, at
+ * the wrong seed: it refuses the version instead. Both are read here; a
+ * version-1 state has no seed keys and is the first seed.
  *
  * Floating-point values in the metadata are written with %a (hexadecimal)
  * so that they come back exactly. Loading checks everything (structure,
@@ -33,8 +40,12 @@
 #include "run_internal.h"
 
 #define STATE_VERSION "1"
+#define STATE_VERSION_SEEDS "2" /* inside the seeds' repeats */
 #define MAX_META 64
 #define META_TEXT 16384
+/* The text of one seed's figures: three integers and two metrics of
+ * 3 + nhidden %a numbers (at most 24 characters and a space each). */
+#define SEED_TEXT(nhidden) (3 * 12 + 2 * (3 + (size_t)(nhidden)) * 25 + 2)
 
 /* ---- the model's fingerprint -------------------------------------------------- */
 
@@ -99,20 +110,20 @@ static uint64_t fingerprint(const SrRun *r) {
 typedef struct Meta {
   SrStMeta e[MAX_META];
   int n;
-  char text[META_TEXT]; /* the values, one after another */
-  size_t used;
+  size_t used, size;
+  char text[];          /* the values, one after another: META_TEXT and the seeds' */
 } Meta;
 
 static void put(Meta *m, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void put(Meta *m, const char *key, const char *fmt, ...) {
-  if (m->n >= MAX_META || m->used >= sizeof m->text)
+  if (m->n >= MAX_META || m->used >= m->size)
     return;
   va_list ap;
   va_start(ap, fmt);
   char *at = m->text + m->used;
-  int len = vsnprintf(at, sizeof m->text - m->used, fmt, ap);
+  int len = vsnprintf(at, m->size - m->used, fmt, ap);
   va_end(ap);
-  if (len < 0 || (size_t)len >= sizeof m->text - m->used)
+  if (len < 0 || (size_t)len >= m->size - m->used)
     return;
   m->used += (size_t)len + 1;
   m->e[m->n++] = (SrStMeta){(char *)key, at};
@@ -120,13 +131,43 @@ static void put(Meta *m, const char *key, const char *fmt, ...) {
 
 /* loss error mean sparsity... as %a, space-separated */
 /* One value per hidden layer of the model, also for metrics never filled
- * in (no epoch done yet: zeros). */
+ * in (no epoch done yet: zeros). Like snprintf: the length it needs. */
+static size_t metrics_text(char *buf, size_t size, const SrMetrics *x, int nhidden) {
+  size_t used = (size_t)snprintf(buf, size, "%a %a %a", x->loss, x->error, x->mean_sparsity);
+  for (int k = 0; k < nhidden; k++)
+    used += (size_t)snprintf(buf + (used < size ? used : size), used < size ? size - used : 0,
+                             " %a", x->sparsity[k]);
+  return used;
+}
+
 static void put_metrics(Meta *m, const char *key, const SrMetrics *x, int nhidden) {
   char buf[64 * (SR_MAX_HIDDEN + 4)];
-  size_t used = (size_t)snprintf(buf, sizeof buf, "%a %a %a", x->loss, x->error, x->mean_sparsity);
-  for (int k = 0; k < nhidden && used < sizeof buf; k++)
-    used += (size_t)snprintf(buf + used, sizeof buf - used, " %a", x->sparsity[k]);
+  metrics_text(buf, sizeof buf, x, nhidden);
   put(m, key, "%s", buf);
+}
+
+/* Each finished seed's figures, "; " between seeds: epochs run, stopped
+ * early, best epoch, then its validation and test metrics as put_metrics. */
+static void put_seed_results(Meta *m, const SrRun *r) {
+  size_t size = (size_t)r->nseed_results * SEED_TEXT(r->m->nhidden) + 1, used = 0;
+  char *buf = malloc(size);
+  if (!buf)
+    return; /* the key is then missing: the state is refused when read, not misread */
+  buf[0] = 0;
+  for (int i = 0; i < r->nseed_results && used < size; i++) {
+    const SrFitResult *x = &r->seed_results[i];
+    used += (size_t)snprintf(buf + used, size - used, "%s%d %d %d ", i ? "; " : "", x->epochs_run,
+                             x->stopped_early, x->best_epoch);
+    if (used < size)
+      used += metrics_text(buf + used, size - used, &x->best_valid, r->m->nhidden);
+    if (used < size)
+      used += (size_t)snprintf(buf + used, size - used, " ");
+    if (used < size)
+      used += metrics_text(buf + used, size - used, &x->best_test, r->m->nhidden);
+  }
+  if (used < size)
+    put(m, "seed_results", "%s", buf);
+  free(buf);
 }
 
 /* The metadata keys of a best-so-far result: the lr under way's, the sweep's. */
@@ -167,6 +208,7 @@ static void put_settings(Meta *m, const SrProgramConfig *c) {
   put(m, "batch", "%d", c->batch);
   put(m, "patience", "%d", c->patience);
   put(m, "seed", "%" PRIu64, c->seed);
+  put(m, "seeds", "%d", c->seeds);
   put(m, "momentum", "%.17g", c->momentum);
 }
 
@@ -174,7 +216,7 @@ static void build_meta(const SrRun *r, Meta *m) {
   char layers[2048];
   describe_layers(r, layers, sizeof layers);
   put(m, "format", SR_STATE_FORMAT);
-  put(m, "version", STATE_VERSION);
+  put(m, "version", "%s", r->seed_index > 0 ? STATE_VERSION_SEEDS : STATE_VERSION);
   put(m, "fingerprint", "%016" PRIx64, fingerprint(r));
   put(m, "layers", "%s", layers);
   put(m, "ranks", "%d", sr_dist_size(r->setup.dist));
@@ -203,6 +245,9 @@ static void build_meta(const SrRun *r, Meta *m) {
     put(m, "best_lr", "%d", r->best_lr);
     put_result(m, sweep_keys, &r->best_result, r->m->nhidden);
   }
+  put(m, "seed_index", "%d", r->seed_index);
+  if (r->nseed_results > 0)
+    put_seed_results(m, r);
   put(m, "metrics_bytes", "%ld", sr_metrics_bytes(r->metrics));
   put_settings(m, &r->cfg);
 }
@@ -280,8 +325,11 @@ static void tensors_free(Tensors *ts) {
 int sr_run_state_write(const SrRun *r, const char *path, SrError *err) {
   if (sr_check_model_names(r->m, path, err) < 0 || sr_refuse_nonfinite(r->st, path, err) < 0)
     return -1;
-  Meta *meta = calloc(1, sizeof *meta);
+  size_t text = META_TEXT + (size_t)r->nseed_results * SEED_TEXT(r->m->nhidden);
+  Meta *meta = calloc(1, sizeof *meta + text);
   Tensors ts = {0};
+  if (meta)
+    meta->size = text;
   int rc = !meta || collect(r, &ts) < 0 ? sr_fail(err, "%s: out of memory", path) : 0;
   if (rc == 0) {
     build_meta(r, meta);
@@ -342,14 +390,11 @@ static double get_double(Reader *rd, const char *key) {
   return x;
 }
 
-static void get_metrics(Reader *rd, const char *key, int nhidden, SrMetrics *out) {
-  memset(out, 0, sizeof *out);
-  const char *v = get(rd, key);
-  if (!v)
-    return;
+/* nhidden + 3 finite numbers from p, as put_metrics writes them; where
+ * they end (spaces after them skipped), or NULL if they are not there. */
+static const char *parse_metrics(const char *p, int nhidden, SrMetrics *out) {
   double x[SR_MAX_HIDDEN + 3] = {0};
   int n = 0;
-  const char *p = v;
   while (*p && n < nhidden + 3) {
     char *end;
     x[n] = strtod(p, &end);
@@ -360,13 +405,48 @@ static void get_metrics(Reader *rd, const char *key, int nhidden, SrMetrics *out
     while (*p == ' ')
       p++;
   }
-  if (n != nhidden + 3 || *p) {
-    malformed(rd, key, v);
-    return;
-  }
+  if (n != nhidden + 3)
+    return NULL;
   out->loss = x[0], out->error = x[1], out->mean_sparsity = x[2], out->nhidden = nhidden;
   for (int k = 0; k < nhidden; k++)
     out->sparsity[k] = x[3 + k];
+  return p;
+}
+
+static void get_metrics(Reader *rd, const char *key, int nhidden, SrMetrics *out) {
+  memset(out, 0, sizeof *out);
+  const char *v = get(rd, key);
+  if (!v)
+    return;
+  const char *end = parse_metrics(v, nhidden, out);
+  if (!end || *end)
+    malformed(rd, key, v);
+}
+
+/* One seed's figures, as put_seed_results writes them; where they end. */
+static const char *parse_seed(const char *p, int nhidden, SrFitResult *r) {
+  memset(r, 0, sizeof *r);
+  int used = 0;
+  if (sscanf(p, "%d %d %d %n", &r->epochs_run, &r->stopped_early, &r->best_epoch, &used) != 3 ||
+      used == 0 || r->epochs_run < 0 || r->best_epoch < 0 || r->stopped_early < 0 ||
+      r->stopped_early > 1)
+    return NULL;
+  p = parse_metrics(p + used, nhidden, &r->best_valid);
+  return p ? parse_metrics(p, nhidden, &r->best_test) : NULL;
+}
+
+/* `n` seeds' figures into out[0..n). */
+static void get_seed_results(Reader *rd, int nhidden, SrFitResult *out, int n) {
+  const char *v = get(rd, "seed_results");
+  const char *p = v;
+  for (int i = 0; p && i < n; i++) {
+    if (i > 0)
+      p = strncmp(p, "; ", 2) == 0 ? p + 2 : NULL;
+    if (p)
+      p = parse_seed(p, nhidden, &out[i]);
+  }
+  if (v && (!p || *p))
+    malformed(rd, "seed_results", v);
 }
 
 static void get_result(Reader *rd, ResultKeys keys, int nhidden, SrFitResult *r) {
@@ -449,9 +529,9 @@ static int check_structure(const SrStFile *f, const SrRun *r, SrError *err) {
     return sr_fail(err, "%s: not a resumable state (its format is '%s'): a state is written to "
                    "output.state during training", f->path, format ? format : "none");
   const char *version = sr_safetensors_meta(&f->h, "version");
-  if (!version || strcmp(version, STATE_VERSION) != 0)
-    return sr_fail(err, "%s: state version '%s', this sparsec reads version %s", f->path,
-                   version ? version : "none", STATE_VERSION);
+  if (!version || (strcmp(version, STATE_VERSION) != 0 && strcmp(version, STATE_VERSION_SEEDS) != 0))
+    return sr_fail(err, "%s: state version '%s', this sparsec reads versions %s and %s", f->path,
+                   version ? version : "none", STATE_VERSION, STATE_VERSION_SEEDS);
   if (check_params(f, r->m, "", err) < 0 || check_params(f, r->m, "optimizer/", err) < 0)
     return -1;
   char mine[32], layers[2048];
@@ -475,6 +555,8 @@ typedef struct Saved {
   double sum, input_max;
   SrRng rng;
   SrFitResult fit, sweep;
+  int seed_index;      /* 0 without the key: a version-1 state is the first seed */
+  SrFitResult *seed_results; /* [seed_index] */
   long metrics_bytes;
 } Saved;
 
@@ -506,7 +588,34 @@ static void read_meta(Reader *rd, const SrRun *r, Saved *s) {
     s->best_lr = (int)get_int(rd, "best_lr", 0, SR_MAX_SWEEP - 1);
     get_result(rd, sweep_keys, r->m->nhidden, &s->sweep);
   }
+  if (sr_safetensors_meta(&rd->f->h, "seed_index"))
+    s->seed_index = (int)get_int(rd, "seed_index", 0, SR_MAX_SEEDS);
+  if (s->seed_index > 0 && !rd->bad) {
+    s->seed_results = calloc((size_t)s->seed_index, sizeof *s->seed_results);
+    if (!s->seed_results) {
+      sr_fail(rd->err, "%s: out of memory for %d seeds' figures", rd->f->path, s->seed_index);
+      rd->bad = 1;
+    } else {
+      get_seed_results(rd, r->m->nhidden, s->seed_results, s->seed_index);
+    }
+  }
   s->metrics_bytes = get_int(rd, "metrics_bytes", 0, LONG_MAX);
+}
+
+/* In the seeds' repeats: the sweep is done (its kept lr is the one
+ * trained) and this run has as many seeds at least. */
+static int check_seed_position(const SrStFile *f, const SrRun *r, const Saved *s, SrError *err) {
+  if (s->seed_index == 0)
+    return 0;
+  if (!s->have_best || (s->phase != PHASE_DONE && s->lr_index != s->best_lr))
+    return sr_fail(err, "%s: saved in the repeat of seed %d without the sweep's kept lr "
+                   "(a damaged state)", f->path, s->seed_index + 1);
+  int need = s->phase == PHASE_DONE ? s->seed_index : s->seed_index + 1;
+  if (need > r->cfg.seeds)
+    return sr_fail(err, "%s: saved in the repeats of train.seeds, with %d seed%s done; this run "
+                   "has train.seeds = %d: resume it with --seeds %d or more", f->path,
+                   s->seed_index, s->seed_index == 1 ? "" : "s", r->cfg.seeds, need);
+  return 0;
 }
 
 /* The position must fit this run's data and sweep. */
@@ -541,7 +650,7 @@ static int check_position(const SrStFile *f, const SrRun *r, const Saved *s, SrE
   if (s->phase == PHASE_PRETRAIN && s->stage >= r->m->npretrain && r->m->npretrain > 0)
     return sr_fail(err, "%s: saved in pretraining stage %d; the model has %d", f->path,
                    s->stage + 1, r->m->npretrain);
-  return 0;
+  return check_seed_position(f, r, s, err);
 }
 
 static int check_groups(const SrStFile *f, const SrRun *r, const Saved *s, SrError *err) {
@@ -600,8 +709,8 @@ static void report_changes(const SrStFile *f, const SrRun *r) {
     return;
   char now[64], line[1024];
   size_t used = 0;
-  const char *keys[] = {"epochs", "batch", "patience", "seed", "momentum"};
-  for (int i = 0; i < 5; i++) {
+  const char *keys[] = {"epochs", "batch", "patience", "seed", "momentum", "seeds"};
+  for (int i = 0; i < 6; i++) {
     const char *then = sr_safetensors_meta(&f->h, keys[i]);
     const SrProgramConfig *c = &r->cfg;
     if (i == 0) snprintf(now, sizeof now, "%d", c->epochs);
@@ -609,6 +718,7 @@ static void report_changes(const SrStFile *f, const SrRun *r) {
     if (i == 2) snprintf(now, sizeof now, "%d", c->patience);
     if (i == 3) snprintf(now, sizeof now, "%" PRIu64, c->seed);
     if (i == 4) snprintf(now, sizeof now, "%.17g", c->momentum);
+    if (i == 5) snprintf(now, sizeof now, "%d", c->seeds);
     if (then && strcmp(then, now) != 0 && used < sizeof line)
       used += (size_t)snprintf(line + used, sizeof line - used, "%s%s %s -> %s",
                                used ? ", " : "", keys[i], then, now);
@@ -673,6 +783,10 @@ static int take(SrRun *r, const SrStFile *f, const Saved *s, SrError *err) {
     r->best_lr = s->best_lr;
     r->best_result = s->sweep;
   }
+  r->seed_index = s->seed_index;
+  r->nseed_results = s->seed_index;
+  if (s->seed_index > 0)
+    memcpy(r->seed_results, s->seed_results, (size_t)s->seed_index * sizeof *s->seed_results);
   r->metrics_keep = s->metrics_bytes;
   r->saved_epoch = loop_needed ? s->epoch : 0;
   snprintf(r->saved_at, sizeof r->saved_at, "the one resumed from");
@@ -699,6 +813,7 @@ int sr_run_state_read(SrRun *r, const char *path, SrError *err) {
     rc = take(r, &f, &s, err);
   if (rc == 0)
     report_changes(&f, r);
+  free(s.seed_results);
   sr_safetensors_close(&f);
   return rc;
 }

@@ -331,6 +331,7 @@ typedef enum SrMetricsFormat { SR_METRICS_CSV, SR_METRICS_JSONL } SrMetricsForma
 
 typedef struct SrEpochRecord {
   const char *run;     /* label of this training run, e.g. "lr=0.01" in a sweep */
+  uint64_t seed;       /* the run's seed: tells the repeats of train.seeds apart */
   int epoch;
   double train_loss;   /* mean objective over the epoch's minibatches */
   int has_valid, has_test;

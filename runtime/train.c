@@ -368,6 +368,7 @@ static int write_metrics(const Fit *f, int epoch, double loss, const SrMetrics *
   if (!f->cfg->metrics && !f->cfg->record)
     return 0;
   SrEpochRecord rec = {.run = f->cfg->run,
+                       .seed = f->cfg->seed,
                        .epoch = epoch,
                        .train_loss = loss,
                        .has_valid = f->valid != NULL,

@@ -137,7 +137,9 @@ fi
 #   lr best_epoch epochs_run valid% test% h1% h2% h3% mean% dead wall/cpu pretrain
 # (wall/cpu: wall and CPU seconds of the whole run, e.g. 812/640)
 # The kept model is the row with the lowest validation error (ties: the first,
-# as sparsec keeps it). Sparsity is of the kept model on the test set (the
+# as sparsec keeps it), among the first seed's rows: with train.seeds the
+# repeats' rows follow, other seeds in the `seed` column, and the model kept
+# is the first seed's. Sparsity is of the kept model on the test set (the
 # log's last lines); dead is the dead units per hidden layer on the training
 # set ("h1 0, h2 3, h3 0", from --prune-dead); pretrain is "layer:first>last:ok|one|bad:seconds:epochs;..."
 # where ok means every epoch's cost was finite and not above the one before,
@@ -147,6 +149,7 @@ summarize() {
   awk -F, -v logfile="$OUT/$name.log" -v statusfile="$OUT/$name.status" '
     function finite(x) { return x ~ /^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$/ }
     FNR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    "seed" in col { if (first_seed == "") first_seed = $col["seed"]; else if ($col["seed"] != first_seed) next }
     {
       run = $col["run"]; epochs[run]++
       v = $col["valid_error"] + 0

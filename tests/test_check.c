@@ -264,7 +264,7 @@ Test(check, unknown_setting) {
                 "m.spn:3:3: error: unknown setting 'bacth' in 'train' block\n"
                 "    3 |   bacth = 10\n"
                 "      |   ^~~~~\n"
-                "m.spn:3:3: note: did you mean 'batch'? (one of: lr, momentum, batch, epochs, patience, seed)\n");
+                "m.spn:3:3: note: did you mean 'batch'? (one of: lr, momentum, batch, epochs, patience, seed, seeds)\n");
 }
 
 Test(check, unknown_setting_without_close_match) {

@@ -44,7 +44,8 @@ static void write_three(SrMetricsWriter *w) {
                       .valid = {.loss = 0.25, .error = 0.125, .nhidden = 2,
                                 .sparsity = {0.82, 0.9}, .mean_sparsity = 0.86},
                       .seconds = 1.5};
-  SrEpochRecord r2 = {.epoch = 2, .train_loss = 0.123456789, .has_test = 1,
+  SrEpochRecord r2 = {.epoch = 2, .seed = 9007199254740993ull, .train_loss = 0.123456789,
+                      .has_test = 1,
                       .test = {.loss = 1.0 / 3, .error = 0.1, .nhidden = 2,
                                .sparsity = {0.5, 0.25}, .mean_sparsity = 0.375},
                       .seconds = 2};
@@ -63,10 +64,10 @@ Test(metrics, csv_exact_content) {
   cr_assert_eq(sr_metrics_close(w, &err), 0, "%s", err.msg);
   cr_assert_str_eq(slurp(),
                    "run,epoch,train_loss,valid_data_loss,valid_error,test_data_loss,test_error,"
-                   "zeros_h1,zeros_h2,mean_zeros,seconds\n"
-                   "lr=0.01,1,0.5,0.25,0.125,,,0.82,0.9,0.86,1.5\n"
-                   ",2,0.123457,,,0.333333,0.1,0.5,0.25,0.375,2\n"
-                   "\"a,b\"\"c\",3,nan,,,,,,,,3\n");
+                   "zeros_h1,zeros_h2,mean_zeros,seed,seconds\n"
+                   "lr=0.01,1,0.5,0.25,0.125,,,0.82,0.9,0.86,0,1.5\n"
+                   ",2,0.123457,,,0.333333,0.1,0.5,0.25,0.375,9007199254740993,2\n"
+                   "\"a,b\"\"c\",3,nan,,,,,,,,0,3\n");
 }
 
 Test(metrics, jsonl_exact_content) {
@@ -79,13 +80,14 @@ Test(metrics, jsonl_exact_content) {
       slurp(),
       "{\"run\":\"lr=0.01\",\"epoch\":1,\"train_loss\":0.5,\"valid_data_loss\":0.25,"
       "\"valid_error\":0.125,\"test_data_loss\":null,\"test_error\":null,"
-      "\"zeros\":{\"h1\":0.82,\"h2\":0.9},\"mean_zeros\":0.86,\"seconds\":1.5}\n"
+      "\"zeros\":{\"h1\":0.82,\"h2\":0.9},\"mean_zeros\":0.86,\"seed\":0,\"seconds\":1.5}\n"
       "{\"run\":null,\"epoch\":2,\"train_loss\":0.123457,\"valid_data_loss\":null,"
       "\"valid_error\":null,\"test_data_loss\":0.333333,\"test_error\":0.1,"
-      "\"zeros\":{\"h1\":0.5,\"h2\":0.25},\"mean_zeros\":0.375,\"seconds\":2}\n"
+      "\"zeros\":{\"h1\":0.5,\"h2\":0.25},\"mean_zeros\":0.375,\"seed\":9007199254740993,"
+      "\"seconds\":2}\n"
       "{\"run\":\"a,b\\\"c\",\"epoch\":3,\"train_loss\":null,\"valid_data_loss\":null,"
       "\"valid_error\":null,\"test_data_loss\":null,\"test_error\":null,\"zeros\":null,"
-      "\"mean_zeros\":null,\"seconds\":3}\n");
+      "\"mean_zeros\":null,\"seed\":0,\"seconds\":3}\n");
 }
 
 /* Control characters and backslashes in labels and layer names. */
@@ -101,7 +103,7 @@ Test(metrics, jsonl_escapes_strings) {
   cr_assert_str_eq(slurp(), "{\"run\":\"tab\\u0009here\",\"epoch\":1,\"train_loss\":0,"
                             "\"valid_data_loss\":0,\"valid_error\":0,\"test_data_loss\":null,"
                             "\"test_error\":null,\"zeros\":{\"a\\\\b\":1},\"mean_zeros\":1,"
-                            "\"seconds\":0}\n");
+                            "\"seed\":0,\"seconds\":0}\n");
 }
 
 Test(metrics, no_hidden_layers) {
@@ -114,8 +116,8 @@ Test(metrics, no_hidden_layers) {
   cr_assert_eq(sr_metrics_write(w, &r, &err), 0, "%s", err.msg);
   cr_assert_eq(sr_metrics_close(w, &err), 0, "%s", err.msg);
   cr_assert_str_eq(slurp(), "run,epoch,train_loss,valid_data_loss,valid_error,test_data_loss,test_error,"
-                            "mean_zeros,seconds\n"
-                            "r,7,1e-07,1.23457e+06,0,,,0,0.25\n");
+                            "mean_zeros,seed,seconds\n"
+                            "r,7,1e-07,1.23457e+06,0,,,0,0,0.25\n");
 }
 
 /* The header comes with the first record: no records, empty file. */

@@ -246,7 +246,7 @@ Test(override, unknown_setting_in_a_block) {
                 "--set 1:1:7: error: unknown setting 'bacth' in 'train' block\n"
                 "    1 | train.bacth=5\n"
                 "      |       ^~~~~\n"
-                "--set 1:1:7: note: did you mean 'batch'? (one of: lr, momentum, batch, epochs, patience, seed)\n");
+                "--set 1:1:7: note: did you mean 'batch'? (one of: lr, momentum, batch, epochs, patience, seed, seeds)\n");
 }
 
 Test(override, unknown_key_of_a_layer) {

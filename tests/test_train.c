@@ -807,7 +807,7 @@ Test(fit, writes_one_metrics_record_per_epoch) {
   char *text = slurp(path);
   unlink(path);
   const char *header = "run,epoch,train_loss,valid_data_loss,valid_error,test_data_loss,test_error,"
-                       "zeros_h1,zeros_h2,mean_zeros,seconds\n";
+                       "zeros_h1,zeros_h2,mean_zeros,seed,seconds\n";
   cr_assert_eq(strncmp(text, header, strlen(header)), 0, "%s", text);
   const char *line = text + strlen(header);
   for (int epoch = 1; epoch <= 3; epoch++) {
