@@ -612,7 +612,7 @@ Test(malformed, misspelt_pretrain_setting) {
          "m.spn:8:8: error: unknown setting 'epoch' in 'h2' block\n"
          "    8 |   h2 { epoch = 3 }\n"
          "      |        ^~~~~\n"
-         "m.spn:8:8: note: did you mean 'epochs'? (one of: layers, noise, reconstruction, decoder, epochs, lr, batch, l1)\n");
+         "m.spn:8:8: note: did you mean 'epochs'? (one of: layers, noise, reconstruction, targets, decoder, epochs, lr, batch, l1)\n");
 }
 
 /* ---- train ----------------------------------------------------------------------- */

@@ -267,7 +267,7 @@ Test(override, unknown_pretrain_layer_and_setting) {
                 "--set 1:1:13: error: unknown pretrain setting 'epoch'\n"
                 "    1 | pretrain.h1.epoch=1\n"
                 "      |             ^~~~~\n"
-                "--set 1:1:13: note: did you mean 'epochs'? (one of: layers, noise, reconstruction, "
+                "--set 1:1:13: note: did you mean 'epochs'? (one of: layers, noise, reconstruction, targets, "
                 "decoder, epochs, lr, batch, l1)\n");
 }
 
