@@ -19,9 +19,10 @@
  *
  * The max is treated as a constant (no gradient flows through the scaling),
  * and so are the codes h and the targets t: only W, b and the decoder are
- * trained, by SGD with the stage's learning rate. The max is of the encoder's
- * input h whatever the targets: it measures whether the layer below is dead. A step counter (state) makes every minibatch's
- * noise different and the whole run repeatable. */
+ * trained, by SGD with the stage's learning rate. The max is of the
+ * encoder's input h whatever the targets: it tells whether the layer below
+ * is dead. A step counter (state) makes every minibatch's noise different
+ * and the whole run repeatable. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
