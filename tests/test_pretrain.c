@@ -38,7 +38,8 @@ typedef struct Stage {
 } Stage;
 
 static size_t mask_size(const Stage *s) {
-  return value_count(s->m, s->pre, s->rows) + (s->dec >= 0 ? value_count(s->m, s->dec, s->rows) : 0);
+  size_t n = value_count(s->m, s->pre, s->rows);
+  return s->dec >= 0 ? n + value_count(s->m, s->dec, s->rows) : n;
 }
 
 /* The signs of the values whose kinks the objective has at 0: relu's and
@@ -412,7 +413,8 @@ Test(pretrain, relu_quadratic_reconstructs_through_a_rectifier) {
   for (int k = 0; k < 2; k++) {
     double relu = quadratic_cost_against(m, t.st.slots, k, targets[k], 1, rows);
     double linear = quadratic_cost_against(m, t.st.slots, k, targets[k], 0, rows);
-    cr_expect_leq(fabs(cost[k] - relu), 1e-5 * (1 + relu), "stage %d: %g, not %g", k, cost[k], relu);
+    cr_expect_leq(fabs(cost[k] - relu), 1e-5 * (1 + relu), "stage %d: %g, not %g", k, cost[k],
+                  relu);
     cr_expect_gt(fabs(relu - linear), 1e-3 * relu, "stage %d: no decoder output below 0", k);
   }
   test_state_free(&t);
