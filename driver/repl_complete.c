@@ -102,8 +102,11 @@ static void offer_values(Context *x, const char *path) {
     for (int l = 0; l < LOSS_COUNT_; l++)
       offer(x, loss_name((Loss)l));
   else if (strcmp(key, "reconstruction") == 0)
-    for (int r = RECON_SOFTPLUS_QUADRATIC; r <= RECON_LINEAR_QUADRATIC; r++)
+    for (int r = 0; r < RECON_COUNT_; r++)
       offer(x, reconstruction_name((Reconstruction)r));
+  else if (strcmp(key, "targets") == 0)
+    for (int t = 0; t < TARGETS_COUNT_; t++)
+      offer(x, targets_name((ReconTargets)t));
 }
 
 static int has_suffix(const char *name, const char *suffix) {

@@ -63,6 +63,8 @@ static void print_pretrain(FILE *out, const Spec *spec) {
             spec->layers[st->layer].name, noise_name(st->noise.kind), st->noise.p,
             reconstruction_name(st->recon), st->tied ? "tied" : "untied", st->epochs, st->lr,
             st->batch);
+    if (st->targets == TARGETS_BEFORE && st->layer > 0) /* the first reconstructs the input */
+      fputs(", targets before", out);
     if (st->l1 > 0)
       fprintf(out, ", l1 %g", st->l1);
     fputc('\n', out);

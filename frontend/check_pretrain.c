@@ -9,6 +9,9 @@
  *     h2 { epochs = 5 }
  *   }
  *
+ * Settings that must agree (targets = before and the linear decoder) are
+ * checked per stage once every override is in.
+ *
  * Settings go to c->pretrain.target: first the template every stage starts
  * from, then each stage in turn. */
 #include <limits.h>
@@ -148,12 +151,29 @@ static void check_noise_setting(Checker *c, const Stmt *s, const char *what) {
 }
 
 static void check_reconstruction(Checker *c, const Stmt *s, const char *what) {
-  const char *names[] = {reconstruction_name(RECON_SOFTPLUS_QUADRATIC),
-                         reconstruction_name(RECON_SCALED_SIGMOID_CE),
-                         reconstruction_name(RECON_LINEAR_QUADRATIC), NULL};
+  const char *names[RECON_COUNT_ + 1];
+  for (int r = 0; r < RECON_COUNT_; r++)
+    names[r] = reconstruction_name((Reconstruction)r);
+  names[RECON_COUNT_] = NULL;
   int r;
-  if (check_choice(c, s->value, "reconstruction", what, names, &r))
+  if (check_choice(c, s->value, "reconstruction", what, names, &r)) {
     c->pretrain.target->recon = r;
+    c->pretrain.target->recon_loc = s->value->loc;
+  }
+}
+
+/* Whether it fits the reconstruction is known once every override is in
+ * (check_targets_fit). */
+static void check_targets(Checker *c, const Stmt *s, const char *what) {
+  const char *names[TARGETS_COUNT_ + 1];
+  for (int t = 0; t < TARGETS_COUNT_; t++)
+    names[t] = targets_name((ReconTargets)t);
+  names[TARGETS_COUNT_] = NULL;
+  int t;
+  if (check_choice(c, s->value, "reconstruction target", what, names, &t)) {
+    c->pretrain.target->targets = t;
+    c->pretrain.target->targets_loc = s->value->loc;
+  }
 }
 
 static void check_decoder(Checker *c, const Stmt *s, const char *what) {
@@ -194,6 +214,7 @@ static const Setting pretrain_settings[] = {
   {"layers", check_layers, 0},
   {"noise", check_noise_setting, 0},
   {"reconstruction", check_reconstruction, 0},
+  {"targets", check_targets, 0},
   {"decoder", check_decoder, 0},
   {"epochs", check_stage_epochs, 0},
   {"lr", check_stage_lr, 0},
@@ -206,6 +227,7 @@ static const Setting pretrain_layer_settings[] = {
   {"layers", layers_per_layer, 0},
   {"noise", check_noise_setting, 0},
   {"reconstruction", check_reconstruction, 0},
+  {"targets", check_targets, 0},
   {"decoder", check_decoder, 0},
   {"epochs", check_stage_epochs, 0},
   {"lr", check_stage_lr, 0},
@@ -278,10 +300,84 @@ static void check_layer_blocks(Checker *c, const Block *b) {
   free(seen);
 }
 
+static int same_loc(Loc a, Loc b) {
+  return a.line == b.line && a.col == b.col && a.src == b.src;
+}
+
+/* 1 when an earlier stage above the first layer drew the same targets and
+ * reconstruction from the same statements: its error was the one to
+ * report. */
+static int reported_before(const Spec *spec, int k) {
+  const PretrainStage *st = &spec->pretrain.stages[k];
+  for (int j = 0; j < k; j++) {
+    const PretrainStage *o = &spec->pretrain.stages[j];
+    if (o->layer > 0 && o->targets == st->targets && o->recon == st->recon &&
+        same_loc(o->targets_loc, st->targets_loc) && same_loc(o->recon_loc, st->recon_loc))
+      return 1;
+  }
+  return 0;
+}
+
+/* Targets before the rectifier are pre-activations, of any sign: only the
+ * linear decoder can reach them (the paper offers the choice for strategy 3
+ * alone). `name`: the layer whose stage it is, NULL for the block's. */
+static void before_needs_linear(Checker *c, const PretrainStage *st, const char *name) {
+  char whose[160] = "the block";
+  if (name)
+    snprintf(whose, sizeof whose, "layer '%s'", name);
+  diag_error(c->diag, st->targets_loc,
+             "'targets = before' needs 'reconstruction = linear_quadratic', but %s "
+             "reconstructs with %s%s",
+             whose, st->recon_loc.line ? "" : "the default ", reconstruction_name(st->recon));
+  if (st->recon_loc.line)
+    diag_note(c->diag, st->recon_loc, "the reconstruction of %s is set here", whose);
+}
+
+/* The first hidden layer has no layer below: it reconstructs the input
+ * whatever the setting, so a `before` written for it alone is a mistake.
+ * The block's `before` is meant for the layers above it. */
+static void first_layer_before(Checker *c, const PretrainStage *st) {
+  diag_error(c->diag, st->targets_loc,
+             "'targets = before' takes the pre-activations of the layer below, and '%s' is the "
+             "first hidden layer: its target is the input",
+             c->spec->layers[st->layer].name);
+}
+
+/* The block's `before` when no stage has a layer below: it would be taken
+ * for something and do nothing. */
+static void block_before_unused(Checker *c, const PretrainStage *template) {
+  if (template->recon != RECON_LINEAR_QUADRATIC) {
+    before_needs_linear(c, template, NULL);
+    return;
+  }
+  diag_warning(c->diag, template->targets_loc,
+               "'targets = before' changes nothing: the only layer pretrained, '%s', is the "
+               "first hidden layer, and its target is the input",
+               c->spec->layers[c->spec->pretrain.stages[0].layer].name);
+}
+
+static void check_targets_fit(Checker *c, const PretrainStage *template) {
+  const Spec *spec = c->spec;
+  int above_first = 0;
+  for (int k = 0; k < spec->pretrain.nstages; k++) {
+    const PretrainStage *st = &spec->pretrain.stages[k];
+    above_first |= st->layer > 0;
+    if (st->targets != TARGETS_BEFORE || reported_before(spec, k))
+      continue;
+    if (st->layer > 0 && st->recon != RECON_LINEAR_QUADRATIC)
+      before_needs_linear(c, st, spec->layers[st->layer].name);
+    else if (st->layer == 0 && !same_loc(st->targets_loc, template->targets_loc))
+      first_layer_before(c, st);
+  }
+  if (spec->pretrain.nstages > 0 && !above_first && template->targets == TARGETS_BEFORE)
+    block_before_unused(c, template);
+}
+
 void check_pretrain(Checker *c, const Block *b) {
   PretrainStage template = {
     .noise = {NOISE_MASKING, 0.25, {0, 0, 0, NULL}},
     .recon = RECON_SOFTPLUS_QUADRATIC,
+    .targets = TARGETS_AFTER,
     .tied = 1,
     .epochs = 10,
     .batch = 10,
@@ -294,5 +390,6 @@ void check_pretrain(Checker *c, const Block *b) {
   if (c->have_model && !c->pretrain.layers_bad)
     build_stages(c, b, &template);
   check_layer_blocks(c, b);
+  check_targets_fit(c, &template);
   c->pretrain.target = NULL;
 }

@@ -225,12 +225,24 @@ typedef struct NoiseSpec {
   Loc loc;
 } NoiseSpec;
 
-/* Reconstruction strategies for rectifier codes (paper, section 3.2). */
+/* Reconstruction strategies for rectifier codes (paper, section 3.2), in
+ * the paper's order. */
 typedef enum Reconstruction {
-  RECON_SOFTPLUS_QUADRATIC, /* softplus decoder, quadratic cost (best on images) */
-  RECON_SCALED_SIGMOID_CE,  /* codes / max(codes), sigmoid decoder, cross-entropy (text) */
-  RECON_LINEAR_QUADRATIC,   /* linear decoder, quadratic cost */
+  RECON_SOFTPLUS_QUADRATIC, /* (1) softplus decoder, quadratic cost (best on images) */
+  RECON_SCALED_SIGMOID_CE,  /* (2) codes / max(codes), sigmoid decoder, cross-entropy (text) */
+  RECON_LINEAR_QUADRATIC,   /* (3) linear decoder, quadratic cost; targets before or after */
+  RECON_RELU_QUADRATIC,     /* (4) rectifier decoder, quadratic cost */
+  RECON_COUNT_,
 } Reconstruction;
+
+/* What a stage reconstructs (strategy 3 chooses): the layer below's codes
+ * after its activation, or its pre-activations x W + b before it. The first
+ * hidden layer has no layer below: its target is the input either way. */
+typedef enum ReconTargets {
+  TARGETS_AFTER,
+  TARGETS_BEFORE,
+  TARGETS_COUNT_,
+} ReconTargets;
 
 /* One greedy denoising-autoencoder stage: the block's settings with this
  * layer's overrides applied. */
@@ -238,11 +250,13 @@ typedef struct PretrainStage {
   int layer;         /* index into Spec.layers (a hidden layer) */
   NoiseSpec noise;
   Reconstruction recon;
+  ReconTargets targets;
   int tied;          /* decoder weights are the encoder's transposed */
   int epochs, batch;
   double lr;
   double l1;         /* L1 on the code */
   Loc loc;           /* the layer's name in `layers` (or the block) */
+  Loc recon_loc, targets_loc; /* their values as written; line 0: the default */
 } PretrainStage;
 
 typedef enum MetricsFormat { METRICS_CSV, METRICS_JSONL } MetricsFormat;
@@ -327,6 +341,7 @@ const char *noise_name(NoiseKind n);
  * salt-and-pepper and gaussian do not): the corrupted codes stay sparse. */
 int noise_keeps_zeros(NoiseKind n);
 const char *reconstruction_name(Reconstruction r);
+const char *targets_name(ReconTargets t);
 
 /* ---- override.c: command-line settings ------------------------------------ */
 

@@ -164,6 +164,17 @@ const char *reconstruction_name(Reconstruction r) {
   case RECON_SOFTPLUS_QUADRATIC: return "softplus_quadratic";
   case RECON_SCALED_SIGMOID_CE: return "scaled_sigmoid_cross_entropy";
   case RECON_LINEAR_QUADRATIC: return "linear_quadratic";
+  case RECON_RELU_QUADRATIC: return "relu_quadratic";
+  case RECON_COUNT_: break;
+  }
+  return "?";
+}
+
+const char *targets_name(ReconTargets t) {
+  switch (t) {
+  case TARGETS_AFTER: return "after";
+  case TARGETS_BEFORE: return "before";
+  case TARGETS_COUNT_: break;
   }
   return "?";
 }

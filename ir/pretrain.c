@@ -1,22 +1,28 @@
 /* Greedy layer-wise pretraining (Glorot et al. 2011, section 3.2): for each
  * stage, a program that trains one hidden layer as a denoising autoencoder.
  *
- *   t  = codes of the layer below, clean (x itself for the first layer),
+ *   h  = codes of the layer below, clean (x itself for the first layer),
  *        computed with the network's current weights, which this stage
  *        does not train
- *   t  = t / max(t)                  scaled_sigmoid_cross_entropy only (to [0,1])
- *   x~ = noise(t)                    masking, salt-and-pepper or Gaussian
+ *   h  = h / max(h)                  scaled_sigmoid_cross_entropy only (to [0,1])
+ *   t  = h                           targets = after (the default)
+ *      | a, the pre-activation x W + b of the layer below   targets = before
+ *                                    (linear_quadratic, layers above the first)
+ *   x~ = noise(h)                    masking, salt-and-pepper or Gaussian
  *   c  = layer(x~)                   the network's own encoder: W, b, act, signs
  *   z  = c W^T + b'  (tied)   or  c W' + b'  (untied; W', b' are new parameters)
  *   cost = 1/2 |softplus(z) - t|^2   softplus_quadratic
  *        | CE(t, sigmoid(z))         scaled_sigmoid_cross_entropy
  *        | 1/2 |z - t|^2             linear_quadratic
+ *        | 1/2 |relu(z) - t|^2       relu_quadratic
  *   objective = cost + l1 * mean_i |c_i|_1
  *
  * The max is treated as a constant (no gradient flows through the scaling),
- * and so are the codes t: only W, b and the decoder are trained, by SGD with
- * the stage's learning rate. A step counter (state) makes every minibatch's
- * noise different and the whole run repeatable. */
+ * and so are the codes h and the targets t: only W, b and the decoder are
+ * trained, by SGD with the stage's learning rate. The max is of the
+ * encoder's input h whatever the targets: it tells whether the layer below
+ * is dead. A step counter (state) makes every minibatch's noise different
+ * and the whole run repeatable. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +46,13 @@ static int temp(Stage *s, const char *what, int rows, int cols) {
   return value_new(s->m, name, VAL_TEMP, rows, cols);
 }
 
-/* The clean input codes: the network's layers below, as in inference. */
-static int clean_codes(Stage *s) {
+/* The clean input codes: the network's layers below, as in inference;
+ * *pre the pre-activation of the layer just below (-1 for the first). */
+static int clean_codes(Stage *s, int *pre) {
   int in = s->m->x;
+  *pre = -1;
   for (int i = 0; i < s->st->layer; i++)
-    in = emit_dense(s->m, s->p, &s->spec->layers[i], &s->m->layers[i], in, s->prefix, NULL);
+    in = emit_dense(s->m, s->p, &s->spec->layers[i], &s->m->layers[i], in, s->prefix, pre);
   return in;
 }
 
@@ -52,7 +60,9 @@ static int width_below(const Stage *s) {
   return s->m->layers[s->st->layer].in_width;
 }
 
-static int target_of(Stage *s, int codes) {
+/* What the encoder reads before the noise: the codes, scaled to [0, 1]
+ * for the sigmoid decoder. */
+static int encoder_input(Stage *s, int codes) {
   int d = width_below(s);
   s->pp->input_max = temp(s, "input_max", 1, 1);
   op_emit2(s->p, OP_MAX_ABS, s->pp->input_max, codes, -1);
@@ -63,9 +73,19 @@ static int target_of(Stage *s, int codes) {
   return scaled;
 }
 
-static int corrupt(Stage *s, int target, int step) {
+/* What the decoder must reproduce: the encoder's clean input, or with
+ * targets = before the pre-activation of the layer below (the checker
+ * allows it with linear_quadratic only; the first layer has none and
+ * reconstructs the input). */
+static int target_of(const Stage *s, int input, int pre) {
+  if (s->st->targets == TARGETS_BEFORE && pre >= 0)
+    return pre;
+  return input;
+}
+
+static int corrupt(Stage *s, int input, int step) {
   int noisy = temp(s, "noisy", ROWS_BATCH, width_below(s));
-  Op *op = op_emit2(s->p, OP_NOISE, noisy, target, step);
+  Op *op = op_emit2(s->p, OP_NOISE, noisy, input, step);
   op->noise = s->st->noise.kind;
   op->coef = s->st->noise.p;
   op->coef2 = (double)((s->spec->train.seed * 1000003u + (uint64_t)s->st->layer) & 0xffffffffu);
@@ -100,9 +120,10 @@ static void reconstruction_cost(Stage *s, int z, int target) {
     op->out[op->nout++] = s->pp->cost;
   } else {
     int r = z;
-    if (s->st->recon == RECON_SOFTPLUS_QUADRATIC) {
+    if (s->st->recon == RECON_SOFTPLUS_QUADRATIC || s->st->recon == RECON_RELU_QUADRATIC) {
       r = temp(s, "reconstruction", ROWS_BATCH, d);
-      op_emit2(s->p, OP_ACT, r, z, -1)->act = ACT_SOFTPLUS;
+      op_emit2(s->p, OP_ACT, r, z, -1)->act =
+          s->st->recon == RECON_RELU_QUADRATIC ? ACT_RELU : ACT_SOFTPLUS;
     }
     op_emit2(s->p, OP_SQUARED_ERROR, s->pp->cost, r, target);
   }
@@ -141,8 +162,10 @@ static void build_stage(Module *m, const Spec *spec, const PretrainStage *st, in
   pp->batch = st->batch;
   pp->lr = st->lr;
   int first_new = m->nvalues;
-  int target = target_of(&s, clean_codes(&s));
-  int code = emit_dense(m, s.p, l, &m->layers[st->layer], corrupt(&s, target, step), s.prefix, NULL);
+  int pre;
+  int input = encoder_input(&s, clean_codes(&s, &pre));
+  int target = target_of(&s, input, pre);
+  int code = emit_dense(m, s.p, l, &m->layers[st->layer], corrupt(&s, input, step), s.prefix, NULL);
   code_penalty(&s, code);
   reconstruction_cost(&s, decode(&s, code, l), target);
   derive_updates(&s, first_new);

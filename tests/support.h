@@ -24,6 +24,7 @@ typedef struct NetOptions {
   NoiseKind noise;
   double noise_p;
   Reconstruction recon;
+  ReconTargets targets;  /* every stage's; the first's is the input whatever it says */
   int untied;
   double code_l1, pretrain_lr;
 } NetOptions;
@@ -78,6 +79,7 @@ static inline Spec *test_spec_with(int input, const int *widths, int n, const Ne
       st->noise.kind = o->noise;
       st->noise.p = o->noise_p;
       st->recon = o->recon;
+      st->targets = o->targets;
       st->tied = !o->untied;
       st->epochs = 1;
       st->batch = 4;

@@ -211,6 +211,9 @@ Test(check, enum_names) {
   cr_assert_str_eq(reconstruction_name(RECON_SOFTPLUS_QUADRATIC), "softplus_quadratic");
   cr_assert_str_eq(reconstruction_name(RECON_SCALED_SIGMOID_CE), "scaled_sigmoid_cross_entropy");
   cr_assert_str_eq(reconstruction_name(RECON_LINEAR_QUADRATIC), "linear_quadratic");
+  cr_assert_str_eq(reconstruction_name(RECON_RELU_QUADRATIC), "relu_quadratic");
+  cr_assert_str_eq(targets_name(TARGETS_AFTER), "after");
+  cr_assert_str_eq(targets_name(TARGETS_BEFORE), "before");
 }
 
 /* ---- files and blocks ------------------------------------------------------ */
@@ -720,7 +723,7 @@ static const char *const full_spec =
   "  lr = 0.05\n"
   "  batch = 20\n"
   "  l1 = 0.002\n"
-  "  h3 { noise = gaussian(0.3) epochs = 1 }\n"                      /* 25 */
+  "  h3 { noise = gaussian(0.3) epochs = 1 targets = before }\n"    /* 25 */
   "  h4 { reconstruction = scaled_sigmoid_cross_entropy decoder = tied lr = 0.1 batch = 5 "
   "l1 = 0 noise = masking(0.5) }\n"
   "}\n"
@@ -808,6 +811,9 @@ Test(check, every_setting_of_pretrain) {
   cr_assert_eq(a->noise.kind, NOISE_SALT_PEPPER);
   cr_assert_eq(a->noise.p, 0.1);
   cr_assert_eq(a->recon, RECON_LINEAR_QUADRATIC);
+  cr_assert_eq(a->recon_loc.line, 19);
+  cr_assert_eq(a->targets, TARGETS_AFTER);
+  cr_assert_eq(a->targets_loc.line, 0);
   cr_assert_eq(a->tied, 0);
   cr_assert_eq(a->epochs, 4);
   cr_assert_eq(a->lr, 0.05);
@@ -819,10 +825,15 @@ Test(check, every_setting_of_pretrain) {
   cr_assert_eq(b->noise.p, 0.3);
   cr_assert_eq(b->epochs, 1);
   cr_assert_eq(b->recon, RECON_LINEAR_QUADRATIC);
+  cr_assert_eq(b->targets, TARGETS_BEFORE);
+  cr_assert_eq(b->targets_loc.line, 25);
+  cr_assert_eq(b->targets_loc.col, 51);
   cr_assert_eq(b->lr, 0.05);
   /* h4: everything overridden */
   cr_assert_eq(c->layer, 3);
   cr_assert_eq(c->recon, RECON_SCALED_SIGMOID_CE);
+  cr_assert_eq(c->recon_loc.line, 26);
+  cr_assert_eq(c->targets, TARGETS_AFTER);
   cr_assert_eq(c->tied, 1);
   cr_assert_eq(c->lr, 0.1);
   cr_assert_eq(c->batch, 5);
@@ -921,6 +932,7 @@ Test(check, pretrain_defaults_cover_every_hidden_layer) {
     cr_assert_eq(st->noise.kind, NOISE_MASKING);
     cr_assert_eq(st->noise.p, 0.25);
     cr_assert_eq(st->recon, RECON_SOFTPLUS_QUADRATIC);
+    cr_assert_eq(st->targets, TARGETS_AFTER);
     cr_assert_eq(st->tied, 1);
     cr_assert_eq(st->epochs, 10);
     cr_assert_eq(st->lr, 0.01);
@@ -938,6 +950,71 @@ Test(check, per_layer_settings_without_a_layers_list) {
   cr_assert_not_null(r.spec, "%s", r.out);
   cr_assert_eq(r.spec->pretrain.stages[0].epochs, 7);
   cr_assert_eq(r.spec->pretrain.stages[1].epochs, 2);
+  loaded_free(&r);
+}
+
+/* ---- reconstruction targets (strategy 3) --------------------------------------- */
+
+#define THREE_LAYERS                                                                      \
+  "model {\n  input = 4\n  layer h1 = dense(3, relu)\n  layer h2 = dense(3, relu)\n"    \
+  "  layer h3 = dense(3, relu)\n  layer out = dense(2, softmax)\n}\n"
+
+/* The block's `before` is for the layers above the first (which
+ * reconstructs the input): no message. */
+Test(check, targets_before_in_the_block) {
+  Loaded r = load(THREE_LAYERS "pretrain {\n  reconstruction = linear_quadratic\n"
+                               "  targets = before\n}\n" TRAIN DATA);
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_str_eq(r.out, "");
+  for (int i = 0; i < 3; i++) {
+    cr_assert_eq(r.spec->pretrain.stages[i].recon, RECON_LINEAR_QUADRATIC);
+    cr_assert_eq(r.spec->pretrain.stages[i].targets, TARGETS_BEFORE);
+    cr_assert_eq(r.spec->pretrain.stages[i].targets_loc.line, 10);
+  }
+  loaded_free(&r);
+}
+
+/* A layer's own `before` with its own linear decoder; the others keep the
+ * block's softplus and `after`. Also the block's `before` over a first
+ * layer that reconstructs with another decoder: nothing to object to. */
+Test(check, targets_before_per_layer) {
+  Loaded r = load(THREE_LAYERS "pretrain {\n"
+                               "  h3 { reconstruction = linear_quadratic targets = before }\n"
+                               "  h2 { targets = after }\n}\n" TRAIN DATA);
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_str_eq(r.out, "");
+  const PretrainStage *st = r.spec->pretrain.stages;
+  cr_assert_eq(st[0].recon, RECON_SOFTPLUS_QUADRATIC);
+  cr_assert_eq(st[0].targets, TARGETS_AFTER);
+  cr_assert_eq(st[1].targets, TARGETS_AFTER);
+  cr_assert_eq(st[1].targets_loc.line, 10);
+  cr_assert_eq(st[2].recon, RECON_LINEAR_QUADRATIC);
+  cr_assert_eq(st[2].targets, TARGETS_BEFORE);
+  loaded_free(&r);
+  r = load(THREE_LAYERS "pretrain {\n  targets = before\n"
+                        "  h1 { reconstruction = relu_quadratic }\n"
+                        "  h2 { reconstruction = linear_quadratic }\n"
+                        "  h3 { reconstruction = linear_quadratic }\n}\n" TRAIN DATA);
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_str_eq(r.out, "");
+  cr_assert_eq(r.spec->pretrain.stages[0].recon, RECON_RELU_QUADRATIC);
+  loaded_free(&r);
+}
+
+/* One error for the block's setting, not one per stage that inherits it. */
+Test(check, targets_before_against_the_block_reconstruction_is_one_error) {
+  Loaded r = load(THREE_LAYERS "pretrain {\n  reconstruction = relu_quadratic\n"
+                               "  targets = before\n}\n" TRAIN DATA);
+  cr_assert_null(r.spec);
+  cr_assert_eq(count(r.out, "error:"), 1, "%s", r.out);
+  cr_assert_str_eq(r.out,
+                   "m.spn:10:13: error: 'targets = before' needs 'reconstruction = "
+                   "linear_quadratic', but layer 'h2' reconstructs with relu_quadratic\n"
+                   "   10 |   targets = before\n"
+                   "      |             ^~~~~~\n"
+                   "m.spn:9:20: note: the reconstruction of layer 'h2' is set here\n"
+                   "    9 |   reconstruction = relu_quadratic\n"
+                   "      |                    ^~~~~~~~~~~~~~\n");
   loaded_free(&r);
 }
 
@@ -1059,6 +1136,15 @@ Test(check, pretraining_tanh_needs_no_warning) {
   expect_warning("model {\n  input = 4\n  layer h = dense(3, tanh)\n  layer out = dense(2, linear)\n"
                  "}\npretrain {\n  reconstruction = scaled_sigmoid_cross_entropy\n}\n" TRAIN DATA,
                  "");
+}
+
+Test(check, targets_before_with_only_the_first_layer_is_a_warning) {
+  expect_warning(THREE_LAYERS "pretrain {\n  layers = {h1}\n  reconstruction = linear_quadratic\n"
+                              "  targets = before\n}\n" TRAIN DATA,
+                 "m.spn:11:13: warning: 'targets = before' changes nothing: the only layer "
+                 "pretrained, 'h1', is the first hidden layer, and its target is the input\n"
+                 "   11 |   targets = before\n"
+                 "      |             ^~~~~~\n");
 }
 
 /* ---- examples ------------------------------------------------------------------ */

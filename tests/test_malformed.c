@@ -557,6 +557,78 @@ Test(malformed, unknown_reconstruction) {
          "m.spn:8:20: error: unknown reconstruction 'softplus'\n");
 }
 
+Test(malformed, misspelt_reconstruction_lists_all_four) {
+  expect(PRETRAIN("  reconstruction = relu_quadratc\n"),
+         "m.spn:8:20: error: unknown reconstruction 'relu_quadratc'\n"
+         "    8 |   reconstruction = relu_quadratc\n"
+         "      |                    ^~~~~~~~~~~~~\n"
+         "m.spn:8:20: note: did you mean 'relu_quadratic'? (one of: softplus_quadratic, "
+         "scaled_sigmoid_cross_entropy, linear_quadratic, relu_quadratic)\n");
+}
+
+Test(malformed, unknown_targets) {
+  expect(PRETRAIN("  targets = befor\n"),
+         "m.spn:8:13: error: unknown reconstruction target 'befor'\n"
+         "    8 |   targets = befor\n"
+         "      |             ^~~~~\n"
+         "m.spn:8:13: note: did you mean 'before'? (one of: after, before)\n");
+}
+
+Test(malformed, targets_not_a_word) {
+  expect(PRETRAIN("  h2 { targets = \"before\" }\n"),
+         "m.spn:8:18: error: expected a reconstruction target for 'targets', found a string\n");
+}
+
+/* The default reconstruction is softplus_quadratic: before needs the linear one. */
+Test(malformed, targets_before_with_the_default_reconstruction) {
+  expect(PRETRAIN("  targets = before\n"),
+         "m.spn:8:13: error: 'targets = before' needs 'reconstruction = linear_quadratic', but "
+         "layer 'h2' reconstructs with the default softplus_quadratic\n"
+         "    8 |   targets = before\n"
+         "      |             ^~~~~~\n");
+}
+
+Test(malformed, targets_before_with_softplus_quadratic_per_layer) {
+  expect(PRETRAIN("  reconstruction = linear_quadratic\n"
+                  "  h2 { targets = before reconstruction = softplus_quadratic }\n"),
+         "m.spn:9:18: error: 'targets = before' needs 'reconstruction = linear_quadratic', but "
+         "layer 'h2' reconstructs with softplus_quadratic\n"
+         "    9 |   h2 { targets = before reconstruction = softplus_quadratic }\n"
+         "      |                  ^~~~~~\n"
+         "m.spn:9:42: note: the reconstruction of layer 'h2' is set here\n"
+         "    9 |   h2 { targets = before reconstruction = softplus_quadratic }\n"
+         "      |                                          ^~~~~~~~~~~~~~~~~~\n");
+}
+
+/* The block's before, a layer's other decoder: the error is at the block's
+ * setting, the note at the layer's. */
+Test(malformed, targets_before_against_a_layer_reconstruction) {
+  expect(PRETRAIN("  reconstruction = linear_quadratic\n  targets = before\n"
+                  "  h2 { reconstruction = scaled_sigmoid_cross_entropy }\n"),
+         "m.spn:9:13: error: 'targets = before' needs 'reconstruction = linear_quadratic', but "
+         "layer 'h2' reconstructs with scaled_sigmoid_cross_entropy\n"
+         "    9 |   targets = before\n"
+         "      |             ^~~~~~\n"
+         "m.spn:10:25: note: the reconstruction of layer 'h2' is set here\n");
+}
+
+/* The first hidden layer has no layer below: its target is the input. */
+Test(malformed, targets_before_on_the_first_layer) {
+  expect(PRETRAIN("  reconstruction = linear_quadratic\n  h1 { targets = before }\n"),
+         "m.spn:9:18: error: 'targets = before' takes the pre-activations of the layer below, "
+         "and 'h1' is the first hidden layer: its target is the input\n"
+         "    9 |   h1 { targets = before }\n"
+         "      |                  ^~~~~~\n");
+}
+
+/* With the first layer alone and a decoder other than the linear one, the
+ * block's before is wrong, not only useless. */
+Test(malformed, targets_before_in_the_block_of_the_first_layer_alone) {
+  expect(PRETRAIN("  layers = {h1}\n  targets = before\n"),
+         "m.spn:9:13: error: 'targets = before' needs 'reconstruction = linear_quadratic', but "
+         "the block reconstructs with the default softplus_quadratic\n");
+}
+
 Test(malformed, unknown_decoder) {
   expect(PRETRAIN("  decoder = tie\n"),
          "m.spn:8:13: error: unknown decoder 'tie'\n"
@@ -612,7 +684,7 @@ Test(malformed, misspelt_pretrain_setting) {
          "m.spn:8:8: error: unknown setting 'epoch' in 'h2' block\n"
          "    8 |   h2 { epoch = 3 }\n"
          "      |        ^~~~~\n"
-         "m.spn:8:8: note: did you mean 'epochs'? (one of: layers, noise, reconstruction, decoder, epochs, lr, batch, l1)\n");
+         "m.spn:8:8: note: did you mean 'epochs'? (one of: layers, noise, reconstruction, targets, decoder, epochs, lr, batch, l1)\n");
 }
 
 /* ---- train ----------------------------------------------------------------------- */

@@ -155,6 +155,57 @@ Test(override, pretrain_layer_setting_replaces_the_file_value) {
   loaded_free(&r);
 }
 
+/* Strategy 3's targets for one layer from the command line; the first
+ * layer's own `before` is an error located in the override. */
+Test(override, pretrain_layer_targets) {
+  Loaded r = LOAD("pretrain.h2.reconstruction=linear_quadratic", "pretrain.h2.targets=before");
+  cr_assert_not_null(r.spec, "%s", r.out);
+  cr_assert_str_eq(r.out, "");
+  cr_assert_eq(r.spec->pretrain.stages[0].targets, TARGETS_AFTER);
+  cr_assert_eq(r.spec->pretrain.stages[1].targets, TARGETS_BEFORE);
+  cr_assert_eq(r.spec->pretrain.stages[1].targets_loc.src, r.spec->set_sources[1]);
+  loaded_free(&r);
+  expect_output(LOAD("pretrain.reconstruction=linear_quadratic", "pretrain.h1.targets=before"),
+                "--set 2:1:21: error: 'targets = before' takes the pre-activations of the layer "
+                "below, and 'h1' is the first hidden layer: its target is the input\n"
+                "    1 | pretrain.h1.targets=before\n"
+                "      |                     ^~~~~~\n");
+}
+
+/* `save spec`: the printed text names the reconstruction and the targets
+ * (block and layer), and checks to the same stages. */
+Test(override, printed_spec_keeps_reconstruction_and_targets) {
+  const char *text = SPEC "pretrain {\n  reconstruction = linear_quadratic\n  targets = before\n"
+                          "  h1 { reconstruction = relu_quadratic }\n}\n";
+  Override set = {"pretrain.h2.targets=after"};
+  char *printed = NULL, *messages = NULL;
+  size_t size, msize;
+  FILE *out = open_memstream(&printed, &size), *msg = open_memstream(&messages, &msize);
+  cr_assert_eq(spec_print_with("runs/m.spn", text, &set, 1, NULL, out, msg), 0);
+  fclose(out);
+  fclose(msg);
+  cr_assert_str_eq(messages, "");
+  cr_expect_not_null(strstr(printed, "  targets = before\n"), "%s", printed);
+  cr_expect_not_null(strstr(printed, "  h1 {\n    reconstruction = relu_quadratic\n"), "%s", printed);
+  cr_expect_not_null(strstr(printed, "    targets = after\n"), "%s", printed);
+  Loaded a = load_text(text, (const char *const[]){set.text, NULL});
+  Loaded b = load_text(printed, (const char *const[]){NULL});
+  cr_assert(a.spec && b.spec, "%s%s\n%s", a.out, b.out, printed);
+  cr_assert_eq(b.spec->pretrain.nstages, 2);
+  for (int i = 0; i < 2; i++) {
+    cr_expect_eq(a.spec->pretrain.stages[i].recon, b.spec->pretrain.stages[i].recon);
+    cr_expect_eq(a.spec->pretrain.stages[i].targets, b.spec->pretrain.stages[i].targets);
+  }
+  cr_expect_eq(b.spec->pretrain.stages[0].recon, RECON_RELU_QUADRATIC);
+  cr_expect_eq(b.spec->pretrain.stages[0].targets, TARGETS_BEFORE);
+  cr_expect_eq(b.spec->pretrain.stages[1].recon, RECON_LINEAR_QUADRATIC);
+  cr_expect_eq(b.spec->pretrain.stages[1].targets, TARGETS_AFTER);
+  loaded_free(&a);
+  loaded_free(&b);
+  free(printed);
+  free(messages);
+}
+
 Test(override, a_set_becomes_a_sweep) {
   Loaded r = LOAD("train.lr={0.1, 0.01, 0.001}");
   cr_assert_not_null(r.spec, "%s", r.out);
@@ -267,7 +318,7 @@ Test(override, unknown_pretrain_layer_and_setting) {
                 "--set 1:1:13: error: unknown pretrain setting 'epoch'\n"
                 "    1 | pretrain.h1.epoch=1\n"
                 "      |             ^~~~~\n"
-                "--set 1:1:13: note: did you mean 'epochs'? (one of: layers, noise, reconstruction, "
+                "--set 1:1:13: note: did you mean 'epochs'? (one of: layers, noise, reconstruction, targets, "
                 "decoder, epochs, lr, batch, l1)\n");
 }
 

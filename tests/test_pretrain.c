@@ -1,6 +1,7 @@
 /* Denoising-autoencoder pretraining programs: their gradients against
  * central differences (noise held fixed), generated code against the
- * interpreter, and the reconstruction cost going down on a small set. */
+ * interpreter, the targets each strategy reconstructs, and the
+ * reconstruction cost going down on a small set. */
 #include <criterion/criterion.h>
 
 #include "support.h"
@@ -32,16 +33,32 @@ typedef struct Stage {
   TestState t;
   int rows, step, code;
   int pre;  /* the code's pre-activation: kinks are where its sign changes */
+  int dec;  /* relu_quadratic: the decoder's pre-activation, kinked at 0 too; else -1 */
   double l1_coef;
 } Stage;
+
+static size_t mask_size(const Stage *s) {
+  size_t n = value_count(s->m, s->pre, s->rows);
+  return s->dec >= 0 ? n + value_count(s->m, s->dec, s->rows) : n;
+}
+
+/* The signs of the values whose kinks the objective has at 0: relu's and
+ * |x|'s. */
+static void kink_mask(const Stage *s, int *mask) {
+  const int vals[2] = {s->pre, s->dec};
+  for (int i = 0; i < 2 && vals[i] >= 0; i++) {
+    const float *v = s->t.st.slots[vals[i]];
+    for (size_t k = 0; k < value_count(s->m, vals[i], s->rows); k++)
+      *mask++ = (v[k] > 0) - (v[k] < 0);
+  }
+}
 
 static float objective(Stage *s, int *mask) {
   void **slots = s->t.st.slots;
   memset(slots[s->step], 0, 4); /* the same noise every time */
   interp_run(s->m, &s->pp->program, slots, s->rows);
-  const float *c = slots[s->code], *pre = slots[s->pre];
-  for (size_t k = 0; k < value_count(s->m, s->code, s->rows); k++)
-    mask[k] = (pre[k] > 0) - (pre[k] < 0); /* relu's kink and |x|'s both at 0 */
+  const float *c = slots[s->code];
+  kink_mask(s, mask);
   /* the program does not compute the penalty's value (dce: nothing reads
    * it; only its gradient is needed), so the objective adds it here */
   double abs_sum = 0;
@@ -70,11 +87,14 @@ static void gradient_check(NetOptions o, int stage, uint64_t seed) {
   int def = program_def(&s.pp->program, s.code);
   cr_assert_geq(def, 0);
   s.pre = s.pp->program.ops[def].kind == OP_ACT ? s.pp->program.ops[def].in[0] : s.code;
+  snprintf(name, sizeof name, "pt.h%d.decoder.a", stage + 1);
+  s.dec = o.recon == RECON_RELU_QUADRATIC ? value_named(s.m, name) : -1;
+  cr_assert(o.recon != RECON_RELU_QUADRATIC || s.dec >= 0);
   cr_assert_eq(test_state_init(&s.t, s.m, s.rows, seed), 0);
   SrRng rng;
   sr_rng_seed(&rng, seed);
   fill_inputs(s.t.st.slots, s.m, s.rows, &rng);
-  size_t nmask = value_count(s.m, s.code, s.rows);
+  size_t nmask = mask_size(&s);
   int *base = malloc(nmask * sizeof(int)), *plus = malloc(nmask * sizeof(int)),
       *minus = malloc(nmask * sizeof(int));
   objective(&s, base); /* fills the gradient temporaries */
@@ -95,12 +115,12 @@ static void gradient_check(NetOptions o, int stage, uint64_t seed) {
       float lm = objective(&s, minus);
       w[k] = saved;
       if (memcmp(plus, minus, nmask * sizeof(int)) != 0)
-        continue; /* a kink of relu or |c| between the two points */
+        continue; /* a kink of a relu or of |c| between the two points */
       double numeric = ((double)lp - lm) / (2 * STEP);
       cr_expect(fabs(numeric - grad[k]) <= 2e-3 + 2e-2 * fabs(grad[k]),
-                "%s recon %d untied %d noise %d stage %d %s[%zu]: analytic %g, numeric %g",
-                activation_name(o.act), o.recon, o.untied, o.noise, stage, s.m->values[p].name, k,
-                grad[k], numeric);
+                "%s %s targets %s untied %d noise %d stage %d %s[%zu]: analytic %g, numeric %g",
+                activation_name(o.act), reconstruction_name(o.recon), targets_name(o.targets),
+                o.untied, o.noise, stage, s.m->values[p].name, k, grad[k], numeric);
       checked++;
     }
     free(grad);
@@ -112,15 +132,31 @@ static void gradient_check(NetOptions o, int stage, uint64_t seed) {
 }
 
 Test(pretrain, gradients_of_every_reconstruction_tied_and_untied) {
-  const Reconstruction recons[] = {RECON_SOFTPLUS_QUADRATIC, RECON_SCALED_SIGMOID_CE,
-                                   RECON_LINEAR_QUADRATIC};
-  for (int r = 0; r < 3; r++)
+  for (int r = 0; r < RECON_COUNT_; r++)
     for (int untied = 0; untied < 2; untied++)
       for (int stage = 0; stage < 2; stage++) {
-        NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .recon = recons[r], .untied = untied,
-                        .noise = NOISE_MASKING, .noise_p = 0.25, .code_l1 = 0.01};
+        NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .recon = (Reconstruction)r,
+                        .untied = untied, .noise = NOISE_MASKING, .noise_p = 0.25,
+                        .code_l1 = 0.01};
         gradient_check(o, stage, 10 + r * 4 + untied * 2 + stage);
       }
+}
+
+/* Strategy 3 with the pre-activations of the layer below as targets: the
+ * second stage, where they differ from the codes, for every activation
+ * of the layers (the target is before whichever it is). */
+Test(pretrain, gradients_with_targets_before) {
+  Activation acts[ACT_COUNT_];
+  int nacts = hidden_activations(acts);
+  for (int a = 0; a < nacts; a++)
+    for (int untied = 0; untied < 2; untied++) {
+      if (activation_has(acts[a], ACT_IDENTITY))
+        continue; /* a linear code is the bias_add's: no mask to check */
+      NetOptions o = {.act = acts[a], .loss = LOSS_NLL, .recon = RECON_LINEAR_QUADRATIC,
+                      .targets = TARGETS_BEFORE, .untied = untied, .noise = NOISE_MASKING,
+                      .noise_p = 0.25, .code_l1 = 0.01};
+      gradient_check(o, 1, 60 + a * 2 + untied);
+    }
 }
 
 Test(pretrain, gradients_with_each_noise_and_activation) {
@@ -178,16 +214,27 @@ static void compare(NetOptions o, uint64_t seed) {
 }
 
 Test(pretrain, jit_matches_interpreter) {
-  const Reconstruction recons[] = {RECON_SOFTPLUS_QUADRATIC, RECON_SCALED_SIGMOID_CE,
-                                   RECON_LINEAR_QUADRATIC};
   const NoiseKind noises[] = {NOISE_MASKING, NOISE_SALT_PEPPER, NOISE_GAUSSIAN};
-  for (int r = 0; r < 3; r++)
+  for (int r = 0; r < RECON_COUNT_; r++)
     for (int n = 0; n < 3; n++)
       for (int untied = 0; untied < 2; untied++) {
-        NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .recon = recons[r], .noise = noises[n],
-                        .noise_p = 0.25, .untied = untied, .code_l1 = 0.001};
+        NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .recon = (Reconstruction)r,
+                        .noise = noises[n], .noise_p = 0.25, .untied = untied, .code_l1 = 0.001};
         compare(o, 100 + r * 6 + n * 2 + untied);
       }
+}
+
+/* The pre-activation the second stage reconstructs is also what the layer
+ * below's fused bias_act would not store: fuse-relu must leave it. */
+Test(pretrain, jit_matches_interpreter_with_targets_before) {
+  const NoiseKind noises[] = {NOISE_MASKING, NOISE_SALT_PEPPER, NOISE_GAUSSIAN};
+  for (int n = 0; n < 3; n++)
+    for (int untied = 0; untied < 2; untied++) {
+      NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .recon = RECON_LINEAR_QUADRATIC,
+                      .targets = TARGETS_BEFORE, .noise = noises[n], .noise_p = 0.25,
+                      .untied = untied, .code_l1 = 0.001};
+      compare(o, 200 + n * 2 + untied);
+    }
 }
 
 /* The optimised stages on the sparse path (every batch sparse: the sparse
@@ -245,6 +292,12 @@ Test(pretrain, sparse_path_matches_the_derived_programs) {
                     .untied = untied, .code_l1 = 0.001};
     compare_sparse_with_derived(o, 300 + untied);
   }
+  NetOptions relu = {.act = ACT_RELU, .loss = LOSS_NLL, .recon = RECON_RELU_QUADRATIC,
+                     .code_l1 = 0.001};
+  compare_sparse_with_derived(relu, 302);
+  NetOptions before = {.act = ACT_RELU, .loss = LOSS_NLL, .recon = RECON_LINEAR_QUADRATIC,
+                       .targets = TARGETS_BEFORE, .untied = 1, .code_l1 = 0.001};
+  compare_sparse_with_derived(before, 303);
 }
 
 /* Masking noise zeroes about p of the inputs, and a different set each step. */
@@ -276,13 +329,103 @@ Test(pretrain, masking_noise_rate_and_freshness) {
   module_free(m);
 }
 
+/* The stage's cost recomputed from its slots: 1/2 |r(z) - t|^2 per row, z
+ * the decoder's pre-activation, r the identity or (rectify) relu, t the
+ * value named `target`. */
+static double quadratic_cost_against(const Module *m, void **slots, int stage, const char *target,
+                                     int rectify, int rows) {
+  char name[64];
+  snprintf(name, sizeof name, "pt.h%d.decoder.a", stage + 1);
+  int z = value_named(m, name), t = value_named(m, target);
+  cr_assert(z >= 0 && t >= 0, "%s or %s", name, target);
+  const float *zv = slots[z], *tv = slots[t];
+  double sum = 0;
+  for (size_t k = 0; k < value_count(m, z, rows); k++) {
+    double r = rectify && zv[k] < 0 ? 0 : zv[k];
+    sum += (r - tv[k]) * (r - tv[k]) / 2;
+  }
+  return sum / rows;
+}
+
+/* Each stage run once by the interpreter on the same inputs and seed,
+ * into t (a fresh state); returns the costs. */
+static void run_stages(Module *m, TestState *t, int rows, double *cost) {
+  cr_assert_eq(test_state_init(t, m, rows, 7), 0);
+  SrRng rng;
+  sr_rng_seed(&rng, 7);
+  fill_inputs(t->st.slots, m, rows, &rng);
+  for (int k = 0; k < m->npretrain; k++) {
+    memset(t->st.slots[value_named(m, "noise.step")], 0, 4);
+    interp_run(m, &m->pretrain[k].program, t->st.slots, rows);
+    cost[k] = ((float *)t->st.slots[m->pretrain[k].cost])[0];
+  }
+}
+
+/* targets = before: the second stage reconstructs the first layer's
+ * pre-activations (some negative, so not its codes) and costs what that
+ * says; the first stage reconstructs the input either way. */
+Test(pretrain, targets_before_are_the_pre_activations_of_the_layer_below) {
+  NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .pretrain = 1, .noise = NOISE_MASKING,
+                  .noise_p = 0.25, .recon = RECON_LINEAR_QUADRATIC};
+  Module *after = build(&o, 0);
+  o.targets = TARGETS_BEFORE;
+  Module *before = build(&o, 0);
+  int rows = 8;
+  TestState ta, tb;
+  double ca[2], cb[2];
+  run_stages(after, &ta, rows, ca);
+  run_stages(before, &tb, rows, cb);
+  cr_expect_eq(ca[0], cb[0], "the first stage's target is the input: %g, %g", ca[0], cb[0]);
+  cr_expect_neq(ca[1], cb[1], "the second stage's targets differ, so must its cost");
+  const float *pre = tb.st.slots[value_named(before, "pt.h2.h1.a")];
+  int negative = 0;
+  for (size_t k = 0; k < value_count(before, value_named(before, "pt.h2.h1.a"), rows); k++)
+    negative += pre[k] < 0;
+  cr_expect_gt(negative, 0, "no negative pre-activation: before and after would be alike");
+  double want_before = quadratic_cost_against(before, tb.st.slots, 1, "pt.h2.h1.a", 0, rows);
+  double want_after = quadratic_cost_against(after, ta.st.slots, 1, "pt.h2.h1", 0, rows);
+  cr_expect_leq(fabs(cb[1] - want_before), 1e-5 * (1 + want_before), "before: %g, not %g", cb[1],
+                want_before);
+  cr_expect_leq(fabs(ca[1] - want_after), 1e-5 * (1 + want_after), "after: %g, not %g", ca[1],
+                want_after);
+  /* the encoder still reads the (corrupted) codes, not the pre-activations */
+  const float *noisy = tb.st.slots[value_named(before, "pt.h2.noisy")];
+  for (size_t k = 0; k < value_count(before, value_named(before, "pt.h2.noisy"), rows); k++)
+    cr_expect_geq(noisy[k], 0, "the encoder's input %zu is %g: not a relu code", k, noisy[k]);
+  test_state_free(&ta);
+  test_state_free(&tb);
+  module_free(after);
+  module_free(before);
+}
+
+/* relu_quadratic: the decoder's output goes through a rectifier (some of
+ * it negative, so the cost is not the linear decoder's), and the targets
+ * are the input, then the codes below. */
+Test(pretrain, relu_quadratic_reconstructs_through_a_rectifier) {
+  NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .pretrain = 1, .noise = NOISE_MASKING,
+                  .noise_p = 0.25, .recon = RECON_RELU_QUADRATIC};
+  Module *m = build(&o, 0);
+  int rows = 8;
+  TestState t;
+  double cost[2];
+  run_stages(m, &t, rows, cost);
+  const char *targets[2] = {m->values[m->x].name, "pt.h2.h1"};
+  for (int k = 0; k < 2; k++) {
+    double relu = quadratic_cost_against(m, t.st.slots, k, targets[k], 1, rows);
+    double linear = quadratic_cost_against(m, t.st.slots, k, targets[k], 0, rows);
+    cr_expect_leq(fabs(cost[k] - relu), 1e-5 * (1 + relu), "stage %d: %g, not %g", k, cost[k],
+                  relu);
+    cr_expect_gt(fabs(relu - linear), 1e-3 * relu, "stage %d: no decoder output below 0", k);
+  }
+  test_state_free(&t);
+  module_free(m);
+}
+
 /* Two Gaussian blobs in 6-d [0,1] space: every strategy's cost falls. */
 Test(pretrain, cost_decreases_for_each_strategy) {
-  const Reconstruction recons[] = {RECON_SOFTPLUS_QUADRATIC, RECON_SCALED_SIGMOID_CE,
-                                   RECON_LINEAR_QUADRATIC};
-  for (int r = 0; r < 3; r++) {
+  for (int r = 0; r < RECON_COUNT_; r++) {
     NetOptions o = {.act = ACT_RELU, .loss = LOSS_NLL, .pretrain = 1, .noise = NOISE_MASKING,
-                    .noise_p = 0.25, .recon = recons[r], .pretrain_lr = 0.1};
+                    .noise_p = 0.25, .recon = (Reconstruction)r, .pretrain_lr = 0.1};
     Module *m = build(&o, 1);
     char err[512];
     Jit *jit = jit_compile(m, err, sizeof err);
@@ -307,7 +450,8 @@ Test(pretrain, cost_decreases_for_each_strategy) {
         first = sum;
       last = sum;
     }
-    cr_expect_lt(last, 0.9 * first, "%s: cost %g -> %g", reconstruction_name(recons[r]), first, last);
+    cr_expect_lt(last, 0.9 * first, "%s: cost %g -> %g", reconstruction_name((Reconstruction)r),
+                 first, last);
     free(data);
     test_state_free(&t);
     jit_free(jit);
