@@ -697,6 +697,10 @@ for t in fashion text mnist10k recon; do
   echo "$CHOSEN " | grep -q " $t " || continue
   names="$names $(echo "$EXPERIMENTS" | awk -v t="$t" '$2 == t { print $1 }' | tr '\n' ' ')"
 done
+# the reconstruction table's first row is the MNIST-10k table's relu row with pretraining
+if echo "$CHOSEN " | grep -q " recon " && ! echo "$CHOSEN " | grep -q " mnist10k "; then
+  names="$names mnist10k_relu_pretrain"
+fi
 if echo "$CHOSEN " | grep -q " sweep "; then
   for l1 in $SWEEP_L1; do names="$names sweep_l1_$l1"; done
 fi
