@@ -5,8 +5,10 @@
 #   make data   Fashion-MNIST and MNIST-10k into data/ (scripts/get-data.sh)
 #   make data-text  Debian's package descriptions as libsvm files into data/debian-text/
 #               (scripts/get-text-data.sh, docs/text-data.md)
-#   make reproduce        the paper's experiments and the sparsity sweep -> docs/results.md
-#   make reproduce-quick  the same, cut short (also: make reproduce QUICK=1), under 5 minutes
+#   make reproduce        the paper's experiments, 3 seeds a row -> docs/results.md (hours;
+#                         resumable: stopped and started again, it goes on; TABLES="text sweep"
+#                         runs some tables only: fashion mnist10k text recon sweep speed)
+#   make reproduce-quick  the same, cut short (also: make reproduce QUICK=1), under 20 minutes
 #   make bench  sparse path vs dense path vs PyTorch, timed (bench/README.md);
 #               make bench QUICK=1: a short check of a change, under 2 minutes
 #   make install PREFIX=P  sparsec, its runtime, headers, pkg-config files, man
@@ -52,11 +54,12 @@ data: deps
 data-text: deps
 	./scripts/get-text-data.sh
 
-reproduce: build data
-	BUILD=$(BUILD) JOBS=$(REPRODUCE_JOBS) ./scripts/reproduce.sh $(if $(QUICK),--quick)
+reproduce: build data data-text
+	BUILD=$(BUILD) JOBS=$(REPRODUCE_JOBS) ./scripts/reproduce.sh $(if $(QUICK),--quick) \
+	  $(foreach t,$(TABLES),--table $(t))
 
-reproduce-quick: build data
-	BUILD=$(BUILD) JOBS=$(REPRODUCE_JOBS) ./scripts/reproduce.sh --quick
+reproduce-quick: build data data-text
+	BUILD=$(BUILD) JOBS=$(REPRODUCE_JOBS) ./scripts/reproduce.sh --quick $(foreach t,$(TABLES),--table $(t))
 
 bench: build
 	BUILD=$(abspath $(BUILD)) ./bench/run.sh $(if $(QUICK),--quick)

@@ -91,10 +91,9 @@ static int draw_sample(const Session *s, long count, SrDataset *sample, SrError 
     return sr_fail(e, "%ld examples at once is too many; train by epochs instead", count);
   int n = (int)count;
   int32_t *perm = malloc((size_t)train->n * sizeof *perm);
-  float *x = malloc((size_t)n * (size_t)train->dim * sizeof *x);
-  int32_t *y = malloc((size_t)n * sizeof *y);
-  if (!perm || !x || !y) {
-    free(perm), free(x), free(y);
+  int32_t *rows = malloc((size_t)n * sizeof *rows);
+  if (!perm || !rows) {
+    free(perm), free(rows);
     return sr_fail(e, "out of memory for %d examples", n);
   }
   SrRng rng;
@@ -106,12 +105,12 @@ static int draw_sample(const Session *s, long count, SrDataset *sample, SrError 
         perm[k] = k;
       sr_rng_shuffle(&rng, perm, train->n);
     }
-    sr_dataset_row(train, perm[at], x + (size_t)i * train->dim);
-    y[i] = train->y[perm[at]];
+    rows[i] = perm[at];
   }
+  int rc = sr_dataset_gather(train, rows, n, sample, e);
   free(perm);
-  *sample = (SrDataset){.n = n, .dim = train->dim, .x = x, .y = y, .owns = 1};
-  return 0;
+  free(rows);
+  return rc;
 }
 
 /* sr_fit over exactly steps * batch examples: one epoch of a sample. */

@@ -117,6 +117,48 @@ void sr_dataset_row(const SrDataset *ds, int i, float *dst) {
     dst[ds->col[k]] = ds->val[k];
 }
 
+/* CSR copies of the rows: two passes, the first to size the arrays. */
+static int gather_sparse(const SrDataset *ds, const int32_t *rows, int n, SrDataset *out) {
+  int64_t nnz = 0;
+  for (int i = 0; i < n; i++)
+    nnz += ds->row_start[rows[i] + 1] - ds->row_start[rows[i]];
+  out->row_start = malloc(((size_t)n + 1) * sizeof *out->row_start);
+  out->col = malloc(((size_t)nnz + 1) * sizeof *out->col);
+  out->val = malloc(((size_t)nnz + 1) * sizeof *out->val);
+  if (!out->row_start || !out->col || !out->val)
+    return -1;
+  out->row_start[0] = 0;
+  for (int i = 0; i < n; i++) {
+    int64_t from = ds->row_start[rows[i]], k = ds->row_start[rows[i] + 1] - from;
+    memcpy(out->col + out->row_start[i], ds->col + from, (size_t)k * sizeof *out->col);
+    memcpy(out->val + out->row_start[i], ds->val + from, (size_t)k * sizeof *out->val);
+    out->row_start[i + 1] = out->row_start[i] + k;
+  }
+  return 0;
+}
+
+int sr_dataset_gather(const SrDataset *ds, const int32_t *rows, int n, SrDataset *out,
+                      SrError *err) {
+  *out = (SrDataset){.n = n, .dim = ds->dim, .owns = 1};
+  out->y = malloc(((size_t)n + 1) * sizeof *out->y);
+  int rc = out->y ? 0 : -1;
+  if (rc == 0 && sr_dataset_is_sparse(ds)) {
+    rc = gather_sparse(ds, rows, n, out);
+  } else if (rc == 0) {
+    out->x = malloc(((size_t)n * (size_t)ds->dim + 1) * sizeof *out->x);
+    rc = out->x ? 0 : -1;
+    for (int i = 0; rc == 0 && i < n; i++)
+      sr_dataset_row(ds, rows[i], out->x + (size_t)i * (size_t)ds->dim);
+  }
+  for (int i = 0; rc == 0 && i < n; i++)
+    out->y[i] = ds->y[rows[i]];
+  if (rc < 0) {
+    sr_dataset_free(out);
+    return sr_fail(err, "out of memory for a copy of %d examples", n);
+  }
+  return 0;
+}
+
 void sr_dataset_free(SrDataset *ds) {
   if (ds->owns) {
     free(ds->x);

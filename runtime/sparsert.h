@@ -120,6 +120,10 @@ int sr_dataset_split_tail(const SrDataset *all, int holdout, SrDataset *head, Sr
 /* Example i as dim dense floats into dst (a CSR row is scattered: zeros,
  * then its nonzeros). */
 void sr_dataset_row(const SrDataset *ds, int i, float *dst);
+/* A copy of the examples rows[0..n-1] (repeats allowed), in ds's form:
+ * dense rows, or CSR holding only their nonzeros. */
+int sr_dataset_gather(const SrDataset *ds, const int32_t *rows, int n, SrDataset *out,
+                      SrError *err);
 /* Examples start .. start+n-1 as a view into ds (no copies). */
 SrDataset sr_dataset_view(const SrDataset *ds, int start, int n);
 void sr_dataset_free(SrDataset *ds);
