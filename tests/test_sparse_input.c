@@ -213,6 +213,6 @@ Test(sparse_input, repl_trains_steps_on_libsvm_rows, .init = make_dir, .fini = r
   char *out;
   cr_assert_eq(run("repl sparse.spn < script.sr", &out), 0, "%s", out);
   cr_expect(strstr(out, "7 steps (70 examples) in ") != NULL, "%s", out);
-  cr_expect(strstr(out, "error") == NULL, "%s", out);
+  cr_expect(strstr(out, "error:") == NULL, "%s", out);
   free(out);
 }
