@@ -10,40 +10,18 @@
 #include <unistd.h>
 
 #include "sparsert.h"
-
-static char tmpdir[64];
-static char made[32][128];
-static int nmade;
+#include "tmpfiles.h"
 
 static void make_tmpdir(void) {
-  strcpy(tmpdir, "/tmp/sparsec-csv-XXXXXX");
-  cr_assert_not_null(mkdtemp(tmpdir));
-  nmade = 0;
+  tmpfiles_make("csv");
 }
 
 static void remove_tmpdir(void) {
-  for (int i = 0; i < nmade; i++)
-    unlink(made[i]);
-  rmdir(tmpdir);
+  tmpfiles_remove();
 }
 
 TestSuite(csv, .init = make_tmpdir, .fini = remove_tmpdir);
 
-static const char *tmp_path(const char *name) {
-  cr_assert_lt(nmade, 32);
-  snprintf(made[nmade], sizeof made[nmade], "%s/%s", tmpdir, name);
-  return made[nmade++];
-}
-
-/* Writes `len` bytes (text with embedded NULs needs the length). */
-static const char *write_bytes(const char *name, const char *bytes, size_t len) {
-  const char *path = tmp_path(name);
-  FILE *f = fopen(path, "wb");
-  cr_assert_not_null(f);
-  cr_assert_eq(fwrite(bytes, 1, len, f), len);
-  fclose(f);
-  return path;
-}
 
 static const char *write_csv(const char *text) {
   return write_bytes("data.csv", text, strlen(text));

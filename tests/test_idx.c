@@ -13,44 +13,22 @@
 #include <zlib.h>
 
 #include "sparsert.h"
+#include "tmpfiles.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist/"
 
 /* ---- a temporary directory per test -------------------------------------- */
 
-static char tmpdir[64];
-static char made[32][128]; /* files to remove afterwards */
-static int nmade;
-
 static void make_tmpdir(void) {
-  strcpy(tmpdir, "/tmp/sparsec-idx-XXXXXX");
-  cr_assert_not_null(mkdtemp(tmpdir));
-  nmade = 0;
+  tmpfiles_make("idx");
 }
 
 static void remove_tmpdir(void) {
-  for (int i = 0; i < nmade; i++)
-    unlink(made[i]);
-  rmdir(tmpdir);
+  tmpfiles_remove();
 }
 
 TestSuite(idx, .init = make_tmpdir, .fini = remove_tmpdir);
 TestSuite(dataset, .init = make_tmpdir, .fini = remove_tmpdir);
-
-static const char *tmp_path(const char *name) {
-  cr_assert_lt(nmade, 32);
-  snprintf(made[nmade], sizeof made[nmade], "%s/%s", tmpdir, name);
-  return made[nmade++];
-}
-
-static const char *write_raw(const char *name, const void *bytes, size_t len) {
-  const char *path = tmp_path(name);
-  FILE *f = fopen(path, "wb");
-  cr_assert_not_null(f);
-  cr_assert_eq(fwrite(bytes, 1, len, f), len);
-  fclose(f);
-  return path;
-}
 
 static const char *write_gz(const char *name, const void *bytes, size_t len) {
   const char *path = tmp_path(name);
@@ -131,7 +109,7 @@ static void check_small_images(const char *path) {
 
 Test(idx, loads_raw_file) {
   uint8_t buf[64];
-  check_small_images(write_raw("img.idx", buf, small_images(buf)));
+  check_small_images(write_bytes("img.idx", buf, small_images(buf)));
 }
 
 Test(idx, loads_gzip_file) {
@@ -144,7 +122,7 @@ Test(idx, loads_one_dimension) {
   size_t len = idx_file(buf, 1, (uint32_t[]){5}, 5);
   SrIdx idx;
   SrError err;
-  cr_assert_eq(sr_idx_load(write_raw("lab.idx", buf, len), &idx, &err), 0, "%s", err.msg);
+  cr_assert_eq(sr_idx_load(write_bytes("lab.idx", buf, len), &idx, &err), 0, "%s", err.msg);
   cr_assert_eq(idx.ndim, 1);
   cr_assert_eq(idx.count, 5);
   cr_assert_eq(idx.data[4], 4);
@@ -154,25 +132,25 @@ Test(idx, loads_one_dimension) {
 /* ---- broken files -------------------------------------------------------- */
 
 Test(idx, truncated_magic) {
-  assert_load_fails(write_raw("short.idx", (uint8_t[]){0, 0, 8}, 3),
+  assert_load_fails(write_bytes("short.idx", (uint8_t[]){0, 0, 8}, 3),
                     "truncated: file ends inside the header (3 of 4 bytes)");
 }
 
 Test(idx, truncated_dimensions) {
   uint8_t buf[64];
   small_images(buf);
-  assert_load_fails(write_raw("short.idx", buf, 10),
+  assert_load_fails(write_bytes("short.idx", buf, 10),
                     "truncated: file ends inside the header (10 of 16 bytes)");
 }
 
 Test(idx, empty_file) {
-  assert_load_fails(write_raw("empty.idx", "", 0), "truncated");
+  assert_load_fails(write_bytes("empty.idx", "", 0), "truncated");
 }
 
 Test(idx, truncated_data_raw) {
   uint8_t buf[64];
   small_images(buf);
-  assert_load_fails(write_raw("cut.idx", buf, 16 + 5),
+  assert_load_fails(write_bytes("cut.idx", buf, 16 + 5),
                     "truncated: header announces 12 bytes of data, file has 5");
 }
 
@@ -187,7 +165,7 @@ Test(idx, trailing_garbage) {
   uint8_t buf[64];
   size_t len = small_images(buf);
   memcpy(buf + len, "xyz", 3);
-  assert_load_fails(write_raw("long.idx", buf, len + 3), "trailing garbage: 3 bytes");
+  assert_load_fails(write_bytes("long.idx", buf, len + 3), "trailing garbage: 3 bytes");
   assert_load_fails(write_gz("long.idx.gz", buf, len + 3), "trailing garbage: 3 bytes");
 }
 
@@ -195,36 +173,36 @@ Test(idx, wrong_magic) {
   uint8_t buf[64];
   size_t len = small_images(buf);
   buf[1] = 0x01;
-  assert_load_fails(write_raw("magic.idx", buf, len), "not an IDX file: bad magic number");
+  assert_load_fails(write_bytes("magic.idx", buf, len), "not an IDX file: bad magic number");
 }
 
 Test(idx, unsupported_type_code) {
   uint8_t buf[64];
   size_t len = small_images(buf);
   buf[2] = 0x0D; /* float */
-  assert_load_fails(write_raw("float.idx", buf, len), "unsupported IDX type code 0x0d");
+  assert_load_fails(write_bytes("float.idx", buf, len), "unsupported IDX type code 0x0d");
 }
 
 Test(idx, unsupported_number_of_dimensions) {
   uint8_t none[4] = {0, 0, 8, 0};
-  assert_load_fails(write_raw("d0.idx", none, 4), "unsupported number of dimensions 0");
+  assert_load_fails(write_bytes("d0.idx", none, 4), "unsupported number of dimensions 0");
   uint8_t buf[64];
   size_t len = idx_file(buf, 5, (uint32_t[]){1, 1, 1, 1, 1}, 1);
-  assert_load_fails(write_raw("d5.idx", buf, len), "unsupported number of dimensions 5");
+  assert_load_fails(write_bytes("d5.idx", buf, len), "unsupported number of dimensions 5");
 }
 
 Test(idx, zero_dimension) {
   uint8_t buf[64];
   size_t len = idx_header(buf, 3, (uint32_t[]){2, 0, 3});
-  assert_load_fails(write_raw("zero.idx", buf, len), "dimension 2 of 3 is zero");
+  assert_load_fails(write_bytes("zero.idx", buf, len), "dimension 2 of 3 is zero");
 }
 
 Test(idx, absurd_size) {
   uint8_t buf[64];
   size_t len = idx_header(buf, 3, (uint32_t[]){65536, 65536, 2});
-  assert_load_fails(write_raw("huge.idx", buf, len), "too large");
+  assert_load_fails(write_bytes("huge.idx", buf, len), "too large");
   len = idx_header(buf, 1, (uint32_t[]){0xffffffffu});
-  assert_load_fails(write_raw("huge1.idx", buf, len), "too large");
+  assert_load_fails(write_bytes("huge1.idx", buf, len), "too large");
 }
 
 Test(idx, missing_file) {
@@ -244,7 +222,7 @@ Test(idx, random_garbage) {
   for (size_t i = 0; i < sizeof buf; i++)
     buf[i] = (uint8_t)sr_rng_next(&rng);
   buf[0] = 0x5a;
-  assert_load_fails(write_raw("garbage.idx", buf, sizeof buf), "not an IDX file");
+  assert_load_fails(write_bytes("garbage.idx", buf, sizeof buf), "not an IDX file");
 }
 
 /* Writes a gzip'd good file, lets `corrupt` damage its bytes, and rewrites
@@ -256,7 +234,7 @@ static const char *corrupt_gz(const char *name, size_t (*corrupt)(uint8_t *, siz
   uint8_t gz[512];
   size_t gzlen = read_all(good, gz, sizeof gz);
   cr_assert_gt(gzlen, 18);
-  return write_raw(name, gz, corrupt(gz, gzlen));
+  return write_bytes(name, gz, corrupt(gz, gzlen));
 }
 
 /* The first deflate byte follows the 10-byte gzip header; block type 3
@@ -456,7 +434,7 @@ Test(idx, the_header_is_not_believed) {
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     size_t len = idx_file(buf, cases[i].ndim, cases[i].dims, 10);
     const char *path = cases[i].gzip ? write_gz(cases[i].name, buf, len)
-                                     : write_raw(cases[i].name, buf, len);
+                                     : write_bytes(cases[i].name, buf, len);
     size_t count = (size_t)cases[i].dims[0];
     for (int d = 1; d < cases[i].ndim; d++)
       count *= cases[i].dims[d];
@@ -501,7 +479,7 @@ static const char *write_labels(const char *name, const uint8_t *labels, uint32_
   uint8_t buf[256];
   size_t len = idx_header(buf, 1, &n);
   memcpy(buf + len, labels, n);
-  return write_raw(name, buf, len + n);
+  return write_bytes(name, buf, len + n);
 }
 
 Test(dataset, loads_images_and_labels) {
@@ -525,7 +503,7 @@ Test(dataset, loads_images_and_labels) {
 
 Test(dataset, loads_flat_images) {
   uint8_t buf[64];
-  const char *img = write_raw("img", buf, idx_file(buf, 2, (uint32_t[]){3, 4}, 12));
+  const char *img = write_bytes("img", buf, idx_file(buf, 2, (uint32_t[]){3, 4}, 12));
   const char *lab = write_labels("lab", (uint8_t[]){0, 1, 2}, 3);
   SrDataset ds;
   SrError err;
@@ -547,7 +525,7 @@ static void assert_dataset_fails(const char *img, const char *lab, const char *p
 
 Test(dataset, count_mismatch) {
   uint8_t buf[64];
-  const char *img = write_raw("img", buf, small_images(buf));
+  const char *img = write_bytes("img", buf, small_images(buf));
   const char *lab = write_labels("lab", (uint8_t[]){1, 2, 3}, 3);
   char want[512];
   snprintf(want, sizeof want, "%s has 2 images but %s has 3 labels", img, lab);
@@ -561,13 +539,13 @@ Test(dataset, images_with_one_dimension) {
 
 Test(dataset, labels_with_two_dimensions) {
   uint8_t buf[64];
-  const char *img = write_raw("img", buf, small_images(buf));
+  const char *img = write_bytes("img", buf, small_images(buf));
   assert_dataset_fails(img, img, "labels must have 1 dimension, file has 3");
 }
 
 Test(dataset, broken_labels_file_names_it) {
   uint8_t buf[64];
-  const char *img = write_raw("img", buf, small_images(buf));
+  const char *img = write_bytes("img", buf, small_images(buf));
   const char *lab = tmp_path("missing-labels");
   assert_dataset_fails(img, lab, "missing-labels: cannot open");
 }

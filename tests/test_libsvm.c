@@ -11,41 +11,19 @@
 #include <zlib.h>
 
 #include "sparsert.h"
+#include "tmpfiles.h"
 #include "time_limit.h"
 
-static char tmpdir[64];
-static char made[32][128];
-static int nmade;
-
 static void make_tmpdir(void) {
-  strcpy(tmpdir, "/tmp/sparsec-libsvm-XXXXXX");
-  cr_assert_not_null(mkdtemp(tmpdir));
-  nmade = 0;
+  tmpfiles_make("libsvm");
 }
 
 static void remove_tmpdir(void) {
-  for (int i = 0; i < nmade; i++)
-    unlink(made[i]);
-  rmdir(tmpdir);
+  tmpfiles_remove();
 }
 
 TestSuite(libsvm, .init = make_tmpdir, .fini = remove_tmpdir);
 
-static const char *tmp_path(const char *name) {
-  cr_assert_lt(nmade, 32);
-  snprintf(made[nmade], sizeof made[nmade], "%s/%s", tmpdir, name);
-  return made[nmade++];
-}
-
-/* Writes `len` bytes (text with embedded NULs needs the length). */
-static const char *write_bytes(const char *name, const void *bytes, size_t len) {
-  const char *path = tmp_path(name);
-  FILE *f = fopen(path, "wb");
-  cr_assert_not_null(f);
-  cr_assert_eq(fwrite(bytes, 1, len, f), len);
-  fclose(f);
-  return path;
-}
 
 static const char *write_svm(const char *text) {
   return write_bytes("train.svm", text, strlen(text));

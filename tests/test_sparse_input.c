@@ -138,6 +138,13 @@ static char *figures(const char *out) {
   return kept;
 }
 
+/* train.svm, test.svm (and their CSV twins) and sparse.spn over them */
+static void write_sparse_run(void) {
+  write_set("train", TRAIN, 11);
+  write_set("test", TEST, 12);
+  write_spec("sparse.spn", "libsvm", 0);
+}
+
 static void same_figures(int pretrain) {
   write_set("train", TRAIN, 11);
   write_set("test", TEST, 12);
@@ -163,9 +170,7 @@ Test(sparse_input, pretrains_as_the_same_rows_given_densely, .init = make_dir,
 
 /* A libsvm error stops the run before compiling, naming file and line. */
 Test(sparse_input, a_bad_row_is_located, .init = make_dir, .fini = remove_dir) {
-  write_set("train", TRAIN, 11);
-  write_set("test", TEST, 12);
-  write_spec("sparse.spn", "libsvm", 0);
+  write_sparse_run();
   char path[256];
   snprintf(path, sizeof path, "%s/test.svm", dir);
   FILE *f = fopen(path, "a");
@@ -183,9 +188,7 @@ Test(sparse_input, a_bad_row_is_located, .init = make_dir, .fini = remove_dir) {
 
 /* predict on a model trained from libsvm rows reads libsvm rows */
 Test(sparse_input, predicts_libsvm_rows, .init = make_dir, .fini = remove_dir) {
-  write_set("train", TRAIN, 11);
-  write_set("test", TEST, 12);
-  write_spec("sparse.spn", "libsvm", 0);
+  write_sparse_run();
   char *out;
   cr_assert_eq(run("build sparse.spn -o prog", &out), 0, "%s", out);
   free(out);
@@ -201,9 +204,7 @@ Test(sparse_input, predicts_libsvm_rows, .init = make_dir, .fini = remove_dir) {
 
 /* The REPL trains steps on a sample of the sparse rows (copied as CSR). */
 Test(sparse_input, repl_trains_steps_on_libsvm_rows, .init = make_dir, .fini = remove_dir) {
-  write_set("train", TRAIN, 11);
-  write_set("test", TEST, 12);
-  write_spec("sparse.spn", "libsvm", 0);
+  write_sparse_run();
   char path[256];
   snprintf(path, sizeof path, "%s/script.sr", dir);
   FILE *f = fopen(path, "w");
