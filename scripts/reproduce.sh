@@ -182,8 +182,9 @@ run_job() {
   fi
   wall=$((w0 + end - start)) cpu=$((c0 + cpu))
   echo "$wall $cpu" >"$out/$name.spent"
+  # 255 stops xargs: no new run starts after an interrupt
   case $status in
-    130 | 143) say "interrupted $name: the next run resumes it"; exit "$status" ;;
+    130 | 143) say "interrupted $name: the next run resumes it"; exit 255 ;;
   esac
   echo "$status $wall $cpu" >"$out/$name.status"
   if [ "$status" -eq 0 ]; then
@@ -722,6 +723,7 @@ if [ "$total" -gt 0 ]; then
   # shellcheck disable=SC2086
   printf '%s\n' $names |
     xargs -P "$JOBS" -n 1 sh "$ROOT/scripts/reproduce.sh" --job "$OUT" "$MODE" || status=$?
+  [ $status -eq 0 ] || die "stopped; run the same command again to go on"
 fi
 # The speed figure last, alone on the machine (its variants are compared).
 if [ $status -eq 0 ] && echo "$CHOSEN " | grep -q " speed "; then
