@@ -68,13 +68,15 @@ one_run() { # $1: variant; then extra options
   secs=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i; next } { print $c }' "$out/m.csv")
   echo "$variant $secs $(cat "$out/rss")" >>"$out/times"
 }
+# one_run on the dense copy
+dense_run() { # $1: variant; then extra options
+  one_run "$@" --set "data.train=idx(\"$out/train_valid-x.idx\", \"$out/train_valid-y.idx\")" \
+    --set "data.test=idx(\"$out/test-x.idx\", \"$out/test-y.idx\")"
+}
 for r in $(seq "$runs"); do
   one_run sparse
-  one_run dense --set "data.train=idx(\"$out/train_valid-x.idx\", \"$out/train_valid-y.idx\")" \
-    --set "data.test=idx(\"$out/test-x.idx\", \"$out/test-y.idx\")"
-  one_run gemm --passes dense \
-    --set "data.train=idx(\"$out/train_valid-x.idx\", \"$out/train_valid-y.idx\")" \
-    --set "data.test=idx(\"$out/test-x.idx\", \"$out/test-y.idx\")"
+  dense_run dense
+  dense_run gemm --passes dense
 done
 echo "text data (30,465 training rows, 0.77% nonzero), 5000-$hidden-$hidden-$hidden-10 relu, batch 10,"
 echo "one epoch at lr 0.1, $threads thread(s), $runs rounds: seconds per epoch and peak memory"

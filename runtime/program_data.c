@@ -30,15 +30,14 @@ static int check_set(const SrProgramConfig *cfg, const SrDataFile *f, const char
   if (ds->dim != cfg->input)
     return sr_fail(err, "%s: the %s's examples have %d features, the model's input is %d", f->path,
                    what, ds->dim, cfg->input);
+  if (f->format == SR_DATA_LIBSVM) /* libsvm.c checked every label, naming its line */
+    return 0;
   for (int i = 0; i < ds->n; i++) {
     if (ds->y[i] >= 0 && ds->y[i] < cfg->classes)
       continue;
     if (f->format == SR_DATA_IDX)
       return sr_fail(err, "%s: record %d: label %d is outside the model's classes 0..%d", labels,
                      i, (int)ds->y[i], cfg->classes - 1);
-    if (f->format == SR_DATA_LIBSVM) /* libsvm.c checks them per line; kept for safety */
-      return sr_fail(err, "%s: example %d: label %d is outside the model's classes 0..%d", labels,
-                     i + 1, (int)ds->y[i], cfg->classes - 1);
     /* csv.c allows blank lines only at the end: row i is line i + 2 */
     return sr_fail(err, "%s:%d: label %d in column '%s' is outside the model's classes 0..%d",
                    labels, i + 2, (int)ds->y[i], f->label_column, cfg->classes - 1);

@@ -319,19 +319,26 @@ results_table() {
 # Welch's t of the two means (sample sds, n seeds each); |t| above the 5%
 # two-sided critical value of Student's t at the smaller n's n-1 + n-1 = 2n-2
 # degrees of freedom (a conservative choice: 2.78 at n = 3) is "larger".
+# welch(m1, s1, n1, m2, s2, n2) sets SE, T and LARGER (|T| above the value)
+WELCH_AWK='
+  function tcrit(df) { return df <= 1 ? 12.71 : df == 2 ? 4.30 : df == 3 ? 3.18 : df == 4 ? 2.78 : df <= 6 ? 2.45 : df <= 10 ? 2.23 : 2.0 }
+  function welch(m1, s1, n1, m2, s2, n2,   df) {
+    SE = sqrt(s1 ^ 2 / n1 + s2 ^ 2 / n2)
+    T = SE > 0 ? (m1 - m2) / SE : (m1 == m2 ? 0 : 1e9)
+    df = (n1 < n2 ? n1 : n2) * 2 - 2
+    LARGER = T > tcrit(df) || T < -tcrit(df)
+  }'
+
 differences() {
-  awk -F '\t' -v data="$1" '
-    function tcrit(df) { return df <= 1 ? 12.71 : df == 2 ? 4.30 : df == 3 ? 3.18 : df == 4 ? 2.78 : df <= 6 ? 2.45 : df <= 10 ? 2.23 : 2.0 }
+  awk -F '\t' -v data="$1" "$WELCH_AWK"'
     $2 == data && $5 != "failed" && $5 != "" && $18 != "-" && $18 != "" {
       key = $3 "-" $4; m[key] = $9; s[key] = $18; n[key] = $17; have[key] = 1
     }
-    function row(a, b, what,   d, se, t, df, verdict) {
+    function row(a, b, what) {
       if (!(a in have) || !(b in have)) return
-      d = m[a] - m[b]; se = sqrt(s[a] ^ 2 / n[a] + s[b] ^ 2 / n[b])
-      df = (n[a] < n[b] ? n[a] : n[b]) * 2 - 2
-      t = se > 0 ? d / se : (d == 0 ? 0 : 1e9)
-      verdict = (t > tcrit(df) || t < -tcrit(df)) ? "**larger than the spread**" : "within the spread"
-      printf "| %s | %.2f%% vs %.2f%% | %+.2f | %.2f | %.1f | %s |\n", what, m[a], m[b], d, se, t, verdict
+      welch(m[a], s[a], n[a], m[b], s[b], n[b])
+      printf "| %s | %.2f%% vs %.2f%% | %+.2f | %.2f | %.1f | %s |\n", what, m[a], m[b], m[a] - m[b], SE, T,
+             LARGER ? "**larger than the spread**" : "within the spread"
       rows++
     }
     END {
@@ -367,7 +374,7 @@ recon_table() {
       echo "| $name | $what | not run yet | | | | | | |"
       continue
     fi
-    awk -F '\t' -v name="$name" -v what="$what" -v base="$base" '
+    awk -F '\t' -v name="$name" -v what="$what" -v base="$base" "$WELCH_AWK"'
       function pm(a, b) { return (b == "-" || b == "") ? a : a " ± " b }
       $1 == name {
         split(base, bb, "\t")
@@ -376,8 +383,8 @@ recon_table() {
         if ($5 == "failed") { printf "| %s | %s | failed | | | | | | %s |\n", name, what, t; next }
         vs = "-"
         if (name != "mnist10k_relu_pretrain" && bb[18] != "-" && bb[18] != "" && $18 != "-") {
-          se = sqrt($18 ^ 2 / $17 + bb[18] ^ 2 / bb[17]); d = $9 - bb[9]
-          vs = sprintf("%+.2f, t %.1f%s", d, se > 0 ? d / se : 0, (se > 0 && (d / se > 2.78 || d / se < -2.78)) ? " (larger than the spread)" : "")
+          welch($9, $18, $17, bb[9], bb[18], bb[17])
+          vs = sprintf("%+.2f, t %.1f%s", $9 - bb[9], T, LARGER ? " (larger than the spread)" : "")
         }
         printf "| %s | %s | %s | **%s%%** | %s | %s%% | %s%% | %s | %s |\n", name, what, $5, pm($9, $18),
                $24 == "" ? "-" : $24, pm($8, $19), pm($13, $20), vs, t
@@ -650,7 +657,7 @@ fi)
 EOF
     # Sections run by hand (their commands are in them) are kept as they were.
     [ -f "$RESULTS" ] && awk '/^## (Two more activations|Fashion-MNIST, one seed)/ { keep = 1; print "" } /^## / && !/^## (Two more activations|Fashion-MNIST, one seed)/ { keep = 0 } keep' "$RESULTS"
-  } >"$RESULTS.new"
+  } | cat -s >"$RESULTS.new" # a kept section's blank lines would add up run after run
   mv "$RESULTS.new" "$RESULTS"
   say "wrote $RESULTS$( [ -s "$OUT/sweep.tsv" ] && echo " and $SVG")"
 }

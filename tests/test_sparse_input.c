@@ -205,12 +205,7 @@ Test(sparse_input, predicts_libsvm_rows, .init = make_dir, .fini = remove_dir) {
 /* The REPL trains steps on a sample of the sparse rows (copied as CSR). */
 Test(sparse_input, repl_trains_steps_on_libsvm_rows, .init = make_dir, .fini = remove_dir) {
   write_sparse_run();
-  char path[256];
-  snprintf(path, sizeof path, "%s/script.sr", dir);
-  FILE *f = fopen(path, "w");
-  cr_assert_not_null(f);
-  fprintf(f, "train 7 steps\n");
-  cr_assert_eq(fclose(f), 0);
+  write_file("script.sr", "train 7 steps\n");
   char *out;
   cr_assert_eq(run("repl sparse.spn < script.sr", &out), 0, "%s", out);
   cr_expect(strstr(out, "7 steps (70 examples) in ") != NULL, "%s", out);
