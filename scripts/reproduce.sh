@@ -164,6 +164,10 @@ run_job() {
   rm -f "$out/$name.status"
   start=$(date +%s)
   status=0
+  # Ctrl-C reaches this shell too, not only sparsec (which saves its state
+  # and exits): the shell must live on to record the time spent. A trap that
+  # runs a command is not inherited, so sparsec still sees the signal.
+  trap : INT TERM
   # shellcheck disable=SC2086
   "$SPARSEC" run --prune-dead --seeds "$SEEDS" $args --set "output.metrics=$out/$name.csv" \
     --set "output.state=$state" $resume >>"$out/$name.log" 2>&1 || status=$?
@@ -656,7 +660,7 @@ else
 fi)
 EOF
     # Sections run by hand (their commands are in them) are kept as they were.
-    [ -f "$RESULTS" ] && awk '/^## (Two more activations|Fashion-MNIST, one seed)/ { keep = 1; print "" } /^## / && !/^## (Two more activations|Fashion-MNIST, one seed)/ { keep = 0 } keep' "$RESULTS"
+    [ -f "$RESULTS" ] && awk '/^## Two more activations/ { keep = 1; print "" } /^## / && !/^## Two more activations/ { keep = 0 } keep' "$RESULTS"
   } | cat -s >"$RESULTS.new" # a kept section's blank lines would add up run after run
   mv "$RESULTS.new" "$RESULTS"
   say "wrote $RESULTS$( [ -s "$OUT/sweep.tsv" ] && echo " and $SVG")"
