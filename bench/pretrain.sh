@@ -37,24 +37,18 @@ for r in $(seq "$runs"); do
 done
 echo "pretraining, seconds per epoch (8000 examples, batch 10, $threads thread(s)), $runs runs"
 echo "stage  sparse: median (min-max)  dense: median (min-max)  dense/sparse"
-awk '
+awk "$(cat "$here/median.awk")"'
   { v[$1 " " $2, ++n[$1 " " $2]] = $3 }
-  function median(key,   i, j, k, a, c) {
-    c = n[key]
-    for (i = 1; i <= c; i++) a[i] = v[key, i]
-    for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (a[j] < a[i]) { k = a[i]; a[i] = a[j]; a[j] = k }
-    lo = a[1]; hi = a[c]
-    return c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
-  }
+  function median_of(key) { return median(v, key, n[key]) }
   END {
     split("h1 h2 h3", stages, " ")
     for (s = 1; s <= 3; s++) {
       st = stages[s]
-      ms = median("sparse " st); slo = lo; shi = hi
-      md = median("dense " st); dlo = lo; dhi = hi
+      ms = median_of("sparse " st); slo = lo; shi = hi
+      md = median_of("dense " st); dlo = lo; dhi = hi
       for (i = 1; i <= n["sparse " st]; i++) v["ratio " st, i] = v["dense " st, i] / v["sparse " st, i]
       n["ratio " st] = n["sparse " st]
-      mr = median("ratio " st)
+      mr = median_of("ratio " st)
       printf "%-6s %.2f (%.2f-%.2f)          %.2f (%.2f-%.2f)         %.2fx (%.2f-%.2f)\n", st, ms, slo, shi, md, dlo, dhi, mr, lo, hi
     }
   }' "$out/times"

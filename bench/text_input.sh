@@ -81,14 +81,8 @@ done
 echo "text data (30,465 training rows, 0.77% nonzero), 5000-$hidden-$hidden-$hidden-10 relu, batch 10,"
 echo "one epoch at lr 0.1, $threads thread(s), $runs rounds: seconds per epoch and peak memory"
 echo "input    seconds: median (min-max)   x sparse (min-max)   peak MB: median"
-awk '
+awk "$(cat "$here/median.awk")"'
   { t[$1, ++n[$1]] = $2; m[$1, n[$1]] = $3 / 1024 }
-  function median(a, key, c,   i, j, k, s) {
-    for (i = 1; i <= c; i++) s[i] = a[key, i]
-    for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (s[j] < s[i]) { k = s[i]; s[i] = s[j]; s[j] = k }
-    lo = s[1]; hi = s[c]
-    return c % 2 ? s[(c + 1) / 2] : (s[c / 2] + s[c / 2 + 1]) / 2
-  }
   END {
     split("sparse dense gemm", v, " ")
     for (k = 1; k <= 3; k++) {

@@ -310,7 +310,7 @@ results_table() {
       echo "| $name | $pre | not run yet: \`scripts/reproduce.sh --table $data\` | | | | | | | | | | $torch | $paper |"
       continue
     fi
-    t=$(echo "$secs" | awk -F/ '{ printf "%d:%02d / %d:%02d", $1 / 60, $1 % 60, $2 / 60, $2 % 60 }')
+    t=$(echo "$secs" | awk "$REPORT_AWK"'{ print wall_cpu($0) }')
     if [ "$lr" = failed ]; then
       echo "| $name | $pre | failed: see $(echo "$OUT" | sed "s|^$ROOT/||")/$name.log | | | | | | | | | $t | $torch | $paper |"
     else
@@ -319,13 +319,26 @@ results_table() {
   done
 }
 
-# Which differences between rows of table $1 are larger than their spread:
-# Welch's t of the two means (sample sds, n seeds each); |t| above the 5%
-# two-sided critical value of Student's t at the smaller n's n-1 + n-1 = 2n-2
-# degrees of freedom (a conservative choice: 2.78 at n = 3) is "larger".
-# welch(m1, s1, n1, m2, s2, n2) sets SE, T and LARGER (|T| above the value)
-WELCH_AWK='
-  function tcrit(df) { return df <= 1 ? 12.71 : df == 2 ? 4.30 : df == 3 ? 3.18 : df == 4 ? 2.78 : df <= 6 ? 2.45 : df <= 10 ? 2.23 : 2.0 }
+# awk functions the tables share.
+# pm(mean, sd): "10.33 ± 1.26" ("-" or no sd: the mean alone).
+# wall_cpu("812/640"): "13:32 / 10:40", wall and CPU time in m:ss.
+# welch(m1, s1, n1, m2, s2, n2) sets SE, T and LARGER: which differences
+# between two rows are larger than their spread. Welch's t of the two means
+# (sample sds, n seeds each); |t| above the 5% two-sided critical value of
+# Student's t at the smaller n's n-1 + n-1 = 2n-2 degrees of freedom (a
+# conservative choice: 2.78 at n = 3) is "larger".
+REPORT_AWK='
+  function pm(a, b) { return (b == "-" || b == "") ? a : a " ± " b }
+  function wall_cpu(s,   t) {
+    split(s, t, "/")
+    return sprintf("%d:%02d / %d:%02d", t[1] / 60, t[1] % 60, t[2] / 60, t[2] % 60)
+  }
+  # Student t, 5% two-sided, df 1..30 (df above 30: 2.04, their largest)
+  function tcrit(df,   t) {
+    split("12.71 4.30 3.18 2.78 2.57 2.45 2.36 2.31 2.26 2.23 2.20 2.18 2.16 2.14 2.13 " \
+          "2.12 2.11 2.10 2.09 2.09 2.08 2.07 2.07 2.06 2.06 2.06 2.05 2.05 2.05 2.04", t, " ")
+    return df < 1 ? t[1] : df > 30 ? t[30] : t[df]
+  }
   function welch(m1, s1, n1, m2, s2, n2,   df) {
     SE = sqrt(s1 ^ 2 / n1 + s2 ^ 2 / n2)
     T = SE > 0 ? (m1 - m2) / SE : (m1 == m2 ? 0 : 1e9)
@@ -333,8 +346,9 @@ WELCH_AWK='
     LARGER = T > tcrit(df) || T < -tcrit(df)
   }'
 
+# Which differences between rows of table $1 are larger than their spread.
 differences() {
-  awk -F '\t' -v data="$1" "$WELCH_AWK"'
+  awk -F '\t' -v data="$1" "$REPORT_AWK"'
     $2 == data && $5 != "failed" && $5 != "" && $18 != "-" && $18 != "" {
       key = $3 "-" $4; m[key] = $9; s[key] = $18; n[key] = $17; have[key] = 1
     }
@@ -378,12 +392,10 @@ recon_table() {
       echo "| $name | $what | not run yet | | | | | | |"
       continue
     fi
-    awk -F '\t' -v name="$name" -v what="$what" -v base="$base" "$WELCH_AWK"'
-      function pm(a, b) { return (b == "-" || b == "") ? a : a " ± " b }
+    awk -F '\t' -v name="$name" -v what="$what" -v base="$base" "$REPORT_AWK"'
       $1 == name {
         split(base, bb, "\t")
-        split($15, tt, "/")
-        t = sprintf("%d:%02d / %d:%02d", tt[1] / 60, tt[1] % 60, tt[2] / 60, tt[2] % 60)
+        t = wall_cpu($15)
         if ($5 == "failed") { printf "| %s | %s | failed | | | | | | %s |\n", name, what, t; next }
         vs = "-"
         if (name != "mnist10k_relu_pretrain" && bb[18] != "-" && bb[18] != "" && $18 != "-") {
@@ -423,8 +435,7 @@ sweep_table() {
       echo "| $l1 | not run yet | | | | | | | |"
       continue
     fi
-    summarize "sweep_l1_$l1" | awk -F '\t' -v l1="$l1" '
-      function pm(a, b) { return (b == "-" || b == "") ? a : a " ± " b }
+    summarize "sweep_l1_$l1" | awk -F '\t' -v l1="$l1" "$REPORT_AWK"'
       $1 == "failed" { printf "| %s | failed | | | | | | | |\n", l1; next }
       { printf "| %s | %s%% | %s | %s%% | %s%% | %s%% | %s%% | %s%% | %s |\n", l1, pm($5, $14), $20 == "" ? "-" : $20,
                pm($4, $15), pm($9, $16), $6, $7, $8, $10 }'
