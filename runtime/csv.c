@@ -265,7 +265,7 @@ static int parse_feature(const Csv *c, long lineno, int col, float *out, SrError
  * guessed), at most 2^31 - 1 so that it fits the int32 label slot. */
 static int parse_label(const Csv *c, long lineno, int32_t *out, SrError *err) {
   const char *text = c->cells[c->label], *name = c->names[c->label];
-  if (text[0] == '\0' || text[strspn(text, "0123456789")] != '\0')
+  if (!sr_is_digits(text))
     return sr_fail(err, "%s:%ld: label column '%s': '%s' is not a non-negative integer", c->path,
                    lineno, name, text);
   errno = 0;

@@ -29,6 +29,10 @@ int sr_is_decimal(const char *s) {
   return *s == '\0';
 }
 
+int sr_is_digits(const char *s) {
+  return s[0] && s[strspn(s, DIGITS)] == '\0';
+}
+
 int sr_is_hexadecimal(const char *s) {
   s += *s == '+' || *s == '-';
   return s[0] == '0' && (s[1] == 'x' || s[1] == 'X');

@@ -54,10 +54,6 @@ static uint64_t current_seed(const SrRun *r) {
   return r->cfg.seed + (uint64_t)r->seed_index;
 }
 
-static int seeds(const SrRun *r) {
-  return r->cfg.seeds > 1 ? r->cfg.seeds : 1;
-}
-
 /* ---- the state file's schedule --------------------------------------------- */
 
 static int save_state(SrRun *r, SrError *err) {
@@ -188,7 +184,8 @@ SrRun *sr_run_new(SrState *st, const SrProgramConfig *cfg, const SrRunSetup *set
   }
   *r = (SrRun){.st = st, .m = st->model, .cfg = *cfg, .setup = *setup, .data = data,
                .stop = setup->stop, .saved_epoch = -1};
-  r->cfg.seeds = seeds(r);
+  if (r->cfg.seeds < 1) /* 0: a config from before seeds */
+    r->cfg.seeds = 1;
   r->seed_results = calloc((size_t)r->cfg.seeds, sizeof *r->seed_results);
   if (default_state_path(r) < 0 || !r->seed_results) {
     sr_fail(err, "out of memory for the state file's name or the seeds' results");
@@ -273,7 +270,7 @@ static SrSeedsReport seeds_report(const SrRun *r, FILE *log) {
 
 /* A seed's run is complete: its result is kept and said. */
 static void finish_seed(SrRun *r, const SrFitResult *res) {
-  r->seed_results[r->nseed_results++] = *res;
+  r->seed_results[r->seed_index] = *res; /* next_run then counts it */
   SrSeedsReport rep = seeds_report(r, epoch_log(r));
   sr_seeds_print_one(&rep, current_seed(r), res);
 }
@@ -287,14 +284,16 @@ static void next_run(SrRun *r) {
     r->phase = PHASE_PRETRAIN;
     return;
   }
-  if (r->seed_index == 0 && seeds(r) > 1) { /* the sweep is done: it was the first seed */
-    finish_seed(r, &r->best_result);
-    r->lr_index = r->best_lr;
-  }
-  if (seeds(r) > 1 && ++r->seed_index < seeds(r)) {
-    sr_state_reinit(r->st, current_seed(r));
-    r->phase = PHASE_PRETRAIN;
-    return;
+  if (r->cfg.seeds > 1) {
+    if (r->seed_index == 0) { /* the sweep is done: it was the first seed */
+      finish_seed(r, &r->best_result);
+      r->lr_index = r->best_lr;
+    }
+    if (++r->seed_index < r->cfg.seeds) {
+      sr_state_reinit(r->st, current_seed(r));
+      r->phase = PHASE_PRETRAIN;
+      return;
+    }
   }
   r->phase = PHASE_DONE;
 }
@@ -329,8 +328,8 @@ static int finish_lr(SrRun *r, SrError *err) {
 
 /* The run's last training: the sweep's last lr, or the last seed's repeat. */
 static int last_training(const SrRun *r) {
-  if (seeds(r) > 1)
-    return r->seed_index == seeds(r) - 1;
+  if (r->cfg.seeds > 1)
+    return r->seed_index == r->cfg.seeds - 1;
   return r->lr_index == r->cfg.nlrs - 1;
 }
 
@@ -395,10 +394,10 @@ static void print_result(const SrRun *r) {
   const SrFitResult *res = &r->best_result;
   if (r->cfg.nlrs > 1)
     say(r, "sweep: kept lr %g\n", r->cfg.lrs[r->best_lr]);
-  if (r->nseed_results > 1) { /* results: printed even when quiet */
+  if (r->seed_index > 1) { /* results: printed even when quiet */
     SrSeedsReport rep = seeds_report(r, r->setup.log);
     sr_seeds_print_summary(&rep, r->cfg.seed, r->cfg.lrs[r->best_lr], r->seed_results,
-                           r->nseed_results);
+                           r->seed_index);
   }
   if (r->data->valid.n > 0)
     say(r, "best validation error at epoch %d%s: valid %.2f%%, test %.2f%%\n", res->best_epoch,
@@ -435,7 +434,7 @@ void sr_run_describe_position(const SrRun *r, char *buf, size_t size) {
     used += (size_t)snprintf(buf + used, size - used, ", lr %g", current_lr(r));
   if (r->seed_index > 0 && used < size)
     snprintf(buf + used, size - used, ", seed %" PRIu64 " (%d of %d)", current_seed(r),
-             r->seed_index + 1, seeds(r));
+             r->seed_index + 1, r->cfg.seeds);
 }
 
 /* The best parameters so far: the finished lrs' best, or the lr under

@@ -108,16 +108,14 @@ static int check_inputs(const float *x, int rows, int inputs, long first, SrErro
                  i % (size_t)inputs, sr_nonfinite_name(x[i]));
 }
 
-/* One batch of at most max_rows rows. The labels only feed the loss that
- * infer also computes (class 0 is always a valid label; the loss is not
- * checked). */
-static int infer_batch(SrState *st, const float *x, int rows, long first, float *probs,
-                       SrError *err) {
+/* One batch of at most max_rows rows, rows first.. of the caller's set,
+ * already in the input slot. The labels only feed the loss that infer also
+ * computes (class 0 is always a valid label; the loss is not checked). */
+static int infer_batch(SrState *st, int rows, long first, float *probs, SrError *err) {
   const SrModel *m = st->model;
-  int inputs = m->slots[m->slot_x].cols;
-  if (check_inputs(x, rows, inputs, first, err) < 0)
+  const float *x = st->slots[m->slot_x];
+  if (check_inputs(x, rows, m->slots[m->slot_x].cols, first, err) < 0)
     return -1;
-  memcpy(st->slots[m->slot_x], x, (size_t)rows * (size_t)inputs * sizeof *x);
   memset(st->slots[m->slot_y], 0, (size_t)rows * sizeof(int32_t));
   m->infer(st->slots, rows);
   if (sr_check_infer_finite(st, first, rows, 0, err) < 0)
@@ -126,14 +124,30 @@ static int infer_batch(SrState *st, const float *x, int rows, long first, float 
   return 0;
 }
 
-int sr_infer_rows(SrState *st, const float *x, int rows, float *probs, SrError *err) {
-  const SrModel *m = st->model;
-  size_t inputs = (size_t)m->slots[m->slot_x].cols, classes = (size_t)m->classes;
+int sr_infer_batches(SrState *st, SrFillInput fill, const void *set, int rows, float *probs,
+                     SrError *err) {
+  size_t classes = (size_t)st->model->classes;
   for (int done = 0; done < rows; done += st->max_rows) {
     int n = rows - done < st->max_rows ? rows - done : st->max_rows;
-    if (infer_batch(st, x + (size_t)done * inputs, n, done, probs + (size_t)done * classes, err) <
-        0)
+    fill(st->slots[st->model->slot_x], set, done, n);
+    if (infer_batch(st, n, done, probs + (size_t)done * classes, err) < 0)
       return -1;
   }
   return 0;
+}
+
+typedef struct {
+  const float *x;
+  size_t inputs;
+} DenseRows;
+
+static void copy_dense_rows(float *slot, const void *set, int first, int rows) {
+  const DenseRows *d = set;
+  memcpy(slot, d->x + (size_t)first * d->inputs, (size_t)rows * d->inputs * sizeof *slot);
+}
+
+int sr_infer_rows(SrState *st, const float *x, int rows, float *probs, SrError *err) {
+  const SrModel *m = st->model;
+  DenseRows d = {x, (size_t)m->slots[m->slot_x].cols};
+  return sr_infer_batches(st, copy_dense_rows, &d, rows, probs, err);
 }

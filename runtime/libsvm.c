@@ -45,7 +45,6 @@
 
 #include "sparsert_internal.h"
 
-#define DIGITS "0123456789"
 #define BLANKS " \t"
 /* The line buffer starts at this size, then doubles. */
 #define FIRST_LINE_CAP ((size_t)64 << 10)
@@ -208,15 +207,11 @@ static int64_t parse_digits(const char *s, int64_t limit) {
   return v;
 }
 
-static int is_digits(const char *s) {
-  return s[0] && s[strspn(s, DIGITS)] == '\0';
-}
-
 static int bad_label(const Svm *s, const char *tok) {
   char text[SHOW_SIZE];
   show(text, sizeof text, tok);
   int top = s->classes > 0 ? s->classes - 1 : INT32_MAX;
-  if ((tok[0] == '-' || tok[0] == '+') && is_digits(tok + 1))
+  if ((tok[0] == '-' || tok[0] == '+') && sr_is_digits(tok + 1))
     return sr_fail(s->err,
                    "%s:%ld: label %s is not a class number: labels must be 0..%d (K-1 for K "
                    "classes); map svmlight's binary labels -1/+1 to 0/1",
@@ -229,7 +224,7 @@ static int bad_label(const Svm *s, const char *tok) {
 }
 
 static int parse_label(const Svm *s, const char *tok, int32_t *out) {
-  if (!is_digits(tok))
+  if (!sr_is_digits(tok))
     return bad_label(s, tok);
   char text[SHOW_SIZE];
   int64_t v = parse_digits(tok, INT32_MAX);
@@ -246,7 +241,7 @@ static int parse_label(const Svm *s, const char *tok, int32_t *out) {
 /* INDEX as a number in 1..dim, in order after `last` (0: the first). */
 static int parse_index(const Svm *s, const char *tok, int last, int *out) {
   char text[SHOW_SIZE];
-  if (!is_digits(tok))
+  if (!sr_is_digits(tok))
     return sr_fail(s->err, "%s:%ld: index \"%s\" is not a whole number 1..%d", s->path, s->lineno,
                    show(text, sizeof text, tok), s->dim);
   int64_t v = parse_digits(tok, s->dim);

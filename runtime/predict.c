@@ -26,26 +26,11 @@ static void print_predictions(FILE *out, const float *probs, int rows, int class
   }
 }
 
-/* Every example's probabilities; sparse rows are scattered a batch at a
- * time into one batch of dense rows. */
-static int infer_set(SrState *st, const SrDataset *in, float *probs, SrError *err) {
-  if (!sr_dataset_is_sparse(in))
-    return sr_infer_rows(st, in->x, in->n, probs, err);
-  size_t width = (size_t)in->dim, classes = (size_t)st->model->classes;
-  float *x = malloc((size_t)st->max_rows * width * sizeof *x);
-  if (!x)
-    return sr_fail(err, "out of memory for a batch of %d examples", st->max_rows);
-  int rc = 0;
-  for (int done = 0; rc == 0 && done < in->n; done += st->max_rows) {
-    int n = in->n - done < st->max_rows ? in->n - done : st->max_rows;
-    for (int r = 0; r < n; r++)
-      sr_dataset_row(in, done + r, x + (size_t)r * width);
-    SrError why = {{0}};
-    if (sr_infer_rows(st, x, n, probs + (size_t)done * classes, &why) != 0)
-      rc = sr_fail(err, "in the batch from example %d: %s", done + 1, why.msg);
-  }
-  free(x);
-  return rc;
+/* A batch of a data set's rows, dense or sparse, into the input slot. */
+static void fill_rows(float *slot, const void *set, int first, int rows) {
+  const SrDataset *ds = set;
+  for (int r = 0; r < rows; r++)
+    sr_dataset_row(ds, first + r, slot + (size_t)r * (size_t)ds->dim);
 }
 
 int sr_predict(SrState *st, const SrProgramConfig *cfg, const char *input,
@@ -63,7 +48,7 @@ int sr_predict(SrState *st, const SrProgramConfig *cfg, const char *input,
   }
   SrError why;
   /* nothing is printed unless every prediction is finite */
-  if (rc == 0 && infer_set(st, &in, probs, &why) != 0)
+  if (rc == 0 && sr_infer_batches(st, fill_rows, &in, in.n, probs, &why) != 0)
     rc = sr_fail(err, "%s: %s", name, why.msg);
   if (rc == 0)
     print_predictions(out, probs, in.n, cfg->classes);

@@ -172,11 +172,9 @@ int sr_program_load_inputs(const SrProgramConfig *cfg, const char *path, const c
   float scale = (float)cfg->scale;
   /* a model trained on sparse rows predicts sparse rows (labels optional: svmlight's 0) */
   if (cfg->train.format == SR_DATA_LIBSVM) {
-    int rc = sr_dataset_load_libsvm(path, cfg->input, label_required ? cfg->classes : 0, scale,
-                                    out, err);
-    if (rc != 0)
-      sr_dataset_free(out);
-    return rc;
+    /* on failure it leaves `out` empty: nothing to free */
+    return sr_dataset_load_libsvm(path, cfg->input, label_required ? cfg->classes : 0, scale,
+                                  out, err);
   }
   int idx = looks_like_idx(path, err);
   int rc = idx < 0             ? -1

@@ -39,8 +39,8 @@ struct SrRun {
   /* the seeds (cfg.seeds > 1): after the sweep, the whole run again at the
    * kept lr (best_lr) with seed+1, ..., seed+seeds-1; `best` stays the first
    * seed's, the model kept */
-  int seed_index;              /* 0: the sweep (seed); k > 0: the repeat with seed + k */
-  int nseed_results;           /* seeds finished: seed_results[0 .. nseed_results) */
+  int seed_index;              /* 0: the sweep (seed); k > 0: the repeat with seed + k;
+                                  also the seeds finished: seed_results[0 .. seed_index) */
   SrFitResult *seed_results;   /* [cfg.seeds]; [0] is the sweep's best_result */
   /* outputs */
   SrMetricsWriter *metrics;
@@ -63,8 +63,6 @@ typedef struct SrSeedsReport {
 void sr_seeds_print_one(const SrSeedsReport *rep, uint64_t seed, const SrFitResult *res);
 void sr_seeds_print_summary(const SrSeedsReport *rep, uint64_t first_seed, double lr,
                             const SrFitResult *res, int n);
-/* The mean and the sample standard deviation (n - 1; 0 for n < 2) of x[0..n). */
-void sr_seeds_mean_sd(const double *x, int n, double *mean, double *sd);
 
 /* run_state.c */
 int sr_run_state_write(const SrRun *r, const char *path, SrError *err);

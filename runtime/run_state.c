@@ -149,12 +149,12 @@ static void put_metrics(Meta *m, const char *key, const SrMetrics *x, int nhidde
 /* Each finished seed's figures, "; " between seeds: epochs run, stopped
  * early, best epoch, then its validation and test metrics as put_metrics. */
 static void put_seed_results(Meta *m, const SrRun *r) {
-  size_t size = (size_t)r->nseed_results * SEED_TEXT(r->m->nhidden) + 1, used = 0;
+  size_t size = (size_t)r->seed_index * SEED_TEXT(r->m->nhidden) + 1, used = 0;
   char *buf = malloc(size);
   if (!buf)
     return; /* the key is then missing: the state is refused when read, not misread */
   buf[0] = 0;
-  for (int i = 0; i < r->nseed_results && used < size; i++) {
+  for (int i = 0; i < r->seed_index && used < size; i++) {
     const SrFitResult *x = &r->seed_results[i];
     used += (size_t)snprintf(buf + used, size - used, "%s%d %d %d ", i ? "; " : "", x->epochs_run,
                              x->stopped_early, x->best_epoch);
@@ -246,7 +246,7 @@ static void build_meta(const SrRun *r, Meta *m) {
     put_result(m, sweep_keys, &r->best_result, r->m->nhidden);
   }
   put(m, "seed_index", "%d", r->seed_index);
-  if (r->nseed_results > 0)
+  if (r->seed_index > 0)
     put_seed_results(m, r);
   put(m, "metrics_bytes", "%ld", sr_metrics_bytes(r->metrics));
   put_settings(m, &r->cfg);
@@ -325,7 +325,7 @@ static void tensors_free(Tensors *ts) {
 int sr_run_state_write(const SrRun *r, const char *path, SrError *err) {
   if (sr_check_model_names(r->m, path, err) < 0 || sr_refuse_nonfinite(r->st, path, err) < 0)
     return -1;
-  size_t text = META_TEXT + (size_t)r->nseed_results * SEED_TEXT(r->m->nhidden);
+  size_t text = META_TEXT + (size_t)r->seed_index * SEED_TEXT(r->m->nhidden);
   Meta *meta = calloc(1, sizeof *meta + text);
   Tensors ts = {0};
   if (meta)
@@ -784,7 +784,6 @@ static int take(SrRun *r, const SrStFile *f, const Saved *s, SrError *err) {
     r->best_result = s->sweep;
   }
   r->seed_index = s->seed_index;
-  r->nseed_results = s->seed_index;
   if (s->seed_index > 0)
     memcpy(r->seed_results, s->seed_results, (size_t)s->seed_index * sizeof *s->seed_results);
   r->metrics_keep = s->metrics_bytes;

@@ -16,7 +16,8 @@
 
 #include "run_internal.h"
 
-void sr_seeds_mean_sd(const double *x, int n, double *mean, double *sd) {
+/* The mean and the sample standard deviation (n - 1; 0 for n < 2) of x[0..n). */
+static void mean_sd(const double *x, int n, double *mean, double *sd) {
   double sum = 0;
   for (int i = 0; i < n; i++)
     sum += x[i];
@@ -61,18 +62,20 @@ void sr_seeds_print_one(const SrSeedsReport *rep, uint64_t seed, const SrFitResu
 }
 
 /* A figure's line: mean +- sd (each seed's value). `scale` makes a
- * fraction a percentage; `digits` after the point; `unit` "%" or "". */
+ * fraction a percentage; `digits` after the point of the mean and the sd,
+ * `seed_digits` of each seed's value; `unit` "%" or "". */
 typedef double (*Figure)(const SrSeedsReport *rep, const SrFitResult *res, int k);
 
 static void figure_line(const SrSeedsReport *rep, const char *name, const SrFitResult *res,
-                        int n, Figure get, int k, double scale, int digits, const char *unit) {
+                        int n, Figure get, int k, double scale, int digits, int seed_digits,
+                        const char *unit) {
   double x[SR_MAX_SEEDS] = {0}, mean, sd;
   for (int i = 0; i < n; i++)
     x[i] = scale * get(rep, &res[i], k);
-  sr_seeds_mean_sd(x, n, &mean, &sd);
+  mean_sd(x, n, &mean, &sd);
   fprintf(rep->log, "seeds: %s %.*f%s +- %.*f (", name, digits, mean, unit, digits, sd);
   for (int i = 0; i < n; i++)
-    fprintf(rep->log, "%s%.*f", i ? ", " : "", digits, x[i]);
+    fprintf(rep->log, "%s%.*f", i ? ", " : "", seed_digits, x[i]);
   fputs(")\n", rep->log);
 }
 
@@ -97,16 +100,9 @@ static double zeros(const SrSeedsReport *rep, const SrFitResult *r, int k) {
   return k < rep->m->nhidden ? z->sparsity[k] : z->mean_sparsity;
 }
 
-/* The best epochs are whole numbers: each seed's without decimals. */
-static void epoch_line(const SrSeedsReport *rep, const SrFitResult *res, int n) {
-  double x[SR_MAX_SEEDS] = {0}, mean, sd;
-  for (int i = 0; i < n; i++)
-    x[i] = res[i].best_epoch;
-  sr_seeds_mean_sd(x, n, &mean, &sd);
-  fprintf(rep->log, "seeds: best epoch %.1f +- %.1f (", mean, sd);
-  for (int i = 0; i < n; i++)
-    fprintf(rep->log, "%s%d", i ? ", " : "", res[i].best_epoch);
-  fputs(")\n", rep->log);
+static double best_epoch(const SrSeedsReport *rep, const SrFitResult *r, int k) {
+  (void)rep, (void)k;
+  return r->best_epoch;
 }
 
 void sr_seeds_print_summary(const SrSeedsReport *rep, uint64_t first_seed, double lr,
@@ -119,20 +115,21 @@ void sr_seeds_print_summary(const SrSeedsReport *rep, uint64_t first_seed, doubl
     fprintf(f, "%s%" PRIu64, i ? ", " : "", first_seed + (uint64_t)i);
   fprintf(f, ") at lr %g\n", lr);
   if (rep->has_test)
-    figure_line(rep, "test error", res, n, test_error, 0, 100, 2, "%");
+    figure_line(rep, "test error", res, n, test_error, 0, 100, 2, 2, "%");
   if (rep->has_valid)
-    figure_line(rep, "valid error", res, n, valid_error, 0, 100, 2, "%");
+    figure_line(rep, "valid error", res, n, valid_error, 0, 100, 2, 2, "%");
   if (rep->has_test)
-    figure_line(rep, "test data loss", res, n, test_loss, 0, 1, 4, "");
+    figure_line(rep, "test data loss", res, n, test_loss, 0, 1, 4, 4, "");
   if (zeros_of(rep, &res[0])) {
     char name[160];
     for (int k = 0; k <= rep->m->nhidden; k++) {
       snprintf(name, sizeof name, "zeros %s", k < rep->m->nhidden ? rep->m->hidden_names[k]
                                                                    : "mean");
-      figure_line(rep, name, res, n, zeros, k, 100, 1, "%");
+      figure_line(rep, name, res, n, zeros, k, 100, 1, 1, "%");
     }
   }
-  epoch_line(rep, res, n);
+  /* the best epochs are whole numbers: each seed's without decimals */
+  figure_line(rep, "best epoch", res, n, best_epoch, 0, 1, 1, 0, "");
   fprintf(f, "seeds: the model kept is seed %" PRIu64 "'s (the lines below)\n", first_seed);
   fflush(f);
 }

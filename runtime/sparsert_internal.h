@@ -13,6 +13,8 @@
 /* s is [+-]? (D+ (. D*)? | . D+) ([eE] [+-]? D+)?: what strtof reads, less
  * hexadecimal, inf, infinity, nan and leading white space of any kind. */
 int sr_is_decimal(const char *s);
+/* s is one or more digits, nothing else (a label, an index). */
+int sr_is_digits(const char *s);
 /* s starts like a hexadecimal number, [+-]?0[xX] (for messages). */
 int sr_is_hexadecimal(const char *s);
 
@@ -77,6 +79,12 @@ void sr_copy_rows(SrState *st, const SrDataset *ds, int start, int rows);
  * finite (inf or NaN) in examples 1..64: ...". The model's count slots
  * must have been checked (sr_check_nonfinite_slots). */
 int sr_check_infer_finite(const SrState *st, long start, int rows, int with_loss, SrError *err);
+/* (infer.c) sr_infer_rows (program.h) with each batch's rows [first,
+ * first + rows) of `set` put into the input slot by `fill`, e.g. sparse
+ * rows scattered into zeros. */
+typedef void (*SrFillInput)(float *slot, const void *set, int first, int rows);
+int sr_infer_batches(SrState *st, SrFillInput fill, const void *set, int rows, float *probs,
+                     SrError *err);
 /* The model's slot_nonfinite slots exist and hold a float each. */
 int sr_check_nonfinite_slots(const SrState *st, SrError *err);
 /* The message of a non-finite training loss (train.c) or reconstruction

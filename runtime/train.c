@@ -138,8 +138,12 @@ int sr_fail_loss(SrError *err, int epoch, int batch, float loss) {
 void sr_copy_rows(SrState *st, const SrDataset *ds, int start, int rows) {
   const SrModel *m = st->model;
   float *x = st->slots[m->slot_x];
-  for (int r = 0; r < rows; r++)
-    sr_dataset_row(ds, start + r, x + (size_t)r * (size_t)ds->dim);
+  size_t dim = (size_t)ds->dim;
+  if (sr_dataset_is_sparse(ds)) /* each row scattered into its zeros */
+    for (int r = 0; r < rows; r++)
+      sr_dataset_row(ds, start + r, x + (size_t)r * dim);
+  else /* consecutive rows: one copy */
+    memcpy(x, ds->x + (size_t)start * dim, (size_t)rows * dim * sizeof *x);
   memcpy(st->slots[m->slot_y], ds->y + start, (size_t)rows * sizeof(int32_t));
 }
 

@@ -20,13 +20,6 @@ static void remove_dir(void) {
   workdir_remove();
 }
 
-/* Runs sparsec with args in `dir`; returns the exit status, output in *out. */
-static int run(const char *args, char **out) {
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "%s %s", SPARSEC_BINARY, args);
-  return workdir_run(cmd, out);
-}
-
 static const char *blob_spec =
     "model {\n"
     "  input = 16\n"
@@ -47,7 +40,7 @@ Test(driver, trains_blobs_end_to_end, .init = make_dir, .fini = remove_dir) {
   write_blob_data(NULL);
   write_file("blobs.spn", blob_spec);
   char *out;
-  int rc = run("run blobs.spn", &out);
+  int rc = workdir_sparsec("run blobs.spn", &out);
   cr_assert_eq(rc, 0, "%s", out);
   cr_expect(strstr(out, "data: 500 train, 100 validation, 200 test examples") != NULL, "%s", out);
   cr_expect(strstr(out, "epoch   4") != NULL, "%s", out);
@@ -64,7 +57,7 @@ Test(driver, makes_nested_output_folders, .init = make_dir, .fini = remove_dir) 
   write_blob_data(NULL);
   write_file("blobs.spn", blob_spec);
   char *out;
-  int rc = run("run blobs.spn --set 'output.checkpoint=\"n1/n2/n3/c.safetensors\"'", &out);
+  int rc = workdir_sparsec("run blobs.spn --set 'output.checkpoint=\"n1/n2/n3/c.safetensors\"'", &out);
   cr_assert_eq(rc, 0, "%s", out);
   char path[128];
   snprintf(path, sizeof path, "%s/n1/n2/n3/c.safetensors", dir);
@@ -75,24 +68,24 @@ Test(driver, makes_nested_output_folders, .init = make_dir, .fini = remove_dir) 
 Test(driver, prints_ir, .init = make_dir, .fini = remove_dir) {
   write_file("blobs.spn", blob_spec);
   char *out;
-  cr_assert_eq(run("ir blobs.spn", &out), 0, "%s", out);
+  cr_assert_eq(workdir_sparsec("ir blobs.spn", &out), 0, "%s", out);
   cr_expect(strstr(out, "program train(n) {") != NULL, "%s", out);
   cr_expect(strstr(out, "sparse_backward_sgd h1.w, x, d.h1.a, x.active, lr=0.1") != NULL, "%s", out);
   cr_expect(strstr(out, "program infer(n) {") != NULL, "%s", out);
   free(out);
-  cr_assert_eq(run("ir --passes dense blobs.spn", &out), 0, "%s", out);
+  cr_assert_eq(workdir_sparsec("ir --passes dense blobs.spn", &out), 0, "%s", out);
   cr_expect(strstr(out, "matmul_sgd h1.w, x^T, d.h1.a, lr=0.1") != NULL, "%s", out);
   free(out);
-  cr_assert_eq(run("ir --passes none blobs.spn", &out), 0, "%s", out);
+  cr_assert_eq(workdir_sparsec("ir --passes none blobs.spn", &out), 0, "%s", out);
   cr_expect(strstr(out, "sgd_update h1.w, d.h1.w, lr=0.1") != NULL, "%s", out);
   free(out);
-  cr_assert_eq(run("ir --stats --passes dense blobs.spn", &out), 0, "%s", out);
+  cr_assert_eq(workdir_sparsec("ir --stats --passes dense blobs.spn", &out), 0, "%s", out);
   cr_expect(strstr(out, "[per hidden output: h1 2, h2 2]") != NULL, "%s", out);
   free(out);
-  cr_assert_eq(run("ir --stats blobs.spn", &out), 0, "%s", out);
+  cr_assert_eq(workdir_sparsec("ir --stats blobs.spn", &out), 0, "%s", out);
   cr_expect(strstr(out, "[per hidden output: h1 3, h2 3]") != NULL, "%s", out); /* + active_units */
   free(out);
-  cr_expect_eq(run("ir --after fuse-rleu blobs.spn", &out), 2);
+  cr_expect_eq(workdir_sparsec("ir --after fuse-rleu blobs.spn", &out), 2);
   cr_expect(strstr(out, "--after takes prune-zero, fuse-relu, ") != NULL, "%s", out);
   cr_expect(strstr(out, ", not 'fuse-rleu'\nsparsec: did you mean 'fuse-relu'?") != NULL, "%s",
             out);
@@ -103,7 +96,7 @@ Test(driver, spec_error_is_located, .init = make_dir, .fini = remove_dir) {
   write_file("bad.spn", "model {\n  input = 16\n  layer h1 = dense(32, rleu)\n"
                         "  layer out = dense(3, softmax)\n  loss = nll\n}\n");
   char *out;
-  cr_expect_neq(run("run bad.spn", &out), 0);
+  cr_expect_neq(workdir_sparsec("run bad.spn", &out), 0);
   cr_expect(strstr(out, "bad.spn:3:24: error: unknown activation 'rleu'") != NULL, "%s", out);
   free(out);
 }
@@ -111,7 +104,7 @@ Test(driver, spec_error_is_located, .init = make_dir, .fini = remove_dir) {
 Test(driver, missing_data_file_is_named, .init = make_dir, .fini = remove_dir) {
   write_file("blobs.spn", blob_spec);
   char *out;
-  cr_expect_eq(run("run blobs.spn", &out), 1);
+  cr_expect_eq(workdir_sparsec("run blobs.spn", &out), 1);
   cr_expect(strstr(out, "train-x.idx") != NULL, "%s", out);
   cr_expect(strstr(out, "No such file or directory") != NULL, "%s", out);
   free(out);
@@ -124,7 +117,7 @@ Test(driver, truncated_data_file_is_refused, .init = make_dir, .fini = remove_di
   snprintf(path, sizeof path, "%s/test-x.idx", dir);
   cr_assert_eq(truncate(path, 1000), 0);
   char *out;
-  cr_expect_eq(run("run blobs.spn", &out), 1);
+  cr_expect_eq(workdir_sparsec("run blobs.spn", &out), 1);
   cr_expect(strstr(out, "test-x.idx") != NULL && strstr(out, "truncated") != NULL, "%s", out);
   free(out);
 }
@@ -136,7 +129,7 @@ Test(driver, wrong_input_width_is_refused, .init = make_dir, .fini = remove_dir)
   write_file("blobs.spn", spec);
   free(spec);
   char *out;
-  cr_expect_eq(run("run blobs.spn", &out), 1);
+  cr_expect_eq(workdir_sparsec("run blobs.spn", &out), 1);
   cr_expect(strstr(out, "16 features") != NULL, "%s", out);
   free(out);
 }
@@ -144,13 +137,13 @@ Test(driver, wrong_input_width_is_refused, .init = make_dir, .fini = remove_dir)
 Test(driver, usage_errors) {
   char *out;
   strcpy(dir, "/tmp");
-  cr_expect_eq(run("frobnicate", &out), 2);
+  cr_expect_eq(workdir_sparsec("frobnicate", &out), 2);
   cr_expect(strstr(out, "unknown command 'frobnicate'") != NULL, "%s", out);
   free(out);
-  cr_expect_eq(run("run", &out), 2);
+  cr_expect_eq(workdir_sparsec("run", &out), 2);
   cr_expect(strstr(out, "usage: sparsec run") != NULL, "%s", out);
   free(out);
-  cr_expect_eq(run("run /nonexistent/model.spn", &out), 1);
+  cr_expect_eq(workdir_sparsec("run /nonexistent/model.spn", &out), 1);
   cr_expect(strstr(out, "/nonexistent/model.spn") != NULL, "%s", out);
   free(out);
 }
@@ -160,7 +153,7 @@ Test(driver, usage_errors) {
 Test(driver, help_command_equals_command_help) {
   char *usage, *a, *b;
   strcpy(dir, "/tmp");
-  cr_assert_eq(run("help", &usage), 0);
+  cr_assert_eq(workdir_sparsec("help", &usage), 0);
   const char *commands[] = {"run", "check", "ir", "build", "repl"};
   for (int i = 0; i < 5; i++) {
     char with_help[64], help_with[64], listed[64];
@@ -168,14 +161,14 @@ Test(driver, help_command_equals_command_help) {
     snprintf(help_with, sizeof help_with, "help %s", commands[i]);
     snprintf(listed, sizeof listed, "\n  %s ", commands[i]);
     cr_expect(strstr(usage, listed) != NULL, "%s is not in the usage:\n%s", commands[i], usage);
-    cr_expect_eq(run(with_help, &a), 0);
-    cr_expect_eq(run(help_with, &b), 0);
+    cr_expect_eq(workdir_sparsec(with_help, &a), 0);
+    cr_expect_eq(workdir_sparsec(help_with, &b), 0);
     cr_expect_str_eq(a, b);
     cr_expect(strstr(a, "usage: sparsec ") == a, "%s", a);
     free(a), free(b);
   }
   free(usage);
-  cr_expect_eq(run("help biuld", &a), 2);
+  cr_expect_eq(workdir_sparsec("help biuld", &a), 2);
   cr_expect(strstr(a, "unknown command 'biuld'\nsparsec: did you mean 'build'?") != NULL, "%s", a);
   free(a);
 }
@@ -190,28 +183,28 @@ Test(driver, quiet_and_verbose_on_every_command, .init = make_dir, .fini = remov
   char *out, cmd[128];
   for (int i = 0; i < 6; i++) {
     snprintf(cmd, sizeof cmd, "%s --help", commands[i]);
-    cr_assert_eq(run(cmd, &out), 0, "%s", out);
+    cr_assert_eq(workdir_sparsec(cmd, &out), 0, "%s", out);
     cr_expect(strstr(out, "-q, --quiet") && strstr(out, "-v, --verbose"), "%s: %s", commands[i],
               out);
     free(out);
     snprintf(cmd, sizeof cmd, "%s -q -v blobs.spn", commands[i]);
-    cr_expect_eq(run(cmd, &out), 2, "%s", out);
+    cr_expect_eq(workdir_sparsec(cmd, &out), 2, "%s", out);
     cr_expect(strstr(out, "--quiet and --verbose exclude each other"), "%s", out);
     free(out);
   }
-  cr_assert_eq(run("run --quiet blobs.spn", &out), 0, "%s", out);
+  cr_assert_eq(workdir_sparsec("run --quiet blobs.spn", &out), 0, "%s", out);
   cr_expect(strncmp(out, "test error: ", 12) == 0 && !strchr(out, '\n')[1], "%s", out);
   free(out);
-  cr_assert_eq(run("check -q blobs.spn", &out), 0, "%s", out);
+  cr_assert_eq(workdir_sparsec("check -q blobs.spn", &out), 0, "%s", out);
   cr_expect_str_eq(out, "");
   free(out);
-  cr_assert_eq(run("check --verbose blobs.spn", &out), 0, "%s", out);
+  cr_assert_eq(workdir_sparsec("check --verbose blobs.spn", &out), 0, "%s", out);
   cr_expect(strstr(out, "blobs.spn: ok (h1 32 relu, h2 32 relu, out 3 softmax; "), "%s", out);
   free(out);
-  cr_assert_eq(run("build -q -o prog blobs.spn", &out), 0, "%s", out);
+  cr_assert_eq(workdir_sparsec("build -q -o prog blobs.spn", &out), 0, "%s", out);
   cr_expect_str_eq(out, "");
   free(out);
-  cr_assert_eq(run("run -v blobs.spn", &out), 0, "%s", out);
+  cr_assert_eq(workdir_sparsec("run -v blobs.spn", &out), 0, "%s", out);
   cr_expect(strstr(out, "(build ") && strstr(out, "machine code "), "%s", out);
   free(out);
 }
@@ -225,18 +218,18 @@ Test(driver, threads_must_be_a_whole_number_in_range) {
   strcpy(dir, "/tmp");
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     snprintf(args, sizeof args, "run --threads %s /nonexistent/model.spn", bad[i]);
-    cr_expect_eq(run(args, &out), 2, "%s: %s", args, out);
+    cr_expect_eq(workdir_sparsec(args, &out), 2, "%s: %s", args, out);
     cr_expect(strstr(out, "sparsec: --threads takes a whole number from 1 to 64, not '") != NULL,
               "%s: %s", args, out);
     cr_expect(strstr(out, "usage: sparsec run") != NULL, "%s: %s", args, out);
     free(out);
   }
-  cr_expect_eq(run("run /nonexistent/model.spn --threads", &out), 2);
+  cr_expect_eq(workdir_sparsec("run /nonexistent/model.spn --threads", &out), 2);
   cr_expect(strstr(out, "sparsec: --threads needs a value: a whole number from 1 to 64\n") != NULL,
             "%s", out);
   free(out);
   /* a good value gets as far as the spec */
-  cr_expect_eq(run("run --threads 64 /nonexistent/model.spn", &out), 1);
+  cr_expect_eq(workdir_sparsec("run --threads 64 /nonexistent/model.spn", &out), 1);
   cr_expect(strstr(out, "/nonexistent/model.spn") != NULL, "%s", out);
   free(out);
 }
@@ -246,7 +239,7 @@ Test(driver, threads_must_be_a_whole_number_in_range) {
 Test(driver, integer_overrides_are_exact, .init = make_dir, .fini = remove_dir) {
   write_file("blobs.spn", blob_spec);
   char *out;
-  cr_expect_eq(run("check --set train.seed=9007199254740993 --set train.batch=2147483648 "
+  cr_expect_eq(workdir_sparsec("check --set train.seed=9007199254740993 --set train.batch=2147483648 "
                    "blobs.spn",
                    &out),
                1);
@@ -259,7 +252,7 @@ Test(driver, integer_overrides_are_exact, .init = make_dir, .fini = remove_dir) 
                         "2147483648") != NULL,
             "%s", out);
   free(out);
-  cr_expect_eq(run("check --set train.seed=9007199254740992 blobs.spn", &out), 0, "%s", out);
+  cr_expect_eq(workdir_sparsec("check --set train.seed=9007199254740992 blobs.spn", &out), 0, "%s", out);
   free(out);
 }
 
@@ -274,7 +267,7 @@ Test(driver, sweep_keeps_the_best_and_writes_outputs, .init = make_dir, .fini = 
   write_file("sweep.spn", spec);
   free(spec);
   char *out;
-  cr_assert_eq(run("run sweep.spn", &out), 0, "%s", out);
+  cr_assert_eq(workdir_sparsec("run sweep.spn", &out), 0, "%s", out);
   cr_expect(strstr(out, "sweep: kept lr 0.1") != NULL, "%s", out);
   cr_expect(strstr(out, "checkpoint: ") != NULL, "%s", out);
   free(out);
@@ -325,8 +318,8 @@ Test(driver, sweep_pretrains_once, .init = make_dir, .fini = remove_dir) {
   write_file("pre.spn", spec);
   free(spec);
   char *sweep, *alone;
-  cr_assert_eq(run("run pre.spn --set 'train.lr={0.1,0.03}'", &sweep), 0, "%s", sweep);
-  cr_assert_eq(run("run pre.spn --set train.lr=0.03", &alone), 0, "%s", alone);
+  cr_assert_eq(workdir_sparsec("run pre.spn --set 'train.lr={0.1,0.03}'", &sweep), 0, "%s", sweep);
+  cr_assert_eq(workdir_sparsec("run pre.spn --set train.lr=0.03", &alone), 0, "%s", alone);
   int stages = 0;
   for (const char *p = sweep; (p = strstr(p, "pretrain h")); p++)
     stages++;
@@ -369,7 +362,7 @@ Test(driver, pretraining_on_a_dead_layer_stops, .init = make_dir, .fini = remove
   write_pretrain_spec("dead.spn", "  layer h1 = dense(32, relu, bias = -1000)\n",
                       "pretrain { layers = {h1, h2}  epochs = 2  lr = 0.01  batch = 8 }\n");
   char *out;
-  cr_expect_eq(run("run dead.spn", &out), 1, "%s", out);
+  cr_expect_eq(workdir_sparsec("run dead.spn", &out), 1, "%s", out);
   cr_expect(strstr(out, "pretraining h2, epoch 1: its input codes are zero on every example: "
                         "the layer below is dead"),
             "%s", out);
@@ -384,7 +377,7 @@ Test(driver, diverging_pretraining_stops, .init = make_dir, .fini = remove_dir) 
   write_pretrain_spec("nan.spn", "  layer h1 = dense(32, relu, l1 = 0.0001)\n",
                       "pretrain { layers = {h1, h2}  epochs = 2  lr = 1e30  batch = 8 }\n");
   char *out;
-  cr_expect_eq(run("run nan.spn", &out), 1, "%s", out);
+  cr_expect_eq(workdir_sparsec("run nan.spn", &out), 1, "%s", out);
   cr_expect(strstr(out, "pretraining h1, epoch 1: the reconstruction cost is not finite"), "%s",
             out);
   cr_expect(!file_exists("out.safetensors"), "no checkpoint of a failed run");
@@ -402,7 +395,7 @@ Test(driver, data_errors_name_file_example_and_clause, .init = make_dir, .fini =
   char *three = strstr(two, "dense(3, softmax)");
   three[6] = '2';
   write_file("two.spn", two);
-  cr_assert_eq(run("run two.spn", &out), 1, "%s", out);
+  cr_assert_eq(workdir_sparsec("run two.spn", &out), 1, "%s", out);
   cr_expect(strstr(out, "train-y.idx: record ") != NULL, "%s", out);
   cr_expect(strstr(out, "is outside the model's classes 0..1") != NULL, "%s", out);
   cr_expect(strstr(out, "two.spn:10:11: note: the training set is named here") != NULL, "%s", out);
@@ -418,14 +411,14 @@ Test(driver, data_errors_name_file_example_and_clause, .init = make_dir, .fini =
                         "softmax) }\ntrain { lr = 0.1 batch = 1 epochs = 1 }\n"
                         "data {\n  train = csv(\"train.csv\", label = \"label\")\n"
                         "  test = csv(\"test.csv\", label = \"label\")\n}\n");
-  cr_assert_eq(run("run csv.spn", &out), 1, "%s", out);
+  cr_assert_eq(workdir_sparsec("run csv.spn", &out), 1, "%s", out);
   cr_expect(strstr(out, "test.csv:3: label 7 in column 'label' is outside the model's "
                         "classes 0..1") != NULL, "%s", out);
   cr_expect(strstr(out, "csv.spn:5:10: note: the test set is named here") != NULL, "%s", out);
   free(out);
   /* --set data.validation leaves nothing: the split names the file */
   write_file("test.csv", "x1,x2,label\n1,2,0\n3,4,1\n");
-  cr_assert_eq(run("run csv.spn --set data.validation=3", &out), 1, "%s", out);
+  cr_assert_eq(workdir_sparsec("run csv.spn --set data.validation=3", &out), 1, "%s", out);
   cr_expect(strstr(out, "train.csv: the validation hold-out (3 examples) leaves no training data "
                         "(3 in all)") != NULL, "%s", out);
   cr_expect(strstr(out, "csv.spn:4:11: note: the training set, split by data.limit and "

@@ -28,12 +28,6 @@ static void remove_dir(void) {
   workdir_remove();
 }
 
-static int run(const char *args, char **out) {
-  char cmd[1024];
-  snprintf(cmd, sizeof cmd, "%s %s", SPARSEC_BINARY, args);
-  return workdir_run(cmd, out);
-}
-
 /* One example: PER_ROW distinct ascending features, most of them in the
  * block of its class. */
 static int example(SrRng *rng, int *cols) {
@@ -151,8 +145,8 @@ static void same_figures(int pretrain) {
   write_spec("dense.spn", "csv", pretrain);
   write_spec("sparse.spn", "libsvm", pretrain);
   char *dense, *sparse;
-  cr_assert_eq(run("run --verbose dense.spn", &dense), 0, "%s", dense);
-  cr_assert_eq(run("run --verbose sparse.spn", &sparse), 0, "%s", sparse);
+  cr_assert_eq(workdir_sparsec("run --verbose dense.spn", &dense), 0, "%s", dense);
+  cr_assert_eq(workdir_sparsec("run --verbose sparse.spn", &sparse), 0, "%s", sparse);
   char *a = figures(dense), *b = figures(sparse);
   cr_assert(strstr(a, "test error") != NULL, "no figures in:\n%s", dense);
   cr_expect_str_eq(b, a, "libsvm run:\n%s\ncsv run:\n%s", sparse, dense);
@@ -178,7 +172,7 @@ Test(sparse_input, a_bad_row_is_located, .init = make_dir, .fini = remove_dir) {
   fprintf(f, "1 3:1 301:1\n");
   fclose(f);
   char *out;
-  cr_assert_neq(run("run sparse.spn", &out), 0, "%s", out);
+  cr_assert_neq(workdir_sparsec("run sparse.spn", &out), 0, "%s", out);
   char want[64];
   snprintf(want, sizeof want, "test.svm:%d:", TEST + 1);
   cr_expect(strstr(out, want) != NULL, "expected '%s' in:\n%s", want, out);
@@ -190,7 +184,7 @@ Test(sparse_input, a_bad_row_is_located, .init = make_dir, .fini = remove_dir) {
 Test(sparse_input, predicts_libsvm_rows, .init = make_dir, .fini = remove_dir) {
   write_sparse_run();
   char *out;
-  cr_assert_eq(run("build sparse.spn -o prog", &out), 0, "%s", out);
+  cr_assert_eq(workdir_sparsec("build sparse.spn -o prog", &out), 0, "%s", out);
   free(out);
   cr_assert_eq(workdir_run("./prog train --quiet", &out), 0, "%s", out);
   free(out);
@@ -207,7 +201,7 @@ Test(sparse_input, repl_trains_steps_on_libsvm_rows, .init = make_dir, .fini = r
   write_sparse_run();
   write_file("script.sr", "train 7 steps\n");
   char *out;
-  cr_assert_eq(run("repl sparse.spn < script.sr", &out), 0, "%s", out);
+  cr_assert_eq(workdir_sparsec("repl sparse.spn < script.sr", &out), 0, "%s", out);
   cr_expect(strstr(out, "7 steps (70 examples) in ") != NULL, "%s", out);
   cr_expect(strstr(out, "error:") == NULL, "%s", out);
   free(out);

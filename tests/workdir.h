@@ -48,6 +48,15 @@ static inline int workdir_run(const char *cmd, char **out) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+#ifdef SPARSEC_BINARY
+/* `sparsec ARGS` in the test's folder, as workdir_run. */
+static inline int workdir_sparsec(const char *args, char **out) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "%s %s", SPARSEC_BINARY, args);
+  return workdir_run(cmd, out);
+}
+#endif
+
 /* workdir_run, expecting no sanitizer report in what the command printed. */
 static inline int workdir_run_clean(const char *cmd, char **out) {
   int status = workdir_run(cmd, out);
