@@ -156,8 +156,12 @@ static int start_inflate(SrGzFile *r) {
 }
 
 int sr_gzfile_open(SrGzFile *r, const char *path, SrError *err) {
+  int from_stdin = strcmp(path, "-") == 0;
+  if (from_stdin)
+    path = "<stdin>"; /* messages read <stdin>:LINE, as for CSV */
   *r = (SrGzFile){.path = path, .err = err, .fd = -1};
-  r->fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* a copy of standard input's descriptor, so that closing it leaves stdin */
+  r->fd = from_stdin ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) : open(path, O_RDONLY | O_CLOEXEC);
   if (r->fd < 0)
     return sr_fail(err, "%s: cannot open: %s", path, strerror(errno));
   struct stat sb;

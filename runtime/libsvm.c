@@ -356,6 +356,7 @@ int sr_dataset_load_libsvm(const char *path, int dim, int classes, float scale, 
                    classes);
   Svm s = {.path = path, .dim = dim, .classes = classes, .scale = scale, .err = err};
   int rc = sr_gzfile_open(&s.f, path, err);
+  s.path = s.f.path; /* "-" is <stdin> */
   if (rc == 0)
     rc = read_examples(&s);
   if (rc == 0)

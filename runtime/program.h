@@ -211,7 +211,8 @@ int sr_infer_rows(SrState *st, const float *x, int rows, float *probs, SrError *
 
 /* ---- predict.c ------------------------------------------------------------ */
 
-/* The examples of `input` (IDX images or CSV; "-": CSV on standard input;
+/* The examples of `input` (IDX images or CSV, or libsvm rows for a model
+ * trained on them; "-": CSV or libsvm rows on standard input;
  * label_column as sr_program_load_inputs takes it) through st's model, one
  * line each to `out`: the class, then every class's probability (%.9g:
  * the floats exactly). Nothing is printed unless every prediction is

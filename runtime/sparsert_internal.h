@@ -43,7 +43,8 @@ typedef struct SrGzFile {
   int nhead, headpos;  /* raw files: how many, how many handed out */
 } SrGzFile;
 
-/* Opens `path` ("PATH: cannot open: REASON") and looks for the gzip magic. */
+/* Opens `path` ("PATH: cannot open: REASON"; "-": standard input, named
+ * <stdin> in messages) and looks for the gzip magic. */
 int sr_gzfile_open(SrGzFile *f, const char *path, SrError *err);
 /* Up to `want` bytes of content into buf; fewer only at the end (then
  * f->ended is set). */

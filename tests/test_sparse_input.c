@@ -193,6 +193,20 @@ Test(sparse_input, predicts_libsvm_rows, .init = make_dir, .fini = remove_dir) {
   for (const char *p = out; (p = strchr(p, '\n')); p++)
     lines++;
   cr_expect_eq(lines, TEST, "%s", out);
+  /* the same rows from standard input, gzip'd or not */
+  char *piped;
+  cr_assert_eq(workdir_run("./prog predict --quiet --input - < test.svm", &piped), 0, "%s",
+               piped);
+  cr_expect_str_eq(piped, out);
+  free(piped);
+  cr_assert_eq(workdir_run("gzip -c test.svm | ./prog predict --quiet --input -", &piped), 0,
+               "%s", piped);
+  cr_expect_str_eq(piped, out);
+  free(piped);
+  free(out);
+  /* errors name <stdin> and the line */
+  cr_assert_neq(workdir_run("printf '1 3:1\\n0 301:1\\n' | ./prog predict --input -", &out), 0);
+  cr_expect(strstr(out, "<stdin>:2: index 301 is out of range") != NULL, "%s", out);
   free(out);
 }
 
